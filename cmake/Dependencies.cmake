@@ -1,0 +1,11 @@
+# Every third-party dependency is found here, once; layers link the imported targets they may use.
+find_package(PkgConfig REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(LibXml2 REQUIRED)
+pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt>=9.0)
+find_package(GTest REQUIRED)
+find_package(Threads REQUIRED)
+if(VIRTSNAP_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every system package virtsnap needs to build, test and run. Idempotent and quiet; run as root.
+# libvirt and QEMU come from bookworm-backports (libvirt 11.3: external snapshot revert) through a pin
+# limited to those packages, so that apt does not also upgrade systemd (DESIGN.md section 4).
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+backports=/etc/apt/sources.list.d/backports.list
+pin=/etc/apt/preferences.d/libvirt-bpo
+changed=0
+if ! grep -qs 'bookworm-backports' "$backports"; then
+  echo 'deb http://deb.debian.org/debian bookworm-backports main' >"$backports"
+  changed=1
+fi
+want_pin=$'Package: libvirt* qemu-* seabios\nPin: release n=bookworm-backports\nPin-Priority: 990\n'
+if [ "$(cat "$pin" 2>/dev/null)"$'\n' != "$want_pin" ]; then
+  printf '%s' "$want_pin" >"$pin"
+  changed=1
+fi
+
+packages=(
+  build-essential cmake pkg-config ninja-build clang-format
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libcpprest-dev libssl-dev libboost-system-dev
+  nlohmann-json3-dev libxml2-dev libyaml-cpp-dev
+  prometheus-cpp-dev
+  libvirt-dev libvirt-clients
+  yamllint valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# libvirt-dev must be the backports build (>= 11), not bookworm's 9.0.
+if dpkg-query -W -f='${Version}' libvirt-dev 2>/dev/null | grep -q '^9\.'; then
+  missing+=(libvirt-dev libvirt-clients)
+fi
+
+if [ "${#missing[@]}" -gt 0 ] || [ "$changed" -eq 1 ]; then
+  apt-get update -qq
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup.sh: installing ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup.sh: system packages ready (libvirt $(pkg-config --modversion libvirt))"
