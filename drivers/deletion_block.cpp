@@ -1,0 +1,21 @@
+#include "drivers/deletion_block.h"
+
+namespace virtsnap::drivers {
+
+std::string_view toString(DeletionBlockReason reason) {
+  switch (reason) {
+    case DeletionBlockReason::ExternalWithMultipleChildren:
+      return "ExternalWithMultipleChildren";
+    case DeletionBlockReason::ExternalNotInActiveChain:
+      return "ExternalNotInActiveChain";
+    case DeletionBlockReason::ActiveExternalNotLeaf:
+      return "ActiveExternalNotLeaf";
+    case DeletionBlockReason::ExternalDescendants:
+      return "ExternalDescendants";
+    case DeletionBlockReason::ExternalWithInternalParent:
+      return "ExternalWithInternalParent";
+  }
+  return "Unknown";
+}
+
+}  // namespace virtsnap::drivers

@@ -1,0 +1,29 @@
+#pragma once
+// Why libvirt would refuse to delete a snapshot (DESIGN.md section 2, the external-snapshot rules),
+// predicted by the tree model and mapped from libvirt's own refusals, with what would unblock it.
+
+#include <string>
+#include <string_view>
+
+namespace virtsnap::drivers {
+
+enum class DeletionBlockReason {
+  ExternalWithMultipleChildren,  // an external snapshot with more than one child needs block-stream
+  ExternalNotInActiveChain,      // a non-leaf external snapshot off the active chain after a revert
+  ActiveExternalNotLeaf,         // the current external snapshot while it has children
+  ExternalDescendants,           // CHILDREN / CHILDREN_ONLY over external descendants
+  ExternalWithInternalParent,    // an external snapshot whose parent is an internal snapshot
+};
+
+struct DeletionBlock {
+  DeletionBlockReason reason;
+  std::string snapshot;  // the snapshot whose deletion was asked for
+  std::string message;   // what is wrong and what would unblock it
+
+  bool operator==(const DeletionBlock&) const = default;
+};
+
+// A stable CamelCase name, for condition reasons and Events.
+std::string_view toString(DeletionBlockReason reason);
+
+}  // namespace virtsnap::drivers

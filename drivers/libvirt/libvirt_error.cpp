@@ -1,0 +1,95 @@
+#include "drivers/libvirt/libvirt_error.h"
+
+#include <array>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+namespace virtsnap::drivers::libvirt {
+
+namespace {
+
+void dropError(void* /*userData*/, virErrorPtr /*error*/) {}
+
+// libvirt's refusals of external snapshot deletion (qemu_snapshot.c), mapped to the tree model's
+// reasons so that a prediction and a refusal read the same.
+constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 6> kDeletionRefusals{{
+    {"external children disk snapshots", DeletionBlockReason::ExternalDescendants},
+    {"external disk snapshots with children", DeletionBlockReason::ExternalDescendants},
+    {"active external snapshot that is not a leaf", DeletionBlockReason::ActiveExternalNotLeaf},
+    {"not in active chain", DeletionBlockReason::ExternalNotInActiveChain},
+    {"with multiple children", DeletionBlockReason::ExternalWithMultipleChildren},
+    {"internal snapshot as parent", DeletionBlockReason::ExternalWithInternalParent},
+}};
+
+}  // namespace
+
+void silenceLibvirtErrorPrinting() {
+  static std::once_flag once;
+  std::call_once(once, [] { virSetErrorFunc(nullptr, dropError); });
+}
+
+DriverError classifyLibvirtError(int code, std::string_view message, std::string_view context) {
+  DriverError error;
+  error.code = code;
+  error.message = std::string(context) + ": " + std::string(message);
+  for (const auto& [text, reason] : kDeletionRefusals) {
+    if (message.find(text) != std::string_view::npos) {
+      error.kind = DriverErrorKind::Refused;
+      error.block = DeletionBlock{reason, "", error.message};
+      return error;
+    }
+  }
+  switch (code) {
+    case VIR_ERR_NO_DOMAIN:
+    case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+      error.kind = DriverErrorKind::NotFound;
+      break;
+    case VIR_ERR_NO_SUPPORT:
+    case VIR_ERR_OPERATION_UNSUPPORTED:
+    case VIR_ERR_CONFIG_UNSUPPORTED:
+      error.kind = DriverErrorKind::Unsupported;
+      break;
+    case VIR_ERR_INVALID_ARG:
+      // The test driver answers flags it does not implement with "unsupported flags (0x..)".
+      error.kind = message.find("unsupported flags") != std::string_view::npos ? DriverErrorKind::Unsupported
+                                                                               : DriverErrorKind::Invalid;
+      break;
+    case VIR_ERR_OPERATION_INVALID:
+    case VIR_ERR_SNAPSHOT_REVERT_RISKY:
+      error.kind = DriverErrorKind::Refused;
+      break;
+    case VIR_ERR_XML_ERROR:
+    case VIR_ERR_XML_DETAIL:
+    case VIR_ERR_INVALID_DOMAIN_SNAPSHOT:
+      error.kind = DriverErrorKind::Invalid;
+      break;
+    case VIR_ERR_SYSTEM_ERROR:
+    case VIR_ERR_RPC:
+    case VIR_ERR_NO_CONNECT:
+    case VIR_ERR_INVALID_CONN:
+    case VIR_ERR_OPERATION_TIMEOUT:
+    case VIR_ERR_AGENT_UNRESPONSIVE:
+    case VIR_ERR_AUTH_UNAVAILABLE:
+      error.kind = DriverErrorKind::Transient;
+      break;
+    default:
+      error.kind = DriverErrorKind::Internal;
+      break;
+  }
+  return error;
+}
+
+DriverError lastLibvirtError(std::string_view context) {
+  virErrorPtr last = virGetLastError();
+  if (last == nullptr) {
+    return DriverError{
+        DriverErrorKind::Internal, 0, std::string(context) + ": libvirt reported no error", {}};
+  }
+  return classifyLibvirtError(last->code, last->message ? last->message : "", context);
+}
+
+}  // namespace virtsnap::drivers::libvirt

@@ -1,0 +1,56 @@
+#pragma once
+// A snapshot as the hypervisor describes it (what libvirt's snapshot XML holds), and what is asked
+// for when one is created.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/snapshot_record.h"
+
+namespace virtsnap::drivers {
+
+struct SnapshotDisk {
+  std::string name;      // target dev, e.g. vda
+  std::string snapshot;  // libvirt's mode: internal, external, manual or no
+  std::string file;      // the overlay file of an external disk snapshot, if any
+
+  bool operator==(const SnapshotDisk&) const = default;
+};
+
+// What a create asks for. Names and descriptions are user input: they are escaped by the XML library.
+struct SnapshotRequest {
+  std::string name;
+  std::string description;
+  SnapshotLocation location = SnapshotLocation::Internal;
+  bool memory = true;  // for External: save a running domain's memory (false: disk-only)
+  std::vector<SnapshotDisk> disks;
+};
+
+// What the hypervisor reports of an existing snapshot.
+struct SnapshotDefinition {
+  std::string name;
+  std::string description;
+  std::optional<std::string> parent;
+  std::string state;              // the domain's state when the snapshot was taken (running, shutoff, ...)
+  std::int64_t creationTime = 0;  // Unix seconds, the hypervisor's clock
+  std::string memory;             // internal, external or no
+  std::vector<SnapshotDisk> disks;
+  SnapshotLocation location = SnapshotLocation::Internal;
+  std::string xml;  // the full definition, kept for redefine
+
+  SnapshotRecord record() const { return SnapshotRecord{name, parent, location}; }
+};
+
+}  // namespace virtsnap::drivers
+
+namespace virtsnap::drivers {
+
+// A domain's whole snapshot tree as the hypervisor reports it, in one listing.
+struct SnapshotListing {
+  std::vector<SnapshotDefinition> snapshots;
+  std::optional<std::string> current;
+};
+
+}  // namespace virtsnap::drivers

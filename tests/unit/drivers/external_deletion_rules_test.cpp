@@ -1,0 +1,172 @@
+// The external-snapshot deletion rules (DESIGN.md section 2, second seed), one test per rule, and the
+// seed scenario: revert to a non-leaf external snapshot, branch, then every refusal and every allowed
+// deletion.
+
+#include "drivers/external_deletion_rules.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "drivers/snapshot_tree.h"
+
+namespace virtsnap::drivers {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+constexpr auto kInternal = SnapshotLocation::Internal;
+constexpr auto kExternal = SnapshotLocation::External;
+constexpr DeleteOptions kPlain{DeleteScope::Snapshot, false};
+constexpr DeleteOptions kChildren{DeleteScope::Children, false};
+constexpr DeleteOptions kChildrenOnly{DeleteScope::ChildrenOnly, false};
+constexpr DeleteOptions kMetadataOnly{DeleteScope::Snapshot, true};
+
+class ExternalDeletionTest : public ::testing::Test {
+ protected:
+  void create(const std::string& name, SnapshotLocation location = kExternal) {
+    ASSERT_TRUE(tree.create(SnapshotRecord{name, std::nullopt, location}).ok());
+  }
+  void revert(const std::string& name) { ASSERT_EQ(tree.revert(name), std::nullopt); }
+  std::optional<DeletionBlockReason> reason(const std::string& name, DeleteOptions options = kPlain) const {
+    auto block = tree.checkDeletion(name, options);
+    return block ? std::optional(block->reason) : std::nullopt;
+  }
+  // A refused deletion is an error value carrying the block, and the tree does not change.
+  void expectRefused(const std::string& name, DeleteOptions options, DeletionBlockReason expected) {
+    const auto before = tree.topologicalOrder();
+    const auto currentBefore = tree.current();
+    auto result = tree.remove(name, options);
+    ASSERT_FALSE(result.ok()) << name << " was deleted";
+    EXPECT_EQ(result.error().code, TreeErrorCode::Blocked);
+    ASSERT_TRUE(result.error().block.has_value());
+    EXPECT_EQ(result.error().block->reason, expected) << result.error().message;
+    EXPECT_THAT(result.error().message, HasSubstr("MetadataOnly"));
+    EXPECT_EQ(tree.topologicalOrder(), before);
+    EXPECT_EQ(tree.current(), currentBefore);
+  }
+
+  SnapshotTree tree;
+};
+
+TEST_F(ExternalDeletionTest, ExternalWithMoreThanOneChildIsRefused) {
+  create("base");
+  create("left");
+  revert("base");
+  create("right");
+  revert("base");
+  create("third");  // base has three children; current "third" keeps base in the active chain
+  EXPECT_EQ(reason("base"), DeletionBlockReason::ExternalWithMultipleChildren);
+  EXPECT_THAT(tree.checkDeletion("base", kPlain)->message, HasSubstr("Delete all but one of its branches"));
+}
+
+TEST_F(ExternalDeletionTest, NonLeafExternalOutsideTheActiveChainIsRefused) {
+  create("root");
+  create("mid");
+  create("leaf");
+  revert("root");
+  create("other");  // active chain: other, root; mid is off it and has a child
+  EXPECT_EQ(reason("mid"), DeletionBlockReason::ExternalNotInActiveChain);
+  EXPECT_THAT(tree.checkDeletion("mid", kPlain)->message, HasSubstr("Revert to 'mid'"));
+}
+
+TEST_F(ExternalDeletionTest, ActiveExternalThatIsNotALeafIsRefused) {
+  create("a");
+  create("b");
+  revert("a");
+  EXPECT_EQ(reason("a"), DeletionBlockReason::ActiveExternalNotLeaf);
+}
+
+TEST_F(ExternalDeletionTest, ChildrenOverExternalDescendantsIsRefused) {
+  create("i1", kInternal);
+  create("e1");
+  revert("i1");
+  EXPECT_EQ(reason("i1", kChildren), DeletionBlockReason::ExternalDescendants);
+  EXPECT_EQ(reason("i1", kChildrenOnly), DeletionBlockReason::ExternalDescendants);
+}
+
+TEST_F(ExternalDeletionTest, ChildrenOfAnExternalLeafIsRefusedButChildrenOnlyIsNot) {
+  create("e1");
+  EXPECT_EQ(reason("e1", kChildren), DeletionBlockReason::ExternalDescendants);
+  EXPECT_EQ(reason("e1", kChildrenOnly), std::nullopt);
+}
+
+TEST_F(ExternalDeletionTest, ExternalWhoseParentIsInternalIsRefused) {
+  create("i1", kInternal);
+  create("e1");
+  EXPECT_EQ(reason("e1"), DeletionBlockReason::ExternalWithInternalParent);
+  revert("i1");  // a leaf off the active chain too: libvirt would delete the overlay's data
+  EXPECT_EQ(reason("e1"), DeletionBlockReason::ExternalWithInternalParent);
+}
+
+TEST_F(ExternalDeletionTest, MetadataOnlyIsNeverBlocked) {
+  create("a");
+  create("b");
+  revert("a");
+  create("c");
+  revert("a");
+  EXPECT_EQ(reason("a", kMetadataOnly), std::nullopt);
+  EXPECT_EQ(reason("a", DeleteOptions{DeleteScope::Children, true}), std::nullopt);
+  EXPECT_TRUE(tree.remove("a", kMetadataOnly).ok());
+}
+
+TEST_F(ExternalDeletionTest, InternalSnapshotsAreNeverBlocked) {
+  create("a", kInternal);
+  create("b", kInternal);
+  revert("a");
+  create("c", kInternal);
+  revert("a");
+  EXPECT_EQ(reason("a"), std::nullopt);
+  EXPECT_EQ(reason("a", kChildren), std::nullopt);
+}
+
+TEST_F(ExternalDeletionTest, ExternalLeafAndLinearChainAreDeletable) {
+  create("e1");
+  create("e2");
+  create("e3");
+  EXPECT_EQ(reason("e3"), std::nullopt);  // current leaf
+  EXPECT_EQ(reason("e2"), std::nullopt);  // in the active chain, one child
+  EXPECT_EQ(reason("e1"), std::nullopt);  // a root in the active chain, one child
+}
+
+// The second seed: e1 -> e2 -> e3, revert to the non-leaf e2, create e4 (a branch), and so on.
+TEST_F(ExternalDeletionTest, RevertToNonLeafExternalThenBranchRefusesAndAllowsExactlyAsLibvirt) {
+  create("e1");
+  create("e2");
+  create("e3");
+  create("e3a");  // e3 has a child, so it is a non-leaf once the active chain moves away
+  revert("e2");
+  create("e4");  // the branch: e2 has children e3 and e4; current e4; active chain e4, e2, e1
+  ASSERT_THAT(tree.childrenOf("e2"), ::testing::ElementsAre("e3", "e4"));
+  ASSERT_THAT(tree.activeChain(), ::testing::ElementsAre("e4", "e2", "e1"));
+
+  expectRefused("e2", kPlain, DeletionBlockReason::ExternalWithMultipleChildren);
+  expectRefused("e3", kPlain, DeletionBlockReason::ExternalNotInActiveChain);
+  expectRefused("e1", kChildren, DeletionBlockReason::ExternalDescendants);
+  expectRefused("e2", kChildrenOnly, DeletionBlockReason::ExternalDescendants);
+  revert("e2");
+  expectRefused("e2", kPlain, DeletionBlockReason::ActiveExternalNotLeaf);
+  revert("e4");
+
+  // Allowed: the leaf off the active chain, the current leaf, then the chain once it is linear.
+  EXPECT_TRUE(tree.remove("e3a", kPlain).ok());
+  EXPECT_EQ(reason("e3"), std::nullopt);  // now a leaf
+  EXPECT_TRUE(tree.remove("e3", kPlain).ok());
+  EXPECT_EQ(reason("e2"), std::nullopt);  // one child left, in the active chain
+  EXPECT_TRUE(tree.remove("e4", kPlain).ok());
+  EXPECT_THAT(tree.current(), Optional(std::string("e2")));
+  EXPECT_TRUE(tree.remove("e1", kPlain).ok());
+  EXPECT_THAT(tree.roots(), ::testing::ElementsAre("e2"));
+  EXPECT_EQ(tree.checkInvariants(), std::nullopt);
+}
+
+TEST_F(ExternalDeletionTest, EveryReasonHasAStableName) {
+  EXPECT_EQ(toString(DeletionBlockReason::ExternalWithMultipleChildren), "ExternalWithMultipleChildren");
+  EXPECT_EQ(toString(DeletionBlockReason::ExternalNotInActiveChain), "ExternalNotInActiveChain");
+  EXPECT_EQ(toString(DeletionBlockReason::ActiveExternalNotLeaf), "ActiveExternalNotLeaf");
+  EXPECT_EQ(toString(DeletionBlockReason::ExternalDescendants), "ExternalDescendants");
+  EXPECT_EQ(toString(DeletionBlockReason::ExternalWithInternalParent), "ExternalWithInternalParent");
+}
+
+}  // namespace
+}  // namespace virtsnap::drivers
