@@ -17,7 +17,7 @@ void dropError(void* /*userData*/, virErrorPtr /*error*/) {}
 // libvirt's refusals of external snapshot deletion (qemu_snapshot.c), mapped to the tree model's
 // reasons so that a prediction and a refusal read the same.
 constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 6> kDeletionRefusals{{
-    {"external children disk snapshots", DeletionBlockReason::ExternalDescendants},
+    {"children disk snapshots not supported", DeletionBlockReason::ExternalDescendants},
     {"external disk snapshots with children", DeletionBlockReason::ExternalDescendants},
     {"active external snapshot that is not a leaf", DeletionBlockReason::ActiveExternalNotLeaf},
     {"not in active chain", DeletionBlockReason::ExternalNotInActiveChain},

@@ -1,0 +1,172 @@
+// Snapshot operations against libvirt's real test driver (test:///default, in-process), and a
+// differential test: random operations applied to libvirt and to the tree model must leave the two
+// trees identical after every step.
+
+#include "drivers/libvirt/libvirt_snapshots.h"
+
+#include <random>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "drivers/snapshot_tree.h"
+
+namespace virtsnap::drivers::libvirt {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+constexpr const char* kUri = "test:///default";
+constexpr const char* kDomain = "test";  // the test driver's built-in running domain
+
+class TestDriverSnapshots : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = LibvirtSnapshots::open(kUri);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    libvirt = std::move(opened).value();
+  }
+  void create(const std::string& name) {
+    SnapshotRequest request;
+    request.name = name;
+    auto made = libvirt->create(kDomain, request);
+    ASSERT_TRUE(made.ok()) << made.error().message;
+  }
+  SnapshotTree listed() const {
+    auto listing = libvirt->list(kDomain);
+    EXPECT_TRUE(listing.ok()) << listing.error().message;
+    std::vector<SnapshotRecord> records;
+    for (const auto& def : listing.value().snapshots) {
+      records.push_back(def.record());
+    }
+    SnapshotTree tree;
+    EXPECT_TRUE(tree.rebuild(records, listing.value().current).clean());
+    return tree;
+  }
+
+  std::unique_ptr<LibvirtSnapshots> libvirt;
+};
+
+TEST_F(TestDriverSnapshots, CreateMakesAChildOfCurrentAndListReportsParentsAndCurrent) {
+  create("a");
+  create("b");
+  ASSERT_EQ(libvirt->revert(kDomain, "a", RevertMode::Default, false), std::nullopt);
+  create("c");
+  SnapshotTree tree = listed();
+  EXPECT_THAT(tree.childrenOf("a"), ElementsAre("b", "c"));
+  EXPECT_THAT(tree.current(), Optional(std::string("c")));
+}
+
+TEST_F(TestDriverSnapshots, CreateReturnsTheHypervisorsDefinition) {
+  SnapshotRequest request;
+  request.name = "described";
+  request.description = "<b>bold</b> & more";
+  auto made = libvirt->create(kDomain, request);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(made.value().description, request.description);
+  EXPECT_EQ(made.value().state, "running");
+  EXPECT_GT(made.value().creationTime, 0);
+  EXPECT_THAT(made.value().xml, HasSubstr("<domain"));
+}
+
+TEST_F(TestDriverSnapshots, DeleteModesMatchTheModel) {
+  create("a");
+  create("b");
+  create("c");
+  ASSERT_EQ(libvirt->remove(kDomain, "b", {}), std::nullopt);
+  SnapshotTree tree = listed();
+  EXPECT_THAT(tree.childrenOf("a"), ElementsAre("c"));
+  ASSERT_EQ(libvirt->remove(kDomain, "a", {DeleteScope::ChildrenOnly, false}), std::nullopt);
+  tree = listed();
+  EXPECT_THAT(tree.current(), Optional(std::string("a")));
+  ASSERT_EQ(libvirt->remove(kDomain, "a", {DeleteScope::Children, false}), std::nullopt);
+  EXPECT_TRUE(listed().empty());
+}
+
+TEST_F(TestDriverSnapshots, DiskOnlyIsATypedUnsupportedError) {
+  SnapshotRequest request;
+  request.name = "disk-only";
+  request.location = SnapshotLocation::External;
+  request.memory = false;
+  auto made = libvirt->create(kDomain, request);
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(made.error().kind, DriverErrorKind::Unsupported) << made.error().message;
+}
+
+TEST_F(TestDriverSnapshots, MetadataOnlyDeleteIsATypedUnsupportedErrorAndDeletesNothing) {
+  create("a");
+  auto error = libvirt->remove(kDomain, "a", {DeleteScope::Snapshot, true});
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind, DriverErrorKind::Unsupported) << error->message;
+  EXPECT_TRUE(listed().contains("a"));
+}
+
+TEST_F(TestDriverSnapshots, UnknownDomainAndSnapshotAreNotFound) {
+  auto listing = libvirt->list("no-such-domain");
+  ASSERT_FALSE(listing.ok());
+  EXPECT_EQ(listing.error().kind, DriverErrorKind::NotFound);
+  auto error = libvirt->revert(kDomain, "no-such-snapshot", RevertMode::Default, false);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind, DriverErrorKind::NotFound);
+}
+
+TEST(TestDriverConnection, ABadUriIsAnErrorValue) {
+  auto opened = LibvirtSnapshots::open("nosuchdriver:///nowhere");
+  ASSERT_FALSE(opened.ok());
+  EXPECT_FALSE(opened.error().message.empty());
+}
+
+// Thousands of random creates, reverts and deletes (plain, CHILDREN, CHILDREN_ONLY), each applied to
+// libvirt and to the model; after every step parents, children and current must be identical.
+// A failure prints the seed and the whole sequence.
+class Differential : public TestDriverSnapshots, public ::testing::WithParamInterface<unsigned> {};
+
+TEST_P(Differential, ModelAndTestDriverAgreeAfterEveryStep) {
+  const unsigned seed = GetParam();
+  std::mt19937 rng(seed);
+  SnapshotTree model;
+  std::ostringstream sequence;
+  int next = 0;
+  for (int step = 0; step < 1500; ++step) {
+    const auto all = model.topologicalOrder();
+    const int roll = std::uniform_int_distribution<int>(0, 19)(rng);
+    if (all.empty() || roll < 8) {
+      const std::string name = "s" + std::to_string(next++);
+      sequence << "create " << name << "\n";
+      SnapshotRequest request;
+      request.name = name;
+      auto made = libvirt->create(kDomain, request);
+      ASSERT_TRUE(made.ok()) << made.error().message;
+      ASSERT_TRUE(model.create(made.value().record()).ok());
+    } else {
+      const std::string target = all[std::uniform_int_distribution<std::size_t>(0, all.size() - 1)(rng)].name;
+      if (roll < 13) {
+        sequence << "revert " << target << "\n";
+        ASSERT_EQ(libvirt->revert(kDomain, target, RevertMode::Default, false), std::nullopt);
+        ASSERT_EQ(model.revert(target), std::nullopt);
+      } else {
+        const DeleteScope scope = roll < 17   ? DeleteScope::Snapshot
+                                  : roll < 19 ? DeleteScope::Children
+                                              : DeleteScope::ChildrenOnly;
+        sequence << "delete " << target << " scope " << static_cast<int>(scope) << "\n";
+        ASSERT_EQ(libvirt->remove(kDomain, target, {scope, false}), std::nullopt);
+        ASSERT_TRUE(model.remove(target, {scope, false}).ok());
+      }
+    }
+    const SnapshotTree hypervisor = listed();
+    ASSERT_EQ(model.current(), hypervisor.current())
+        << "seed " << seed << ", step " << step << ", sequence:\n"
+        << sequence.str();
+    ASSERT_EQ(model.topologicalOrder(), hypervisor.topologicalOrder())
+        << "seed " << seed << ", step " << step << ", sequence:\n"
+        << sequence.str();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, Differential, ::testing::Values(1u, 2u, 3u, 20261122u));
+
+}  // namespace
+}  // namespace virtsnap::drivers::libvirt
