@@ -18,6 +18,5 @@ cmake -S . -B build-asan -DVIRTSNAP_WERROR=ON -DVIRTSNAP_SANITIZE=ON -DVIRTSNAP_
 cmake --build build-asan -j2
 echo "== tests under AddressSanitizer + UBSan =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
-export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j2
