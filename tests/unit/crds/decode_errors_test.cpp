@@ -1,0 +1,179 @@
+// Bad input gives a DecodeError naming the field and what was wrong, never a crash or exception.
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
+#include "maximal_objects.h"
+
+namespace virtsnap::crds {
+namespace {
+
+using ::testing::HasSubstr;
+
+DecodeError DomainError(const nlohmann::json& json) {
+  const DecodeResult<Domain> result = DecodeDomain(json);
+  EXPECT_FALSE(result.Ok()) << json.dump();
+  return result.Ok() ? DecodeError{} : result.Error();
+}
+
+nlohmann::json ValidDomain() {
+  return EncodeDomain(testing::MaximalDomain());
+}
+
+TEST(DecodeErrors, DocumentThatIsNotAnObject) {
+  for (const nlohmann::json& json :
+       {nlohmann::json(nullptr), nlohmann::json("Domain"), nlohmann::json::array()}) {
+    const DecodeError error = DomainError(json);
+    EXPECT_EQ(error.path, "");
+    EXPECT_THAT(error.message, HasSubstr("must be an object"));
+  }
+}
+
+TEST(DecodeErrors, WrongKindOrApiVersion) {
+  nlohmann::json json = ValidDomain();
+  json["kind"] = "Snapshot";
+  EXPECT_EQ(DomainError(json), (DecodeError{"kind", "must be \"Domain\", got \"Snapshot\""}));
+  json = ValidDomain();
+  json["apiVersion"] = "virtsnap.io/v1";
+  EXPECT_EQ(DomainError(json).path, "apiVersion");
+}
+
+TEST(DecodeErrors, MissingRequiredFields) {
+  nlohmann::json json = ValidDomain();
+  json.erase("spec");
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec", "required field is missing"}));
+
+  json = ValidDomain();
+  json["spec"].erase("nodeName");
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.nodeName", "required field is missing"}));
+
+  json = ValidDomain();
+  json["spec"]["disks"][1].erase("name");
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.disks[1].name", "required field is missing"}));
+
+  json = ValidDomain();
+  json["status"]["conditions"][1].erase("lastTransitionTime");
+  EXPECT_EQ(DomainError(json).path, "status.conditions[1].lastTransitionTime");
+}
+
+TEST(DecodeErrors, WrongTypes) {
+  nlohmann::json json = ValidDomain();
+  json["spec"]["vcpus"] = "2";
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.vcpus", "must be an integer, got string"}));
+
+  json = ValidDomain();
+  json["spec"]["vcpus"] = 2.5;
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.vcpus", "must be an integer, got 2.5"}));
+
+  json = ValidDomain();
+  json["spec"]["adoptExisting"] = "yes";
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.adoptExisting", "must be a boolean, got string"}));
+
+  json = ValidDomain();
+  json["spec"]["disks"] = {{"name", "vda"}};
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.disks", "must be a list, got object"}));
+
+  json = ValidDomain();
+  json["spec"]["disks"][0]["create"] = "20Gi";
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.disks[0].create", "must be an object, got string"}));
+
+  json = ValidDomain();
+  json["metadata"]["labels"]["app"] = 3;
+  EXPECT_EQ(DomainError(json), (DecodeError{"metadata.labels.app", "must be a string, got number"}));
+
+  json = ValidDomain();
+  json["status"]["unmanagedSnapshots"][0] = false;
+  EXPECT_EQ(DomainError(json),
+            (DecodeError{"status.unmanagedSnapshots[0]", "must be a string, got boolean"}));
+}
+
+TEST(DecodeErrors, OutOfRangeIntegers) {
+  nlohmann::json json = ValidDomain();
+  json["spec"]["vcpus"] = 0;
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.vcpus", "must be between 1 and 2147483647, got 0"}));
+  json["spec"]["vcpus"] = 4294967296;
+  EXPECT_EQ(DomainError(json).path, "spec.vcpus");
+  json = ValidDomain();
+  json["metadata"]["generation"] = UINT64_MAX;
+  EXPECT_EQ(DomainError(json).path, "metadata.generation");
+}
+
+TEST(DecodeErrors, UnknownEnumValueListsTheAllowedOnes) {
+  nlohmann::json json = ValidDomain();
+  json["spec"]["runState"] = "running";
+  EXPECT_EQ(
+      DomainError(json),
+      (DecodeError{"spec.runState", "must be one of \"Running\", \"Paused\", \"Stopped\"; got \"running\""}));
+  json = ValidDomain();
+  json["status"]["conditions"][0]["status"] = "true";
+  EXPECT_EQ(DomainError(json).path, "status.conditions[0].status");
+}
+
+TEST(DecodeErrors, BadQuantityNamesTheFieldAndTheProblem) {
+  nlohmann::json json = ValidDomain();
+  json["spec"]["memory"] = "2 GB";
+  EXPECT_EQ(DomainError(json), (DecodeError{"spec.memory",
+                                            "invalid quantity \"2 GB\": unknown suffix \" GB\" at "
+                                            "position 1 (expected Ki Mi Gi Ti Pi Ei, n u m k M G T "
+                                            "P E, or an exponent such as e6)"}));
+  json = ValidDomain();
+  json["spec"]["disks"][0]["create"]["size"] = "-10Gi";
+  const DecodeError negative = DomainError(json);
+  EXPECT_EQ(negative.path, "spec.disks[0].create.size");
+  EXPECT_THAT(negative.message, HasSubstr("cannot be negative"));
+  json["spec"]["disks"][0]["create"]["size"] = "";
+  EXPECT_EQ(DomainError(json).message, "invalid quantity: empty");
+}
+
+TEST(DecodeErrors, BadTimestamp) {
+  nlohmann::json json = ValidDomain();
+  json["metadata"]["creationTimestamp"] = "yesterday";
+  EXPECT_EQ(DomainError(json).path, "metadata.creationTimestamp");
+  json = ValidDomain();
+  json["status"]["conditions"][0]["lastTransitionTime"] = "2024-02-30T00:00:00Z";
+  EXPECT_THAT(DomainError(json).ToString(),
+              HasSubstr("status.conditions[0].lastTransitionTime: must be an RFC 3339 timestamp"));
+}
+
+TEST(DecodeErrors, SnapshotAndRevertErrorsNameTheirFields) {
+  nlohmann::json snapshot = EncodeSnapshot(testing::MaximalSnapshot());
+  snapshot["status"]["disks"][0]["snapshot"] = "external";
+  const DecodeResult<Snapshot> bad_snapshot = DecodeSnapshot(snapshot);
+  ASSERT_FALSE(bad_snapshot.Ok());
+  EXPECT_EQ(bad_snapshot.Error().path, "status.disks[0].snapshot");
+
+  nlohmann::json revert = EncodeSnapshotRevert(testing::MaximalSnapshotRevert());
+  revert["spec"].erase("snapshotName");
+  const DecodeResult<SnapshotRevert> bad_revert = DecodeSnapshotRevert(revert);
+  ASSERT_FALSE(bad_revert.Ok());
+  EXPECT_EQ(bad_revert.Error().ToString(), "spec.snapshotName: required field is missing");
+}
+
+TEST(DecodeErrors, NullCountsAsAbsent) {
+  nlohmann::json json = ValidDomain();
+  json["spec"]["vcpus"] = nullptr;
+  json["status"] = nullptr;
+  const DecodeResult<Domain> result = DecodeDomain(json);
+  ASSERT_TRUE(result.Ok()) << result.Error().ToString();
+  EXPECT_FALSE(result.Value().spec.vcpus.has_value());
+  EXPECT_FALSE(result.Value().status.has_value());
+}
+
+TEST(DecodeErrors, FromJsonThrowsTheSameError) {
+  nlohmann::json json = ValidDomain();
+  json["spec"]["os"]["firmware"] = "uefi";
+  try {
+    (void)json.get<Domain>();
+    FAIL() << "expected DecodeException";
+  } catch (const DecodeException& e) {
+    EXPECT_EQ(e.Error().path, "spec.os.firmware");
+    EXPECT_THAT(e.what(), HasSubstr("spec.os.firmware: must be one of \"bios\", \"efi\""));
+  }
+}
+
+}  // namespace
+}  // namespace virtsnap::crds

@@ -1,0 +1,197 @@
+// Every manifest in deploy/examples decodes into the C++ types and encodes back to exactly the
+// JSON it came from, and so does a fully populated object as the API server returns it.
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
+#include "maximal_objects.h"
+#include "schema_walk.h"
+#include "yaml_to_json.h"
+
+namespace virtsnap::crds {
+namespace {
+
+using testing::LoadYamlDocuments;
+using testing::SourcePath;
+
+// Decodes `json` as its kind and encodes it again; the error message if decoding failed.
+nlohmann::json DecodeAndEncode(const nlohmann::json& json, std::string& error) {
+  const std::string kind = json.value("kind", "");
+  auto finish = [&error](const auto& result, auto encode) -> nlohmann::json {
+    if (!result.Ok()) {
+      error = result.Error().ToString();
+      return nullptr;
+    }
+    return encode(result.Value());
+  };
+  if (kind == "Domain") {
+    return finish(DecodeDomain(json), EncodeDomain);
+  }
+  if (kind == "Snapshot") {
+    return finish(DecodeSnapshot(json), EncodeSnapshot);
+  }
+  if (kind == "SnapshotRevert") {
+    return finish(DecodeSnapshotRevert(json), EncodeSnapshotRevert);
+  }
+  error = "unknown kind \"" + kind + "\"";
+  return nullptr;
+}
+
+std::vector<std::filesystem::path> ExampleFiles() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(SourcePath("deploy/examples"))) {
+    if (entry.path().extension() == ".yaml") {
+      files.push_back(entry.path());
+    }
+  }
+  return files;
+}
+
+TEST(ExamplesRoundTrip, EveryExampleManifestRoundTripsWithoutLoss) {
+  std::set<std::string> kinds_seen;
+  int documents = 0;
+  for (const std::filesystem::path& file : ExampleFiles()) {
+    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
+      SCOPED_TRACE(file.filename().string() + " " + document["metadata"].value("name", ""));
+      std::string error;
+      const nlohmann::json encoded = DecodeAndEncode(document, error);
+      ASSERT_TRUE(error.empty()) << error;
+      EXPECT_EQ(encoded, document) << "decoded and encoded:\n"
+                                   << encoded.dump(2) << "\ninput:\n"
+                                   << document.dump(2);
+      kinds_seen.insert(document["kind"].get<std::string>());
+      ++documents;
+    }
+  }
+  EXPECT_GE(documents, 6);
+  EXPECT_EQ(kinds_seen, (std::set<std::string>{"Domain", "Snapshot", "SnapshotRevert"}));
+}
+
+TEST(ExamplesRoundTrip, EveryExampleManifestSatisfiesItsSchema) {
+  const std::map<std::string, std::string> crd_files{{"Domain", "virtsnap.io_domains.yaml"},
+                                                     {"Snapshot", "virtsnap.io_snapshots.yaml"},
+                                                     {"SnapshotRevert", "virtsnap.io_snapshotreverts.yaml"}};
+  for (const std::filesystem::path& file : ExampleFiles()) {
+    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
+      const nlohmann::json crd = testing::LoadCrd(crd_files.at(document["kind"].get<std::string>()));
+      EXPECT_TRUE(testing::SchemaProblems(document, testing::OpenApiSchema(crd)).empty())
+          << file << ": "
+          << ::testing::PrintToString(testing::SchemaProblems(document, testing::OpenApiSchema(crd)));
+    }
+  }
+}
+
+TEST(ExamplesRoundTrip, ExampleSpecsPassTheCrossFieldRules) {
+  for (const std::filesystem::path& file : ExampleFiles()) {
+    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
+      SCOPED_TRACE(file.filename().string());
+      if (document["kind"] == "Domain") {
+        EXPECT_TRUE(ValidateDomainSpec(DecodeDomain(document).Value().spec).empty());
+      } else if (document["kind"] == "Snapshot") {
+        EXPECT_TRUE(ValidateSnapshotSpec(DecodeSnapshot(document).Value().spec).empty());
+      }
+    }
+  }
+}
+
+TEST(ExamplesRoundTrip, ExamplesCoverTheDocumentedScenarios) {
+  bool created_qcow2_with_network = false, adopted_source_path = false, external_memory = false,
+       disk_only_quiesce = false, revert = false;
+  for (const std::filesystem::path& file : ExampleFiles()) {
+    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
+      if (document["kind"] == "Domain") {
+        const DomainSpec spec = DecodeDomain(document).Value().spec;
+        for (const Disk& disk : spec.disks.value_or(std::vector<Disk>{})) {
+          created_qcow2_with_network |= disk.create && disk.create->format == ImageFormat::kQcow2 &&
+                                        spec.networks && !spec.networks->empty();
+          adopted_source_path |= disk.source && spec.adopt_existing == true;
+        }
+      } else if (document["kind"] == "Snapshot") {
+        const SnapshotSpec spec = DecodeSnapshot(document).Value().spec;
+        external_memory |= spec.location == SnapshotLocation::kExternal && spec.memory == true;
+        disk_only_quiesce |= spec.memory == false && spec.quiesce == true;
+      } else if (document["kind"] == "SnapshotRevert") {
+        revert = true;
+      }
+    }
+  }
+  EXPECT_TRUE(created_qcow2_with_network);
+  EXPECT_TRUE(adopted_source_path);
+  EXPECT_TRUE(external_memory);
+  EXPECT_TRUE(disk_only_quiesce);
+  EXPECT_TRUE(revert);
+}
+
+template <typename T>
+void ExpectServerObjectRoundTrips(const T& object,
+                                  DecodeResult<T> (*decode)(const nlohmann::json&, FieldPathLog*),
+                                  nlohmann::json (*encode)(const T&)) {
+  const nlohmann::json encoded = encode(object);
+  const DecodeResult<T> decoded = decode(encoded, nullptr);
+  ASSERT_TRUE(decoded.Ok()) << decoded.Error().ToString();
+  EXPECT_TRUE(decoded.Value() == object);
+  EXPECT_EQ(encode(decoded.Value()), encoded);
+}
+
+TEST(ServerObjectRoundTrip, FullyPopulatedDomainRoundTrips) {
+  ExpectServerObjectRoundTrips(testing::MaximalDomain(), &DecodeDomain, &EncodeDomain);
+}
+
+TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRoundTrips) {
+  ExpectServerObjectRoundTrips(testing::MaximalSnapshot(), &DecodeSnapshot, &EncodeSnapshot);
+}
+
+TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRevertRoundTrips) {
+  ExpectServerObjectRoundTrips(testing::MaximalSnapshotRevert(), &DecodeSnapshotRevert,
+                               &EncodeSnapshotRevert);
+}
+
+TEST(ServerObjectRoundTrip, UnknownMetadataFieldsAndManagedFieldsArePreserved) {
+  nlohmann::json json = EncodeDomain(testing::MaximalDomain());
+  json["metadata"]["futureField"] = {{"nested", {1, 2, 3}}};
+  const DecodeResult<Domain> decoded = DecodeDomain(json);
+  ASSERT_TRUE(decoded.Ok());
+  EXPECT_EQ(decoded.Value().metadata.unknown_fields["futureField"], json["metadata"]["futureField"]);
+  EXPECT_EQ(*decoded.Value().metadata.managed_fields, json["metadata"]["managedFields"]);
+  EXPECT_EQ(EncodeDomain(decoded.Value()), json);
+}
+
+TEST(ServerObjectRoundTrip, AbsentOptionalFieldsStayAbsent) {
+  const nlohmann::json minimal = {{"apiVersion", "virtsnap.io/v1alpha1"},
+                                  {"kind", "Domain"},
+                                  {"metadata", {{"name", "a"}}},
+                                  {"spec", {{"nodeName", "n"}, {"disks", nlohmann::json::array()}}}};
+  const DecodeResult<Domain> decoded = DecodeDomain(minimal);
+  ASSERT_TRUE(decoded.Ok());
+  EXPECT_FALSE(decoded.Value().spec.vcpus.has_value());
+  EXPECT_FALSE(decoded.Value().status.has_value());
+  ASSERT_TRUE(decoded.Value().spec.disks.has_value());  // an empty list is not an absent one
+  EXPECT_EQ(EncodeDomain(decoded.Value()), minimal);
+}
+
+TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
+  nlohmann::json json = EncodeDomain(testing::MaximalDomain());
+  json["spec"]["memory"] = 1073741824;
+  json["spec"]["disks"][0]["create"]["size"] = "0.5Ti";
+  const DecodeResult<Domain> decoded = DecodeDomain(json);
+  ASSERT_TRUE(decoded.Ok());
+  EXPECT_EQ(decoded.Value().spec.memory->Bytes(), 1073741824);
+  EXPECT_EQ((*decoded.Value().spec.disks)[0].create->size.Bytes(), std::int64_t{1} << 39);
+  EXPECT_EQ(EncodeDomain(decoded.Value()), json);
+}
+
+TEST(ServerObjectRoundTrip, NlohmannHooksWork) {
+  const Snapshot snapshot = testing::MaximalSnapshot();
+  const nlohmann::json json = snapshot;
+  EXPECT_TRUE(json.get<Snapshot>() == snapshot);
+  EXPECT_THROW((void)nlohmann::json({{"kind", "Snapshot"}}).get<Snapshot>(), DecodeException);
+}
+
+}  // namespace
+}  // namespace virtsnap::crds

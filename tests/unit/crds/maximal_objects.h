@@ -1,0 +1,20 @@
+#pragma once
+
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
+
+namespace virtsnap::crds::testing {
+
+// Objects with every optional field set and every list non-empty, with values the CRD schemas
+// accept: what the schema drift test serializes. A field added to a type must be set here too,
+// or the drift test reports the schema field as never written.
+Domain MaximalDomain();
+Snapshot MaximalSnapshot();
+SnapshotRevert MaximalSnapshotRevert();
+
+// An object as the API server returns it: uid, resourceVersion, managedFields, owner references,
+// and a metadata field our types do not model.
+ObjectMeta ServerSideMetadata(const std::string& name);
+
+}  // namespace virtsnap::crds::testing

@@ -1,0 +1,185 @@
+#include "crds/quantity.h"
+
+#include <cstdint>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace virtsnap::crds {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr std::int64_t kKi = 1024;
+
+std::int64_t BytesOf(const std::string& text) {
+  const QuantityResult result = Quantity::Parse(text);
+  EXPECT_TRUE(result.Ok()) << text << ": " << (result.Ok() ? "" : result.Error().message);
+  return result.Ok() ? result.Value().Bytes() : -1;
+}
+
+QuantityError ErrorOf(const std::string& text) {
+  const QuantityResult result = Quantity::Parse(text);
+  EXPECT_FALSE(result.Ok()) << text << " parsed as " << (result.Ok() ? result.Value().Bytes() : 0);
+  return result.Ok() ? QuantityError{} : result.Error();
+}
+
+TEST(QuantityParse, PlainIntegers) {
+  EXPECT_EQ(BytesOf("0"), 0);
+  EXPECT_EQ(BytesOf("1"), 1);
+  EXPECT_EQ(BytesOf("536870912"), 536870912);
+  EXPECT_EQ(BytesOf("+42"), 42);
+  EXPECT_EQ(BytesOf("007"), 7);
+  EXPECT_EQ(BytesOf("9223372036854775807"), INT64_MAX);
+}
+
+TEST(QuantityParse, BinarySuffixes) {
+  EXPECT_EQ(BytesOf("1Ki"), kKi);
+  EXPECT_EQ(BytesOf("512Mi"), 512 * kKi * kKi);
+  EXPECT_EQ(BytesOf("2Gi"), 2 * kKi * kKi * kKi);
+  EXPECT_EQ(BytesOf("3Ti"), 3 * (std::int64_t{1} << 40));
+  EXPECT_EQ(BytesOf("5Pi"), 5 * (std::int64_t{1} << 50));
+  EXPECT_EQ(BytesOf("7Ei"), 7 * (std::int64_t{1} << 60));
+}
+
+TEST(QuantityParse, DecimalSuffixes) {
+  EXPECT_EQ(BytesOf("1k"), 1000);
+  EXPECT_EQ(BytesOf("10M"), 10'000'000);
+  EXPECT_EQ(BytesOf("4G"), 4'000'000'000);
+  EXPECT_EQ(BytesOf("2T"), 2'000'000'000'000);
+  EXPECT_EQ(BytesOf("3P"), 3'000'000'000'000'000);
+  EXPECT_EQ(BytesOf("9E"), 9'000'000'000'000'000'000);
+}
+
+TEST(QuantityParse, SubUnitSuffixesRoundUpToWholeBytes) {
+  EXPECT_EQ(BytesOf("1500m"), 2);  // 1.5 bytes -> 2, as resource.Quantity.Value() does
+  EXPECT_EQ(BytesOf("2000m"), 2);
+  EXPECT_EQ(BytesOf("1m"), 1);
+  EXPECT_EQ(BytesOf("1u"), 1);
+  EXPECT_EQ(BytesOf("1n"), 1);
+  EXPECT_EQ(BytesOf("0m"), 0);
+}
+
+TEST(QuantityParse, Decimals) {
+  EXPECT_EQ(BytesOf("1.5Gi"), 3 * (std::int64_t{1} << 29));
+  EXPECT_EQ(BytesOf("0.5Ki"), 512);
+  EXPECT_EQ(BytesOf(".5Ki"), 512);
+  EXPECT_EQ(BytesOf("1."), 1);
+  EXPECT_EQ(BytesOf("2.50M"), 2'500'000);
+  EXPECT_EQ(BytesOf("1.1"), 2);
+  EXPECT_EQ(BytesOf("0.000000000000000000000001Ei"), 1);  // tiny but positive rounds up
+  EXPECT_EQ(BytesOf("0.000001Ti"), 1'099'512);            // 1099511.627776 rounded up
+}
+
+TEST(QuantityParse, Exponents) {
+  EXPECT_EQ(BytesOf("1e3"), 1000);
+  EXPECT_EQ(BytesOf("1E3"), 1000);
+  EXPECT_EQ(BytesOf("12e+6"), 12'000'000);
+  EXPECT_EQ(BytesOf("1.5e9"), 1'500'000'000);
+  EXPECT_EQ(BytesOf("5e-1"), 1);
+  EXPECT_EQ(BytesOf("1e-400"), 1);
+  EXPECT_EQ(BytesOf("1E"), 1'000'000'000'000'000'000);  // bare E is exa, not an exponent
+}
+
+TEST(QuantityParse, KeepsTheOriginalText) {
+  const QuantityResult result = Quantity::Parse("1.50Gi");
+  ASSERT_TRUE(result.Ok());
+  EXPECT_EQ(result.Value().Text(), "1.50Gi");
+  EXPECT_FALSE(result.Value().IsJsonNumber());
+}
+
+TEST(QuantityParse, EmptyIsAnError) {
+  const QuantityError error = ErrorOf("");
+  EXPECT_EQ(error.kind, QuantityErrorKind::kEmpty);
+  EXPECT_THAT(error.message, HasSubstr("empty"));
+}
+
+TEST(QuantityParse, GarbageIsASyntaxErrorNamingTheProblem) {
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  for (const Case& c : {
+           Case{"abc", "\"abc\": expected a number at position 0"},
+           Case{"Gi", "expected a number at position 0"},
+           Case{".", "expected a number at position 1"},
+           Case{"+", "expected a number at position 1"},
+           Case{"12Gx", "unknown suffix \"Gx\" at position 2"},
+           Case{"12gi", "unknown suffix \"gi\""},
+           Case{"12 Gi", "unknown suffix \" Gi\""},
+           Case{" 12", "expected a number at position 0"},
+           Case{"1.2.3", "unknown suffix \".3\""},
+           Case{"1KiB", "unknown suffix \"KiB\""},
+           Case{"1e", "unknown suffix \"e\""},
+           Case{"1e+", "unknown suffix \"e+\""},
+           Case{"1e3x", "unknown suffix \"e3x\""},
+           Case{"1Mi ", "unknown suffix \"Mi \""},
+           Case{"0x10", "unknown suffix \"x10\""},
+       }) {
+    const QuantityError error = ErrorOf(c.text);
+    EXPECT_EQ(error.kind, QuantityErrorKind::kSyntax) << c.text;
+    EXPECT_THAT(error.message, HasSubstr(c.message)) << c.text;
+  }
+}
+
+TEST(QuantityParse, NegativeIsAnError) {
+  for (const std::string text : {"-1", "-512Mi", "-0.5Gi", "-1e3"}) {
+    const QuantityError error = ErrorOf(text);
+    EXPECT_EQ(error.kind, QuantityErrorKind::kNegative) << text;
+    EXPECT_THAT(error.message, HasSubstr("cannot be negative")) << text;
+  }
+  EXPECT_EQ(BytesOf("-0"), 0);  // negative zero is zero, as in Kubernetes
+}
+
+TEST(QuantityParse, OverflowIsAnError) {
+  for (const std::string text : {"9223372036854775808", "8Ei", "10E", "1e19", "16777216Ti", "1e1000000"}) {
+    const QuantityError error = ErrorOf(text);
+    EXPECT_EQ(error.kind, QuantityErrorKind::kOverflow) << text;
+    EXPECT_THAT(error.message, HasSubstr("more than 2^63-1 bytes")) << text;
+  }
+}
+
+TEST(QuantityParse, TooManySignificantDigitsIsAnError) {
+  const QuantityError error = ErrorOf("1.0000000000000000001");
+  EXPECT_EQ(error.kind, QuantityErrorKind::kPrecision);
+  EXPECT_THAT(error.message, HasSubstr("significant digits"));
+  EXPECT_EQ(BytesOf("1.000000000000000000000"), 1);  // trailing zeros are not precision
+}
+
+TEST(QuantityJson, IntegersAndStringsAreAccepted) {
+  const QuantityResult number = QuantityFromJson(nlohmann::json(1024));
+  ASSERT_TRUE(number.Ok());
+  EXPECT_EQ(number.Value().Bytes(), 1024);
+  EXPECT_TRUE(number.Value().IsJsonNumber());
+  EXPECT_EQ(nlohmann::json(number.Value()), nlohmann::json(1024));
+
+  const QuantityResult text = QuantityFromJson(nlohmann::json("1Ki"));
+  ASSERT_TRUE(text.Ok());
+  EXPECT_EQ(text.Value().Bytes(), 1024);
+  EXPECT_EQ(nlohmann::json(text.Value()), nlohmann::json("1Ki"));
+  EXPECT_FALSE(number.Value() == text.Value());  // same size, different spelling
+}
+
+TEST(QuantityJson, OtherJsonTypesAreErrors) {
+  for (const nlohmann::json& value : {nlohmann::json(1.5), nlohmann::json(true), nlohmann::json::array()}) {
+    const QuantityResult result = QuantityFromJson(value);
+    ASSERT_FALSE(result.Ok()) << value;
+    EXPECT_EQ(result.Error().kind, QuantityErrorKind::kSyntax);
+    EXPECT_THAT(result.Error().message, HasSubstr("must be an integer or a string"));
+  }
+  EXPECT_EQ(QuantityFromJson(nlohmann::json(-5)).Error().kind, QuantityErrorKind::kNegative);
+  EXPECT_EQ(QuantityFromJson(nlohmann::json(UINT64_MAX)).Error().kind, QuantityErrorKind::kOverflow);
+}
+
+TEST(QuantityFromBytes, UsesTheLargestExactBinarySuffix) {
+  EXPECT_EQ(Quantity::FromBytes(536870912).Text(), "512Mi");
+  EXPECT_EQ(Quantity::FromBytes(3 * (std::int64_t{1} << 29)).Text(), "1536Mi");
+  EXPECT_EQ(Quantity::FromBytes(1000).Text(), "1000");
+  EXPECT_EQ(Quantity::FromBytes(0).Text(), "0");
+  EXPECT_EQ(Quantity::Parse(Quantity::FromBytes(12345 * kKi).Text()).Value().Bytes(), 12345 * kKi);
+}
+
+}  // namespace
+}  // namespace virtsnap::crds

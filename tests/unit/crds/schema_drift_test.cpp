@@ -1,0 +1,201 @@
+// The CRD YAML is the single source of truth; these tests fail as soon as the C++ types and the
+// schemas disagree in either direction:
+//  - a field the encoders write, or the decoders look up, that the schema does not declare
+//    (adding a field to a C++ type without the schema fails here, even if the maximal instance
+//    forgets to set it, because the decoder still looks it up);
+//  - a field the schema declares that the C++ types neither write nor read (it would be lost
+//    on every read-modify-write);
+//  - enum values that differ between the schema and the C++ enum tables.
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crds/condition.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
+#include "maximal_objects.h"
+#include "schema_walk.h"
+
+namespace virtsnap::crds {
+namespace {
+
+using ::testing::IsEmpty;
+using testing::LoadCrd;
+using testing::OpenApiSchema;
+using testing::ResolveSchemaPath;
+using testing::SchemaPaths;
+using testing::SchemaProblems;
+using testing::WrittenPaths;
+
+struct KindUnderTest {
+  std::string kind;
+  std::string crd_file;
+  std::function<nlohmann::json()> encode_maximal;
+  // Decodes and returns the paths the decoder looked up; fails the test if decoding fails.
+  std::function<FieldPathLog(const nlohmann::json&)> decode_paths;
+  // Schema path of every enum -> the C++ enum's wire names.
+  std::map<std::string, std::vector<std::string_view>> enums;
+};
+
+template <typename T>
+FieldPathLog ReadPaths(DecodeResult<T> (*decode)(const nlohmann::json&, FieldPathLog*),
+                       const nlohmann::json& json) {
+  FieldPathLog log;
+  const DecodeResult<T> result = decode(json, &log);
+  EXPECT_TRUE(result.Ok()) << (result.Ok() ? "" : result.Error().ToString());
+  return log;
+}
+
+std::vector<KindUnderTest> Kinds() {
+  const std::vector<std::string_view> condition_status = EnumWireNames<ConditionStatus>();
+  return {
+      {"Domain",
+       "virtsnap.io_domains.yaml",
+       [] { return EncodeDomain(testing::MaximalDomain()); },
+       [](const nlohmann::json& json) { return ReadPaths(&DecodeDomain, json); },
+       {{"spec.os.firmware", EnumWireNames<Firmware>()},
+        {"spec.disks[].bus", EnumWireNames<DiskBus>()},
+        {"spec.disks[].create.format", EnumWireNames<ImageFormat>()},
+        {"spec.runState", EnumWireNames<RunState>()},
+        {"spec.deletionPolicy", EnumWireNames<DomainDeletionPolicy>()},
+        {"spec.unmanagedSnapshots", EnumWireNames<UnmanagedSnapshotPolicy>()},
+        {"status.conditions[].status", condition_status},
+        {"status.state", EnumWireNames<DomainState>()}}},
+      {"Snapshot",
+       "virtsnap.io_snapshots.yaml",
+       [] { return EncodeSnapshot(testing::MaximalSnapshot()); },
+       [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshot, json); },
+       {{"spec.location", EnumWireNames<SnapshotLocation>()},
+        {"spec.deletionPolicy", EnumWireNames<SnapshotDeletionPolicy>()},
+        {"status.phase", EnumWireNames<SnapshotPhase>()},
+        {"status.conditions[].status", condition_status},
+        {"status.domainState", EnumWireNames<SnapshotDomainState>()},
+        {"status.location", EnumWireNames<SnapshotLocation>()},
+        {"status.disks[].snapshot", EnumWireNames<DiskSnapshotMode>()}}},
+      {"SnapshotRevert",
+       "virtsnap.io_snapshotreverts.yaml",
+       [] { return EncodeSnapshotRevert(testing::MaximalSnapshotRevert()); },
+       [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshotRevert, json); },
+       {{"status.phase", EnumWireNames<RevertPhase>()}, {"status.conditions[].status", condition_status}}},
+  };
+}
+
+bool IsMetadataPath(const std::string& path) {
+  return path.rfind("metadata.", 0) == 0;
+}
+
+class SchemaDriftTest : public ::testing::TestWithParam<KindUnderTest> {
+ protected:
+  const nlohmann::json crd_ = LoadCrd(GetParam().crd_file);
+  const nlohmann::json& schema_ = OpenApiSchema(crd_);
+};
+
+TEST_P(SchemaDriftTest, EveryFieldTheEncoderWritesIsDeclaredAndValid) {
+  EXPECT_THAT(SchemaProblems(GetParam().encode_maximal(), schema_), IsEmpty());
+}
+
+TEST_P(SchemaDriftTest, EveryFieldTheDecoderReadsIsDeclared) {
+  for (const std::string& path : GetParam().decode_paths(GetParam().encode_maximal())) {
+    if (!IsMetadataPath(path)) {
+      EXPECT_NE(ResolveSchemaPath(schema_, path), nullptr)
+          << path << " is read by the decoder but not in the CRD";
+    }
+  }
+}
+
+TEST_P(SchemaDriftTest, EverySchemaFieldIsWrittenByTheMaximalInstance) {
+  const std::set<std::string> written = WrittenPaths(GetParam().encode_maximal());
+  for (const std::string& path : SchemaPaths(schema_)) {
+    EXPECT_TRUE(written.count(path)) << path << " is in the CRD but the C++ types never write it";
+  }
+}
+
+TEST_P(SchemaDriftTest, EverySchemaFieldIsReadByTheDecoder) {
+  const FieldPathLog read = GetParam().decode_paths(GetParam().encode_maximal());
+  for (const std::string& path : SchemaPaths(schema_)) {
+    EXPECT_TRUE(read.count(path)) << path << " is in the CRD but the decoder never reads it";
+  }
+}
+
+TEST_P(SchemaDriftTest, EnumTablesMatchTheSchemaEnums) {
+  std::set<std::string> schema_enum_paths;
+  for (const std::string& path : SchemaPaths(schema_)) {
+    const nlohmann::json* node = ResolveSchemaPath(schema_, path);
+    ASSERT_NE(node, nullptr) << path;
+    if (node->contains("enum")) {
+      schema_enum_paths.insert(path);
+    }
+  }
+  std::set<std::string> mapped_paths;
+  for (const auto& [path, cpp_names] : GetParam().enums) {
+    mapped_paths.insert(path);
+    const nlohmann::json* node = ResolveSchemaPath(schema_, path);
+    ASSERT_NE(node, nullptr) << path;
+    ASSERT_TRUE(node->contains("enum")) << path;
+    std::vector<std::string> schema_names = (*node)["enum"].get<std::vector<std::string>>();
+    EXPECT_EQ(schema_names, std::vector<std::string>(cpp_names.begin(), cpp_names.end())) << path;
+  }
+  EXPECT_EQ(schema_enum_paths, mapped_paths) << "every schema enum needs a C++ enum table in this test";
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKinds, SchemaDriftTest, ::testing::ValuesIn(Kinds()),
+                         [](const ::testing::TestParamInfo<KindUnderTest>& param) { return param.param.kind; });
+
+// The checks above must be able to fail: drift introduced into a copy of the schema is reported.
+TEST(SchemaDriftDetection, FieldRemovedFromTheSchemaIsReported) {
+  nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_domains.yaml"));
+  schema["properties"]["spec"]["properties"].erase("vcpus");
+  schema["properties"]["status"]["properties"]["snapshotTree"]["items"]["properties"].erase("current");
+
+  EXPECT_THAT(SchemaProblems(EncodeDomain(testing::MaximalDomain()), schema),
+              ::testing::IsSupersetOf({::testing::HasSubstr("spec.vcpus: is written by the C++ types"),
+                                       ::testing::HasSubstr("status.snapshotTree[].current: is written")}));
+  EXPECT_EQ(ResolveSchemaPath(schema, "spec.vcpus"), nullptr);
+}
+
+TEST(SchemaDriftDetection, FieldAddedOnlyToTheEncodedObjectIsReported) {
+  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshots.yaml"));
+  nlohmann::json snapshot = EncodeSnapshot(testing::MaximalSnapshot());
+  snapshot["spec"]["retention"] = "7d";
+  snapshot["status"]["disks"][0]["sizeBytes"] = 1;
+
+  EXPECT_THAT(SchemaProblems(snapshot, schema),
+              ::testing::UnorderedElementsAre(::testing::HasSubstr("spec.retention"),
+                                              ::testing::HasSubstr("status.disks[].sizeBytes")));
+}
+
+TEST(SchemaDriftDetection, SchemaFieldWithoutCppFieldIsReported) {
+  nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshotreverts.yaml"));
+  schema["properties"]["spec"]["properties"]["dryRun"] = {{"type", "boolean"}};
+  const std::set<std::string> written = WrittenPaths(EncodeSnapshotRevert(testing::MaximalSnapshotRevert()));
+  EXPECT_TRUE(SchemaPaths(schema).count("spec.dryRun"));
+  EXPECT_FALSE(written.count("spec.dryRun"));
+}
+
+TEST(SchemaDriftDetection, WrongTypeOrEnumValueIsReported) {
+  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_domains.yaml"));
+  nlohmann::json domain = EncodeDomain(testing::MaximalDomain());
+  domain["spec"]["vcpus"] = "two";
+  domain["spec"]["runState"] = "Hibernating";
+  EXPECT_THAT(
+      SchemaProblems(domain, schema),
+      ::testing::UnorderedElementsAre(::testing::HasSubstr("spec.vcpus: must be an integer"),
+                                      ::testing::HasSubstr("spec.runState: \"Hibernating\" is not one of")));
+}
+
+TEST(SchemaDriftDetection, DecoderLogRecordsAbsentOptionalFieldsToo) {
+  // An example without status still makes the decoder look up (and log) every spec field it knows.
+  FieldPathLog log;
+  ASSERT_TRUE(DecodeSnapshotRevert({{"spec", {{"domainName", "a"}, {"snapshotName", "b"}}}}, &log).Ok());
+  EXPECT_TRUE(log.count("spec.force"));
+  EXPECT_TRUE(log.count("status"));
+}
+
+}  // namespace
+}  // namespace virtsnap::crds
