@@ -262,17 +262,19 @@ Expected<DeleteOutcome, TreeError> SnapshotTree::remove(std::string_view name, D
 
   DeleteOutcome outcome;
   Node* parent = node->parent;
-  const bool currentWasBelow = current_ != nullptr && current_ != node && [&] {
-    for (const Node* n = current_->parent; n != nullptr; n = n->parent) {
+  // Only a subtree deletion needs to know whether current sits below; a plain one stays O(children).
+  auto currentIsBelow = [&] {
+    for (const Node* n = current_ != nullptr ? current_->parent : nullptr; n != nullptr; n = n->parent) {
       if (n == node) {
         return true;
       }
     }
     return false;
-  }();
+  };
 
   if (options.scope != DeleteScope::Snapshot) {
     // Children go before their parents; erase deepest first so each erased node is a leaf.
+    const bool currentWasBelow = currentIsBelow();
     std::vector<Node*> below = collectDescendants(node);
     for (const Node* d : below) {
       outcome.removed.push_back(d->name);
