@@ -29,6 +29,10 @@ struct CrdExpectation {
   std::string selectable_field;
 };
 
+void PrintTo(const CrdExpectation& expectation, std::ostream* out) {
+  *out << expectation.file;
+}
+
 std::vector<CrdExpectation> Expectations() {
   return {
       {"virtsnap.io_domains.yaml",
@@ -79,8 +83,10 @@ std::vector<std::string> Rules(const nlohmann::json& node) {
 void ForEachSchemaNode(const nlohmann::json& node, const std::string& path,
                        const std::function<void(const nlohmann::json&, const std::string&)>& visit) {
   visit(node, path);
-  for (const auto& [key, child] : node.value("properties", nlohmann::json::object()).items()) {
-    ForEachSchemaNode(child, path.empty() ? key : path + "." + key, visit);
+  if (node.contains("properties")) {
+    for (const auto& [key, child] : node["properties"].items()) {
+      ForEachSchemaNode(child, path.empty() ? key : path + "." + key, visit);
+    }
   }
   if (node.contains("items")) {
     ForEachSchemaNode(node["items"], path + "[]", visit);

@@ -43,6 +43,10 @@ struct KindUnderTest {
   std::map<std::string, std::vector<std::string_view>> enums;
 };
 
+void PrintTo(const KindUnderTest& kind, std::ostream* out) {
+  *out << kind.kind;
+}
+
 template <typename T>
 FieldPathLog ReadPaths(DecodeResult<T> (*decode)(const nlohmann::json&, FieldPathLog*),
                        const nlohmann::json& json) {
@@ -145,7 +149,9 @@ TEST_P(SchemaDriftTest, EnumTablesMatchTheSchemaEnums) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKinds, SchemaDriftTest, ::testing::ValuesIn(Kinds()),
-                         [](const ::testing::TestParamInfo<KindUnderTest>& param) { return param.param.kind; });
+                         [](const ::testing::TestParamInfo<KindUnderTest>& param) {
+                           return param.param.kind;
+                         });
 
 // The checks above must be able to fail: drift introduced into a copy of the schema is reported.
 TEST(SchemaDriftDetection, FieldRemovedFromTheSchemaIsReported) {

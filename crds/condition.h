@@ -1,0 +1,52 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "crds/enum_names.h"
+#include "crds/object_reader.h"
+
+namespace virtsnap::crds {
+
+// The condition types of DESIGN.md section 1. Ready is the summary; Reconciling and Stalled are
+// kstatus's "abnormal-true" conditions, present only while true.
+inline constexpr std::string_view kConditionReady = "Ready";
+inline constexpr std::string_view kConditionReconciling = "Reconciling";
+inline constexpr std::string_view kConditionStalled = "Stalled";
+inline constexpr std::string_view kConditionRestartRequired = "RestartRequired";  // Domain
+inline constexpr std::string_view kConditionDeletionBlocked = "DeletionBlocked";  // Snapshot
+
+enum class ConditionStatus { kTrue, kFalse, kUnknown };
+
+template <>
+struct EnumNames<ConditionStatus> {
+  static constexpr std::array<std::pair<ConditionStatus, std::string_view>, 3> kNames{{
+      {ConditionStatus::kTrue, "True"},
+      {ConditionStatus::kFalse, "False"},
+      {ConditionStatus::kUnknown, "Unknown"},
+  }};
+};
+
+// metav1.Condition. lastTransitionTime is RFC 3339 text (see crds/timestamp.h); reason and
+// message are always present on the wire (message may be empty).
+struct Condition {
+  std::string type;
+  ConditionStatus status = ConditionStatus::kUnknown;
+  std::optional<std::int64_t> observed_generation;
+  std::string last_transition_time;
+  std::string reason;
+  std::string message;
+
+  friend bool operator==(const Condition&, const Condition&) = default;
+};
+
+void to_json(nlohmann::json& json, const Condition& condition);
+Condition DecodeCondition(const ObjectReader& reader);
+
+}  // namespace virtsnap::crds

@@ -1,0 +1,227 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crds/api_names.h"
+#include "crds/condition.h"
+#include "crds/decode_error.h"
+#include "crds/enum_names.h"
+#include "crds/object_meta.h"
+#include "crds/object_reader.h"
+#include "crds/quantity.h"
+#include "crds/type_meta.h"
+
+namespace virtsnap::crds {
+
+// The Domain kind (crds/virtsnap.io_domains.yaml): a libvirt domain owned by the agent of one
+// node. Every optional field is std::optional so that what was absent stays absent; defaults are
+// the API server's business (the CRD declares them), not the decoder's.
+
+enum class Firmware { kBios, kEfi };
+enum class DiskBus { kVirtio, kSata, kScsi, kIde, kUsb };
+enum class ImageFormat { kQcow2, kRaw };
+enum class RunState { kRunning, kPaused, kStopped };
+enum class DomainDeletionPolicy { kDelete, kRetain };
+enum class UnmanagedSnapshotPolicy { kReport, kAdopt, kIgnore };
+// libvirt's virDomainState.
+enum class DomainState { kNoState, kRunning, kBlocked, kPaused, kShutdown, kShutoff, kCrashed, kPMSuspended };
+
+template <>
+struct EnumNames<Firmware> {
+  static constexpr std::array<std::pair<Firmware, std::string_view>, 2> kNames{{
+      {Firmware::kBios, "bios"},
+      {Firmware::kEfi, "efi"},
+  }};
+};
+
+template <>
+struct EnumNames<DiskBus> {
+  static constexpr std::array<std::pair<DiskBus, std::string_view>, 5> kNames{{
+      {DiskBus::kVirtio, "virtio"},
+      {DiskBus::kSata, "sata"},
+      {DiskBus::kScsi, "scsi"},
+      {DiskBus::kIde, "ide"},
+      {DiskBus::kUsb, "usb"},
+  }};
+};
+
+template <>
+struct EnumNames<ImageFormat> {
+  static constexpr std::array<std::pair<ImageFormat, std::string_view>, 2> kNames{{
+      {ImageFormat::kQcow2, "qcow2"},
+      {ImageFormat::kRaw, "raw"},
+  }};
+};
+
+template <>
+struct EnumNames<RunState> {
+  static constexpr std::array<std::pair<RunState, std::string_view>, 3> kNames{{
+      {RunState::kRunning, "Running"},
+      {RunState::kPaused, "Paused"},
+      {RunState::kStopped, "Stopped"},
+  }};
+};
+
+template <>
+struct EnumNames<DomainDeletionPolicy> {
+  static constexpr std::array<std::pair<DomainDeletionPolicy, std::string_view>, 2> kNames{{
+      {DomainDeletionPolicy::kDelete, "Delete"},
+      {DomainDeletionPolicy::kRetain, "Retain"},
+  }};
+};
+
+template <>
+struct EnumNames<UnmanagedSnapshotPolicy> {
+  static constexpr std::array<std::pair<UnmanagedSnapshotPolicy, std::string_view>, 3> kNames{{
+      {UnmanagedSnapshotPolicy::kReport, "Report"},
+      {UnmanagedSnapshotPolicy::kAdopt, "Adopt"},
+      {UnmanagedSnapshotPolicy::kIgnore, "Ignore"},
+  }};
+};
+
+template <>
+struct EnumNames<DomainState> {
+  static constexpr std::array<std::pair<DomainState, std::string_view>, 8> kNames{{
+      {DomainState::kNoState, "NoState"},
+      {DomainState::kRunning, "Running"},
+      {DomainState::kBlocked, "Blocked"},
+      {DomainState::kPaused, "Paused"},
+      {DomainState::kShutdown, "Shutdown"},
+      {DomainState::kShutoff, "Shutoff"},
+      {DomainState::kCrashed, "Crashed"},
+      {DomainState::kPMSuspended, "PMSuspended"},
+  }};
+};
+
+struct DomainOs {
+  std::optional<std::string> arch;
+  std::optional<std::string> machine;
+  std::optional<Firmware> firmware;
+
+  friend bool operator==(const DomainOs&, const DomainOs&) = default;
+};
+
+struct DiskSource {
+  std::string path;
+
+  friend bool operator==(const DiskSource&, const DiskSource&) = default;
+};
+
+struct DiskCreate {
+  Quantity size;
+  std::optional<ImageFormat> format;
+
+  friend bool operator==(const DiskCreate&, const DiskCreate&) = default;
+};
+
+// Exactly one of source and create is set (ValidateDomainSpec checks it, as the CRD's CEL does).
+struct Disk {
+  std::string name;  // target dev, e.g. "vda"
+  std::optional<DiskBus> bus;
+  std::optional<DiskSource> source;
+  std::optional<DiskCreate> create;
+
+  friend bool operator==(const Disk&, const Disk&) = default;
+};
+
+// Exactly one of network and bridge is set.
+struct NetworkInterface {
+  std::optional<std::string> network;
+  std::optional<std::string> bridge;
+  std::optional<std::string> model;
+
+  friend bool operator==(const NetworkInterface&, const NetworkInterface&) = default;
+};
+
+struct DomainSpec {
+  std::string node_name;
+  std::optional<std::string> hypervisor_name;
+  std::optional<bool> adopt_existing;
+  std::optional<std::string> type;
+  std::optional<std::int32_t> vcpus;
+  std::optional<Quantity> memory;
+  std::optional<DomainOs> os;
+  std::optional<std::vector<Disk>> disks;
+  std::optional<std::vector<NetworkInterface>> networks;
+  std::optional<RunState> run_state;
+  std::optional<DomainDeletionPolicy> deletion_policy;
+  std::optional<UnmanagedSnapshotPolicy> unmanaged_snapshots;
+
+  friend bool operator==(const DomainSpec&, const DomainSpec&) = default;
+};
+
+struct HypervisorRef {
+  std::optional<std::string> name;
+  std::optional<std::string> uuid;
+  std::optional<std::string> uri;
+
+  friend bool operator==(const HypervisorRef&, const HypervisorRef&) = default;
+};
+
+struct SnapshotTreeEntry {
+  std::string name;
+  std::optional<std::string> parent;  // absent for a root
+  std::optional<bool> current;
+
+  friend bool operator==(const SnapshotTreeEntry&, const SnapshotTreeEntry&) = default;
+};
+
+// The CRD bounds snapshotTree; writers truncate to this and keep snapshot_count exact.
+inline constexpr std::size_t kMaxSnapshotTreeEntries = 1000;
+inline constexpr std::size_t kMaxUnmanagedSnapshots = 1000;
+
+struct DomainStatus {
+  std::optional<std::int64_t> observed_generation;
+  std::optional<std::vector<Condition>> conditions;
+  std::optional<DomainState> state;
+  std::optional<HypervisorRef> hypervisor;
+  std::optional<std::string> current_snapshot;
+  std::optional<std::int32_t> snapshot_count;
+  std::optional<std::vector<SnapshotTreeEntry>> snapshot_tree;  // topological order
+  std::optional<std::vector<std::string>> unmanaged_snapshots;  // sorted
+
+  friend bool operator==(const DomainStatus&, const DomainStatus&) = default;
+};
+
+struct Domain {
+  TypeMeta type_meta{std::string(kApiVersion), std::string(kDomainKind)};
+  ObjectMeta metadata;
+  DomainSpec spec;
+  std::optional<DomainStatus> status;
+
+  friend bool operator==(const Domain&, const Domain&) = default;
+};
+
+// Decodes a Domain document; `log` (optional) records every field path looked up.
+DecodeResult<Domain> DecodeDomain(const nlohmann::json& document, FieldPathLog* log = nullptr);
+nlohmann::json EncodeDomain(const Domain& domain);
+
+// The CRD's CEL and format rules for a spec, for callers that see objects no API server has
+// validated (standalone mode, adoption): one error per violated rule, empty when valid.
+std::vector<DecodeError> ValidateDomainSpec(const DomainSpec& spec);
+// The CRD's transition rules: what an update may not change.
+std::vector<DecodeError> ValidateDomainSpecUpdate(const DomainSpec& old_spec, const DomainSpec& new_spec);
+
+// nlohmann hooks, so that json.get<Domain>() and json(domain) work; from_json throws
+// DecodeException (prefer DecodeDomain, which does not).
+void to_json(nlohmann::json& json, const Domain& domain);
+void from_json(const nlohmann::json& json, Domain& domain);
+void to_json(nlohmann::json& json, const DomainSpec& spec);
+void to_json(nlohmann::json& json, const DomainStatus& status);
+void to_json(nlohmann::json& json, const DomainOs& os);
+void to_json(nlohmann::json& json, const Disk& disk);
+void to_json(nlohmann::json& json, const DiskSource& source);
+void to_json(nlohmann::json& json, const DiskCreate& create);
+void to_json(nlohmann::json& json, const NetworkInterface& network);
+void to_json(nlohmann::json& json, const HypervisorRef& hypervisor);
+void to_json(nlohmann::json& json, const SnapshotTreeEntry& entry);
+
+}  // namespace virtsnap::crds

@@ -1,0 +1,175 @@
+#include "crds/object_reader.h"
+
+#include <utility>
+
+#include "crds/timestamp.h"
+
+namespace virtsnap::crds {
+namespace {
+
+std::string Join(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+}  // namespace
+
+ObjectReader ObjectReader::Root(const nlohmann::json& document, FieldPathLog* log) {
+  return ObjectReader(document, "", "", log);
+}
+
+ObjectReader::ObjectReader(const nlohmann::json& object, std::string path, std::string schema_path,
+                           FieldPathLog* log)
+    : object_(object), path_(std::move(path)), schema_path_(std::move(schema_path)), log_(log) {
+  if (!object_.is_object()) {
+    throw DecodeException({path_, "must be an object, got " + std::string(object_.type_name())});
+  }
+}
+
+ObjectReader ObjectReader::Child(const nlohmann::json& value, std::string path,
+                                 std::string schema_path) const {
+  return ObjectReader(value, std::move(path), std::move(schema_path), log_);
+}
+
+std::string ObjectReader::FieldPath(std::string_view key) const {
+  return Join(path_, key);
+}
+
+std::string ObjectReader::SchemaPath(std::string_view key) const {
+  return Join(schema_path_, key);
+}
+
+const nlohmann::json* ObjectReader::Find(std::string_view key) const {
+  if (log_ != nullptr) {
+    log_->insert(SchemaPath(key));
+  }
+  const auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) {
+    return nullptr;
+  }
+  return &*it;
+}
+
+void ObjectReader::Fail(std::string_view key, std::string message) const {
+  throw DecodeException({FieldPath(key), std::move(message)});
+}
+
+void ObjectReader::FailMissing(std::string_view key) const {
+  Fail(key, "required field is missing");
+}
+
+std::string ObjectReader::EnumMismatch(const std::string& got, const std::vector<std::string_view>& allowed) {
+  std::string message = "must be one of ";
+  for (std::size_t i = 0; i < allowed.size(); ++i) {
+    message += (i == 0 ? "\"" : ", \"") + std::string(allowed[i]) + "\"";
+  }
+  return message + "; got \"" + got + "\"";
+}
+
+std::optional<std::string> ObjectReader::OptionalString(std::string_view key) const {
+  const nlohmann::json* value = Find(key);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (!value->is_string()) {
+    Fail(key, "must be a string, got " + std::string(value->type_name()));
+  }
+  return value->get<std::string>();
+}
+
+std::string ObjectReader::RequiredString(std::string_view key) const {
+  std::optional<std::string> value = OptionalString(key);
+  if (!value) {
+    FailMissing(key);
+  }
+  return *std::move(value);
+}
+
+std::optional<bool> ObjectReader::OptionalBool(std::string_view key) const {
+  const nlohmann::json* value = Find(key);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (!value->is_boolean()) {
+    Fail(key, "must be a boolean, got " + std::string(value->type_name()));
+  }
+  return value->get<bool>();
+}
+
+std::optional<std::int64_t> ObjectReader::OptionalInteger(std::string_view key, std::int64_t min,
+                                                          std::int64_t max) const {
+  const nlohmann::json* value = Find(key);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (!value->is_number_integer()) {
+    Fail(key,
+         "must be an integer, got " + (value->is_number() ? value->dump() : std::string(value->type_name())));
+  }
+  const bool too_large = value->is_number_unsigned()
+                             ? value->get<std::uint64_t>() > static_cast<std::uint64_t>(max)
+                             : value->get<std::int64_t>() > max;
+  if (too_large || (!value->is_number_unsigned() && value->get<std::int64_t>() < min)) {
+    Fail(key,
+         "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + value->dump());
+  }
+  return value->get<std::int64_t>();
+}
+
+std::optional<std::string> ObjectReader::OptionalTimestamp(std::string_view key) const {
+  std::optional<std::string> value = OptionalString(key);
+  if (value && !ParseTimestamp(*value)) {
+    Fail(key, "must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got \"" + *value + "\"");
+  }
+  return value;
+}
+
+std::string ObjectReader::RequiredTimestamp(std::string_view key) const {
+  std::optional<std::string> value = OptionalTimestamp(key);
+  if (!value) {
+    FailMissing(key);
+  }
+  return *std::move(value);
+}
+
+std::optional<std::vector<std::string>> ObjectReader::OptionalStringList(std::string_view key) const {
+  const nlohmann::json* value = Find(key);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (!value->is_array()) {
+    Fail(key, "must be a list, got " + std::string(value->type_name()));
+  }
+  std::vector<std::string> items;
+  items.reserve(value->size());
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    const nlohmann::json& item = (*value)[i];
+    if (!item.is_string()) {
+      throw DecodeException({FieldPath(key) + "[" + std::to_string(i) + "]",
+                             "must be a string, got " + std::string(item.type_name())});
+    }
+    items.push_back(item.get<std::string>());
+  }
+  return items;
+}
+
+std::optional<std::map<std::string, std::string>> ObjectReader::OptionalStringMap(
+    std::string_view key) const {
+  const nlohmann::json* value = Find(key);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (!value->is_object()) {
+    Fail(key, "must be a map of strings, got " + std::string(value->type_name()));
+  }
+  std::map<std::string, std::string> items;
+  for (const auto& [name, item] : value->items()) {
+    if (!item.is_string()) {
+      throw DecodeException(
+          {FieldPath(key) + "." + name, "must be a string, got " + std::string(item.type_name())});
+    }
+    items.emplace(name, item.get<std::string>());
+  }
+  return items;
+}
+
+}  // namespace virtsnap::crds

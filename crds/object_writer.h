@@ -1,0 +1,31 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "crds/enum_names.h"
+
+namespace virtsnap::crds {
+
+// Writes a field only when it is set, so that absent optional fields stay absent on the wire.
+// Enums are written by their wire names; everything else through nlohmann's to_json (ADL).
+template <typename T>
+void PutField(nlohmann::json& object, std::string_view key, const T& value) {
+  if constexpr (NamedEnum<T>) {
+    object[std::string(key)] = std::string(EnumName(value));
+  } else {
+    object[std::string(key)] = value;
+  }
+}
+
+template <typename T>
+void PutOptional(nlohmann::json& object, std::string_view key, const std::optional<T>& value) {
+  if (value) {
+    PutField(object, key, *value);
+  }
+}
+
+}  // namespace virtsnap::crds

@@ -1,0 +1,278 @@
+#include "crds/quantity.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace virtsnap::crds {
+namespace {
+
+// Exact intermediate arithmetic: at most 19 significant digits (< 2^64) times 2^60 fits.
+__extension__ typedef unsigned __int128 Uint128;
+
+constexpr std::size_t kMaxSignificantDigits = 19;
+constexpr std::int64_t kMaxBytes = std::numeric_limits<std::int64_t>::max();
+// Exponents beyond this cannot produce a representable, non-zero size; clamping keeps the
+// arithmetic below in range.
+constexpr int kExponentClamp = 1000;
+
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// The scale a suffix applies: value * 2^binary_shift * 10^decimal_exponent.
+struct Scale {
+  int binary_shift = 0;
+  int decimal_exponent = 0;
+};
+
+struct Suffix {
+  std::string_view text;
+  Scale scale;
+};
+
+constexpr std::array<Suffix, 15> kSuffixes{{
+    {"Ki", {10, 0}},
+    {"Mi", {20, 0}},
+    {"Gi", {30, 0}},
+    {"Ti", {40, 0}},
+    {"Pi", {50, 0}},
+    {"Ei", {60, 0}},
+    {"n", {0, -9}},
+    {"u", {0, -6}},
+    {"m", {0, -3}},
+    {"k", {0, 3}},
+    {"M", {0, 6}},
+    {"G", {0, 9}},
+    {"T", {0, 12}},
+    {"P", {0, 15}},
+    {"E", {0, 18}},
+}};
+
+// The pieces of a quantity's text, before any arithmetic.
+struct Tokens {
+  bool negative = false;
+  std::string digits;       // integer and fraction digits, without the point
+  int fraction_digits = 0;  // how many of `digits` follow the point
+  Scale scale;
+};
+
+QuantityError Error(QuantityErrorKind kind, std::string_view text, std::string_view what) {
+  return {kind, "invalid quantity \"" + std::string(text) + "\": " + std::string(what)};
+}
+
+// Splits `text` into sign, number and suffix, or says where it stops making sense.
+class Tokenizer {
+ public:
+  explicit Tokenizer(std::string_view text) : text_(text) {}
+
+  Result<Tokens, QuantityError> Run() {
+    Tokens tokens;
+    if (Peek() == '+' || Peek() == '-') {
+      tokens.negative = Peek() == '-';
+      ++pos_;
+    }
+    while (IsDigit(Peek())) {
+      tokens.digits.push_back(text_[pos_++]);
+    }
+    if (Peek() == '.') {
+      ++pos_;
+      while (IsDigit(Peek())) {
+        tokens.digits.push_back(text_[pos_++]);
+        ++tokens.fraction_digits;
+      }
+    }
+    if (tokens.digits.empty()) {
+      return Fail("expected a number");
+    }
+    std::optional<Scale> scale = ReadSuffix();
+    if (!scale) {
+      return Fail("unknown suffix \"" + std::string(text_.substr(suffix_start_)) + "\"",
+                  " (expected Ki Mi Gi Ti Pi Ei, n u m k M G T P E, or an exponent such as e6)");
+    }
+    tokens.scale = *scale;
+    return tokens;
+  }
+
+ private:
+  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+
+  QuantityError Fail(const std::string& what, const std::string& hint = "") const {
+    return Error(QuantityErrorKind::kSyntax, text_, what + " at position " + std::to_string(pos_) + hint);
+  }
+
+  // Everything after the number must be exactly one suffix.
+  std::optional<Scale> ReadSuffix() {
+    suffix_start_ = pos_;
+    const std::string_view rest = text_.substr(pos_);
+    if (rest.empty()) {
+      return Scale{};
+    }
+    // "E" alone is exa; "E" or "e" followed by a signed integer is an exponent.
+    if ((rest[0] == 'e' || rest[0] == 'E') && rest.size() > 1 && rest[1] != 'i') {
+      return ReadExponent(rest.substr(1));
+    }
+    for (const Suffix& suffix : kSuffixes) {
+      if (rest == suffix.text) {
+        pos_ = text_.size();
+        return suffix.scale;
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Scale> ReadExponent(std::string_view exponent) {
+    std::size_t i = 0;
+    int sign = 1;
+    if (exponent[0] == '+' || exponent[0] == '-') {
+      sign = exponent[0] == '-' ? -1 : 1;
+      ++i;
+    }
+    if (i == exponent.size()) {
+      return std::nullopt;
+    }
+    int value = 0;
+    for (; i < exponent.size(); ++i) {
+      if (!IsDigit(exponent[i])) {
+        return std::nullopt;
+      }
+      value = std::min(kExponentClamp, value * 10 + (exponent[i] - '0'));
+    }
+    pos_ = text_.size();
+    return Scale{0, sign * value};
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::size_t suffix_start_ = 0;
+};
+
+// value = digits * 10^-fraction_digits * 2^binary_shift * 10^decimal_exponent, rounded up.
+Result<std::int64_t, QuantityError> ToBytes(std::string_view text, Tokens tokens) {
+  // Trailing zeros of the fraction and leading zeros do not count as precision.
+  while (tokens.fraction_digits > 0 && tokens.digits.back() == '0') {
+    tokens.digits.pop_back();
+    --tokens.fraction_digits;
+  }
+  const std::size_t first = tokens.digits.find_first_not_of('0');
+  if (first == std::string::npos) {
+    return std::int64_t{0};  // zero with any sign and suffix
+  }
+  if (tokens.negative) {
+    return Error(QuantityErrorKind::kNegative, text, "a size cannot be negative");
+  }
+  const std::string_view significant = std::string_view(tokens.digits).substr(first);
+  if (significant.size() > kMaxSignificantDigits) {
+    // Digits before the point after scaling: 20 or more means at least 10^19 > 2^63-1.
+    const long magnitude =
+        static_cast<long>(significant.size()) - tokens.fraction_digits + tokens.scale.decimal_exponent;
+    if (magnitude > static_cast<long>(kMaxSignificantDigits)) {
+      return Error(QuantityErrorKind::kOverflow, text, "more than 2^63-1 bytes");
+    }
+    return Error(QuantityErrorKind::kPrecision, text,
+                 "more than " + std::to_string(kMaxSignificantDigits) + " significant digits");
+  }
+  Uint128 value = 0;
+  for (char c : significant) {
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  value <<= tokens.scale.binary_shift;
+  const QuantityError overflow = Error(QuantityErrorKind::kOverflow, text, "more than 2^63-1 bytes");
+  const int exponent = tokens.scale.decimal_exponent - tokens.fraction_digits;
+  if (exponent >= 0) {
+    for (int i = 0; i < exponent; ++i) {
+      value *= 10;
+      if (value > static_cast<Uint128>(kMaxBytes)) {
+        return overflow;
+      }
+    }
+  } else if (-exponent > 38) {
+    value = 1;  // value < 2^124 < 10^38, so the quotient is a positive fraction: round up to 1
+  } else {
+    Uint128 divisor = 1;
+    for (int i = 0; i < -exponent; ++i) {
+      divisor *= 10;
+    }
+    value = value / divisor + (value % divisor != 0 ? 1 : 0);
+  }
+  if (value > static_cast<Uint128>(kMaxBytes)) {
+    return overflow;
+  }
+  return static_cast<std::int64_t>(value);
+}
+
+}  // namespace
+
+Quantity::Quantity() : text_("0") {}
+
+Quantity::Quantity(std::string text, std::int64_t bytes, bool json_number)
+    : text_(std::move(text)), bytes_(bytes), json_number_(json_number) {}
+
+QuantityResult Quantity::Parse(std::string_view text) {
+  if (text.empty()) {
+    return QuantityError{QuantityErrorKind::kEmpty, "invalid quantity: empty"};
+  }
+  Result<Tokens, QuantityError> tokens = Tokenizer(text).Run();
+  if (!tokens) {
+    return tokens.Error();
+  }
+  Result<std::int64_t, QuantityError> bytes = ToBytes(text, std::move(tokens).Value());
+  if (!bytes) {
+    return bytes.Error();
+  }
+  return Quantity(std::string(text), bytes.Value(), /*json_number=*/false);
+}
+
+QuantityResult Quantity::FromJsonInteger(std::int64_t value) {
+  if (value < 0) {
+    return QuantityError{QuantityErrorKind::kNegative,
+                         "invalid quantity " + std::to_string(value) + ": a size cannot be negative"};
+  }
+  return Quantity(std::to_string(value), value, /*json_number=*/true);
+}
+
+Quantity Quantity::FromBytes(std::int64_t bytes) {
+  static constexpr std::array<std::pair<int, std::string_view>, 6> kBinary{
+      {{60, "Ei"}, {50, "Pi"}, {40, "Ti"}, {30, "Gi"}, {20, "Mi"}, {10, "Ki"}}};
+  if (bytes > 0) {
+    for (const auto& [shift, suffix] : kBinary) {
+      const std::int64_t unit = std::int64_t{1} << shift;
+      if (bytes % unit == 0) {
+        return Quantity(std::to_string(bytes / unit) + std::string(suffix), bytes, /*json_number=*/false);
+      }
+    }
+  }
+  return Quantity(std::to_string(bytes), bytes, /*json_number=*/false);
+}
+
+void to_json(nlohmann::json& json, const Quantity& quantity) {
+  if (quantity.IsJsonNumber()) {
+    json = quantity.Bytes();
+  } else {
+    json = quantity.Text();
+  }
+}
+
+QuantityResult QuantityFromJson(const nlohmann::json& json) {
+  if (json.is_string()) {
+    return Quantity::Parse(json.get_ref<const std::string&>());
+  }
+  if (json.is_number_unsigned() && json.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxBytes)) {
+    return QuantityError{QuantityErrorKind::kOverflow,
+                         "invalid quantity " + json.dump() + ": more than 2^63-1 bytes"};
+  }
+  if (json.is_number_integer()) {
+    return Quantity::FromJsonInteger(json.get<std::int64_t>());
+  }
+  return QuantityError{QuantityErrorKind::kSyntax,
+                       "a quantity must be an integer or a string such as \"512Mi\", got " +
+                           std::string(json.type_name()) +
+                           (json.is_number() ? " " + json.dump() : std::string())};
+}
+
+}  // namespace virtsnap::crds

@@ -1,0 +1,167 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crds/api_names.h"
+#include "crds/condition.h"
+#include "crds/decode_error.h"
+#include "crds/enum_names.h"
+#include "crds/object_meta.h"
+#include "crds/object_reader.h"
+#include "crds/type_meta.h"
+
+namespace virtsnap::crds {
+
+// The Snapshot kind (crds/virtsnap.io_snapshots.yaml): one libvirt snapshot of a Domain. The
+// hypervisor's snapshot name is metadata.name; the parent is an outcome reported in status.
+
+enum class SnapshotLocation { kInternal, kExternal };
+enum class SnapshotDeletionPolicy { kDelete, kMetadataOnly, kRetain };
+enum class SnapshotPhase { kPending, kCreating, kReady, kDeleting, kFailed, kLost };
+// libvirt's virDomainSnapshotState: a domain state, or DiskSnapshot for a disk-only snapshot.
+enum class SnapshotDomainState {
+  kNoState,
+  kRunning,
+  kBlocked,
+  kPaused,
+  kShutdown,
+  kShutoff,
+  kCrashed,
+  kPMSuspended,
+  kDiskSnapshot,
+};
+// libvirt's <disk snapshot='...'>.
+enum class DiskSnapshotMode { kNone, kInternal, kExternal, kManual };
+
+template <>
+struct EnumNames<SnapshotLocation> {
+  static constexpr std::array<std::pair<SnapshotLocation, std::string_view>, 2> kNames{{
+      {SnapshotLocation::kInternal, "Internal"},
+      {SnapshotLocation::kExternal, "External"},
+  }};
+};
+
+template <>
+struct EnumNames<SnapshotDeletionPolicy> {
+  static constexpr std::array<std::pair<SnapshotDeletionPolicy, std::string_view>, 3> kNames{{
+      {SnapshotDeletionPolicy::kDelete, "Delete"},
+      {SnapshotDeletionPolicy::kMetadataOnly, "MetadataOnly"},
+      {SnapshotDeletionPolicy::kRetain, "Retain"},
+  }};
+};
+
+template <>
+struct EnumNames<SnapshotPhase> {
+  static constexpr std::array<std::pair<SnapshotPhase, std::string_view>, 6> kNames{{
+      {SnapshotPhase::kPending, "Pending"},
+      {SnapshotPhase::kCreating, "Creating"},
+      {SnapshotPhase::kReady, "Ready"},
+      {SnapshotPhase::kDeleting, "Deleting"},
+      {SnapshotPhase::kFailed, "Failed"},
+      {SnapshotPhase::kLost, "Lost"},
+  }};
+};
+
+template <>
+struct EnumNames<SnapshotDomainState> {
+  static constexpr std::array<std::pair<SnapshotDomainState, std::string_view>, 9> kNames{{
+      {SnapshotDomainState::kNoState, "NoState"},
+      {SnapshotDomainState::kRunning, "Running"},
+      {SnapshotDomainState::kBlocked, "Blocked"},
+      {SnapshotDomainState::kPaused, "Paused"},
+      {SnapshotDomainState::kShutdown, "Shutdown"},
+      {SnapshotDomainState::kShutoff, "Shutoff"},
+      {SnapshotDomainState::kCrashed, "Crashed"},
+      {SnapshotDomainState::kPMSuspended, "PMSuspended"},
+      {SnapshotDomainState::kDiskSnapshot, "DiskSnapshot"},
+  }};
+};
+
+template <>
+struct EnumNames<DiskSnapshotMode> {
+  static constexpr std::array<std::pair<DiskSnapshotMode, std::string_view>, 4> kNames{{
+      {DiskSnapshotMode::kNone, "None"},
+      {DiskSnapshotMode::kInternal, "Internal"},
+      {DiskSnapshotMode::kExternal, "External"},
+      {DiskSnapshotMode::kManual, "Manual"},
+  }};
+};
+
+// Immutable after creation except description and deletion_policy.
+struct SnapshotSpec {
+  std::string domain_name;
+  std::optional<std::string> description;
+  std::optional<SnapshotLocation> location;
+  std::optional<bool> memory;   // External only
+  std::optional<bool> quiesce;  // External with memory == false only
+  std::optional<SnapshotDeletionPolicy> deletion_policy;
+
+  friend bool operator==(const SnapshotSpec&, const SnapshotSpec&) = default;
+};
+
+struct SnapshotDiskStatus {
+  std::string name;
+  std::optional<DiskSnapshotMode> snapshot;
+  std::optional<std::string> file;
+
+  friend bool operator==(const SnapshotDiskStatus&, const SnapshotDiskStatus&) = default;
+};
+
+// The CRD bounds children; writers truncate the sorted list to this.
+inline constexpr std::size_t kMaxSnapshotChildren = 1000;
+
+struct SnapshotStatus {
+  std::optional<SnapshotPhase> phase;
+  std::optional<std::int64_t> observed_generation;
+  std::optional<std::vector<Condition>> conditions;
+  std::optional<std::string> node_name;
+  std::optional<std::string> creation_time;  // the hypervisor's, RFC 3339
+  std::optional<std::string> parent;
+  std::optional<std::vector<std::string>> children;  // sorted
+  std::optional<bool> current;
+  std::optional<std::int32_t> depth;
+  std::optional<SnapshotDomainState> domain_state;
+  std::optional<SnapshotLocation> location;
+  std::optional<bool> memory;
+  std::optional<std::vector<SnapshotDiskStatus>> disks;  // sorted by name
+  std::optional<bool> deletable;
+  std::optional<std::string> deletion_blocked_reason;
+  std::optional<std::string> definition;  // libvirt snapshot XML, for redefining a lost tree
+
+  friend bool operator==(const SnapshotStatus&, const SnapshotStatus&) = default;
+};
+
+struct Snapshot {
+  TypeMeta type_meta{std::string(kApiVersion), std::string(kSnapshotKind)};
+  ObjectMeta metadata;
+  SnapshotSpec spec;
+  std::optional<SnapshotStatus> status;
+
+  friend bool operator==(const Snapshot&, const Snapshot&) = default;
+};
+
+// Decodes a Snapshot document; `log` (optional) records every field path looked up.
+DecodeResult<Snapshot> DecodeSnapshot(const nlohmann::json& document, FieldPathLog* log = nullptr);
+nlohmann::json EncodeSnapshot(const Snapshot& snapshot);
+
+// The CRD's cross-field CEL rules (memory only for External; quiesce only External disk-only).
+std::vector<DecodeError> ValidateSnapshotSpec(const SnapshotSpec& spec);
+// The CRD's transition rules: only description and deletionPolicy may change.
+std::vector<DecodeError> ValidateSnapshotSpecUpdate(const SnapshotSpec& old_spec,
+                                                    const SnapshotSpec& new_spec);
+
+void to_json(nlohmann::json& json, const Snapshot& snapshot);
+void from_json(const nlohmann::json& json, Snapshot& snapshot);  // throws DecodeException
+void to_json(nlohmann::json& json, const SnapshotSpec& spec);
+void to_json(nlohmann::json& json, const SnapshotStatus& status);
+void to_json(nlohmann::json& json, const SnapshotDiskStatus& disk);
+
+}  // namespace virtsnap::crds

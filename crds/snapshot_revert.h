@@ -1,0 +1,81 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crds/api_names.h"
+#include "crds/condition.h"
+#include "crds/decode_error.h"
+#include "crds/enum_names.h"
+#include "crds/object_meta.h"
+#include "crds/object_reader.h"
+#include "crds/type_meta.h"
+
+namespace virtsnap::crds {
+
+// The SnapshotRevert kind (crds/virtsnap.io_snapshotreverts.yaml): a one-shot request to revert a
+// Domain to one of its Snapshots, executed once and kept afterwards as a record.
+
+enum class RevertPhase { kPending, kRunning, kSucceeded, kFailed };
+
+template <>
+struct EnumNames<RevertPhase> {
+  static constexpr std::array<std::pair<RevertPhase, std::string_view>, 4> kNames{{
+      {RevertPhase::kPending, "Pending"},
+      {RevertPhase::kRunning, "Running"},
+      {RevertPhase::kSucceeded, "Succeeded"},
+      {RevertPhase::kFailed, "Failed"},
+  }};
+};
+
+// Immutable.
+struct SnapshotRevertSpec {
+  std::string domain_name;
+  std::string snapshot_name;
+  std::optional<bool> force;
+
+  friend bool operator==(const SnapshotRevertSpec&, const SnapshotRevertSpec&) = default;
+};
+
+struct SnapshotRevertStatus {
+  std::optional<RevertPhase> phase;
+  std::optional<std::int64_t> observed_generation;
+  std::optional<std::vector<Condition>> conditions;
+  std::optional<std::string> previous_snapshot;
+  std::optional<std::string> start_time;       // RFC 3339
+  std::optional<std::string> completion_time;  // RFC 3339
+
+  friend bool operator==(const SnapshotRevertStatus&, const SnapshotRevertStatus&) = default;
+};
+
+struct SnapshotRevert {
+  TypeMeta type_meta{std::string(kApiVersion), std::string(kSnapshotRevertKind)};
+  ObjectMeta metadata;
+  SnapshotRevertSpec spec;
+  std::optional<SnapshotRevertStatus> status;
+
+  friend bool operator==(const SnapshotRevert&, const SnapshotRevert&) = default;
+};
+
+// Decodes a SnapshotRevert document; `log` (optional) records every field path looked up.
+DecodeResult<SnapshotRevert> DecodeSnapshotRevert(const nlohmann::json& document,
+                                                  FieldPathLog* log = nullptr);
+nlohmann::json EncodeSnapshotRevert(const SnapshotRevert& revert);
+
+// The CRD's transition rule: the spec never changes.
+std::vector<DecodeError> ValidateSnapshotRevertSpecUpdate(const SnapshotRevertSpec& old_spec,
+                                                          const SnapshotRevertSpec& new_spec);
+
+void to_json(nlohmann::json& json, const SnapshotRevert& revert);
+void from_json(const nlohmann::json& json, SnapshotRevert& revert);  // throws DecodeException
+void to_json(nlohmann::json& json, const SnapshotRevertSpec& spec);
+void to_json(nlohmann::json& json, const SnapshotRevertStatus& status);
+
+}  // namespace virtsnap::crds
