@@ -3,25 +3,28 @@
 // after every step checks that libvirt's tree and the model's agree (parents, children, current).
 // It prints the operations and the final tree. Exit status 0 only when they agreed throughout.
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "drivers/libvirt/libvirt_snapshots.h"
+#include "drivers/libvirt/libvirt_driver.h"
 #include "drivers/snapshot_tree.h"
 
 namespace {
 
 using virtsnap::drivers::DeleteOptions;
 using virtsnap::drivers::DeleteScope;
+using virtsnap::drivers::HypervisorDriver;
+using virtsnap::drivers::RevertOptions;
 using virtsnap::drivers::SnapshotListing;
 using virtsnap::drivers::SnapshotRecord;
 using virtsnap::drivers::SnapshotRequest;
 using virtsnap::drivers::SnapshotTree;
-using virtsnap::drivers::libvirt::LibvirtSnapshots;
-using virtsnap::drivers::libvirt::RevertMode;
+using virtsnap::drivers::libvirt::LibvirtDriver;
+using virtsnap::drivers::libvirt::LibvirtDriverOptions;
 
 struct Options {
   std::string uri = "test:///default";
@@ -70,13 +73,13 @@ void printTree(const SnapshotTree& tree) {
 
 class Demo {
  public:
-  Demo(LibvirtSnapshots& libvirt, std::string domain) : libvirt_(libvirt), domain_(std::move(domain)) {}
+  Demo(HypervisorDriver& libvirt, std::string domain) : libvirt_(libvirt), domain_(std::move(domain)) {}
 
   bool create(const std::string& name) {
     SnapshotRequest request;
     request.name = name;
     request.description = "made by virtsnap-tree-demo";
-    auto made = libvirt_.create(domain_, request);
+    auto made = libvirt_.createSnapshot(domain_, request);
     if (!made) {
       return fail("create " + name, made.error().message);
     }
@@ -85,7 +88,7 @@ class Demo {
   }
 
   bool revert(const std::string& name) {
-    if (auto error = libvirt_.revert(domain_, name, RevertMode::Default, /*force=*/false)) {
+    if (auto error = libvirt_.revertToSnapshot(domain_, name, RevertOptions{})) {
       return fail("revert " + name, error->message);
     }
     if (auto error = model_.revert(name)) {
@@ -99,7 +102,7 @@ class Demo {
                                          : scope == DeleteScope::Children ? "delete --children "
                                                                           : "delete --children-only ") +
                              name;
-    if (auto error = libvirt_.remove(domain_, name, DeleteOptions{scope, false})) {
+    if (auto error = libvirt_.deleteSnapshot(domain_, name, DeleteOptions{scope, false})) {
       return fail(what, error->message);
     }
     auto outcome = model_.remove(name, DeleteOptions{scope, false});
@@ -113,7 +116,7 @@ class Demo {
  private:
   bool check(const std::string& what) {
     ++steps_;
-    auto listing = libvirt_.list(domain_);
+    auto listing = libvirt_.listSnapshots(domain_);
     if (!listing) {
       return fail(what, listing.error().message);
     }
@@ -133,7 +136,7 @@ class Demo {
     return false;
   }
 
-  LibvirtSnapshots& libvirt_;
+  HypervisorDriver& libvirt_;
   std::string domain_;
   SnapshotTree model_;
   int steps_ = 0;
@@ -207,13 +210,17 @@ int main(int argc, char** argv) {
     }
   }
 
-  auto libvirt = LibvirtSnapshots::open(options.uri);
-  if (!libvirt) {
-    std::cerr << libvirt.error().message << '\n';
+  LibvirtDriverOptions driverOptions;
+  driverOptions.uri = options.uri;
+  // The demo reverts many times a second; the test driver writes no overlay files that could collide.
+  driverOptions.revertSpacing = std::chrono::milliseconds(options.uri.rfind("test:", 0) == 0 ? 0 : 1000);
+  LibvirtDriver libvirt(driverOptions);
+  if (auto caps = libvirt.capabilities(); !caps) {
+    std::cerr << caps.error().message << '\n';
     return 1;
   }
   std::cout << "virtsnap tree demo on " << options.uri << ", domain '" << options.domain << "'\n\n";
-  Demo demo(*libvirt.value(), options.domain);
+  Demo demo(libvirt, options.domain);
   if (!scripted(demo)) {
     return 1;
   }

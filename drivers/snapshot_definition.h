@@ -24,7 +24,9 @@ struct SnapshotRequest {
   std::string name;
   std::string description;
   SnapshotLocation location = SnapshotLocation::Internal;
-  bool memory = true;  // for External: save a running domain's memory (false: disk-only)
+  bool memory = true;      // for External: save a running domain's memory (false: disk-only)
+  bool quiesce = false;    // external disk-only: freeze guest filesystems first (needs the guest agent)
+  std::string memoryFile;  // external with memory: where the memory state goes
   std::vector<SnapshotDisk> disks;
 };
 

@@ -46,6 +46,9 @@ DriverError classifyLibvirtError(int code, std::string_view message, std::string
   switch (code) {
     case VIR_ERR_NO_DOMAIN:
     case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+    case VIR_ERR_NO_STORAGE_POOL:
+    case VIR_ERR_NO_STORAGE_VOL:
+    case VIR_ERR_NO_NETWORK:
       error.kind = DriverErrorKind::NotFound;
       break;
     case VIR_ERR_NO_SUPPORT:

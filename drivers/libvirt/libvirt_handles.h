@@ -1,6 +1,7 @@
 #pragma once
 // Owning handles for libvirt objects: each frees its object exactly once.
 
+#include <cstdlib>
 #include <memory>
 
 #include <libvirt/libvirt.h>
@@ -20,5 +21,24 @@ struct SnapshotFreer {
 using ConnectHandle = std::unique_ptr<virConnect, ConnectCloser>;
 using DomainHandle = std::unique_ptr<virDomain, DomainFreer>;
 using SnapshotHandle = std::unique_ptr<virDomainSnapshot, SnapshotFreer>;
+
+}  // namespace virtsnap::drivers::libvirt
+
+namespace virtsnap::drivers::libvirt {
+
+struct PoolFreer {
+  void operator()(virStoragePoolPtr p) const { virStoragePoolFree(p); }
+};
+struct VolumeFreer {
+  void operator()(virStorageVolPtr v) const { virStorageVolFree(v); }
+};
+// Strings libvirt returns are malloc'ed and the caller's to free.
+struct LibvirtStringFreer {
+  void operator()(char* s) const { std::free(s); }
+};
+
+using PoolHandle = std::unique_ptr<virStoragePool, PoolFreer>;
+using VolumeHandle = std::unique_ptr<virStorageVol, VolumeFreer>;
+using LibvirtString = std::unique_ptr<char, LibvirtStringFreer>;
 
 }  // namespace virtsnap::drivers::libvirt

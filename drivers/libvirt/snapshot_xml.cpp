@@ -31,6 +31,9 @@ Expected<std::string, DriverError> renderSnapshotXml(const SnapshotRequest& requ
   if (request.location == SnapshotLocation::External) {
     xmlNodePtr memory = xml::addChild(root, "memory");
     xml::setAttribute(memory, "snapshot", request.memory ? "external" : "no");
+    if (request.memory && !request.memoryFile.empty()) {
+      xml::setAttribute(memory, "file", request.memoryFile);
+    }
   }
   if (!request.disks.empty()) {
     xmlNodePtr disks = xml::addChild(root, "disks");

@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <string>
+#include <vector>
 
 namespace virtsnap::drivers::libvirt::xml {
 
@@ -94,6 +95,30 @@ std::optional<std::string> attribute(xmlNodePtr node, std::string_view name) {
     return std::nullopt;
   }
   return std::string(reinterpret_cast<const char*>(value.get()));
+}
+
+}  // namespace virtsnap::drivers::libvirt::xml
+
+namespace virtsnap::drivers::libvirt::xml {
+
+xmlNodePtr findDescendant(xmlNodePtr node, std::string_view name) {
+  if (node == nullptr) {
+    return nullptr;
+  }
+  std::vector<xmlNodePtr> stack{node};
+  while (!stack.empty()) {
+    xmlNodePtr next = stack.back();
+    stack.pop_back();
+    for (xmlNodePtr c = next->last; c != nullptr; c = c->prev) {
+      if (isElement(c, name)) {
+        return c;
+      }
+      if (c->type == XML_ELEMENT_NODE) {
+        stack.push_back(c);
+      }
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace virtsnap::drivers::libvirt::xml

@@ -36,3 +36,10 @@ std::optional<std::string> attribute(xmlNodePtr node, std::string_view name);
 bool isElement(xmlNodePtr node, std::string_view name);
 
 }  // namespace virtsnap::drivers::libvirt::xml
+
+namespace virtsnap::drivers::libvirt::xml {
+
+// The first element called `name` anywhere below `node` (depth first), or nullptr.
+xmlNodePtr findDescendant(xmlNodePtr node, std::string_view name);
+
+}  // namespace virtsnap::drivers::libvirt::xml

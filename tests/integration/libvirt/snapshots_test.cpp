@@ -2,15 +2,15 @@
 // differential test: random operations applied to libvirt and to the tree model must leave the two
 // trees identical after every step.
 
-#include "drivers/libvirt/libvirt_snapshots.h"
-
 #include <random>
 #include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "drivers/libvirt/libvirt_driver.h"
 #include "drivers/snapshot_tree.h"
+#include "tests/support/driver_printers.h"
 
 namespace virtsnap::drivers::libvirt {
 namespace {
@@ -25,18 +25,19 @@ constexpr const char* kDomain = "test";  // the test driver's built-in running d
 class TestDriverSnapshots : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = LibvirtSnapshots::open(kUri);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    libvirt = std::move(opened).value();
+    LibvirtDriverOptions options;
+    options.uri = kUri;
+    options.revertSpacing = std::chrono::milliseconds(0);  // the test driver writes no overlay files
+    libvirt = std::make_unique<LibvirtDriver>(options);
   }
   void create(const std::string& name) {
     SnapshotRequest request;
     request.name = name;
-    auto made = libvirt->create(kDomain, request);
+    auto made = libvirt->createSnapshot(kDomain, request);
     ASSERT_TRUE(made.ok()) << made.error().message;
   }
   SnapshotTree listed() const {
-    auto listing = libvirt->list(kDomain);
+    auto listing = libvirt->listSnapshots(kDomain);
     EXPECT_TRUE(listing.ok()) << listing.error().message;
     std::vector<SnapshotRecord> records;
     for (const auto& def : listing.value().snapshots) {
@@ -47,13 +48,13 @@ class TestDriverSnapshots : public ::testing::Test {
     return tree;
   }
 
-  std::unique_ptr<LibvirtSnapshots> libvirt;
+  std::unique_ptr<LibvirtDriver> libvirt;
 };
 
 TEST_F(TestDriverSnapshots, CreateMakesAChildOfCurrentAndListReportsParentsAndCurrent) {
   create("a");
   create("b");
-  ASSERT_EQ(libvirt->revert(kDomain, "a", RevertMode::Default, false), std::nullopt);
+  ASSERT_EQ(libvirt->revertToSnapshot(kDomain, "a", RevertOptions{}), std::nullopt);
   create("c");
   SnapshotTree tree = listed();
   EXPECT_THAT(tree.childrenOf("a"), ElementsAre("b", "c"));
@@ -64,7 +65,7 @@ TEST_F(TestDriverSnapshots, CreateReturnsTheHypervisorsDefinition) {
   SnapshotRequest request;
   request.name = "described";
   request.description = "<b>bold</b> & more";
-  auto made = libvirt->create(kDomain, request);
+  auto made = libvirt->createSnapshot(kDomain, request);
   ASSERT_TRUE(made.ok()) << made.error().message;
   EXPECT_EQ(made.value().description, request.description);
   EXPECT_EQ(made.value().state, "running");
@@ -76,13 +77,13 @@ TEST_F(TestDriverSnapshots, DeleteModesMatchTheModel) {
   create("a");
   create("b");
   create("c");
-  ASSERT_EQ(libvirt->remove(kDomain, "b", {}), std::nullopt);
+  ASSERT_EQ(libvirt->deleteSnapshot(kDomain, "b", {}), std::nullopt);
   SnapshotTree tree = listed();
   EXPECT_THAT(tree.childrenOf("a"), ElementsAre("c"));
-  ASSERT_EQ(libvirt->remove(kDomain, "a", {DeleteScope::ChildrenOnly, false}), std::nullopt);
+  ASSERT_EQ(libvirt->deleteSnapshot(kDomain, "a", {DeleteScope::ChildrenOnly, false}), std::nullopt);
   tree = listed();
   EXPECT_THAT(tree.current(), Optional(std::string("a")));
-  ASSERT_EQ(libvirt->remove(kDomain, "a", {DeleteScope::Children, false}), std::nullopt);
+  ASSERT_EQ(libvirt->deleteSnapshot(kDomain, "a", {DeleteScope::Children, false}), std::nullopt);
   EXPECT_TRUE(listed().empty());
 }
 
@@ -91,32 +92,35 @@ TEST_F(TestDriverSnapshots, DiskOnlyIsATypedUnsupportedError) {
   request.name = "disk-only";
   request.location = SnapshotLocation::External;
   request.memory = false;
-  auto made = libvirt->create(kDomain, request);
+  auto made = libvirt->createSnapshot(kDomain, request);
   ASSERT_FALSE(made.ok());
   EXPECT_EQ(made.error().kind, DriverErrorKind::Unsupported) << made.error().message;
 }
 
 TEST_F(TestDriverSnapshots, MetadataOnlyDeleteIsATypedUnsupportedErrorAndDeletesNothing) {
   create("a");
-  auto error = libvirt->remove(kDomain, "a", {DeleteScope::Snapshot, true});
+  auto error = libvirt->deleteSnapshot(kDomain, "a", {DeleteScope::Snapshot, true});
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind, DriverErrorKind::Unsupported) << error->message;
   EXPECT_TRUE(listed().contains("a"));
 }
 
 TEST_F(TestDriverSnapshots, UnknownDomainAndSnapshotAreNotFound) {
-  auto listing = libvirt->list("no-such-domain");
+  auto listing = libvirt->listSnapshots("no-such-domain");
   ASSERT_FALSE(listing.ok());
   EXPECT_EQ(listing.error().kind, DriverErrorKind::NotFound);
-  auto error = libvirt->revert(kDomain, "no-such-snapshot", RevertMode::Default, false);
+  auto error = libvirt->revertToSnapshot(kDomain, "no-such-snapshot", RevertOptions{});
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind, DriverErrorKind::NotFound);
 }
 
 TEST(TestDriverConnection, ABadUriIsAnErrorValue) {
-  auto opened = LibvirtSnapshots::open("nosuchdriver:///nowhere");
-  ASSERT_FALSE(opened.ok());
-  EXPECT_FALSE(opened.error().message.empty());
+  LibvirtDriverOptions options;
+  options.uri = "nosuchdriver:///nowhere";
+  LibvirtDriver driver(options);
+  auto caps = driver.capabilities();
+  ASSERT_FALSE(caps.ok());
+  EXPECT_FALSE(caps.error().message.empty());
 }
 
 // Thousands of random creates, reverts and deletes (plain, CHILDREN, CHILDREN_ONLY), each applied to
@@ -138,21 +142,21 @@ TEST_P(Differential, ModelAndTestDriverAgreeAfterEveryStep) {
       sequence << "create " << name << "\n";
       SnapshotRequest request;
       request.name = name;
-      auto made = libvirt->create(kDomain, request);
+      auto made = libvirt->createSnapshot(kDomain, request);
       ASSERT_TRUE(made.ok()) << made.error().message;
       ASSERT_TRUE(model.create(made.value().record()).ok());
     } else {
       const std::string target = all[std::uniform_int_distribution<std::size_t>(0, all.size() - 1)(rng)].name;
       if (roll < 13) {
         sequence << "revert " << target << "\n";
-        ASSERT_EQ(libvirt->revert(kDomain, target, RevertMode::Default, false), std::nullopt);
+        ASSERT_EQ(libvirt->revertToSnapshot(kDomain, target, RevertOptions{}), std::nullopt);
         ASSERT_EQ(model.revert(target), std::nullopt);
       } else {
         const DeleteScope scope = roll < 17   ? DeleteScope::Snapshot
                                   : roll < 19 ? DeleteScope::Children
                                               : DeleteScope::ChildrenOnly;
         sequence << "delete " << target << " scope " << static_cast<int>(scope) << "\n";
-        ASSERT_EQ(libvirt->remove(kDomain, target, {scope, false}), std::nullopt);
+        ASSERT_EQ(libvirt->deleteSnapshot(kDomain, target, {scope, false}), std::nullopt);
         ASSERT_TRUE(model.remove(target, {scope, false}).ok());
       }
     }

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "drivers/snapshot_tree.h"
+#include "tests/support/driver_printers.h"
 
 namespace virtsnap::drivers {
 namespace {

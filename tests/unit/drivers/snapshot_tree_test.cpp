@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/driver_printers.h"
+
 namespace virtsnap::drivers {
 namespace {
 

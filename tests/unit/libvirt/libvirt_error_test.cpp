@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <libvirt/virterror.h>
 
+#include "tests/support/driver_printers.h"
+
 namespace virtsnap::drivers::libvirt {
 namespace {
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "drivers/libvirt/xml_document.h"
+#include "tests/support/driver_printers.h"
 
 namespace virtsnap::drivers::libvirt {
 namespace {

@@ -1,0 +1,22 @@
+#include "drivers/clock.h"
+
+#include <thread>
+
+namespace virtsnap::drivers {
+
+namespace {
+
+class SteadyClock final : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::steady_clock::now(); }
+  void sleepUntil(TimePoint deadline) override { std::this_thread::sleep_until(deadline); }
+};
+
+}  // namespace
+
+ClockPtr systemClock() {
+  static const ClockPtr clock = std::make_shared<SteadyClock>();
+  return clock;
+}
+
+}  // namespace virtsnap::drivers

@@ -1,0 +1,112 @@
+#pragma once
+// The hypervisor as the reconcilers see it: whole operations on domains and their snapshots, each
+// returning a value or a typed DriverError (never an exception). Implementations: drivers/libvirt.
+//
+// Guarantees every implementation gives:
+// - Mutations of one domain are serialized; different domains proceed in parallel.
+// - Two reverts of one domain are at least a second apart (libvirt names revert overlays by Unix
+//   seconds; two in one second collide).
+// - A refused snapshot deletion carries the same DeletionBlock reason the tree model predicts.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drivers/delete_options.h"
+#include "drivers/domain_spec.h"
+#include "drivers/driver_error.h"
+#include "drivers/expected.h"
+#include "drivers/snapshot_definition.h"
+
+namespace virtsnap::drivers {
+
+// What the connected host can do; reported rather than guessed.
+struct Capabilities {
+  std::string uri;
+  std::string hypervisorType;           // "QEMU", "TEST", ...
+  std::uint64_t libraryVersion = 0;     // libvirt's, as major * 1,000,000 + minor * 1,000 + release
+  std::uint64_t hypervisorVersion = 0;  // the hypervisor's, same encoding
+  bool externalSnapshots = false;       // <externalSnapshot/> in the host capabilities
+  bool externalRevert = false;          // libvirt >= 9.9 with external snapshots
+  bool diskOnlySnapshots = false;       // the test driver has none
+  bool metadataOnlyDelete = false;      // the test driver has none
+};
+
+enum class DomainState { NoState, Running, Blocked, Paused, ShuttingDown, Shutoff, Crashed, PMSuspended };
+std::string_view toString(DomainState state);
+
+struct DomainInfo {
+  std::string name;
+  std::string uuid;
+  DomainState state = DomainState::NoState;
+  bool persistent = true;
+  std::optional<Ownership> owner;  // nullopt: not virtsnap's (or not yet)
+};
+
+enum class RevertMode { Default, Running, Paused };
+struct RevertOptions {
+  RevertMode mode = RevertMode::Default;
+  bool force = false;
+};
+
+struct UndefineOptions {
+  bool snapshotsMetadata = true;
+  bool nvram = true;
+};
+
+struct VolumeRequest {
+  std::string pool;  // a libvirt storage pool (directory type)
+  std::string name;
+  std::uint64_t capacityBytes = 0;
+  std::string format = "qcow2";
+};
+
+class HypervisorDriver {
+ public:
+  virtual ~HypervisorDriver() = default;
+
+  virtual Expected<Capabilities, DriverError> capabilities() = 0;
+
+  virtual Expected<DomainInfo, DriverError> lookupDomain(const std::string& name) = 0;
+  virtual Expected<DomainInfo, DriverError> lookupDomainByUuid(const std::string& uuid) = 0;
+  // Defines the domain (or redefines it in place when one of that name exists).
+  virtual Expected<DomainInfo, DriverError> defineDomain(const DomainSpec& spec) = 0;
+  virtual std::optional<DriverError> start(const std::string& name) = 0;
+  // Asks the guest to shut down; destroys it when it has not stopped after `timeout`.
+  virtual std::optional<DriverError> shutdown(const std::string& name, std::chrono::milliseconds timeout) = 0;
+  virtual std::optional<DriverError> destroy(const std::string& name) = 0;
+  virtual std::optional<DriverError> suspend(const std::string& name) = 0;
+  virtual std::optional<DriverError> resume(const std::string& name) = 0;
+  virtual std::optional<DriverError> undefine(const std::string& name, UndefineOptions options) = 0;
+  virtual Expected<DomainState, DriverError> state(const std::string& name) = 0;
+  virtual std::optional<DriverError> setOwner(const std::string& name,
+                                              const std::optional<Ownership>& owner) = 0;
+
+  // Creates a volume in a storage pool; returns its path.
+  virtual Expected<std::string, DriverError> createVolume(const VolumeRequest& request) = 0;
+  virtual std::optional<DriverError> deleteVolume(const std::string& path) = 0;
+
+  virtual Expected<SnapshotListing, DriverError> listSnapshots(const std::string& domain) = 0;
+  virtual Expected<SnapshotDefinition, DriverError> createSnapshot(const std::string& domain,
+                                                                   const SnapshotRequest& request) = 0;
+  virtual std::optional<DriverError> revertToSnapshot(const std::string& domain, const std::string& snapshot,
+                                                      RevertOptions options) = 0;
+  virtual std::optional<DriverError> deleteSnapshot(const std::string& domain, const std::string& snapshot,
+                                                    DeleteOptions options) = 0;
+  virtual Expected<std::string, DriverError> snapshotXml(const std::string& domain,
+                                                         const std::string& snapshot) = 0;
+  // Redefines the snapshots from their recorded XML, parents before children, marking `current`.
+  // All-or-nothing: on failure every snapshot redefined by this call is removed again and the error
+  // names the snapshot that failed.
+  virtual std::optional<DriverError> redefineSnapshots(const std::string& domain,
+                                                       const std::vector<SnapshotDefinition>& snapshots,
+                                                       const std::optional<std::string>& current) = 0;
+};
+
+using HypervisorDriverPtr = std::unique_ptr<HypervisorDriver>;
+
+}  // namespace virtsnap::drivers

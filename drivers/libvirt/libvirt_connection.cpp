@@ -1,0 +1,95 @@
+#include "drivers/libvirt/libvirt_connection.h"
+
+#include <thread>
+
+#include <libvirt/virterror.h>
+
+#include "drivers/libvirt/libvirt_error.h"
+
+namespace virtsnap::drivers::libvirt {
+
+namespace {
+
+constexpr int kKeepAliveIntervalSeconds = 5;
+constexpr unsigned kKeepAliveCount = 3;
+
+// libvirt's default event loop runs keepalive probes and close callbacks; it must be registered
+// before the first connection is opened, once per process, and driven by a thread of its own.
+void ensureEventLoop() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    silenceLibvirtErrorPrinting();
+    if (virEventRegisterDefaultImpl() < 0) {
+      return;  // without it connections still work; only keepalive is lost
+    }
+    std::thread([] {
+      while (virEventRunDefaultImpl() == 0) {
+      }
+    }).detach();
+  });
+}
+
+void onClose(virConnectPtr /*conn*/, int /*reason*/, void* opaque) {
+  static_cast<std::shared_ptr<std::atomic<bool>>*>(opaque)->get()->store(true);
+}
+
+void freeFlag(void* opaque) {
+  delete static_cast<std::shared_ptr<std::atomic<bool>>*>(opaque);
+}
+
+}  // namespace
+
+LibvirtConnection::~LibvirtConnection() {
+  std::lock_guard lock(mutex_);
+  handle_.reset();
+}
+
+Expected<LibvirtConnection::Handle, DriverError> LibvirtConnection::get() {
+  std::lock_guard lock(mutex_);
+  if (handle_ && !closed_->load() && virConnectIsAlive(handle_.get()) == 1) {
+    return handle_;
+  }
+  handle_.reset();
+  ensureEventLoop();
+  virConnectPtr raw = virConnectOpen(uri_.c_str());
+  if (raw == nullptr) {
+    auto error = lastLibvirtError("connecting to " + uri_);
+    if (error.kind == DriverErrorKind::Internal || error.kind == DriverErrorKind::Transient) {
+      error.kind = DriverErrorKind::Transient;  // libvirtd may be (re)starting: worth another try
+    }
+    return error;
+  }
+  ++opens_;
+  closed_ = std::make_shared<std::atomic<bool>>(false);
+  // Remote drivers answer keepalive; local ones (test://) do not support it, which is fine.
+  virConnectSetKeepAlive(raw, kKeepAliveIntervalSeconds, kKeepAliveCount);
+  auto* flag = new std::shared_ptr<std::atomic<bool>>(closed_);
+  const bool registered = virConnectRegisterCloseCallback(raw, onClose, flag, freeFlag) == 0;
+  if (!registered) {
+    delete flag;  // libvirt frees it only once it took it
+  }
+  handle_ = Handle(raw, [registered](virConnectPtr c) {
+    if (registered) {
+      virConnectUnregisterCloseCallback(c, onClose);
+    }
+    virConnectClose(c);
+  });
+  return handle_;
+}
+
+bool LibvirtConnection::noteFailure(const Handle& handle, const DriverError& error) {
+  if (!handle) {
+    return false;
+  }
+  const bool gone = virConnectIsAlive(handle.get()) != 1 ||
+                    (error.kind == DriverErrorKind::Transient && error.code != VIR_ERR_OPERATION_TIMEOUT);
+  if (gone) {
+    std::lock_guard lock(mutex_);
+    if (handle_ == handle) {
+      handle_.reset();
+    }
+  }
+  return gone;
+}
+
+}  // namespace virtsnap::drivers::libvirt

@@ -1,0 +1,87 @@
+#pragma once
+// HypervisorDriver on libvirt's C API. Every handle is owned (RAII); every error comes back as a
+// DriverError; reads that fail because libvirtd went away are retried once on a new connection
+// (mutations are not: the caller re-reads the state and decides). Mutations of one domain are
+// serialized and reverts of one domain spaced (DomainSerializer).
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "drivers/clock.h"
+#include "drivers/domain_serializer.h"
+#include "drivers/hypervisor_driver.h"
+#include "drivers/libvirt/libvirt_connection.h"
+#include "drivers/storage_roots.h"
+
+namespace virtsnap::drivers::libvirt {
+
+struct LibvirtDriverOptions {
+  std::string uri = "test:///default";
+  std::vector<std::filesystem::path> storageRoots;
+  std::chrono::milliseconds revertSpacing = std::chrono::seconds(1);
+  std::chrono::milliseconds shutdownPoll = std::chrono::milliseconds(200);
+};
+
+class LibvirtDriver final : public HypervisorDriver {
+ public:
+  explicit LibvirtDriver(LibvirtDriverOptions options, ClockPtr clock = systemClock());
+
+  Expected<Capabilities, DriverError> capabilities() override;
+
+  Expected<DomainInfo, DriverError> lookupDomain(const std::string& name) override;
+  Expected<DomainInfo, DriverError> lookupDomainByUuid(const std::string& uuid) override;
+  Expected<DomainInfo, DriverError> defineDomain(const DomainSpec& spec) override;
+  std::optional<DriverError> start(const std::string& name) override;
+  std::optional<DriverError> shutdown(const std::string& name, std::chrono::milliseconds timeout) override;
+  std::optional<DriverError> destroy(const std::string& name) override;
+  std::optional<DriverError> suspend(const std::string& name) override;
+  std::optional<DriverError> resume(const std::string& name) override;
+  std::optional<DriverError> undefine(const std::string& name, UndefineOptions options) override;
+  Expected<DomainState, DriverError> state(const std::string& name) override;
+  std::optional<DriverError> setOwner(const std::string& name,
+                                      const std::optional<Ownership>& owner) override;
+
+  Expected<std::string, DriverError> createVolume(const VolumeRequest& request) override;
+  std::optional<DriverError> deleteVolume(const std::string& path) override;
+
+  Expected<SnapshotListing, DriverError> listSnapshots(const std::string& domain) override;
+  Expected<SnapshotDefinition, DriverError> createSnapshot(const std::string& domain,
+                                                           const SnapshotRequest& request) override;
+  std::optional<DriverError> revertToSnapshot(const std::string& domain, const std::string& snapshot,
+                                              RevertOptions options) override;
+  std::optional<DriverError> deleteSnapshot(const std::string& domain, const std::string& snapshot,
+                                            DeleteOptions options) override;
+  Expected<std::string, DriverError> snapshotXml(const std::string& domain,
+                                                 const std::string& snapshot) override;
+  std::optional<DriverError> redefineSnapshots(const std::string& domain,
+                                               const std::vector<SnapshotDefinition>& snapshots,
+                                               const std::optional<std::string>& current) override;
+
+  // How many connections were opened so far (1 without reconnects).
+  int connectionsOpened() const { return connection_.opens(); }
+
+ private:
+  struct Done {};
+  template <typename T>
+  using Result = Expected<T, DriverError>;
+  enum class Access { Read, Write };
+
+  // Runs `call` on a live connection. A read whose failure shows that libvirtd went away is retried
+  // once on a new connection.
+  template <typename T, typename Call>
+  Result<T> run(Access access, Call&& call);
+  // Looks up `name` and runs `call` on it, as run() does.
+  template <typename T, typename Call>
+  Result<T> onDomain(const std::string& name, Access access, Call&& call);
+  std::optional<DriverError> simple(const std::string& name, const char* what, int (*call)(virDomainPtr));
+
+  LibvirtDriverOptions options_;
+  ClockPtr clock_;
+  StorageRoots roots_;
+  LibvirtConnection connection_;
+  DomainSerializer serializer_;
+};
+
+}  // namespace virtsnap::drivers::libvirt

@@ -1,0 +1,245 @@
+// Domain, ownership, storage and bulk-redefine operations of LibvirtDriver against libvirt's test
+// driver (test:///default, in-process; its state lives as long as the driver's connection).
+
+#include <chrono>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "drivers/libvirt/libvirt_driver.h"
+#include "tests/support/driver_printers.h"
+
+namespace virtsnap::drivers::libvirt {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+DomainSpec testDomain(const std::string& name) {
+  DomainSpec spec;
+  spec.name = name;
+  spec.type = "test";
+  spec.arch = "i686";
+  spec.memoryBytes = 64ull << 20;
+  spec.disks.push_back(DiskSpec{"vda", "virtio", "/default-pool/" + name + ".qcow2", "qcow2", false});
+  return spec;
+}
+
+class TestDriverDomains : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LibvirtDriverOptions options;
+    options.uri = "test:///default";
+    options.storageRoots = {"/default-pool"};
+    options.revertSpacing = std::chrono::milliseconds(0);
+    driver = std::make_unique<LibvirtDriver>(options);
+  }
+  DomainInfo define(const std::string& name) {
+    auto info = driver->defineDomain(testDomain(name));
+    EXPECT_TRUE(info.ok()) << info.error().message;
+    return info.ok() ? info.value() : DomainInfo{};
+  }
+  void snapshot(const std::string& domain, const std::string& name) {
+    SnapshotRequest request;
+    request.name = name;
+    auto made = driver->createSnapshot(domain, request);
+    ASSERT_TRUE(made.ok()) << made.error().message;
+  }
+
+  std::unique_ptr<LibvirtDriver> driver;
+};
+
+TEST_F(TestDriverDomains, CapabilitiesReportTheTestDriverAndWhatItCannotDo) {
+  auto caps = driver->capabilities();
+  ASSERT_TRUE(caps.ok()) << caps.error().message;
+  EXPECT_EQ(caps.value().hypervisorType, "TEST");
+  EXPECT_GE(caps.value().libraryVersion, 9'000'000u);
+  EXPECT_FALSE(caps.value().diskOnlySnapshots);
+  EXPECT_FALSE(caps.value().metadataOnlyDelete);
+  EXPECT_FALSE(caps.value().externalRevert);
+}
+
+TEST_F(TestDriverDomains, DefineStartSuspendResumeShutdownAndState) {
+  DomainInfo info = define("lifecycle");
+  EXPECT_EQ(info.state, DomainState::Shutoff);
+  EXPECT_TRUE(info.persistent);
+  EXPECT_EQ(info.uuid.size(), 36u);
+  ASSERT_EQ(driver->start("lifecycle"), std::nullopt);
+  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Running);
+  ASSERT_EQ(driver->suspend("lifecycle"), std::nullopt);
+  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Paused);
+  ASSERT_EQ(driver->resume("lifecycle"), std::nullopt);
+  ASSERT_EQ(driver->shutdown("lifecycle", std::chrono::seconds(2)), std::nullopt);
+  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Shutoff);
+  ASSERT_EQ(driver->start("lifecycle"), std::nullopt);
+  ASSERT_EQ(driver->destroy("lifecycle"), std::nullopt);
+  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Shutoff);
+}
+
+TEST_F(TestDriverDomains, RedefiningKeepsTheUuidWhenTheSpecCarriesIt) {
+  DomainInfo first = define("keeps-uuid");
+  DomainSpec spec = testDomain("keeps-uuid");
+  spec.uuid = first.uuid;
+  spec.vcpus = 2;
+  auto again = driver->defineDomain(spec);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again.value().uuid, first.uuid);
+  auto byUuid = driver->lookupDomainByUuid(first.uuid);
+  ASSERT_TRUE(byUuid.ok());
+  EXPECT_EQ(byUuid.value().name, "keeps-uuid");
+}
+
+TEST_F(TestDriverDomains, OwnershipIsWrittenIntoTheDomainAndReadBack) {
+  DomainSpec spec = testDomain("owned");
+  spec.owner = Ownership{"team-a", "web<1>", "0b5e-uid"};
+  auto info = driver->defineDomain(spec);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_THAT(info.value().owner, Optional(Ownership{"team-a", "web<1>", "0b5e-uid"}));
+  ASSERT_EQ(driver->setOwner("owned", Ownership{"team-b", "db", "uid-2"}), std::nullopt);
+  EXPECT_THAT(driver->lookupDomain("owned").value().owner, Optional(Ownership{"team-b", "db", "uid-2"}));
+  ASSERT_EQ(driver->setOwner("owned", std::nullopt), std::nullopt);
+  EXPECT_EQ(driver->lookupDomain("owned").value().owner, std::nullopt);
+}
+
+TEST_F(TestDriverDomains, AForeignDomainHasNoOwner) {
+  auto info = driver->lookupDomain("test");  // the test driver's own domain
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info.value().owner, std::nullopt);
+}
+
+TEST_F(TestDriverDomains, DiskPathsOutsideTheStorageRootsAreRefusedAndNothingIsDefined) {
+  for (const std::string path : {"/etc/passwd", "/default-pool/../etc/shadow", "relative.qcow2", ""}) {
+    DomainSpec spec = testDomain("escape");
+    spec.disks[0].path = path;
+    auto info = driver->defineDomain(spec);
+    ASSERT_FALSE(info.ok()) << path;
+    EXPECT_EQ(info.error().kind, DriverErrorKind::Invalid);
+    EXPECT_THAT(info.error().message, HasSubstr("refused")) << info.error().message;
+  }
+  EXPECT_EQ(driver->lookupDomain("escape").error().kind, DriverErrorKind::NotFound);
+}
+
+TEST_F(TestDriverDomains, InvalidSpecsAreRefusedWithAMessage) {
+  DomainSpec spec = testDomain("bad");
+  spec.vcpus = 0;
+  EXPECT_THAT(driver->defineDomain(spec).error().message, HasSubstr("vcpus"));
+  spec = testDomain("bad");
+  spec.disks[0].target = "vda'/><evil";
+  EXPECT_THAT(driver->defineDomain(spec).error().message, HasSubstr("device name"));
+  spec = testDomain("bad");
+  spec.networks.push_back(NetworkSpec{"default", "br0", "virtio"});
+  EXPECT_THAT(driver->defineDomain(spec).error().message, HasSubstr("exactly one"));
+}
+
+TEST_F(TestDriverDomains, UndefineRemovesTheDomainWithItsSnapshotMetadata) {
+  define("doomed");
+  ASSERT_EQ(driver->start("doomed"), std::nullopt);
+  snapshot("doomed", "s1");
+  ASSERT_EQ(driver->destroy("doomed"), std::nullopt);
+  ASSERT_EQ(driver->undefine("doomed", UndefineOptions{}), std::nullopt);
+  EXPECT_EQ(driver->lookupDomain("doomed").error().kind, DriverErrorKind::NotFound);
+}
+
+TEST_F(TestDriverDomains, VolumesAreCreatedThroughTheStoragePoolAndDeleted) {
+  auto path = driver->createVolume(VolumeRequest{"default-pool", "disk-a.qcow2", 16ull << 20, "qcow2"});
+  ASSERT_TRUE(path.ok()) << path.error().message;
+  EXPECT_EQ(path.value(), "/default-pool/disk-a.qcow2");
+  ASSERT_EQ(driver->deleteVolume(path.value()), std::nullopt);
+  EXPECT_TRUE(driver->deleteVolume(path.value()).has_value());
+  EXPECT_EQ(driver->createVolume(VolumeRequest{"default-pool", "../escape", 1, "qcow2"}).error().kind,
+            DriverErrorKind::Invalid);
+  EXPECT_EQ(driver->createVolume(VolumeRequest{"no-such-pool", "x", 1, "qcow2"}).error().kind,
+            DriverErrorKind::NotFound);
+}
+
+TEST_F(TestDriverDomains, SnapshotXmlIsTheHypervisorsDefinition) {
+  define("xml");
+  ASSERT_EQ(driver->start("xml"), std::nullopt);
+  snapshot("xml", "s1");
+  auto xml = driver->snapshotXml("xml", "s1");
+  ASSERT_TRUE(xml.ok()) << xml.error().message;
+  EXPECT_THAT(xml.value(), HasSubstr("<name>s1</name>"));
+  EXPECT_EQ(driver->snapshotXml("xml", "nope").error().kind, DriverErrorKind::NotFound);
+}
+
+// Bulk redefine (DESIGN.md section 2): the recorded definitions bring the tree back, parents before
+// children, with the recorded current one.
+TEST_F(TestDriverDomains, BulkRedefineBringsTheTreeBackAfterTheMetadataIsGone) {
+  DomainInfo info = define("phoenix");
+  ASSERT_EQ(driver->start("phoenix"), std::nullopt);
+  snapshot("phoenix", "a");
+  snapshot("phoenix", "b");
+  ASSERT_EQ(driver->revertToSnapshot("phoenix", "a", RevertOptions{}), std::nullopt);
+  snapshot("phoenix", "c");
+  ASSERT_EQ(driver->revertToSnapshot("phoenix", "b", RevertOptions{}), std::nullopt);
+  auto before = driver->listSnapshots("phoenix");
+  ASSERT_TRUE(before.ok());
+
+  // Lose everything, as a restart of the test driver would, then define the domain with its uuid.
+  ASSERT_EQ(driver->destroy("phoenix"), std::nullopt);
+  ASSERT_EQ(driver->undefine("phoenix", UndefineOptions{}), std::nullopt);
+  DomainSpec spec = testDomain("phoenix");
+  spec.uuid = info.uuid;
+  ASSERT_TRUE(driver->defineDomain(spec).ok());
+  ASSERT_TRUE(driver->listSnapshots("phoenix").value().snapshots.empty());
+
+  // Children first on purpose: the driver orders them.
+  std::vector<SnapshotDefinition> recorded(before.value().snapshots.rbegin(),
+                                           before.value().snapshots.rend());
+  ASSERT_EQ(driver->redefineSnapshots("phoenix", recorded, std::string("b")), std::nullopt);
+  auto after = driver->listSnapshots("phoenix");
+  ASSERT_TRUE(after.ok());
+  EXPECT_THAT(after.value().current, Optional(std::string("b")));
+  ASSERT_EQ(after.value().snapshots.size(), 3u);
+  for (const auto& def : after.value().snapshots) {
+    EXPECT_EQ(def.parent, def.name == "a" ? std::nullopt : std::optional<std::string>("a")) << def.name;
+  }
+  ASSERT_EQ(driver->start("phoenix"), std::nullopt);
+  EXPECT_EQ(driver->revertToSnapshot("phoenix", "c", RevertOptions{}), std::nullopt);
+}
+
+// The first seed at the driver: a redefine fails partway (a definition made for another uuid);
+// everything redefined in the attempt is removed again and the error names the snapshot.
+TEST_F(TestDriverDomains, BulkRedefineFailingPartwayRemovesWhatItRedefined) {
+  define("source");
+  ASSERT_EQ(driver->start("source"), std::nullopt);
+  snapshot("source", "a");
+  snapshot("source", "b");
+  snapshot("source", "c");
+  auto recorded = driver->listSnapshots("source").value().snapshots;
+  // Only "c" is foreign: its embedded domain names another uuid.
+  define("target");
+  DomainInfo target = driver->lookupDomain("target").value();
+  std::vector<SnapshotDefinition> mixed;
+  for (SnapshotDefinition def : recorded) {
+    if (def.name != "c") {
+      auto own = driver->lookupDomain("source").value().uuid;
+      for (std::size_t at = def.xml.find(own); at != std::string::npos; at = def.xml.find(own)) {
+        def.xml.replace(at, own.size(), target.uuid);
+      }
+    }
+    mixed.push_back(def);
+  }
+  auto error = driver->redefineSnapshots("target", mixed, std::string("c"));
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->message, HasSubstr("'c'"));
+  EXPECT_THAT(error->message, HasSubstr("rolled back"));
+  auto listing = driver->listSnapshots("target");
+  ASSERT_TRUE(listing.ok());
+  EXPECT_TRUE(listing.value().snapshots.empty());
+  EXPECT_EQ(listing.value().current, std::nullopt);
+}
+
+TEST_F(TestDriverDomains, BulkRedefineNeverTouchesSnapshotsThatAlreadyExist) {
+  define("existing");
+  ASSERT_EQ(driver->start("existing"), std::nullopt);
+  snapshot("existing", "a");
+  auto recorded = driver->listSnapshots("existing").value().snapshots;
+  auto error = driver->redefineSnapshots("existing", recorded, std::nullopt);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->message, HasSubstr("defined twice"));
+  EXPECT_EQ(driver->listSnapshots("existing").value().snapshots.size(), 1u);
+}
+
+}  // namespace
+}  // namespace virtsnap::drivers::libvirt
