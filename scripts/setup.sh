@@ -11,18 +11,10 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 
-backports=/etc/apt/sources.list.d/backports.list
-pin=/etc/apt/preferences.d/libvirt-bpo
-changed=0
-if ! grep -qs 'bookworm-backports' "$backports"; then
-  echo 'deb http://deb.debian.org/debian bookworm-backports main' >"$backports"
-  changed=1
-fi
-want_pin=$'Package: libvirt* qemu-* seabios\nPin: release n=bookworm-backports\nPin-Priority: 990\n'
-if [ "$(cat "$pin" 2>/dev/null)"$'\n' != "$want_pin" ]; then
-  printf '%s' "$want_pin" >"$pin"
-  changed=1
-fi
+# shellcheck source=scripts/lib/apt-backports.sh
+. "$(dirname "$0")/lib/apt-backports.sh"
+ensure_backports_pin
+changed=$apt_sources_changed
 
 packages=(
   build-essential cmake pkg-config ninja-build clang-format
