@@ -14,6 +14,10 @@ std::string_view toString(DeletionBlockReason reason) {
       return "ExternalDescendants";
     case DeletionBlockReason::ExternalWithInternalParent:
       return "ExternalWithInternalParent";
+    case DeletionBlockReason::ExternalWithInternalChildren:
+      return "ExternalWithInternalChildren";
+    case DeletionBlockReason::InternalNotInCurrentImage:
+      return "InternalNotInCurrentImage";
   }
   return "Unknown";
 }

@@ -12,7 +12,10 @@ enum class DeletionBlockReason {
   ExternalNotInActiveChain,      // a non-leaf external snapshot off the active chain after a revert
   ActiveExternalNotLeaf,         // the current external snapshot while it has children
   ExternalDescendants,           // CHILDREN / CHILDREN_ONLY over external descendants
-  ExternalWithInternalParent,    // an external snapshot whose parent is an internal snapshot
+  ExternalWithInternalParent,    // an external snapshot that needs a merge into an internal parent
+  ExternalWithInternalChildren,  // virtsnap's own rule: the overlay holds internal snapshots' data
+  InternalNotInCurrentImage,     // an internal snapshot of a running domain that now runs on another
+                                 // image (libvirt's refusal only: the tree cannot predict it)
 };
 
 struct DeletionBlock {

@@ -93,13 +93,32 @@ std::optional<DeletionBlock> ExternalDeletionRules::check(std::string_view name,
                        "); libvirt cannot merge it into more than one branch (that needs block-stream). "
                        "Delete all but one of its branches first.");
   }
-  if (snap->parent && tree_.find(*snap->parent)->location == SnapshotLocation::Internal) {
+  // libvirt merges (block-commit) unless the snapshot is a leaf that is not current; a leaf that is
+  // not current just has its overlay files removed.
+  const bool needsMerge = isCurrent || !children.empty();
+  if (needsMerge && snap->parent && tree_.find(*snap->parent)->location == SnapshotLocation::Internal) {
     return blocked(DeletionBlockReason::ExternalWithInternalParent, name,
                    "external snapshot " + quoted(name) + " has the internal snapshot " +
                        quoted(*snap->parent) +
-                       " as its parent; libvirt cannot merge an external overlay into an internal snapshot, "
-                       "and deleting the overlay's files would lose the data written since " +
-                       quoted(*snap->parent) + ".");
+                       " as its parent, and deleting it means merging its overlay into that parent, which "
+                       "libvirt does not support. Revert to another snapshot first if " +
+                       quoted(name) + " is current, or delete its child first.");
+  }
+  // Not refused by libvirt (seen on 11.3): merging this overlay away would silently destroy the
+  // internal snapshots stored inside it.
+  std::vector<std::string> internalChildren;
+  for (const std::string& child : children) {
+    if (tree_.find(child)->location == SnapshotLocation::Internal) {
+      internalChildren.push_back(child);
+    }
+  }
+  if (!internalChildren.empty()) {
+    return blocked(DeletionBlockReason::ExternalWithInternalChildren, name,
+                   "the overlay of external snapshot " + quoted(name) + " holds the internal snapshot(s) " +
+                       joined(internalChildren) +
+                       "; deleting it would merge the overlay away and lose their data (libvirt does not "
+                       "refuse this, virtsnap does). Delete " +
+                       joined(internalChildren) + " first.");
   }
   return std::nullopt;
 }

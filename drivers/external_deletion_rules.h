@@ -1,7 +1,10 @@
 #pragma once
 // The deletions of external snapshots that libvirt refuses (DESIGN.md section 2, second seed),
 // predicted from the tree so that status.deletable is right before anyone tries.
-// Metadata-only deletions touch no data and are never blocked.
+// Metadata-only deletions touch no data and are never blocked. One rule is virtsnap's own, not
+// libvirt's: an external snapshot whose overlay holds internal snapshots is not merged away.
+// libvirt's refusal of deleting an internal snapshot of a running domain that has moved to another
+// image depends on disk state the tree does not hold; it is only mapped from libvirt's error.
 
 #include <optional>
 #include <string_view>

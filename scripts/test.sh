@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (as root), builds with warnings as errors, runs ctest, then
-# builds and runs the tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Runs every test: installs what is missing (as root), builds with warnings as errors, runs ctest (unit,
+# libvirt test-driver integration, and end-to-end on real libvirtd + QEMU/KVM, whose daemon the e2e
+# fixture starts), runs the fuzzers for a bounded time, then builds and runs the tests again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+bash scripts/setup-qemu.sh
+# The e2e fixture starts libvirtd; stop it (and any domain a failed test left) whatever happens.
+trap 'bash scripts/stop-libvirtd.sh --destroy-domains >/dev/null 2>&1 || true' EXIT
 
 echo "== build (warnings are errors) =="
 cmake -S . -B build -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2
 echo "== tests =="
 ctest --test-dir build --output-on-failure -j2
+
+echo "== fuzzers (clang, libFuzzer + AddressSanitizer + UBSan, ${VIRTSNAP_FUZZ_SECONDS:-30} s each) =="
+CXX=clang++ cmake -S . -B build-fuzz -DVIRTSNAP_FUZZ=ON -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DVIRTSNAP_FUZZ_SECONDS="${VIRTSNAP_FUZZ_SECONDS:-30}" \
+  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
+cmake --build build-fuzz -j2
+ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
 echo "== build under AddressSanitizer + UBSan =="
 cmake -S . -B build-asan -DVIRTSNAP_WERROR=ON -DVIRTSNAP_SANITIZE=ON -DVIRTSNAP_BUILD_BENCH=OFF \

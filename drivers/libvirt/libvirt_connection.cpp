@@ -30,11 +30,7 @@ void ensureEventLoop() {
 }
 
 void onClose(virConnectPtr /*conn*/, int /*reason*/, void* opaque) {
-  static_cast<std::shared_ptr<std::atomic<bool>>*>(opaque)->get()->store(true);
-}
-
-void freeFlag(void* opaque) {
-  delete static_cast<std::shared_ptr<std::atomic<bool>>*>(opaque);
+  static_cast<std::atomic<bool>*>(opaque)->store(true);
 }
 
 }  // namespace
@@ -63,12 +59,11 @@ Expected<LibvirtConnection::Handle, DriverError> LibvirtConnection::get() {
   closed_ = std::make_shared<std::atomic<bool>>(false);
   // Remote drivers answer keepalive; local ones (test://) do not support it, which is fine.
   virConnectSetKeepAlive(raw, kKeepAliveIntervalSeconds, kKeepAliveCount);
-  auto* flag = new std::shared_ptr<std::atomic<bool>>(closed_);
-  const bool registered = virConnectRegisterCloseCallback(raw, onClose, flag, freeFlag) == 0;
-  if (!registered) {
-    delete flag;  // libvirt frees it only once it took it
-  }
-  handle_ = Handle(raw, [registered](virConnectPtr c) {
+  // The handle's deleter keeps the flag alive until the callback is unregistered; libvirt gets no
+  // free function (not every driver calls it).
+  const bool registered = virConnectRegisterCloseCallback(raw, onClose, closed_.get(), nullptr) == 0;
+  handle_ = Handle(raw, [registered, flag = closed_](virConnectPtr c) {
+    static_cast<void>(flag);  // held, not read
     if (registered) {
       virConnectUnregisterCloseCallback(c, onClose);
     }

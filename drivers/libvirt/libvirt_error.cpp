@@ -16,13 +16,14 @@ void dropError(void* /*userData*/, virErrorPtr /*error*/) {}
 
 // libvirt's refusals of external snapshot deletion (qemu_snapshot.c), mapped to the tree model's
 // reasons so that a prediction and a refusal read the same.
-constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 6> kDeletionRefusals{{
+constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 7> kDeletionRefusals{{
     {"children disk snapshots not supported", DeletionBlockReason::ExternalDescendants},
     {"external disk snapshots with children", DeletionBlockReason::ExternalDescendants},
     {"active external snapshot that is not a leaf", DeletionBlockReason::ActiveExternalNotLeaf},
     {"not in active chain", DeletionBlockReason::ExternalNotInActiveChain},
     {"with multiple children", DeletionBlockReason::ExternalWithMultipleChildren},
     {"internal snapshot as parent", DeletionBlockReason::ExternalWithInternalParent},
+    {"is not the same as disk image currently used by VM", DeletionBlockReason::InternalNotInCurrentImage},
 }};
 
 }  // namespace

@@ -92,12 +92,35 @@ TEST_F(ExternalDeletionTest, ChildrenOfAnExternalLeafIsRefusedButChildrenOnlyIsN
   EXPECT_EQ(reason("e1", kChildrenOnly), std::nullopt);
 }
 
-TEST_F(ExternalDeletionTest, ExternalWhoseParentIsInternalIsRefused) {
+TEST_F(ExternalDeletionTest, ExternalNeedingAMergeIntoAnInternalParentIsRefused) {
   create("i1", kInternal);
   create("e1");
-  EXPECT_EQ(reason("e1"), DeletionBlockReason::ExternalWithInternalParent);
-  revert("i1");  // a leaf off the active chain too: libvirt would delete the overlay's data
-  EXPECT_EQ(reason("e1"), DeletionBlockReason::ExternalWithInternalParent);
+  EXPECT_EQ(reason("e1"), DeletionBlockReason::ExternalWithInternalParent);  // current: merge
+  create("e2");
+  revert("e1");
+  revert("e2");
+  EXPECT_EQ(reason("e1"), DeletionBlockReason::ExternalWithInternalParent);  // has a child: merge
+}
+
+TEST_F(ExternalDeletionTest, ALeafExternalThatIsNotCurrentMayLeaveItsInternalParent) {
+  create("i1", kInternal);
+  create("e1");
+  revert("i1");  // libvirt just removes e1's overlay files (seen on 11.3)
+  EXPECT_EQ(reason("e1"), std::nullopt);
+}
+
+// virtsnap's own rule: libvirt 11.3 deletes e1 and silently loses i1, whose data lives in e1's overlay.
+TEST_F(ExternalDeletionTest, ExternalWhoseOverlayHoldsInternalSnapshotsIsRefused) {
+  create("e1");
+  create("i1", kInternal);
+  revert("e1");
+  revert("i1");
+  auto block = tree.checkDeletion("e1", kPlain);
+  ASSERT_TRUE(block.has_value());
+  EXPECT_EQ(block->reason, DeletionBlockReason::ExternalWithInternalChildren);
+  EXPECT_THAT(block->message, HasSubstr("Delete 'i1' first"));
+  EXPECT_TRUE(tree.remove("i1", kPlain).ok());
+  EXPECT_EQ(reason("e1"), std::nullopt);
 }
 
 TEST_F(ExternalDeletionTest, MetadataOnlyIsNeverBlocked) {
@@ -167,6 +190,8 @@ TEST_F(ExternalDeletionTest, EveryReasonHasAStableName) {
   EXPECT_EQ(toString(DeletionBlockReason::ActiveExternalNotLeaf), "ActiveExternalNotLeaf");
   EXPECT_EQ(toString(DeletionBlockReason::ExternalDescendants), "ExternalDescendants");
   EXPECT_EQ(toString(DeletionBlockReason::ExternalWithInternalParent), "ExternalWithInternalParent");
+  EXPECT_EQ(toString(DeletionBlockReason::ExternalWithInternalChildren), "ExternalWithInternalChildren");
+  EXPECT_EQ(toString(DeletionBlockReason::InternalNotInCurrentImage), "InternalNotInCurrentImage");
 }
 
 }  // namespace

@@ -60,6 +60,9 @@ TEST(LibvirtError, ExternalDeletionRefusalsMapToTheTreeModelsReasons) {
       {"Operation not supported: deleting external snapshot that has internal snapshot as parent not "
        "supported",
        DeletionBlockReason::ExternalWithInternalParent},
+      {"Operation not supported: disk image 'vda' for internal snapshot 'i1' is not the same as disk image "
+       "currently used by VM",
+       DeletionBlockReason::InternalNotInCurrentImage},
   };
   for (const Case& c : cases) {
     auto e = classifyLibvirtError(VIR_ERR_CONFIG_UNSUPPORTED, c.message, "deleting snapshot 's'");

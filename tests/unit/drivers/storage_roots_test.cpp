@@ -1,0 +1,90 @@
+// Disk paths are confined to the allowed storage roots: no `..`, no symlink escape, no prefix trick.
+
+#include "drivers/storage_roots.h"
+
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "tests/support/driver_printers.h"
+
+namespace virtsnap::drivers {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class StorageRootsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base = fs::temp_directory_path() / ("virtsnap-roots-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(base);
+    fs::create_directories(base / "images");
+    fs::create_directories(base / "images-other");
+    fs::create_directories(base / "outside");
+    std::ofstream(base / "outside" / "secret.qcow2") << "x";
+  }
+  void TearDown() override { fs::remove_all(base); }
+  StorageRoots roots() const { return StorageRoots({base / "images"}); }
+  std::string refusal(const std::string& path) const {
+    auto result = roots().confine(path);
+    EXPECT_FALSE(result.ok()) << path << " was accepted";
+    return result.ok() ? "" : result.error().message;
+  }
+
+  fs::path base;
+};
+
+TEST_F(StorageRootsTest, APathUnderARootIsAcceptedEvenIfItDoesNotExistYet) {
+  auto result = roots().confine((base / "images" / "vm" / "disk.qcow2").string());
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result.value(), base / "images" / "vm" / "disk.qcow2");
+}
+
+TEST_F(StorageRootsTest, DotDotIsRefusedEvenWhenItWouldStayInside) {
+  EXPECT_THAT(refusal((base / "images" / "a" / ".." / "disk.qcow2").string()), HasSubstr("'..'"));
+  EXPECT_THAT(refusal((base / "images" / ".." / "outside" / "secret.qcow2").string()), HasSubstr("'..'"));
+}
+
+TEST_F(StorageRootsTest, ASymlinkLeadingOutsideIsRefused) {
+  fs::create_directory_symlink(base / "outside", base / "images" / "link");
+  EXPECT_THAT(refusal((base / "images" / "link" / "secret.qcow2").string()), HasSubstr("resolves to"));
+  fs::create_symlink(base / "outside" / "secret.qcow2", base / "images" / "disk.qcow2");
+  EXPECT_THAT(refusal((base / "images" / "disk.qcow2").string()),
+              HasSubstr("outside the allowed storage roots"));
+}
+
+TEST_F(StorageRootsTest, ASiblingDirectorySharingTheRootsPrefixIsOutside) {
+  EXPECT_THAT(refusal((base / "images-other" / "disk.qcow2").string()), HasSubstr("outside"));
+}
+
+TEST_F(StorageRootsTest, TheRootItselfIsNotADiskPath) {
+  refusal((base / "images").string());
+}
+
+TEST_F(StorageRootsTest, RelativeEmptyAndNulPathsAreRefused) {
+  EXPECT_THAT(refusal("images/disk.qcow2"), HasSubstr("not absolute"));
+  EXPECT_THAT(refusal(""), HasSubstr("empty"));
+  EXPECT_THAT(refusal(std::string("/a\0b", 4)), HasSubstr("NUL"));
+}
+
+TEST_F(StorageRootsTest, ARootReachedThroughASymlinkStillConfines) {
+  fs::create_directory_symlink(base / "images", base / "via-link");
+  StorageRoots linked({base / "via-link"});
+  auto inside = linked.confine((base / "images" / "d.qcow2").string());
+  ASSERT_TRUE(inside.ok()) << inside.error().message;
+  EXPECT_FALSE(linked.confine((base / "outside" / "secret.qcow2").string()).ok());
+}
+
+TEST_F(StorageRootsTest, NoRootsMeansNothingIsAllowed) {
+  StorageRoots none({});
+  auto result = none.confine((base / "images" / "d.qcow2").string());
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.error().message, HasSubstr("none configured"));
+}
+
+}  // namespace
+}  // namespace virtsnap::drivers

@@ -1,0 +1,128 @@
+// Domain XML rendered through libxml2 from a DomainSpec, and the ownership element.
+
+#include "drivers/libvirt/domain_xml.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "drivers/libvirt/xml_document.h"
+#include "tests/support/driver_printers.h"
+
+namespace virtsnap::drivers::libvirt {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+DomainSpec spec() {
+  DomainSpec s;
+  s.name = "team-a.web";
+  s.vcpus = 2;
+  s.memoryBytes = 512ull << 20;
+  s.machine = "q35";
+  s.disks.push_back(DiskSpec{"vda", "virtio", "/var/lib/virtsnap/images/web.qcow2", "qcow2", false});
+  s.networks.push_back(NetworkSpec{"default", "", "virtio"});
+  s.owner = Ownership{"team-a", "web", "uid-1"};
+  return s;
+}
+
+// Reads one attribute at an element path (each step the first child of that name).
+std::string at(const std::string& xml, std::initializer_list<std::string_view> path,
+               std::string_view attribute) {
+  xml::Document doc = xml::parse(xml);
+  xmlNodePtr node = xmlDocGetRootElement(doc.get());
+  for (std::string_view step : path) {
+    node = xml::child(node, step);
+  }
+  return attribute.empty() ? xml::text(node) : xml::attribute(node, attribute).value_or("<absent>");
+}
+
+TEST(DomainXml, RendersEveryFieldOfTheSpec) {
+  auto xml = renderDomainXml(spec());
+  ASSERT_TRUE(xml.ok()) << xml.error().message;
+  const std::string& x = xml.value();
+  EXPECT_EQ(at(x, {}, "type"), "kvm");
+  EXPECT_EQ(at(x, {"name"}, ""), "team-a.web");
+  EXPECT_EQ(at(x, {"memory"}, ""), "524288");
+  EXPECT_EQ(at(x, {"memory"}, "unit"), "KiB");
+  EXPECT_EQ(at(x, {"vcpu"}, ""), "2");
+  EXPECT_EQ(at(x, {"os", "type"}, "machine"), "q35");
+  EXPECT_EQ(at(x, {"devices", "disk", "source"}, "file"), "/var/lib/virtsnap/images/web.qcow2");
+  EXPECT_EQ(at(x, {"devices", "disk", "driver"}, "type"), "qcow2");
+  EXPECT_EQ(at(x, {"devices", "disk", "target"}, "dev"), "vda");
+  EXPECT_EQ(at(x, {"devices", "interface", "source"}, "network"), "default");
+  EXPECT_EQ(at(x, {"metadata", "owner"}, "uid"), "uid-1");
+  EXPECT_THAT(x, HasSubstr(std::string(kOwnerNamespaceUri)));
+  EXPECT_THAT(x, Not(HasSubstr("<uuid>")));
+}
+
+TEST(DomainXml, EfiFirmwareAndABridgeAndAKeptUuid) {
+  DomainSpec s = spec();
+  s.firmware = Firmware::Efi;
+  s.networks = {NetworkSpec{"", "br0", "e1000"}};
+  s.uuid = "4dea22b3-1d52-d8f3-2516-782e98ab3fa0";
+  auto xml = renderDomainXml(s);
+  ASSERT_TRUE(xml.ok());
+  EXPECT_EQ(at(xml.value(), {"os"}, "firmware"), "efi");
+  EXPECT_EQ(at(xml.value(), {"devices", "interface"}, "type"), "bridge");
+  EXPECT_EQ(at(xml.value(), {"devices", "interface", "source"}, "bridge"), "br0");
+  EXPECT_EQ(at(xml.value(), {"uuid"}, ""), "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
+}
+
+TEST(DomainXml, HostileStringsStayStrings) {
+  DomainSpec s = spec();
+  s.name = "x<devices><hostdev mode='subsystem'><name>y";
+  s.disks[0].path = "/var/lib/virtsnap/images/a'b\"c<d>.qcow2";
+  s.owner = Ownership{"ns", "n\"/><evil a='", "u"};
+  auto xml = renderDomainXml(s);
+  ASSERT_TRUE(xml.ok()) << xml.error().message;
+  EXPECT_THAT(xml.value(), Not(HasSubstr("<hostdev")));
+  EXPECT_THAT(xml.value(), Not(HasSubstr("<evil")));
+  EXPECT_EQ(at(xml.value(), {"name"}, ""), s.name);
+  EXPECT_EQ(at(xml.value(), {"devices", "disk", "source"}, "file"), s.disks[0].path);
+  EXPECT_EQ(at(xml.value(), {"metadata", "owner"}, "name"), s.owner->name);
+}
+
+TEST(DomainXml, InvalidFieldsAreRefusedWithTheirName) {
+  auto refused = [](auto mutate) {
+    DomainSpec s = spec();
+    mutate(s);
+    auto xml = renderDomainXml(s);
+    EXPECT_FALSE(xml.ok());
+    return xml.ok() ? std::string() : xml.error().message;
+  };
+  EXPECT_THAT(refused([](DomainSpec& s) { s.name = ""; }), HasSubstr("domain name"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.name = "a/b"; }), HasSubstr("'/'"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.memoryBytes = 1000; }), HasSubstr("memory"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.disks[0].bus = "floppy"; }), HasSubstr("bus"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.disks[0].format = "vmdk"; }), HasSubstr("format"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.disks.push_back(s.disks[0]); }), HasSubstr("used twice"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.disks[0].path = "relative"; }), HasSubstr("absolute"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.networks[0].model = "x"; }), HasSubstr("model"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.owner = Ownership{"", "n", "u"}; }), HasSubstr("owner"));
+}
+
+TEST(OwnerElement, RoundTripsWithoutANamespaceDeclaration) {
+  auto xml = renderOwnerElement(Ownership{"team-a", "web", "uid-1"});
+  ASSERT_TRUE(xml.ok());
+  EXPECT_THAT(xml.value(), Not(HasSubstr("xmlns")));  // libvirt adds it itself
+  auto owner = parseOwnerElement(xml.value());
+  ASSERT_TRUE(owner.ok());
+  EXPECT_EQ(owner.value(), (Ownership{"team-a", "web", "uid-1"}));
+}
+
+TEST(OwnerElement, ReadsTheNamespacedFormLibvirtReturns) {
+  auto owner = parseOwnerElement(
+      R"(<virtsnap:owner xmlns:virtsnap="https://virtsnap.io/xmlns/owner/v1" namespace="a" name="b" uid="c"/>)");
+  ASSERT_TRUE(owner.ok()) << owner.error().message;
+  EXPECT_EQ(owner.value(), (Ownership{"a", "b", "c"}));
+}
+
+TEST(OwnerElement, MalformedElementsAreErrors) {
+  for (std::string_view bad : {"", "<owner", "<other namespace='a' name='b'/>", "<owner name='b'/>"}) {
+    EXPECT_FALSE(parseOwnerElement(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace virtsnap::drivers::libvirt
