@@ -105,10 +105,18 @@ std::optional<std::int64_t> ObjectReader::OptionalInteger(std::string_view key, 
     Fail(key,
          "must be an integer, got " + (value->is_number() ? value->dump() : std::string(value->type_name())));
   }
-  const bool too_large = value->is_number_unsigned()
-                             ? value->get<std::uint64_t>() > static_cast<std::uint64_t>(max)
-                             : value->get<std::int64_t>() > max;
-  if (too_large || (!value->is_number_unsigned() && value->get<std::int64_t>() < min)) {
+  // A non-negative integer parsed from text is unsigned in nlohmann::json, one built in code is
+  // signed: both must meet the same bounds (the fuzzer found 0 slipping past min = 1).
+  bool out_of_range = false;
+  if (value->is_number_unsigned()) {
+    const auto unsigned_value = value->get<std::uint64_t>();
+    out_of_range = unsigned_value > static_cast<std::uint64_t>(max) ||
+                   (min > 0 && unsigned_value < static_cast<std::uint64_t>(min));
+  } else {
+    const auto signed_value = value->get<std::int64_t>();
+    out_of_range = signed_value > max || signed_value < min;
+  }
+  if (out_of_range) {
     Fail(key,
          "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + value->dump());
   }

@@ -102,6 +102,17 @@ TEST(DecodeErrors, OutOfRangeIntegers) {
   EXPECT_EQ(DomainError(json).path, "metadata.generation");
 }
 
+// Found by tests/fuzz/api_json_fuzzer: a 0 parsed from text is an unsigned JSON number, and the lower
+// bound used to be checked for signed numbers only.
+TEST(DecodeErrors, OutOfRangeIntegersParsedFromTextAreRefusedToo) {
+  nlohmann::json json = ValidDomain();
+  json["spec"]["vcpus"] = 2;
+  std::string text = json.dump();
+  text.replace(text.find("\"vcpus\":2"), 9, "\"vcpus\":0");
+  EXPECT_EQ(DomainError(nlohmann::json::parse(text)),
+            (DecodeError{"spec.vcpus", "must be between 1 and 2147483647, got 0"}));
+}
+
 TEST(DecodeErrors, UnknownEnumValueListsTheAllowedOnes) {
   nlohmann::json json = ValidDomain();
   json["spec"]["runState"] = "running";
