@@ -40,7 +40,9 @@ struct SnapshotDefinition {
   std::string memory;             // internal, external or no
   std::vector<SnapshotDisk> disks;
   SnapshotLocation location = SnapshotLocation::Internal;
-  std::string xml;  // the full definition, kept for redefine
+  std::string domainName;  // of the domain definition embedded in the snapshot
+  std::string domainUuid;  // (libvirt refuses to redefine it onto a domain with another uuid)
+  std::string xml;         // the full definition, kept for redefine
 
   SnapshotRecord record() const { return SnapshotRecord{name, parent, location}; }
 };

@@ -12,7 +12,22 @@ namespace virtsnap::drivers::libvirt {
 
 namespace {
 
-void dropError(void* /*userData*/, virErrorPtr /*error*/) {}
+std::mutex sinkMutex;  // guards sink()
+LibvirtLogSink& sink() {
+  static LibvirtLogSink instance;
+  return instance;
+}
+
+// Called by libvirt on the thread that hit the error, before the call returns.
+void routeError(void* /*userData*/, virErrorPtr error) {
+  if (error == nullptr || error->message == nullptr) {
+    return;
+  }
+  std::lock_guard lock(sinkMutex);
+  if (sink()) {
+    sink()(error->message);
+  }
+}
 
 // libvirt's refusals of external snapshot deletion (qemu_snapshot.c), mapped to the tree model's
 // reasons so that a prediction and a refusal read the same.
@@ -28,9 +43,15 @@ constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 7> kDelet
 
 }  // namespace
 
+void setLibvirtLogSink(LibvirtLogSink newSink) {
+  silenceLibvirtErrorPrinting();
+  std::lock_guard lock(sinkMutex);
+  sink() = std::move(newSink);
+}
+
 void silenceLibvirtErrorPrinting() {
   static std::once_flag once;
-  std::call_once(once, [] { virSetErrorFunc(nullptr, dropError); });
+  std::call_once(once, [] { virSetErrorFunc(nullptr, routeError); });
 }
 
 DriverError classifyLibvirtError(int code, std::string_view message, std::string_view context) {

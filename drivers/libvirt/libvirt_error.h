@@ -2,13 +2,19 @@
 // libvirt's errors as DriverError values. libvirt keeps the last error per thread; it is read right
 // after the failing call. Its default printing to stderr is switched off once per process.
 
+#include <functional>
 #include <string_view>
 
 #include "drivers/driver_error.h"
 
 namespace virtsnap::drivers::libvirt {
 
-// Stops libvirt from printing errors to stderr; they come back as values instead. Idempotent.
+// Where libvirt's own error reports go instead of stderr: each one, as libvirt words it. The agent
+// points this at its logger; unset, they are dropped (every error also comes back as a value).
+using LibvirtLogSink = std::function<void(std::string_view message)>;
+void setLibvirtLogSink(LibvirtLogSink sink);
+
+// Stops libvirt from printing errors to stderr and routes them to the log sink. Idempotent.
 void silenceLibvirtErrorPrinting();
 
 // The calling thread's last libvirt error, classified; `context` says what was being done.

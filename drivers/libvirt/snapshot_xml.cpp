@@ -98,6 +98,10 @@ Expected<SnapshotDefinition, DriverError> parseSnapshotXml(std::string_view text
     def.disks.push_back(std::move(disk));
   }
   def.location = external ? SnapshotLocation::External : SnapshotLocation::Internal;
+  if (xmlNodePtr domain = xml::child(root, "domain")) {
+    def.domainName = xml::text(xml::child(domain, "name"));
+    def.domainUuid = xml::text(xml::child(domain, "uuid"));
+  }
   def.xml = std::string(text);
   return def;
 }

@@ -2,7 +2,12 @@
 
 #include "drivers/libvirt/libvirt_error.h"
 
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #include "tests/support/driver_printers.h"
@@ -70,6 +75,19 @@ TEST(LibvirtError, ExternalDeletionRefusalsMapToTheTreeModelsReasons) {
     ASSERT_TRUE(e.block.has_value()) << c.message;
     EXPECT_EQ(e.block->reason, c.reason) << c.message;
   }
+}
+
+// libvirt's own reports reach the sink instead of stderr.
+TEST(LibvirtError, LibvirtsReportsAreRoutedToTheLogSink) {
+  std::vector<std::string> seen;
+  setLibvirtLogSink([&](std::string_view message) { seen.emplace_back(message); });
+  virConnectPtr conn = virConnectOpen("test:///default");
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(virDomainLookupByName(conn, "no-such-domain"), nullptr);
+  virConnectClose(conn);
+  setLibvirtLogSink(nullptr);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_THAT(seen.back(), ::testing::HasSubstr("not found"));
 }
 
 }  // namespace

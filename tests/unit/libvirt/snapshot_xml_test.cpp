@@ -69,7 +69,7 @@ TEST(SnapshotXml, ParseReadsWhatLibvirtPrints) {
       <source file='/var/lib/libvirt/images/vm.s2'/>
     </disk>
   </disks>
-  <domain type='kvm'><name>vm</name></domain>
+  <domain type='kvm'><name>vm</name><uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid></domain>
 </domainsnapshot>)";
   auto parsed = parseSnapshotXml(dump);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
@@ -83,6 +83,8 @@ TEST(SnapshotXml, ParseReadsWhatLibvirtPrints) {
   EXPECT_EQ(def.location, SnapshotLocation::External);
   ASSERT_EQ(def.disks.size(), 1u);
   EXPECT_EQ(def.disks[0].file, "/var/lib/libvirt/images/vm.s2");
+  EXPECT_EQ(def.domainName, "vm");
+  EXPECT_EQ(def.domainUuid, "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
   EXPECT_EQ(def.xml, dump);
   EXPECT_EQ(def.record(), (SnapshotRecord{"s2", std::string("s1"), SnapshotLocation::External}));
 }
