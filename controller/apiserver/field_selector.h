@@ -1,0 +1,41 @@
+#pragma once
+// Kubernetes field selectors (k8s.io/apimachinery/pkg/fields): comma-separated `field=value`,
+// `field==value`, `field!=value` terms, all of which must hold. The fields a type supports are
+// metadata.name, metadata.namespace and its CRD selectableFields (e.g. spec.nodeName); any other is
+// refused as kube-apiserver refuses it.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/apiserver/resource_registry.h"
+#include "drivers/expected.h"
+
+namespace virtsnap::apiserver {
+
+class FieldSelector {
+ public:
+  struct Term {
+    std::string field;  // without a leading dot: spec.nodeName
+    bool equals = true;
+    std::string value;
+  };
+
+  // Parses and checks the fields against `type`; the error is the message for a 400 answer.
+  static drivers::Expected<FieldSelector, std::string> parse(std::string_view text, const ResourceType& type);
+
+  bool empty() const { return terms_.empty(); }
+  bool matches(const nlohmann::json& object) const;
+  const std::vector<Term>& terms() const { return terms_; }
+
+  // The value a field selector compares for `field` (dotted path): strings as they are, numbers and
+  // booleans in their JSON text, absent or null as "".
+  static std::string fieldValue(const nlohmann::json& object, const std::string& field);
+
+ private:
+  std::vector<Term> terms_;
+};
+
+}  // namespace virtsnap::apiserver

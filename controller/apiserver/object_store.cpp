@@ -1,0 +1,16 @@
+#include "controller/apiserver/object_store.h"
+
+#include "controller/apiserver/memory_object_store.h"
+
+namespace virtsnap::apiserver {
+
+drivers::Expected<std::unique_ptr<ObjectStore>, std::string> ObjectStore::open(
+    std::filesystem::path dataDir, const ResourceRegistry& registry, Now now) {
+  auto store = MemoryObjectStore::open(std::move(dataDir), registry, std::move(now), StoreOptions{});
+  if (!store) {
+    return store.error();
+  }
+  return std::unique_ptr<ObjectStore>(std::move(store).value());
+}
+
+}  // namespace virtsnap::apiserver
