@@ -33,6 +33,7 @@ struct Node {
   bool receiverStyle = false;
   std::vector<std::shared_ptr<const Node>> args;
   std::size_t offset = 0;  // in the source, for messages
+  int height = 1;  // of the subtree; bounded by the parser so that walking it cannot exhaust the stack
 };
 
 using NodePtr = std::shared_ptr<const Node>;

@@ -1,5 +1,6 @@
 #include "controller/apiserver/cel_parser.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
@@ -22,7 +23,8 @@ struct SyntaxError : std::runtime_error {
   std::size_t offset;
 };
 
-constexpr int kMaxDepth = 128;  // deeper nesting is refused rather than risking the stack
+constexpr int kMaxDepth = 128;    // deeper nesting is refused rather than risking the stack
+constexpr int kMaxHeight = 1000;  // left-deep chains (1 + 1 + ...) are built by loops, not recursion
 
 const std::set<std::string, std::less<>> kReserved = {
     "as",  "break", "const",   "continue",  "else",   "for", "function", "if",   "import",
@@ -332,6 +334,17 @@ class Parser {
     node->name = std::move(name);
     node->args = std::move(args);
     node->offset = offset;
+    return measured(std::move(node));
+  }
+
+  // Sets the node's height and refuses a tree too tall to evaluate (and destroy) recursively.
+  static NodePtr measured(std::shared_ptr<Node> node) {
+    for (const auto& arg : node->args) {
+      node->height = std::max(node->height, arg->height + 1);
+    }
+    if (node->height > kMaxHeight) {
+      throw SyntaxError(node->offset, "expression nesting exceeds " + std::to_string(kMaxHeight));
+    }
     return node;
   }
 
@@ -462,7 +475,7 @@ class Parser {
       node->args.push_back(args[0]);
       node->args.insert(node->args.end(), args.begin() + 2, args.end());
       node->offset = at;
-      return node;
+      return measured(std::move(node));
     }
     if (twoArgMacro) {
       throw SyntaxError(at, name + "() macro takes two arguments");
@@ -473,7 +486,7 @@ class Parser {
     node->args = std::move(args);
     node->receiverStyle = true;
     node->offset = at;
-    return node;
+    return measured(std::move(node));
   }
 
   std::vector<NodePtr> arguments(const char* close) {

@@ -97,6 +97,16 @@ TEST(CelSyntax, HostileNestingIsRefusedNotACrash) {
   EXPECT_NE(compileError(deep).find("nesting exceeds"), std::string::npos);
   const std::string negations(100000, '!');
   EXPECT_NE(compileError(negations + "true").find("nesting exceeds"), std::string::npos);
+  std::string chain = "1";
+  for (int i = 0; i < 100000; ++i) {
+    chain += " + 1";
+  }
+  EXPECT_NE(compileError(chain).find("nesting exceeds"), std::string::npos);
+  std::string longButFine = "1";
+  for (int i = 0; i < 500; ++i) {
+    longButFine += " + 1";
+  }
+  EXPECT_EQ(eval(longButFine), 501);
 }
 
 TEST(CelSyntax, ProgramsAreCachedBySource) {
