@@ -82,8 +82,28 @@ bool overlaps(const FieldPath& a, const FieldPath& b) {
   return std::equal(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
 }
 
-bool overlapsAny(const FieldPath& path, const FieldSet& set) {
-  return std::any_of(set.begin(), set.end(), [&](const FieldPath& other) { return overlaps(path, other); });
+// Two owned paths touch the same data when they are equal, or when one lies under the other and the
+// outer one is atomic (a scalar or list) in `a` or `b`. Owning a map itself (`spec: {}`) does not
+// clash with owning fields inside it.
+bool clash(const FieldPath& x, const FieldPath& y, const nlohmann::json& a, const nlohmann::json& b) {
+  if (x == y) {
+    return true;
+  }
+  if (!overlaps(x, y)) {
+    return false;
+  }
+  const FieldPath& shorter = x.size() < y.size() ? x : y;
+  auto atomic = [&](const nlohmann::json& object) {
+    const nlohmann::json* value = valueAt(object, shorter);
+    return value != nullptr && !value->is_object();
+  };
+  return atomic(a) || atomic(b);
+}
+
+bool clashesAny(const FieldPath& path, const FieldSet& set, const nlohmann::json& a,
+                const nlohmann::json& b) {
+  return std::any_of(set.begin(), set.end(),
+                     [&](const FieldPath& other) { return clash(path, other, a, b); });
 }
 
 void mergeInto(nlohmann::json& target, const nlohmann::json& config) {
@@ -282,7 +302,7 @@ drivers::Expected<nlohmann::json, ApiError> serverSideApply(const nlohmann::json
     }
     for (const FieldPath& owned : entry.fields) {
       for (const FieldPath& path : applied) {
-        if (!overlaps(owned, path)) {
+        if (!clash(owned, path, live, config)) {
           continue;
         }
         const FieldPath& longer = path.size() >= owned.size() ? path : owned;
@@ -332,11 +352,11 @@ drivers::Expected<nlohmann::json, ApiError> serverSideApply(const nlohmann::json
   // Fields this manager applied before and no longer applies go, unless someone else still owns them.
   Entry& mine = entryFor(entries, context, "Apply");
   for (const FieldPath& path : mine.fields) {
-    if (overlapsAny(path, applied)) {
+    if (clashesAny(path, applied, live, config)) {
       continue;
     }
     bool ownedElsewhere = std::any_of(entries.begin(), entries.end(), [&](const Entry& other) {
-      return &other != &mine && overlapsAny(path, other.fields);
+      return &other != &mine && clashesAny(path, other.fields, live, config);
     });
     if (!ownedElsewhere) {
       eraseAt(result, path);
@@ -394,7 +414,7 @@ void recordUpdate(const nlohmann::json& old, nlohmann::json& updated, const Mana
         continue;
       }
       for (auto it = entry.fields.begin(); it != entry.fields.end();) {
-        it = overlapsAny(*it, changed) ? entry.fields.erase(it) : std::next(it);
+        it = clashesAny(*it, changed, old, updated) ? entry.fields.erase(it) : std::next(it);
       }
     }
     Entry& mine = entryFor(entries, context, "Update");
