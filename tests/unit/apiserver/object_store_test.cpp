@@ -914,3 +914,58 @@ TEST_F(ObjectStoreTest, OpenThroughTheInterfaceFactory) {
 
 }  // namespace
 }  // namespace virtsnap::apiserver
+
+namespace virtsnap::apiserver {
+namespace {
+
+// The store with the real CRDs and the real validator (schema_validator.cpp).
+class DomainStoreTest : public ObjectStoreTest {
+ protected:
+  void SetUp() override {
+    ObjectStoreTest::SetUp();
+    const ResourceType* domains = registry_.findKind("virtsnap.io", "Domain");
+    ASSERT_NE(domains, nullptr);
+    type_ = *domains;
+  }
+  static json domain(json spec) {
+    return json{{"apiVersion", "virtsnap.io/v1alpha1"},
+                {"kind", "Domain"},
+                {"metadata", {{"name", "web"}}},
+                {"spec", std::move(spec)}};
+  }
+};
+
+TEST_F(DomainStoreTest, SchemaViolationsAreInvalidWithCauses) {
+  ApiError error = createError(domain({{"nodeName", "n1"}, {"vcpus", 0}}));
+  EXPECT_EQ(error.code, 422);
+  EXPECT_EQ(error.reason, "Invalid");
+  ASSERT_FALSE(error.causes.empty());
+  EXPECT_EQ(error.causes[0].field, "spec.vcpus");
+  EXPECT_TRUE(error.message.starts_with("Domain.virtsnap.io \"web\" is invalid: spec.vcpus: "))
+      << error.message;
+}
+
+TEST_F(DomainStoreTest, UnknownFieldsAreAStrictDecodingErrorOrAWarning) {
+  ApiError error = createError(domain({{"nodeName", "n1"}, {"foo", 1}}));
+  EXPECT_EQ(error.code, 400);
+  EXPECT_EQ(error.message, "strict decoding error: unknown field \"spec.foo\"");
+  WriteOptions warn;
+  warn.fieldValidation = FieldValidation::Warn;
+  std::vector<std::string> warnings;
+  auto created = store_->create(type_, "default", domain({{"nodeName", "n1"}, {"foo", 1}}), warn, &warnings);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_FALSE(created.value()["spec"].contains("foo"));
+  EXPECT_FALSE(warnings.empty());
+}
+
+TEST_F(DomainStoreTest, TransitionRulesSeeTheOldObject) {
+  create(domain({{"nodeName", "n1"}}));
+  auto moved = store_->patch(type_, "default", "web", PatchType::Merge, R"({"spec":{"nodeName":"n2"}})",
+                             false, WriteOptions{}, nullptr);
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, 422);
+  EXPECT_NE(moved.error().message.find("nodeName is immutable"), std::string::npos) << moved.error().message;
+}
+
+}  // namespace
+}  // namespace virtsnap::apiserver
