@@ -1,0 +1,183 @@
+#include "controller/apiserver/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <cpprest/http_listener.h>
+#include <cpprest/producerconsumerstream.h>
+
+namespace virtsnap::apiserver {
+
+namespace http = web::http;
+using web::http::experimental::listener::http_listener;
+
+class HttpServer::Impl {
+ public:
+  Impl(ApiHandler& handler, HttpServerOptions options) : handler_(handler), options_(std::move(options)) {}
+
+  ~Impl() { stop(); }
+
+  std::optional<std::string> start() {
+    const int first = options_.port != 0 ? options_.port : 38000;
+    const int last = options_.port != 0 ? options_.port : 38999;
+    std::string lastError;
+    for (int port = first; port <= last; ++port) {
+      const std::string url =
+          std::string(options_.tls ? "https://" : "http://") + options_.address + ":" + std::to_string(port);
+      try {
+        web::http::experimental::listener::http_listener_config config;
+        if (options_.tls) {
+          config.set_ssl_context_callback([tls = *options_.tls](boost::asio::ssl::context& context) {
+            context.set_options(boost::asio::ssl::context::default_workarounds |
+                                boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
+                                boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1);
+            context.use_certificate_chain(boost::asio::buffer(tls.certificatePem));
+            context.use_private_key(boost::asio::buffer(tls.privateKeyPem), boost::asio::ssl::context::pem);
+          });
+        }
+        auto listener = std::make_unique<http_listener>(url, config);
+        listener->support([this](http::http_request request) { serve(std::move(request)); });
+        listener->open().wait();
+        listener_ = std::move(listener);
+        url_ = url;
+        return std::nullopt;
+      } catch (const std::exception& e) {
+        lastError = e.what();
+      }
+    }
+    return "cannot listen on " + options_.address + ": " + lastError;
+  }
+
+  const std::string& url() const { return url_; }
+
+  void stop() {
+    stopping_ = true;
+    if (listener_) {
+      try {
+        listener_->close().wait();
+      } catch (const std::exception&) {
+        // Closing a listener whose connections already went is not an error worth reporting.
+      }
+      listener_.reset();
+    }
+    std::vector<std::thread> streams;
+    {
+      std::lock_guard lock(mutex_);
+      streams.swap(streams_);
+    }
+    for (auto& stream : streams) {
+      stream.join();
+    }
+  }
+
+ private:
+  static ApiRequest toRequest(http::http_request& request) {
+    ApiRequest out;
+    out.method = request.method();
+    const web::uri& uri = request.request_uri();
+    out.path = web::uri::decode(uri.path());
+    for (const auto& [key, value] : web::uri::split_query(uri.query())) {
+      out.query[web::uri::decode(key)] = web::uri::decode(value);
+    }
+    for (const auto& [key, value] : request.headers()) {
+      std::string lower = key;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      out.headers[lower] = value;
+    }
+    try {
+      out.body = request.extract_utf8string(/*ignore_content_type=*/true).get();
+    } catch (const std::exception&) {
+      out.body.clear();
+    }
+    return out;
+  }
+
+  void serve(http::http_request request) {
+    ApiResponse response = handler_.handle(toRequest(request));
+    if (response.watch) {
+      stream(std::move(request), std::move(response));
+      return;
+    }
+    http::http_response reply(static_cast<http::status_code>(response.status == 0 ? 503 : response.status));
+    reply.headers().set_content_type(response.contentType);
+    for (const std::string& warning : response.warnings) {
+      reply.headers().add("Warning", "299 - \"" + warning + "\"");
+    }
+    reply.set_body(response.body, response.contentType);
+    request.reply(reply).then([](pplx::task<void> sent) {
+      try {
+        sent.get();
+      } catch (const std::exception&) {
+        // The client went away before the answer: nothing left to tell it.
+      }
+    });
+  }
+
+  // A watch answer: chunked JSON lines written as events come, on a thread of its own.
+  void stream(http::http_request request, ApiResponse response) {
+    auto buffer = std::make_shared<concurrency::streams::producer_consumer_buffer<uint8_t>>();
+    auto clientGone = std::make_shared<std::atomic<bool>>(false);
+    http::http_response reply(http::status_codes::OK);
+    reply.headers().set_content_type("application/json");
+    reply.headers().add("Transfer-Encoding", "chunked");
+    reply.set_body(buffer->create_istream());
+    request.reply(reply).then([clientGone](pplx::task<void> sent) {
+      try {
+        sent.get();
+      } catch (const std::exception&) {
+        // The client closed the connection: the writer below notices and stops.
+      }
+      clientGone->store(true);
+    });
+    std::lock_guard lock(mutex_);
+    streams_.emplace_back([this, buffer, clientGone, response = std::move(response)] {
+      const auto deadline = response.watchTimeout.count() > 0
+                                ? std::chrono::steady_clock::now() + response.watchTimeout
+                                : std::chrono::steady_clock::time_point::max();
+      while (!stopping_ && !clientGone->load() && !response.watch->ended() &&
+             std::chrono::steady_clock::now() < deadline) {
+        auto event = response.watch->next(std::chrono::milliseconds(250));
+        if (!event) {
+          continue;
+        }
+        const std::string line = response.encodeEvent(*event).dump() + "\n";
+        buffer->putn_nocopy(reinterpret_cast<const uint8_t*>(line.data()), line.size()).wait();
+        buffer->sync().wait();
+      }
+      response.watch->stop();
+      buffer->close(std::ios_base::out).wait();
+    });
+  }
+
+  ApiHandler& handler_;
+  HttpServerOptions options_;
+  std::unique_ptr<http_listener> listener_;
+  std::string url_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // guards streams_
+  std::vector<std::thread> streams_;
+};
+
+HttpServer::HttpServer(ApiHandler& handler, HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(handler, std::move(options))) {}
+
+HttpServer::~HttpServer() = default;
+
+std::optional<std::string> HttpServer::start() {
+  return impl_->start();
+}
+
+const std::string& HttpServer::url() const {
+  return impl_->url();
+}
+
+void HttpServer::stop() {
+  impl_->stop();
+}
+
+}  // namespace virtsnap::apiserver

@@ -1,0 +1,58 @@
+#pragma once
+// The resource types the embedded API server serves: the CRDs loaded from crds/ (the single source of
+// truth) and the built-in types the agent and kubectl need (core/v1 Namespace and Event,
+// coordination.k8s.io/v1 Lease).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers/expected.h"
+
+namespace virtsnap::apiserver {
+
+struct PrinterColumn {
+  std::string name;
+  std::string type;  // string, integer, number, boolean, date
+  std::string format;
+  std::string description;
+  std::string jsonPath;  // e.g. .status.phase
+  int priority = 0;
+};
+
+struct ResourceType {
+  std::string group;  // "" for core
+  std::string version;
+  std::string kind;
+  std::string listKind;
+  std::string plural;
+  std::string singular;
+  std::vector<std::string> shortNames;
+  std::vector<std::string> categories;
+  bool namespaced = true;
+  bool hasStatus = false;                     // a /status subresource
+  nlohmann::json schema;                      // openAPIV3Schema; null for built-ins (no validation)
+  std::vector<std::string> selectableFields;  // JSON paths such as .spec.nodeName
+  std::vector<PrinterColumn> printerColumns;
+  nlohmann::json crd;  // the CustomResourceDefinition it came from (null for built-ins)
+
+  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+};
+
+class ResourceRegistry {
+ public:
+  // Loads every CustomResourceDefinition (*.yaml) in `crdDir` and adds the built-ins.
+  static drivers::Expected<ResourceRegistry, std::string> load(const std::filesystem::path& crdDir);
+
+  const ResourceType* find(const std::string& group, const std::string& version,
+                           const std::string& plural) const;
+  const ResourceType* findKind(const std::string& group, const std::string& kind) const;
+  const std::vector<ResourceType>& all() const { return types_; }
+
+ private:
+  std::vector<ResourceType> types_;
+};
+
+}  // namespace virtsnap::apiserver

@@ -1,0 +1,25 @@
+#pragma once
+// A self-signed certificate authority and a server certificate signed by it, made at start-up for the
+// standalone API server: kubectl sends bearer tokens only over TLS, and trusts the CA through the
+// kubeconfig's certificate-authority-data.
+
+#include <string>
+#include <vector>
+
+#include "drivers/expected.h"
+
+namespace virtsnap::apiserver {
+
+struct TlsMaterial {
+  std::string caCertificatePem;
+  std::string certificatePem;  // the server's, for the names below
+  std::string privateKeyPem;   // the server's
+};
+
+// ECDSA P-256 keys; the server certificate names `ipAddresses` and `dnsNames`; valid for a year.
+drivers::Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::string>& ipAddresses,
+                                                              const std::vector<std::string>& dnsNames);
+
+std::string base64(const std::string& bytes);
+
+}  // namespace virtsnap::apiserver

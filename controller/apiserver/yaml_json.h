@@ -1,0 +1,18 @@
+#pragma once
+// YAML documents as JSON values, the way Kubernetes reads manifests: a quoted scalar is always a
+// string; a plain one is null, a bool, an integer or a float when it reads as one (YAML 1.2 core
+// schema), else a string.
+
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers/expected.h"
+
+namespace virtsnap::apiserver {
+
+// Every non-empty document of `text`; an error message (with the line) for malformed YAML.
+drivers::Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::string_view text);
+
+}  // namespace virtsnap::apiserver

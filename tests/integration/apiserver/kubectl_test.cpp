@@ -1,0 +1,279 @@
+// The embedded API server driven by the real /usr/bin/kubectl, each test with its own server, data
+// directory, kubeconfig and --cache-dir.
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "controller/apiserver/api_handler.h"
+#include "controller/apiserver/http_server.h"
+#include "controller/apiserver/kubeconfig_writer.h"
+#include "controller/apiserver/object_store.h"
+#include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/tls_certificates.h"
+
+namespace virtsnap::apiserver {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct KubectlRun {
+  int exitCode;
+  std::string output;  // stdout and stderr together
+};
+
+class Kubectl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("virtsnap-kubectl-" + std::to_string(::getpid()) + "-" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto loaded = ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    registry = std::make_unique<ResourceRegistry>(std::move(loaded).value());
+    startServer();
+  }
+
+  void TearDown() override {
+    stopServer();
+    fs::remove_all(dir);
+  }
+
+  void startServer() {
+    auto opened = ObjectStore::open(dir / "store", *registry);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    store = std::move(opened).value();
+    if (token.empty()) {
+      token = randomToken();
+    }
+    if (!tls) {
+      auto made = makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
+      ASSERT_TRUE(made.ok()) << made.error();
+      tls = made.value();
+    }
+    handler = std::make_unique<ApiHandler>(*registry, *store, token);
+    server = std::make_unique<HttpServer>(*handler, HttpServerOptions{"127.0.0.1", port, tls});
+    auto failed = server->start();
+    ASSERT_FALSE(failed.has_value()) << *failed;
+    port = std::stoi(server->url().substr(server->url().rfind(':') + 1));  // a restart keeps the port
+    ASSERT_TRUE(writeKubeconfig(dir / "kubeconfig", server->url(), token, tls->caCertificatePem).ok());
+  }
+
+  void stopServer() {
+    if (server) {
+      server->stop();
+    }
+    server.reset();
+    handler.reset();
+    store.reset();
+  }
+
+  // Runs kubectl with this test's kubeconfig and cache; `input` goes to its standard input.
+  KubectlRun kubectl(const std::string& args, const std::string& input = "") {
+    const fs::path stdinFile = dir / "stdin.yaml";
+    std::ofstream(stdinFile) << input;
+    const std::string command = "kubectl --kubeconfig " + (dir / "kubeconfig").string() + " --cache-dir " +
+                                (dir / "cache").string() + " " + args + " < " + stdinFile.string() + " 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+    std::string output;
+    std::array<char, 4096> chunk{};
+    while (std::fgets(chunk.data(), chunk.size(), pipe.get()) != nullptr) {
+      output += chunk.data();
+    }
+    const int status = ::pclose(pipe.release());
+    return KubectlRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  }
+
+  KubectlRun ok(const std::string& args, const std::string& input = "") {
+    KubectlRun run = kubectl(args, input);
+    EXPECT_EQ(run.exitCode, 0) << "kubectl " << args << "\n" << run.output;
+    return run;
+  }
+
+  // `kubectl create namespace` speaks protobuf, which this server does not; apply speaks JSON.
+  void createNamespace(const std::string& name) {
+    ok("apply -f -", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n");
+  }
+
+  std::string examples() const { return (fs::path(VIRTSNAP_SOURCE_DIR) / "deploy" / "examples").string(); }
+
+  fs::path dir;
+  std::string token;
+  std::optional<TlsMaterial> tls;
+  int port = 0;
+  std::unique_ptr<ResourceRegistry> registry;
+  std::unique_ptr<ObjectStore> store;
+  std::unique_ptr<ApiHandler> handler;
+  std::unique_ptr<HttpServer> server;
+};
+
+TEST_F(Kubectl, ApplyCreatesThenUpdatesTheExamples) {
+  createNamespace("vms");
+  KubectlRun created = ok("apply -f " + examples());
+  EXPECT_THAT(created.output, AllOf(HasSubstr("domain.virtsnap.io/web-01 created"),
+                                    HasSubstr("snapshotrevert.virtsnap.io/")));
+  KubectlRun again = ok("apply -f " + examples());
+  EXPECT_THAT(again.output, AllOf(HasSubstr("unchanged"), Not(HasSubstr("created"))));
+  KubectlRun changed = ok("apply -f -", R"(apiVersion: virtsnap.io/v1alpha1
+kind: Domain
+metadata:
+  name: web-01
+  namespace: vms
+spec:
+  nodeName: worker-1
+  vcpus: 4
+  memory: 2Gi
+)");
+  EXPECT_THAT(changed.output, HasSubstr("domain.virtsnap.io/web-01 configured"));
+  EXPECT_THAT(ok("get dom web-01 -n vms -o jsonpath={.spec.vcpus}").output, HasSubstr("4"));
+  EXPECT_THAT(ok("get dom web-01 -n vms -o jsonpath={.metadata.generation}").output, HasSubstr("2"));
+}
+
+TEST_F(Kubectl, ServerSideApply) {
+  createNamespace("vms");
+  KubectlRun applied = ok("apply --server-side -f " + examples() + "/domain-created-disk.yaml");
+  EXPECT_THAT(applied.output, HasSubstr("serverside-applied"));
+  KubectlRun again = ok("apply --server-side -f " + examples() + "/domain-created-disk.yaml");
+  EXPECT_THAT(again.output, HasSubstr("serverside-applied"));
+  EXPECT_THAT(ok("get dom web-01 -n vms -o jsonpath={.metadata.managedFields[0].manager}").output,
+              HasSubstr("kubectl"));
+  EXPECT_THAT(ok("get dom web-01 -n vms -o jsonpath={.metadata.generation}").output, HasSubstr("1"));
+}
+
+TEST_F(Kubectl, GetPrintsTheCrdPrinterColumnsAndYaml) {
+  createNamespace("vms");
+  ok("apply -f " + examples());
+  KubectlRun table = ok("get snap -n vms");
+  EXPECT_THAT(table.output, AllOf(HasSubstr("NAME"), HasSubstr("DOMAIN"), HasSubstr("PARENT"),
+                                  HasSubstr("CURRENT"), HasSubstr("PHASE"), HasSubstr("AGE")));
+  KubectlRun domains = ok("get dom -A");
+  EXPECT_THAT(domains.output,
+              AllOf(HasSubstr("NAMESPACE"), HasSubstr("NODE"), HasSubstr("web-01"), HasSubstr("worker-1")));
+  KubectlRun yaml = ok("get dom web-01 -n vms -o yaml");
+  EXPECT_THAT(yaml.output, AllOf(HasSubstr("kind: Domain"), HasSubstr("uid:"), HasSubstr("resourceVersion:"),
+                                 HasSubstr("creationTimestamp:")));
+  EXPECT_THAT(ok("get virtsnap -n vms").output, HasSubstr("web-01"));  // the category
+}
+
+TEST_F(Kubectl, ExplainReadsTheSchema) {
+  KubectlRun explain = ok("explain domain.spec");
+  EXPECT_THAT(explain.output, AllOf(HasSubstr("nodeName"), HasSubstr("runState"), HasSubstr("disks")));
+}
+
+TEST_F(Kubectl, InvalidManifestsAreRefusedWithTheServersMessage) {
+  createNamespace("vms");
+  KubectlRun wrongType = kubectl("apply -f -", R"(apiVersion: virtsnap.io/v1alpha1
+kind: Domain
+metadata: {name: bad, namespace: vms}
+spec: {nodeName: n1, vcpus: "many"}
+)");
+  EXPECT_NE(wrongType.exitCode, 0);
+  EXPECT_THAT(wrongType.output, HasSubstr("vcpus"));
+  KubectlRun badEnum = kubectl("apply -f -", R"(apiVersion: virtsnap.io/v1alpha1
+kind: Domain
+metadata: {name: bad, namespace: vms}
+spec: {nodeName: n1, runState: Sleeping}
+)");
+  EXPECT_NE(badEnum.exitCode, 0);
+  EXPECT_THAT(badEnum.output, HasSubstr("Unsupported value: \"Sleeping\""));
+  ok("apply -f " + examples() + "/domain-created-disk.yaml");
+  KubectlRun immutable =
+      kubectl("patch dom web-01 -n vms --type merge -p '{\"spec\":{\"nodeName\":\"elsewhere\"}}'");
+  EXPECT_NE(immutable.exitCode, 0);
+  EXPECT_THAT(immutable.output, HasSubstr("nodeName is immutable"));
+}
+
+TEST_F(Kubectl, PatchStatusSubresourceAndWaitForCondition) {
+  createNamespace("vms");
+  ok("apply -f " + examples() + "/domain-created-disk.yaml");
+  ok("patch dom web-01 -n vms --subresource=status --type merge -p "
+     "'{\"status\":{\"state\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":"
+     "\"Running\",\"message\":\"up\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\",\"observedGeneration\":"
+     "1}]}}'");
+  EXPECT_THAT(ok("get dom web-01 -n vms -o jsonpath={.status.state}").output, HasSubstr("Running"));
+  EXPECT_THAT(ok("get dom web-01 -n vms -o jsonpath={.metadata.generation}").output, HasSubstr("1"));
+  KubectlRun waited = ok("wait --for=condition=Ready dom/web-01 -n vms --timeout=10s");
+  EXPECT_THAT(waited.output, HasSubstr("condition met"));
+}
+
+TEST_F(Kubectl, DeleteWaitsForFinalizers) {
+  createNamespace("vms");
+  ok("apply -f -", R"(apiVersion: virtsnap.io/v1alpha1
+kind: Domain
+metadata: {name: held, namespace: vms, finalizers: [virtsnap.io/domain-protection]}
+spec: {nodeName: n1}
+)");
+  ok("delete dom held -n vms --wait=false");
+  EXPECT_THAT(ok("get dom held -n vms -o jsonpath={.metadata.deletionTimestamp}").output, HasSubstr("T"));
+  std::thread release([this] {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    kubectl("patch dom held -n vms --type json -p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'");
+  });
+  KubectlRun waited = ok("wait --for=delete dom/held -n vms --timeout=20s");
+  release.join();
+  EXPECT_NE(kubectl("get dom held -n vms").exitCode, 0);
+}
+
+TEST_F(Kubectl, LabelAndFieldSelectors) {
+  createNamespace("vms");
+  ok("apply -f " + examples());
+  EXPECT_THAT(ok("get dom -n vms -l app.kubernetes.io/name=web -o name").output,
+              HasSubstr("domain.virtsnap.io/web-01"));
+  EXPECT_THAT(ok("get dom -n vms -l app.kubernetes.io/name=nothing -o name").output,
+              Not(HasSubstr("web-01")));
+  EXPECT_THAT(ok("get dom -n vms --field-selector spec.nodeName=worker-1 -o name").output,
+              HasSubstr("web-01"));
+  EXPECT_THAT(ok("get dom -n vms --field-selector spec.nodeName=other -o name").output,
+              Not(HasSubstr("web-01")));
+  EXPECT_THAT(ok("get dom -n vms --field-selector metadata.name=web-01 -o name").output, HasSubstr("web-01"));
+}
+
+TEST_F(Kubectl, GetWatchReceivesEvents) {
+  createNamespace("vms");
+  const fs::path out = dir / "watch.out";
+  std::thread watcher([&] { kubectl("get dom -n vms -w --request-timeout=6s -o name > " + out.string()); });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ok("apply -f " + examples() + "/domain-created-disk.yaml");
+  ok("label dom web-01 -n vms tier=front");
+  watcher.join();
+  std::ifstream in(out);
+  std::string seen((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(seen, HasSubstr("domain.virtsnap.io/web-01"));
+}
+
+TEST_F(Kubectl, NothingAcknowledgedIsLostAcrossARestart) {
+  createNamespace("vms");
+  ok("apply -f " + examples());
+  const std::string before = ok("get dom,snap,revert -n vms -o name").output;
+  const std::string rv = ok("get dom web-01 -n vms -o jsonpath={.metadata.resourceVersion}").output;
+  stopServer();
+  startServer();
+  EXPECT_EQ(ok("get dom,snap,revert -n vms -o name").output, before);
+  ok("label dom web-01 -n vms after=restart");
+  const std::string after = ok("get dom web-01 -n vms -o jsonpath={.metadata.resourceVersion}").output;
+  EXPECT_GT(std::stoull(after), std::stoull(rv));
+}
+
+TEST_F(Kubectl, AWrongTokenIsRefused) {
+  ASSERT_TRUE(
+      writeKubeconfig(dir / "kubeconfig", server->url(), "not-the-token", tls->caCertificatePem).ok());
+  KubectlRun refused = kubectl("get dom -A");
+  EXPECT_NE(refused.exitCode, 0);
+  EXPECT_THAT(refused.output, HasSubstr("You must be logged in to the server"));
+}
+
+}  // namespace
+}  // namespace virtsnap::apiserver
