@@ -26,10 +26,10 @@ struct ValidationOutcome {
 // without a schema (built-ins) is accepted as it is.
 //
 // The steps, in kube-apiserver's order: unknown fields are pruned (everywhere except apiVersion, kind and
-// metadata, and below x-kubernetes-preserve-unknown-fields); non-nullable nulls without a default are dropped;
-// defaults fill absent fields, recursively; then the schema keywords, the list types (set, map) and the CEL
-// rules are checked. CEL rules are skipped when the schema found a type or enum error, as kube-apiserver
-// does, with a cause on field "<nil>" saying so.
+// metadata, and below x-kubernetes-preserve-unknown-fields); non-nullable nulls without a default are
+// dropped; defaults fill absent fields, recursively; then the schema keywords, the list types (set, map) and
+// the CEL rules are checked. CEL rules are skipped when the schema found a type or enum error, as
+// kube-apiserver does, with a cause on field "<nil>" saying so.
 //
 // Unknown fields, by fieldValidation:
 // - Strict: the only causes returned are one per unknown field, sorted, with reason "FieldValueUnknown",
