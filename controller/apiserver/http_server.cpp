@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -64,6 +65,10 @@ class HttpServer::Impl {
       }
       listener_.reset();
     }
+    {
+      std::unique_lock lock(mutex_);
+      idle_.wait(lock, [this] { return inFlight_ == 0; });
+    }
     std::vector<std::thread> streams;
     {
       std::lock_guard lock(mutex_);
@@ -98,6 +103,8 @@ class HttpServer::Impl {
   }
 
   void serve(http::http_request request) {
+    // Counted so that stop() never lets the handler go while a request still uses it.
+    InFlight counted(*this);
     ApiResponse response = handler_.handle(toRequest(request));
     if (response.watch) {
       stream(std::move(request), std::move(response));
@@ -159,7 +166,26 @@ class HttpServer::Impl {
   std::unique_ptr<http_listener> listener_;
   std::string url_;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;  // guards streams_
+  struct InFlight {
+    explicit InFlight(Impl& impl) : impl_(impl) {
+      std::lock_guard lock(impl_.mutex_);
+      ++impl_.inFlight_;
+    }
+    ~InFlight() {
+      {
+        std::lock_guard lock(impl_.mutex_);
+        --impl_.inFlight_;
+      }
+      impl_.idle_.notify_all();
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+    Impl& impl_;
+  };
+
+  std::mutex mutex_;  // guards streams_ and inFlight_
+  std::condition_variable idle_;
+  int inFlight_ = 0;
   std::vector<std::thread> streams_;
 };
 
