@@ -10,6 +10,10 @@ class SteadyClock final : public Clock {
  public:
   TimePoint now() const override { return std::chrono::steady_clock::now(); }
   void sleepUntil(TimePoint deadline) override { std::this_thread::sleep_until(deadline); }
+  void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& condition,
+                 TimePoint deadline) override {
+    condition.wait_until(lock, deadline);
+  }
 };
 
 }  // namespace

@@ -3,7 +3,9 @@
 // without sleeping.
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 namespace virtsnap::drivers {
 
@@ -13,6 +15,10 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
   virtual void sleepUntil(TimePoint deadline) = 0;
+  // Waits on `condition` (whose mutex `lock` holds) until it is notified or `deadline` passes on this
+  // clock; may return early (spuriously), so callers re-check their predicate and now() in a loop.
+  virtual void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& condition,
+                         TimePoint deadline) = 0;
 };
 
 using ClockPtr = std::shared_ptr<Clock>;
