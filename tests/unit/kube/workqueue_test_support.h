@@ -1,0 +1,71 @@
+#pragma once
+// Helpers for the work queue and controller tests: read one series back from a prometheus Registry
+// (through Collect(), as a scrape would), and wait for another thread to get somewhere.
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+namespace virtsnap::kube::testsupport {
+
+// The series of `family` whose labels are exactly `labels`.
+inline std::optional<prometheus::ClientMetric> findSeries(
+    const prometheus::Registry& registry, const std::string& family,
+    std::vector<prometheus::ClientMetric::Label> labels) {
+  std::sort(labels.begin(), labels.end());
+  for (const prometheus::MetricFamily& collected : registry.Collect()) {
+    if (collected.name != family) {
+      continue;
+    }
+    for (const prometheus::ClientMetric& series : collected.metric) {
+      std::vector<prometheus::ClientMetric::Label> seriesLabels = series.label;
+      std::sort(seriesLabels.begin(), seriesLabels.end());
+      if (seriesLabels == labels) {
+        return series;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// A counter's or gauge's value; -1 when the series does not exist (so a missing series fails a test).
+inline double counterValue(const prometheus::Registry& registry, const std::string& family,
+                           std::vector<prometheus::ClientMetric::Label> labels) {
+  auto series = findSeries(registry, family, std::move(labels));
+  return series ? series->counter.value : -1;
+}
+
+inline double gaugeValue(const prometheus::Registry& registry, const std::string& family,
+                         std::vector<prometheus::ClientMetric::Label> labels) {
+  auto series = findSeries(registry, family, std::move(labels));
+  return series ? series->gauge.value : -1;
+}
+
+inline prometheus::ClientMetric::Histogram histogramValue(
+    const prometheus::Registry& registry, const std::string& family,
+    std::vector<prometheus::ClientMetric::Label> labels) {
+  auto series = findSeries(registry, family, std::move(labels));
+  return series ? series->histogram : prometheus::ClientMetric::Histogram{};
+}
+
+// Waits until `condition` holds, for another thread's progress (never for time to pass on a clock).
+// The wall-clock bound only turns a hang into a failure; nothing asserts on how long it took.
+inline bool eventually(const std::function<bool()>& condition) {
+  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > giveUp) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace virtsnap::kube::testsupport
