@@ -57,6 +57,9 @@ class HttpServer::Impl {
 
   void stop() {
     stopping_ = true;
+    // Open watches end first: cpprestsdk's close() waits for every connection, and a watch connection
+    // only finishes once its stream is closed (left open, the port stayed bound after stop()).
+    joinStreams();
     if (listener_) {
       try {
         listener_->close().wait();
@@ -69,14 +72,7 @@ class HttpServer::Impl {
       std::unique_lock lock(mutex_);
       idle_.wait(lock, [this] { return inFlight_ == 0; });
     }
-    std::vector<std::thread> streams;
-    {
-      std::lock_guard lock(mutex_);
-      streams.swap(streams_);
-    }
-    for (auto& stream : streams) {
-      stream.join();
-    }
+    joinStreams();  // a watch that arrived while closing ended at once (stopping_)
   }
 
  private:
@@ -159,6 +155,17 @@ class HttpServer::Impl {
       response.watch->stop();
       buffer->close(std::ios_base::out).wait();
     });
+  }
+
+  void joinStreams() {
+    std::vector<std::thread> streams;
+    {
+      std::lock_guard lock(mutex_);
+      streams.swap(streams_);
+    }
+    for (auto& stream : streams) {
+      stream.join();
+    }
   }
 
   ApiHandler& handler_;

@@ -1,9 +1,7 @@
 // The embedded API server driven by the real /usr/bin/kubectl, each test with its own server, data
 // directory, kubeconfig and --cache-dir.
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -11,7 +9,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "controller/apiserver/api_handler.h"
@@ -20,6 +17,7 @@
 #include "controller/apiserver/object_store.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/tls_certificates.h"
+#include "tests/support/shell_command.h"
 
 namespace virtsnap::apiserver {
 namespace {
@@ -87,14 +85,8 @@ class Kubectl : public ::testing::Test {
     std::ofstream(stdinFile) << input;
     const std::string command = "kubectl --kubeconfig " + (dir / "kubeconfig").string() + " --cache-dir " +
                                 (dir / "cache").string() + " " + args + " < " + stdinFile.string() + " 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-    std::string output;
-    std::array<char, 4096> chunk{};
-    while (std::fgets(chunk.data(), chunk.size(), pipe.get()) != nullptr) {
-      output += chunk.data();
-    }
-    const int status = ::pclose(pipe.release());
-    return KubectlRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+    virtsnap::testing::ShellResult run = virtsnap::testing::runShell(command);
+    return KubectlRun{run.exitCode, run.output};
   }
 
   KubectlRun ok(const std::string& args, const std::string& input = "") {
@@ -106,6 +98,12 @@ class Kubectl : public ::testing::Test {
   // `kubectl create namespace` speaks protobuf, which this server does not; apply speaks JSON.
   void createNamespace(const std::string& name) {
     ok("apply -f -", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n");
+  }
+
+  // A merge patch that marks a Domain Ready, quoted for the shell.
+  static std::string readyStatusPatch() {
+    return "'{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Running\","
+           "\"message\":\"up\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}}'";
   }
 
   std::string examples() const { return (fs::path(VIRTSNAP_SOURCE_DIR) / "deploy" / "examples").string(); }
@@ -265,6 +263,40 @@ TEST_F(Kubectl, NothingAcknowledgedIsLostAcrossARestart) {
   ok("label dom web-01 -n vms after=restart");
   const std::string after = ok("get dom web-01 -n vms -o jsonpath={.metadata.resourceVersion}").output;
   EXPECT_GT(std::stoull(after), std::stoull(rv));
+}
+
+TEST_F(Kubectl, AWaitingWatchResumesAcrossAServerRestart) {
+  createNamespace("vms");
+  ok("apply -f " + examples() + "/domain-created-disk.yaml");
+  KubectlRun waited;
+  std::thread waiter([&] { waited = kubectl("wait --for=condition=Ready dom/web-01 -n vms --timeout=90s"); });
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // kubectl has listed and is watching
+  stopServer();
+  startServer();
+  ok("patch dom web-01 -n vms --subresource=status --type merge -p " + readyStatusPatch());
+  waiter.join();
+  EXPECT_EQ(waited.exitCode, 0) << waited.output;
+  EXPECT_THAT(waited.output, HasSubstr("condition met"));
+}
+
+TEST_F(Kubectl, AWatchAnsweredWithGoneRelistsAndStillSeesTheChange) {
+  createNamespace("vms");
+  ok("apply -f " + examples() + "/domain-created-disk.yaml");
+  Fault gone;
+  gone.method = "GET";
+  gone.pathPrefix = "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains";
+  gone.watchOnly = true;
+  gone.status = 410;
+  gone.times = 1;
+  handler->faults().add(gone);
+  KubectlRun waited;
+  std::thread waiter([&] { waited = kubectl("wait --for=condition=Ready dom/web-01 -n vms --timeout=90s"); });
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ok("patch dom web-01 -n vms --subresource=status --type merge -p " + readyStatusPatch());
+  waiter.join();
+  EXPECT_EQ(handler->faults().injected(), 1);      // kubectl's watch was refused with 410 once ...
+  EXPECT_EQ(waited.exitCode, 0) << waited.output;  // ... relisted, watched again and saw the condition
+  EXPECT_THAT(waited.output, HasSubstr("condition met"));
 }
 
 TEST_F(Kubectl, AWrongTokenIsRefused) {
