@@ -5,6 +5,7 @@
 
 #include "controller/apiserver/discovery.h"
 #include "controller/apiserver/openapi.h"
+#include "controller/apiserver/protobuf_decoder.h"
 #include "controller/apiserver/table.h"
 #include "controller/apiserver/yaml_json.h"
 
@@ -66,11 +67,15 @@ drivers::Expected<FieldValidation, ApiError> fieldValidation(const ApiRequest& r
 drivers::Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request) {
   const std::string type = request.header("content-type");
   if (type.find("protobuf") != std::string::npos) {
-    // kubectl's typed commands (create namespace, ...) speak protobuf; `kubectl apply` speaks JSON.
-    return error(
-        415, "UnsupportedMediaType",
-        "the body of the request was in an unknown format - accepted media types include: "
-        "application/json, application/yaml (this server does not speak protobuf; use kubectl apply)");
+    // kubectl's typed commands for built-in kinds (create namespace) speak protobuf.
+    auto decoded = protobufToJson(request.body);
+    if (!decoded) {
+      return error(415, "UnsupportedMediaType",
+                   "the body of the request was in an unknown format - accepted media types include: "
+                   "application/json, application/yaml (" +
+                       decoded.error() + ")");
+    }
+    return decoded.value();
   }
   if (type.find("yaml") != std::string::npos) {
     auto documents = yamlDocumentsToJson(request.body);

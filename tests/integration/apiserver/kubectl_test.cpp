@@ -95,7 +95,6 @@ class Kubectl : public ::testing::Test {
     return run;
   }
 
-  // `kubectl create namespace` speaks protobuf, which this server does not; apply speaks JSON.
   void createNamespace(const std::string& name) {
     ok("apply -f -", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n");
   }
@@ -297,6 +296,15 @@ TEST_F(Kubectl, AWatchAnsweredWithGoneRelistsAndStillSeesTheChange) {
   EXPECT_EQ(handler->faults().injected(), 1);      // kubectl's watch was refused with 410 once ...
   EXPECT_EQ(waited.exitCode, 0) << waited.output;  // ... relisted, watched again and saw the condition
   EXPECT_THAT(waited.output, HasSubstr("condition met"));
+}
+
+TEST_F(Kubectl, CreateNamespaceSendsProtobufAndIsUnderstood) {
+  KubectlRun created = ok("create namespace team-a");
+  EXPECT_THAT(created.output, HasSubstr("namespace/team-a created"));
+  EXPECT_THAT(ok("get ns team-a -o jsonpath={.metadata.name}").output, HasSubstr("team-a"));
+  KubectlRun again = kubectl("create namespace team-a");
+  EXPECT_NE(again.exitCode, 0);
+  EXPECT_THAT(again.output, HasSubstr("AlreadyExists"));
 }
 
 TEST_F(Kubectl, AWrongTokenIsRefused) {
