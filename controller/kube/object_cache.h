@@ -1,0 +1,91 @@
+#pragma once
+// The informer's store (client-go's thread-safe indexer, kube-rs's reflector Store): the objects of one
+// resource keyed "namespace/name" (or "name" when cluster-scoped), with named secondary indexes.
+//
+// Guarantees:
+// - One writer, many readers: readers take a shared lock and get std::shared_ptr<const json> snapshots
+//   that never change under them; the writer replaces an entry with a new object, never edits one.
+// - replace() swaps the whole content in one critical section: a reader sees the world before the
+//   relist or after it, never half of each; it returns what changed, so the informer can tell its
+//   handlers exactly which objects vanished.
+// - Indexes always agree with the content: an index function maps an object to its index values
+//   (e.g. "byDomain": a Snapshot's namespace/spec.domainName) and byIndex() answers from them.
+// Index functions are called under the writer's lock: they must be pure and fast, and must not touch
+// the cache; one that throws (say, on a malformed object) indexes that object under no value.
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace virtsnap::kube {
+
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+using IndexFunction = std::function<std::vector<std::string>(const nlohmann::json&)>;
+using Indexers = std::map<std::string, IndexFunction>;
+
+// "namespace/name", or "name" for an object without a namespace; "" if it has no name.
+std::string objectKey(const nlohmann::json& object);
+std::string objectKey(const std::string& ns, const std::string& name);
+
+// An index value of the form "<namespace>/<value>" (client-go's MetaNamespaceIndexFunc habit), for
+// indexes on a field that names another object in the same namespace.
+std::string namespacedIndexValue(const nlohmann::json& object, const std::string& value);
+
+// What a write did to one key: previous null for an addition, current null for a removal.
+struct CacheChange {
+  std::string key;
+  ObjectPtr previous;
+  ObjectPtr current;
+};
+
+class ObjectCache {
+ public:
+  explicit ObjectCache(Indexers indexers = {});
+  ObjectCache(const ObjectCache&) = delete;
+  ObjectCache& operator=(const ObjectCache&) = delete;
+
+  // Readers (any thread).
+  ObjectPtr get(const std::string& key) const;
+  std::vector<ObjectPtr> list() const;
+  std::vector<std::string> keys() const;
+  std::size_t size() const;
+  // The objects with `value` among their `indexName` values, in key order; empty for an unknown index.
+  std::vector<ObjectPtr> byIndex(const std::string& indexName, const std::string& value) const;
+  // The values `indexName` currently holds (for inspection and tests).
+  std::vector<std::string> indexValues(const std::string& indexName) const;
+
+  // Writer (one thread at a time). Objects without a name are refused (the change has a "" key and
+  // nothing is stored).
+  // Inserts or replaces the object under its key; returns the previous one (null if none).
+  ObjectPtr upsert(ObjectPtr object);
+  // Removes the key; returns what was there (null if nothing).
+  ObjectPtr erase(const std::string& key);
+  // Makes `objects` the whole content (a relist), atomically; of two objects with one key the later
+  // wins. Returns the removals (keys that disappeared, current null) in key order, then every object of
+  // the new content in key order with what was cached under its key before (null if nothing).
+  std::vector<CacheChange> replace(std::vector<ObjectPtr> objects);
+
+ private:
+  struct Index {
+    IndexFunction function;
+    std::unordered_map<std::string, std::unordered_set<std::string>> keysByValue;
+  };
+
+  static std::vector<std::string> valuesOf(const Index& index, const nlohmann::json& object);
+  void indexAdd(const std::string& key, const nlohmann::json& object);     // needs the unique lock
+  void indexRemove(const std::string& key, const nlohmann::json& object);  // needs the unique lock
+
+  mutable std::shared_mutex mutex_;  // guards objects_ and indexes_ (the index functions are const)
+  std::map<std::string, ObjectPtr> objects_;
+  std::map<std::string, Index> indexes_;
+};
+
+}  // namespace virtsnap::kube

@@ -1,0 +1,188 @@
+#include "controller/kube/object_cache.h"
+
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace virtsnap::kube {
+namespace {
+
+ObjectPtr snapshot(const std::string& ns, const std::string& name, const std::string& domainName,
+                   const std::string& version = "1") {
+  return std::make_shared<const nlohmann::json>(
+      nlohmann::json{{"kind", "Snapshot"},
+                     {"metadata", {{"namespace", ns}, {"name", name}, {"resourceVersion", version}}},
+                     {"spec", {{"domainName", domainName}}}});
+}
+
+Indexers byDomain() {
+  return {{"byDomain", [](const nlohmann::json& object) {
+             return std::vector<std::string>{
+                 namespacedIndexValue(object, object.at("spec").at("domainName").get<std::string>())};
+           }}};
+}
+
+std::vector<std::string> names(const std::vector<ObjectPtr>& objects) {
+  std::vector<std::string> out;
+  for (const auto& object : objects) {
+    out.push_back(objectKey(*object));
+  }
+  return out;
+}
+
+TEST(ObjectKey, IsNamespaceSlashNameOrJustTheName) {
+  EXPECT_EQ(objectKey(*snapshot("vms", "s1", "d")), "vms/s1");
+  EXPECT_EQ(objectKey(nlohmann::json{{"metadata", {{"name", "node-a"}}}}), "node-a");
+  EXPECT_EQ(objectKey(nlohmann::json{{"metadata", {{"namespace", "vms"}}}}), "");
+  EXPECT_EQ(objectKey(nlohmann::json("not an object")), "");
+}
+
+TEST(ObjectCache, UpsertGetEraseAndList) {
+  ObjectCache cache;
+  EXPECT_EQ(cache.upsert(snapshot("vms", "b", "d1")), nullptr);
+  EXPECT_EQ(cache.upsert(snapshot("vms", "a", "d1")), nullptr);
+  ObjectPtr previous = cache.upsert(snapshot("vms", "b", "d1", "2"));
+  ASSERT_NE(previous, nullptr);
+  EXPECT_EQ((*previous)["metadata"]["resourceVersion"], "1");
+  EXPECT_EQ((*cache.get("vms/b"))["metadata"]["resourceVersion"], "2");
+  EXPECT_EQ(cache.keys(), (std::vector<std::string>{"vms/a", "vms/b"}));
+  EXPECT_EQ(names(cache.list()), (std::vector<std::string>{"vms/a", "vms/b"}));
+  EXPECT_NE(cache.erase("vms/a"), nullptr);
+  EXPECT_EQ(cache.erase("vms/a"), nullptr);
+  EXPECT_EQ(cache.get("vms/a"), nullptr);
+  EXPECT_EQ(cache.size(), 1U);
+}
+
+TEST(ObjectCache, RefusesObjectsWithoutAName) {
+  ObjectCache cache;
+  EXPECT_EQ(cache.upsert(std::make_shared<const nlohmann::json>(
+                nlohmann::json{{"metadata", nlohmann::json::object()}})),
+            nullptr);
+  EXPECT_EQ(cache.upsert(nullptr), nullptr);
+  EXPECT_EQ(cache.size(), 0U);
+}
+
+TEST(ObjectCache, ASnapshotAReaderHoldsNeverChanges) {
+  ObjectCache cache;
+  cache.upsert(snapshot("vms", "s1", "d1", "1"));
+  ObjectPtr held = cache.get("vms/s1");
+  cache.upsert(snapshot("vms", "s1", "d2", "2"));
+  cache.erase("vms/s1");
+  EXPECT_EQ((*held)["spec"]["domainName"], "d1");
+  EXPECT_EQ((*held)["metadata"]["resourceVersion"], "1");
+}
+
+TEST(ObjectCache, IndexesFollowUpdatesAndDeletes) {
+  ObjectCache cache(byDomain());
+  cache.upsert(snapshot("vms", "s1", "d1"));
+  cache.upsert(snapshot("vms", "s2", "d1"));
+  cache.upsert(snapshot("vms", "s3", "d2"));
+  cache.upsert(snapshot("other", "s4", "d1"));
+  EXPECT_EQ(names(cache.byIndex("byDomain", "vms/d1")), (std::vector<std::string>{"vms/s1", "vms/s2"}));
+  EXPECT_EQ(names(cache.byIndex("byDomain", "other/d1")), (std::vector<std::string>{"other/s4"}));
+
+  cache.upsert(snapshot("vms", "s2", "d2", "2"));  // moved to another domain
+  EXPECT_EQ(names(cache.byIndex("byDomain", "vms/d1")), (std::vector<std::string>{"vms/s1"}));
+  EXPECT_EQ(names(cache.byIndex("byDomain", "vms/d2")), (std::vector<std::string>{"vms/s2", "vms/s3"}));
+
+  cache.erase("vms/s1");
+  EXPECT_TRUE(cache.byIndex("byDomain", "vms/d1").empty());
+  EXPECT_EQ(cache.indexValues("byDomain"), (std::vector<std::string>{"other/d1", "vms/d2"}))
+      << "an emptied value leaves the index";
+  EXPECT_TRUE(cache.byIndex("noSuchIndex", "vms/d2").empty());
+}
+
+TEST(ObjectCache, AnIndexFunctionThatThrowsIndexesNothing) {
+  ObjectCache cache(byDomain());
+  auto malformed = std::make_shared<const nlohmann::json>(
+      nlohmann::json{{"metadata", {{"namespace", "vms"}, {"name", "odd"}}}, {"spec", {{"domainName", 7}}}});
+  EXPECT_EQ(cache.upsert(malformed), nullptr);
+  EXPECT_NE(cache.get("vms/odd"), nullptr);
+  EXPECT_TRUE(cache.indexValues("byDomain").empty());
+  EXPECT_NE(cache.erase("vms/odd"), nullptr);
+}
+
+TEST(ObjectCache, AnObjectMayHaveSeveralIndexValues) {
+  ObjectCache cache({{"byLabel", [](const nlohmann::json& object) {
+                        std::vector<std::string> values;
+                        for (const auto& [label, value] : object["metadata"]["labels"].items()) {
+                          values.push_back(label + "=" + value.get<std::string>());
+                        }
+                        return values;
+                      }}});
+  cache.upsert(std::make_shared<const nlohmann::json>(
+      nlohmann::json{{"metadata", {{"name", "x"}, {"labels", {{"tier", "gold"}, {"zone", "a"}}}}}}));
+  EXPECT_EQ(cache.byIndex("byLabel", "tier=gold").size(), 1U);
+  EXPECT_EQ(cache.byIndex("byLabel", "zone=a").size(), 1U);
+}
+
+TEST(ObjectCache, ReplaceReportsRemovalsThenEveryNewObjectWithItsPredecessor) {
+  ObjectCache cache(byDomain());
+  cache.upsert(snapshot("vms", "gone", "d1"));
+  cache.upsert(snapshot("vms", "kept", "d1", "1"));
+  std::vector<CacheChange> changes =
+      cache.replace({snapshot("vms", "kept", "d2", "5"), snapshot("vms", "new", "d2", "6")});
+  ASSERT_EQ(changes.size(), 3U);
+  EXPECT_EQ(changes[0].key, "vms/gone");
+  EXPECT_EQ(changes[0].current, nullptr);
+  EXPECT_EQ(changes[1].key, "vms/kept");
+  EXPECT_EQ((*changes[1].previous)["metadata"]["resourceVersion"], "1");
+  EXPECT_EQ((*changes[1].current)["metadata"]["resourceVersion"], "5");
+  EXPECT_EQ(changes[2].key, "vms/new");
+  EXPECT_EQ(changes[2].previous, nullptr);
+
+  EXPECT_EQ(cache.keys(), (std::vector<std::string>{"vms/kept", "vms/new"}));
+  EXPECT_TRUE(cache.byIndex("byDomain", "vms/d1").empty()) << "the index is rebuilt with the content";
+  EXPECT_EQ(names(cache.byIndex("byDomain", "vms/d2")), (std::vector<std::string>{"vms/kept", "vms/new"}));
+}
+
+TEST(ObjectCache, ReplaceWithNothingEmptiesTheCache) {
+  ObjectCache cache;
+  cache.upsert(snapshot("vms", "a", "d"));
+  auto changes = cache.replace({});
+  ASSERT_EQ(changes.size(), 1U);
+  EXPECT_EQ(changes[0].current, nullptr);
+  EXPECT_EQ(cache.size(), 0U);
+}
+
+// Readers on other threads see the content before a replace or after it, never a mix.
+TEST(ObjectCache, ReadersNeverSeeHalfAReplace) {
+  ObjectCache cache;
+  auto generation = [](int g) {
+    std::vector<ObjectPtr> objects;
+    for (int i = 0; i < 50; ++i) {
+      objects.push_back(snapshot("vms", "s" + std::to_string(i), "d", std::to_string(g)));
+    }
+    return objects;
+  };
+  cache.replace(generation(0));
+  std::atomic<bool> done{false};
+  std::atomic<int> mixed{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        auto objects = cache.list();
+        for (const auto& object : objects) {
+          if ((*object)["metadata"]["resourceVersion"] != (*objects.front())["metadata"]["resourceVersion"]) {
+            ++mixed;
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (int g = 1; g <= 200; ++g) {
+    cache.replace(generation(g));
+  }
+  done = true;
+  for (auto& reader : readers) {
+    reader.join();
+  }
+  EXPECT_EQ(mixed.load(), 0);
+  EXPECT_EQ(cache.size(), 50U);
+}
+
+}  // namespace
+}  // namespace virtsnap::kube
