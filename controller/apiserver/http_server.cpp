@@ -137,34 +137,56 @@ class HttpServer::Impl {
       }
       clientGone->store(true);
     });
+    auto finished = std::make_shared<std::atomic<bool>>(false);
     std::lock_guard lock(mutex_);
-    streams_.emplace_back([this, buffer, clientGone, response = std::move(response)] {
-      const auto deadline = response.watchTimeout.count() > 0
-                                ? std::chrono::steady_clock::now() + response.watchTimeout
-                                : std::chrono::steady_clock::time_point::max();
-      while (!stopping_ && !clientGone->load() && !response.watch->ended() &&
-             std::chrono::steady_clock::now() < deadline) {
-        auto event = response.watch->next(std::chrono::milliseconds(250));
-        if (!event) {
-          continue;
-        }
-        const std::string line = response.encodeEvent(*event).dump() + "\n";
-        buffer->putn_nocopy(reinterpret_cast<const uint8_t*>(line.data()), line.size()).wait();
-        buffer->sync().wait();
+    reapFinishedStreams();
+    streams_.push_back(
+        Stream{std::thread(&Impl::pump, this, buffer, clientGone, finished, std::move(response)), finished});
+  }
+
+  // A watch stream's thread: writes each event as a JSON line until the watch, the client, the
+  // server or the timeout ends it.
+  void pump(std::shared_ptr<concurrency::streams::producer_consumer_buffer<uint8_t>> buffer,
+            std::shared_ptr<std::atomic<bool>> clientGone, std::shared_ptr<std::atomic<bool>> finished,
+            ApiResponse response) {
+    const auto deadline = response.watchTimeout.count() > 0
+                              ? std::chrono::steady_clock::now() + response.watchTimeout
+                              : std::chrono::steady_clock::time_point::max();
+    while (!stopping_ && !clientGone->load() && !response.watch->ended() &&
+           std::chrono::steady_clock::now() < deadline) {
+      auto event = response.watch->next(std::chrono::milliseconds(250));
+      if (!event) {
+        continue;
       }
-      response.watch->stop();
-      buffer->close(std::ios_base::out).wait();
+      const std::string line = response.encodeEvent(*event).dump() + "\n";
+      buffer->putn_nocopy(reinterpret_cast<const uint8_t*>(line.data()), line.size()).wait();
+      buffer->sync().wait();
+    }
+    response.watch->stop();
+    buffer->close(std::ios_base::out).wait();
+    finished->store(true);
+  }
+
+  // Joins the threads of watches that have ended, so a long-running server does not keep one thread
+  // (and its stack) per watch it ever served. Needs mutex_.
+  void reapFinishedStreams() {
+    std::erase_if(streams_, [](Stream& stream) {
+      if (!stream.finished->load()) {
+        return false;
+      }
+      stream.thread.join();
+      return true;
     });
   }
 
   void joinStreams() {
-    std::vector<std::thread> streams;
+    std::vector<Stream> streams;
     {
       std::lock_guard lock(mutex_);
       streams.swap(streams_);
     }
     for (auto& stream : streams) {
-      stream.join();
+      stream.thread.join();
     }
   }
 
@@ -193,7 +215,11 @@ class HttpServer::Impl {
   std::mutex mutex_;  // guards streams_ and inFlight_
   std::condition_variable idle_;
   int inFlight_ = 0;
-  std::vector<std::thread> streams_;
+  struct Stream {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> finished;  // set as the thread's last step
+  };
+  std::vector<Stream> streams_;
 };
 
 HttpServer::HttpServer(ApiHandler& handler, HttpServerOptions options)
