@@ -10,6 +10,9 @@ namespace virtsnap::kube {
 
 namespace {
 
+// The controller whose worker the current thread is, so stop() can tell it was called from a reconcile.
+thread_local const Controller* workerOf = nullptr;
+
 drivers::ClockPtr clockOrSystem(drivers::ClockPtr clock) {
   return clock ? std::move(clock) : drivers::systemClock();
 }
@@ -62,9 +65,12 @@ bool Controller::start() {
 }
 
 void Controller::stop() {
+  queue_->shutDown();
+  if (workerOf == this) {
+    return;  // from inside a reconcile: the workers end on their own; the destructor joins them
+  }
   std::lock_guard lock(lifecycleMutex_);
   started_ = true;  // a stopped controller cannot start
-  queue_->shutDown();
   for (std::thread& thread : threads_) {
     thread.join();
   }
@@ -84,6 +90,7 @@ void Controller::enqueueAfter(const std::string& key, std::chrono::nanoseconds d
 }
 
 void Controller::worker() {
+  workerOf = this;
   while (std::optional<std::string> key = queue_->get()) {
     metrics_.workerBusy();
     reconcileKey(*key);

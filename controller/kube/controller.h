@@ -11,8 +11,8 @@
 // worker lives on. A key is never reconciled by two workers at once (the WorkQueue guarantees it).
 //
 // Lifecycle: enqueue() works before start() (keys wait); start() runs the workers once; stop() (and the
-// destructor) shuts the queue, lets reconciles in flight finish and joins the workers. Never call stop()
-// from inside a reconcile.
+// destructor) shuts the queue, lets reconciles in flight finish and joins the workers. Called from inside a
+// reconcile, stop() only shuts the queue (a worker cannot join itself); the destructor joins.
 
 #include <chrono>
 #include <functional>
@@ -54,7 +54,8 @@ class Controller {
 
   // Starts the workers; false if the controller was started (or stopped) before.
   bool start();
-  // Stops taking keys, waits for the reconciles in flight and joins the workers. Idempotent.
+  // Stops taking keys, waits for the reconciles in flight and joins the workers. Idempotent. From a
+  // reconcile it only stops taking keys.
   void stop();
 
   // For event handlers: the object with this "namespace/name" key needs a reconcile.

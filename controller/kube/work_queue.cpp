@@ -1,10 +1,14 @@
 #include "controller/kube/work_queue.h"
 
+#include "controller/kube/rate_limiters.h"
+
 namespace virtsnap::kube {
 
 WorkQueue::WorkQueue(drivers::ClockPtr clock, RateLimiterPtr rateLimiter,
                      std::unique_ptr<WorkqueueMetrics> metrics)
-    : clock_(std::move(clock)), rateLimiter_(std::move(rateLimiter)), metrics_(std::move(metrics)) {
+    : clock_(std::move(clock)),
+      rateLimiter_(rateLimiter ? std::move(rateLimiter) : defaultControllerRateLimiter(clock_)),
+      metrics_(std::move(metrics)) {
   waitingThread_ = std::thread([this] { waitingLoop(); });
   if (metrics_) {
     tickerThread_ = std::thread([this] { unfinishedWorkLoop(); });

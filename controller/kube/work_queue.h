@@ -44,7 +44,8 @@ class WorkQueue {
   // How often (in clock time) unfinished work is published, as in client-go.
   static constexpr std::chrono::milliseconds kUnfinishedWorkUpdatePeriod{500};
 
-  // `metrics` may be null: no metrics and no ticker thread.
+  // `rateLimiter` may be null: defaultControllerRateLimiter(clock). `metrics` may be null: no metrics and
+  // no ticker thread.
   WorkQueue(drivers::ClockPtr clock, RateLimiterPtr rateLimiter, std::unique_ptr<WorkqueueMetrics> metrics);
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;

@@ -335,6 +335,22 @@ TEST_F(ControllerTest, StopLetsTheReconcileInFlightFinish) {
   EXPECT_FALSE(controller_->start());  // a stopped controller stays stopped
 }
 
+TEST_F(ControllerTest, StopFromInsideAReconcileStopsWithoutDeadlock) {
+  reconciler_->script({[&](const Request&) {
+    controller_->stop();
+    return ReconcileResult::done();
+  }});
+  makeController(/*workers=*/2);
+  ASSERT_TRUE(controller_->start());
+  controller_->enqueue("ns/a");
+  ASSERT_TRUE(handled(1));
+  EXPECT_TRUE(controller_->queue().shuttingDown());
+  controller_->enqueue("ns/b");  // ignored: the controller stopped
+  controller_->stop();           // from outside: joins both workers
+  EXPECT_EQ(reconciler_->requests().size(), 1U);
+  EXPECT_FALSE(controller_->start());
+}
+
 TEST_F(ControllerTest, StartsOnlyOnce) {
   reconciler_->script({returns(ReconcileResult::done())});
   makeController();
