@@ -1,0 +1,228 @@
+#include "controller/kube/informer.h"
+
+#include <utility>
+
+namespace virtsnap::kube {
+
+Informer::Informer(ApiClientPtr client, InformerOptions options, drivers::ClockPtr clock,
+                   RandomSourcePtr random)
+    : options_(std::move(options)),
+      clock_(std::move(clock)),
+      cache_(options_.indexers),
+      watcher_(std::move(client), options_.watcher, clock_, std::move(random)) {}
+
+Informer::~Informer() {
+  stop();
+}
+
+void Informer::addHandler(EventHandler handler) {
+  std::lock_guard dispatch(dispatchMutex_);
+  for (const ObjectPtr& object : cache_.list()) {
+    if (handler.onAdd) {
+      try {
+        handler.onAdd(object);
+      } catch (...) {
+        ++handlerExceptions_;
+      }
+    }
+  }
+  handlers_.push_back(std::move(handler));
+}
+
+void Informer::start() {
+  std::lock_guard lock(mutex_);
+  if (started_ || stopping_) {
+    return;
+  }
+  started_ = true;
+  watchThread_ = std::thread([this] {
+    watcher_.run([this](WatcherEvent&& event) { consume(std::move(event)); }, options_.onFailure);
+  });
+  if (options_.resyncPeriod && options_.resyncPeriod->count() > 0) {
+    resyncThread_ = std::thread([this] { resyncLoop(); });
+  }
+}
+
+void Informer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  watcher_.stop();
+  if (watchThread_.joinable()) {
+    watchThread_.join();
+  }
+  if (resyncThread_.joinable()) {
+    resyncThread_.join();
+  }
+}
+
+bool Informer::hasSynced() const {
+  std::lock_guard lock(mutex_);
+  return synced_;
+}
+
+bool Informer::waitForSync(drivers::Clock::TimePoint deadline) {
+  std::unique_lock lock(mutex_);
+  while (!synced_ && !stopping_ && clock_->now() < deadline) {
+    clock_->waitUntil(lock, changed_, deadline);
+  }
+  return synced_;
+}
+
+void Informer::consume(WatcherEvent&& event) {
+  std::lock_guard dispatch(dispatchMutex_);
+  switch (event.type) {
+    case WatcherEventType::InitStarted:
+      pending_.clear();  // an earlier list that never finished is abandoned
+      break;
+    case WatcherEventType::InitApply:
+      if (options_.transform) {
+        std::optional<nlohmann::json> kept = options_.transform(std::move(event.object));
+        if (kept) {
+          pending_.push_back(std::make_shared<const nlohmann::json>(std::move(*kept)));
+        }
+      } else {
+        pending_.push_back(std::make_shared<const nlohmann::json>(std::move(event.object)));
+      }
+      break;
+    case WatcherEventType::InitDone:
+      finishRelist();
+      break;
+    case WatcherEventType::Apply:
+      applyChange(std::move(event.object));
+      break;
+    case WatcherEventType::Delete:
+      deleteObject(std::move(event.object));
+      break;
+  }
+}
+
+void Informer::finishRelist() {
+  std::vector<CacheChange> changes = cache_.replace(std::exchange(pending_, {}));
+  for (const CacheChange& change : changes) {
+    if (!change.current) {
+      notify([&](const EventHandler& handler) {
+        if (handler.onDelete) {
+          handler.onDelete(change.previous, /*finalStateUnknown=*/true);
+        }
+      });
+    } else if (!change.previous) {
+      notify([&](const EventHandler& handler) {
+        if (handler.onAdd) {
+          handler.onAdd(change.current);
+        }
+      });
+    } else {
+      notify([&](const EventHandler& handler) {
+        if (handler.onUpdate) {
+          handler.onUpdate(change.previous, change.current);
+        }
+      });
+    }
+  }
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    first = !synced_;
+    synced_ = true;
+  }
+  if (first) {
+    changed_.notify_all();
+  }
+}
+
+void Informer::applyChange(nlohmann::json&& object) {
+  const std::string key = objectKey(object);
+  if (key.empty()) {
+    return;  // nothing to key it by; the watcher only passes API objects, which all have names
+  }
+  std::optional<nlohmann::json> kept;
+  if (options_.transform) {
+    kept = options_.transform(std::move(object));
+  } else {
+    kept = std::move(object);
+  }
+  if (!kept) {
+    // Not ours (any more): if it was cached, the handlers must forget it.
+    ObjectPtr previous = cache_.erase(key);
+    if (previous) {
+      notify([&](const EventHandler& handler) {
+        if (handler.onDelete) {
+          handler.onDelete(previous, /*finalStateUnknown=*/false);
+        }
+      });
+    }
+    return;
+  }
+  auto current = std::make_shared<const nlohmann::json>(std::move(*kept));
+  ObjectPtr previous = cache_.upsert(current);
+  notify([&](const EventHandler& handler) {
+    if (previous && handler.onUpdate) {
+      handler.onUpdate(previous, current);
+    } else if (!previous && handler.onAdd) {
+      handler.onAdd(current);
+    }
+  });
+}
+
+void Informer::deleteObject(nlohmann::json&& object) {
+  const std::string key = objectKey(object);
+  ObjectPtr previous = cache_.erase(key);
+  if (!previous) {
+    return;  // filtered out before, or never seen: the handlers do not know it
+  }
+  // Handlers get the final state, shaped as the transform shapes every object they see.
+  ObjectPtr last = previous;
+  if (options_.transform) {
+    if (std::optional<nlohmann::json> kept = options_.transform(std::move(object))) {
+      last = std::make_shared<const nlohmann::json>(std::move(*kept));
+    }
+  } else {
+    last = std::make_shared<const nlohmann::json>(std::move(object));
+  }
+  notify([&](const EventHandler& handler) {
+    if (handler.onDelete) {
+      handler.onDelete(last, /*finalStateUnknown=*/false);
+    }
+  });
+}
+
+void Informer::resyncLoop() {
+  const std::chrono::nanoseconds period = *options_.resyncPeriod;
+  std::unique_lock lock(mutex_);
+  auto deadline = clock_->now() + period;
+  while (!stopping_) {
+    if (clock_->now() < deadline) {
+      clock_->waitUntil(lock, changed_, deadline);
+      continue;
+    }
+    deadline = clock_->now() + period;
+    const bool synced = synced_;
+    lock.unlock();
+    if (synced) {
+      std::lock_guard dispatch(dispatchMutex_);
+      for (const ObjectPtr& object : cache_.list()) {
+        notify([&](const EventHandler& handler) {
+          if (handler.onUpdate) {
+            handler.onUpdate(object, object);
+          }
+        });
+      }
+    }
+    lock.lock();
+  }
+}
+
+void Informer::notify(const std::function<void(const EventHandler&)>& call) {
+  for (const EventHandler& handler : handlers_) {
+    try {
+      call(handler);
+    } catch (...) {
+      ++handlerExceptions_;
+    }
+  }
+}
+
+}  // namespace virtsnap::kube

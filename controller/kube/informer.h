@@ -1,0 +1,120 @@
+#pragma once
+// A shared informer (client-go's SharedIndexInformer; kube-rs's reflector + watcher): a Watcher feeds an
+// ObjectCache, and handlers hear about every change, typically to enqueue the object's key.
+//
+//   Watcher -> transform/filter hook -> ObjectCache (indexed, read by anyone) -> handlers
+//
+// Guarantees:
+// - Handlers are called one at a time, in the order the changes happened, on the informer's threads
+//   (the watch thread, and the resync thread when a period is set), never concurrently.
+// - When a handler is called, the cache already holds the change it is told about.
+// - A handler's view never loses or duplicates an object: after a relist (410, or the first list),
+//   objects that vanished get onDelete (with finalStateUnknown, as client-go's
+//   DeletedFinalStateUnknown: the deletion itself was not seen), and every listed object gets onAdd
+//   (new) or onUpdate(old, new) (already known). A Delete for an object the handlers never heard of
+//   is not passed on.
+// - The transform hook sees every object before the cache does; it may slim it or drop it (nullopt).
+//   A dropped object that was cached counts as deleted (the agent's Domain moved to another node).
+// - hasSynced() turns true once the first full list is in the cache and its handler calls returned
+//   (client-go's HasSynced), and stays true.
+// - With a resync period, every cached object is re-delivered as onUpdate(obj, obj) each period.
+// - stop() (or the destructor) stops the watcher and joins the threads; no handler runs after it.
+// Handlers must not call addHandler() or stop() (they run under the dispatch lock); exceptions they
+// throw are caught and counted (handlerExceptions()), so one bad handler cannot kill the informer.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/kube/api_client.h"
+#include "controller/kube/object_cache.h"
+#include "controller/kube/random_source.h"
+#include "controller/kube/watcher.h"
+#include "drivers/clock.h"
+
+namespace virtsnap::kube {
+
+// Slims an object for the cache, or drops it (nullopt): it is not this agent's. It must keep
+// metadata.namespace and metadata.name (the cache key) as they are.
+using ObjectTransform = std::function<std::optional<nlohmann::json>(nlohmann::json&&)>;
+
+struct EventHandler {
+  std::function<void(const ObjectPtr& object)> onAdd;
+  std::function<void(const ObjectPtr& previous, const ObjectPtr& current)> onUpdate;
+  // `finalStateUnknown`: the object vanished across a relist; `last` is the state last cached.
+  std::function<void(const ObjectPtr& last, bool finalStateUnknown)> onDelete;
+};
+
+struct InformerOptions {
+  WatcherConfig watcher;
+  ObjectTransform transform;  // none: keep every object whole
+  Indexers indexers;
+  std::optional<std::chrono::nanoseconds> resyncPeriod;  // none: no resync
+  Watcher::FailureObserver onFailure;                    // called on the watch thread
+};
+
+class Informer {
+ public:
+  Informer(ApiClientPtr client, InformerOptions options, drivers::ClockPtr clock, RandomSourcePtr random);
+  ~Informer();  // stop()
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Adds a handler; a handler added while objects are cached first gets onAdd for each of them.
+  void addHandler(EventHandler handler);
+  // Starts the watch thread (and the resync thread). Once.
+  void start();
+  // Stops and joins; idempotent.
+  void stop();
+
+  bool hasSynced() const;
+  // Waits on the clock until synced; false if the deadline passed or the informer stopped first.
+  bool waitForSync(drivers::Clock::TimePoint deadline);
+
+  // The cache, for readers on any thread; lives as long as the informer.
+  const ObjectCache& cache() const { return cache_; }
+  // The resourceVersion the watch is at.
+  std::string resourceVersion() const { return watcher_.resourceVersion(); }
+  // How many exceptions handlers threw (and the informer swallowed).
+  std::uint64_t handlerExceptions() const { return handlerExceptions_.load(); }
+
+ private:
+  void consume(WatcherEvent&& event);  // the watch thread
+  void finishRelist();                 // needs dispatchMutex_
+  void applyChange(nlohmann::json&& object);
+  void deleteObject(nlohmann::json&& object);
+  void resyncLoop();
+  // Calls `call` on each handler, counting exceptions. Needs dispatchMutex_.
+  void notify(const std::function<void(const EventHandler&)>& call);
+
+  const InformerOptions options_;
+  const drivers::ClockPtr clock_;
+  ObjectCache cache_;
+  Watcher watcher_;
+
+  std::mutex dispatchMutex_;  // serializes cache writes and handler calls; guards handlers_, pending_
+  std::vector<EventHandler> handlers_;
+  std::vector<ObjectPtr> pending_;  // a relist being collected (InitStarted..InitDone)
+
+  mutable std::mutex mutex_;  // guards synced_, started_, stopping_ (and the waits on changed_)
+  std::condition_variable changed_;
+  bool synced_ = false;
+  bool started_ = false;
+  bool stopping_ = false;
+  std::thread watchThread_;
+  std::thread resyncThread_;
+
+  std::atomic<std::uint64_t> handlerExceptions_{0};
+};
+
+}  // namespace virtsnap::kube
