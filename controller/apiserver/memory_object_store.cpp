@@ -292,6 +292,9 @@ drivers::Expected<std::unique_ptr<MemoryObjectStore>, std::string> MemoryObjectS
     if (type.group.empty() && type.plural == "namespaces") {
       store->namespaceType_ = type;
     }
+    if (type.namespaced) {
+      store->namespacedTypes_.push_back(type);
+    }
   }
   WriteAheadLog::Contents contents;
   auto log = WriteAheadLog::open(dataDir, &contents);
@@ -447,6 +450,9 @@ std::optional<ApiError> MemoryObjectStore::commit(const ResourceType& type, cons
   }
   hub_->publish(std::move(event));
   compactIfDue();
+  if (eventType == "DELETED" && type.namespaced && !ns.empty()) {
+    return finishNamespaceIfEmpty(ns);  // the last object of a Terminating namespace is gone
+  }
   return std::nullopt;
 }
 
@@ -520,8 +526,14 @@ ApiResult<json> MemoryObjectStore::createLocked(const ResourceType& type, const 
   if (!text(metadata, "resourceVersion").empty()) {
     return badRequestError("resourceVersion should not be set on objects to be created");
   }
-  if (type.namespaced && namespaceType_ && find(*namespaceType_, "", effectiveNs) == nullptr) {
-    return namespaceNotFoundError(effectiveNs);
+  if (type.namespaced && namespaceType_) {
+    const json* owner = find(*namespaceType_, "", effectiveNs);
+    if (owner == nullptr) {
+      return namespaceNotFoundError(effectiveNs);
+    }
+    if (beingDeleted(*owner)) {
+      return namespaceTerminatingError(effectiveNs);
+    }
   }
   if (find(type, effectiveNs, name) != nullptr) {
     return alreadyExistsError(type, name);
@@ -730,7 +742,10 @@ ApiResult<json> MemoryObjectStore::finishUpdate(const ResourceType& type, const 
   if (options.dryRun) {
     return updated;
   }
-  if (beingDeleted(updated) && finalizersOf(updated).empty()) {
+  const bool emptyIfNamespace = !namespaceType_ || type.plural != namespaceType_->plural ||
+                                type.group != namespaceType_->group ||
+                                namespaceEmpty(text(metadataOf(updated), "name"));
+  if (beingDeleted(updated) && finalizersOf(updated).empty() && emptyIfNamespace) {
     // The last finalizer is gone: the deletion completes.
     if (auto problem = commit(type, "DELETED", updated, &old)) {
       return *problem;
@@ -885,6 +900,86 @@ ApiResult<json> MemoryObjectStore::applyLocked(const ResourceType& type, const s
 ApiResult<json> MemoryObjectStore::remove(const ResourceType& type, const std::string& ns,
                                           const std::string& name, const json& deleteOptions) {
   std::lock_guard lock(mutex_);
+  if (namespaceType_ && type.group == namespaceType_->group && type.plural == namespaceType_->plural) {
+    return removeNamespaceLocked(name, deleteOptions);
+  }
+  return removeLocked(type, ns, name, deleteOptions);
+}
+
+ApiResult<json> MemoryObjectStore::removeNamespaceLocked(const std::string& name, const json& deleteOptions) {
+  const json* stored = find(*namespaceType_, "", name);
+  if (stored == nullptr) {
+    return notFoundError(*namespaceType_, name);
+  }
+  const json modes = deleteOptions.is_object() ? deleteOptions.value("dryRun", json::array()) : json::array();
+  const bool dryRun = modes.is_array() && std::find(modes.begin(), modes.end(), json("All")) != modes.end();
+  json old = *stored;
+  json terminating = old;
+  if (!beingDeleted(old)) {
+    metadataOf(terminating)["deletionTimestamp"] = timestamp();
+    terminating["status"]["phase"] = "Terminating";
+    if (dryRun) {
+      return terminating;
+    }
+    if (auto problem = commit(*namespaceType_, "MODIFIED", terminating, &old)) {
+      return *problem;
+    }
+  } else if (dryRun) {
+    return old;
+  }
+  for (const ResourceType& type : namespacedTypes_) {
+    std::vector<std::string> names;
+    auto objects = resources_.find(resourceKey(type));
+    if (objects == resources_.end()) {
+      continue;
+    }
+    for (auto it = objects->second.lower_bound({name, ""});
+         it != objects->second.end() && it->first.first == name; ++it) {
+      names.push_back(it->first.second);
+    }
+    for (const std::string& objectName : names) {
+      auto removed = removeLocked(type, name, objectName, json::object());
+      if (!removed && removed.error().code >= 500) {
+        return removed.error();
+      }
+    }
+  }
+  if (auto problem = finishNamespaceIfEmpty(name)) {
+    return *problem;
+  }
+  const json* now = find(*namespaceType_, "", name);
+  return now != nullptr ? *now : terminating;
+}
+
+bool MemoryObjectStore::namespaceEmpty(const std::string& ns) const {
+  for (const ResourceType& type : namespacedTypes_) {
+    auto objects = resources_.find(resourceKey(type));
+    if (objects == resources_.end()) {
+      continue;
+    }
+    auto it = objects->second.lower_bound({ns, ""});
+    if (it != objects->second.end() && it->first.first == ns) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<ApiError> MemoryObjectStore::finishNamespaceIfEmpty(const std::string& ns) {
+  if (!namespaceType_) {
+    return std::nullopt;
+  }
+  const json* stored = find(*namespaceType_, "", ns);
+  if (stored == nullptr || !beingDeleted(*stored) || !finalizersOf(*stored).empty() || !namespaceEmpty(ns)) {
+    return std::nullopt;
+  }
+  json last = *stored;
+  json previous = *stored;
+  return commit(*namespaceType_, "DELETED", last, &previous);
+}
+
+ApiResult<json> MemoryObjectStore::removeLocked(const ResourceType& type, const std::string& ns,
+                                                const std::string& name, const json& deleteOptions) {
   const json* stored = find(type, ns, name);
   if (stored == nullptr) {
     return notFoundError(type, name);

@@ -59,8 +59,17 @@ class MemoryObjectStore : public ObjectStore {
 
   std::optional<std::string> replay(const WriteAheadLog::Contents& contents);
   std::optional<std::string> createDefaultNamespaces();
+  // Deleting a namespace (kube's namespace lifecycle): it turns Terminating, everything in it is
+  // deleted (objects with finalizers wait for them), and it goes once it is empty and has no
+  // finalizers of its own. New objects in a Terminating namespace are refused.
+  ApiResult<nlohmann::json> removeNamespaceLocked(const std::string& name,
+                                                  const nlohmann::json& deleteOptions);
+  std::optional<ApiError> finishNamespaceIfEmpty(const std::string& ns);
+  bool namespaceEmpty(const std::string& ns) const;
 
   // Everything below runs with mutex_ held.
+  ApiResult<nlohmann::json> removeLocked(const ResourceType& type, const std::string& ns,
+                                         const std::string& name, const nlohmann::json& deleteOptions);
   ApiResult<nlohmann::json> createLocked(const ResourceType& type, const std::string& ns,
                                          nlohmann::json object, const WriteOptions& options,
                                          std::vector<std::string>* warnings,
@@ -85,6 +94,7 @@ class MemoryObjectStore : public ObjectStore {
   Now now_;
   StoreOptions options_;
   std::optional<ResourceType> namespaceType_;  // core/v1 namespaces, when the registry serves it
+  std::vector<ResourceType> namespacedTypes_;
 
   mutable std::mutex mutex_;                  // guards resources_, version_, log_ and random_
   std::map<std::string, Objects> resources_;  // group/plural -> objects

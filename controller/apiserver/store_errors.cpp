@@ -31,6 +31,16 @@ ApiError namespaceNotFoundError(const std::string& ns) {
   return error;
 }
 
+ApiError namespaceTerminatingError(const std::string& ns) {
+  ApiError error;
+  error.code = 403;
+  error.reason = "Forbidden";
+  error.message = "unable to create new content in namespace " + ns + " because it is being terminated";
+  error.kind = "namespaces";
+  error.name = ns;
+  return error;
+}
+
 ApiError alreadyExistsError(const ResourceType& type, const std::string& name) {
   ApiError error;
   error.code = 409;

@@ -17,6 +17,8 @@ std::string qualifiedKind(const ResourceType& type);
 
 ApiError notFoundError(const ResourceType& type, const std::string& name);
 ApiError namespaceNotFoundError(const std::string& ns);
+// 403, as kube-apiserver refuses new objects in a namespace that is being deleted.
+ApiError namespaceTerminatingError(const std::string& ns);
 ApiError alreadyExistsError(const ResourceType& type, const std::string& name);
 // 409 Conflict: `Operation cannot be fulfilled on <resource> "<name>": <detail>`.
 ApiError conflictError(const ResourceType& type, const std::string& name, const std::string& detail);

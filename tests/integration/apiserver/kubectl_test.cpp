@@ -307,6 +307,15 @@ TEST_F(Kubectl, CreateNamespaceSendsProtobufAndIsUnderstood) {
   EXPECT_THAT(again.output, HasSubstr("AlreadyExists"));
 }
 
+TEST_F(Kubectl, DeletingANamespaceTakesItsObjectsWithIt) {
+  createNamespace("vms");
+  ok("apply -f " + examples());
+  KubectlRun deleted = ok("delete namespace vms --timeout=30s");
+  EXPECT_THAT(deleted.output, HasSubstr("namespace \"vms\" deleted"));
+  EXPECT_NE(kubectl("get ns vms").exitCode, 0);
+  EXPECT_THAT(ok("get dom,snap,revert -A -o name").output, Not(HasSubstr("vms")));
+}
+
 TEST_F(Kubectl, AWrongTokenIsRefused) {
   ASSERT_TRUE(
       writeKubeconfig(dir / "kubeconfig", server->url(), "not-the-token", tls->caCertificatePem).ok());
