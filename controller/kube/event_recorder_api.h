@@ -41,7 +41,8 @@ struct ApiEventRecorderOptions {
   EventCorrelatorOptions correlator;
 };
 
-// What became of the events recorded so far; every accepted event ends in exactly one of the last six.
+// What became of the events recorded so far. Once flushed, recorded = dropped + filtered + created +
+// patched + rejected + abandoned.
 struct EventRecorderStats {
   std::uint64_t recorded = 0;  // taken by event()
   std::uint64_t dropped = 0;   // the queue was full, the recorder had stopped, or the server was gone at stop

@@ -320,6 +320,7 @@ TEST_F(EventRecorderTest, ServerErrorsAreRetriedWithBackoffThenDroppedWithoutBlo
   EventRecorderStats stats = recorder.stats();
   EXPECT_EQ(stats.abandoned, 6u);
   EXPECT_EQ(stats.retries, 18u);
+  EXPECT_EQ(stats.recorded, stats.dropped + stats.abandoned);
   EXPECT_EQ(handler_->faults().injected(), 24);
   EXPECT_TRUE(events().empty());
 
