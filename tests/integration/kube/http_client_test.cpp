@@ -1,0 +1,369 @@
+// The HTTPS client against the embedded API server on a real socket with TLS and a bearer token:
+// the kubeconfig the server writes is loaded by kube_config and used as is.
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "controller/apiserver/api_handler.h"
+#include "controller/apiserver/http_server.h"
+#include "controller/apiserver/kubeconfig_writer.h"
+#include "controller/apiserver/object_store.h"
+#include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/tls_certificates.h"
+#include "controller/kube/http_transport.h"
+#include "controller/kube/kube_config.h"
+
+namespace virtsnap::kube {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+
+json domain(const std::string& name) {
+  return json{{"apiVersion", "virtsnap.io/v1alpha1"},
+              {"kind", "Domain"},
+              {"metadata", {{"name", name}, {"namespace", "vms"}}},
+              {"spec", {{"nodeName", "worker-1"}}}};
+}
+
+// Counts how often the transport asks for the token.
+class CountingTokenSource final : public TokenSource {
+ public:
+  explicit CountingTokenSource(std::string token) : token_(std::move(token)) {}
+  KubeResult<std::string> token() override {
+    ++asked;
+    return token_;
+  }
+  std::atomic<int> asked{0};
+
+ private:
+  std::string token_;
+};
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device random;
+    dir_ = fs::temp_directory_path() /
+           ("virtsnap-http-client-" + std::to_string(random()) + std::to_string(random()));
+    fs::create_directories(dir_);
+    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
+    auto opened = apiserver::ObjectStore::open(dir_ / "store", *registry_);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    store_ = std::move(opened).value();
+    auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
+    ASSERT_TRUE(tls.ok()) << tls.error();
+    tls_ = tls.value();
+    token_ = apiserver::randomToken();
+    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token_);
+    server_ = std::make_unique<apiserver::HttpServer>(*handler_,
+                                                      apiserver::HttpServerOptions{"127.0.0.1", 0, tls_});
+    auto failed = server_->start();
+    ASSERT_FALSE(failed.has_value()) << *failed;
+    ASSERT_TRUE(
+        apiserver::writeKubeconfig(dir_ / "kubeconfig", server_->url(), token_, tls_.caCertificatePem).ok());
+    auto config = loadKubeconfig({dir_ / "kubeconfig"});
+    ASSERT_TRUE(config.ok()) << config.error();
+    config_ = config.value();
+    client_ = connect(config_);
+    ASSERT_NE(client_, nullptr);
+    auto ns = client_->create(
+        resources::namespaces(),
+        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
+    ASSERT_TRUE(ns.ok()) << ns.error().describe();
+  }
+
+  void TearDown() override {
+    client_.reset();
+    if (server_) {
+      server_->stop();
+    }
+    server_.reset();
+    handler_.reset();
+    store_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  static ApiClientPtr connect(const ClusterConfig& config,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    RestClientOptions options;
+    options.timeout = timeout;
+    auto client = makeHttpApiClient(config, options);
+    EXPECT_TRUE(client.ok()) << client.error().describe();
+    return client.ok() ? client.value() : nullptr;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<apiserver::ResourceRegistry> registry_;
+  std::unique_ptr<apiserver::ObjectStore> store_;
+  apiserver::TlsMaterial tls_;
+  std::string token_;
+  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::unique_ptr<apiserver::HttpServer> server_;
+  ClusterConfig config_;
+  ApiClientPtr client_;
+};
+
+TEST_F(HttpClientTest, CreatesReadsUpdatesPatchesAndDeletesOverTls) {
+  auto created = client_->create(resources::domains(), domain("web-1"), {});
+  ASSERT_TRUE(created.ok()) << created.error().describe();
+  auto got = client_->get(resources::domains(), "vms", "web-1");
+  ASSERT_TRUE(got.ok()) << got.error().describe();
+  EXPECT_EQ(got.value()["metadata"]["uid"], created.value()["metadata"]["uid"]);
+
+  json changed = got.value();
+  changed["spec"]["vcpus"] = 3;
+  auto updated = client_->update(resources::domains(), changed, {});
+  ASSERT_TRUE(updated.ok()) << updated.error().describe();
+  EXPECT_EQ(updated.value()["spec"]["vcpus"], 3);
+
+  ListOptions selector;
+  selector.fieldSelector = "spec.nodeName=worker-1";
+  selector.labelSelector = "!absent";  // characters that need encoding in a query
+  auto listed = client_->list(resources::domains(), "vms", selector);
+  ASSERT_TRUE(listed.ok()) << listed.error().describe();
+  ASSERT_EQ(listed.value()["items"].size(), 1U);
+
+  auto patched = client_->patch(resources::domains(), "vms", "web-1", PatchType::Merge,
+                                R"({"metadata":{"labels":{"tier":"front & back"}}})", {});
+  ASSERT_TRUE(patched.ok()) << patched.error().describe();
+  ListOptions byLabel;
+  byLabel.labelSelector = "tier in (front-only)";
+  auto none = client_->list(resources::domains(), "vms", byLabel);
+  ASSERT_TRUE(none.ok()) << none.error().describe();
+  EXPECT_TRUE(none.value()["items"].empty());
+
+  PatchOptions apply;
+  apply.fieldManager = "http-test";
+  apply.force = true;  // take spec.vcpus over from the manager of the update above
+  auto applied = client_->patch(resources::domains(), "vms", "web-1", PatchType::Apply,
+                                "apiVersion: virtsnap.io/v1alpha1\nkind: Domain\nmetadata:\n  name: web-1\n  "
+                                "namespace: vms\nspec:\n  nodeName: worker-1\n  vcpus: 6\n",
+                                apply);
+  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  EXPECT_EQ(applied.value()["spec"]["vcpus"], 6);
+
+  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "web-1", {}).ok());
+  auto gone = client_->get(resources::domains(), "vms", "web-1");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().kind, ErrorKind::NotFound);
+}
+
+TEST_F(HttpClientTest, TheTokenIsAskedForOnEveryRequest) {
+  auto counting = std::make_shared<CountingTokenSource>(token_);
+  ClusterConfig config = config_;
+  config.tokenSource = counting;
+  ApiClientPtr client = connect(config);
+  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).ok());
+  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).ok());
+  EXPECT_EQ(counting->asked.load(), 2);
+}
+
+TEST_F(HttpClientTest, AWrongTokenIsUnauthorized) {
+  ClusterConfig config = config_;
+  config.tokenSource = staticTokenSource("not-the-token");
+  auto refused = connect(config)->list(resources::domains(), "vms", {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::Unauthorized);
+  EXPECT_EQ(refused.error().httpStatus, 401);
+}
+
+TEST_F(HttpClientTest, AnUnknownCaIsATlsNetworkError) {
+  auto other = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
+  ASSERT_TRUE(other.ok());
+  ClusterConfig config = config_;
+  config.caPem = other.value().caCertificatePem;
+  auto refused = connect(config)->list(resources::domains(), "vms", {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::Network);
+  EXPECT_THAT(refused.error().message, HasSubstr("TLS"));
+  EXPECT_THAT(refused.error().message,
+              HasSubstr("certificate verify failed: self-signed certificate"));  // OpenSSL's words
+}
+
+TEST_F(HttpClientTest, InsecureSkipTlsVerifyConnectsWithoutTheCa) {
+  ClusterConfig config = config_;
+  config.caPem.clear();
+  auto refused = connect(config)->list(resources::domains(), "vms", {});  // the system roots do not know it
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::Network);
+  config.insecureSkipTlsVerify = true;
+  auto listed = connect(config)->list(resources::domains(), "vms", {});
+  ASSERT_TRUE(listed.ok()) << listed.error().describe();
+}
+
+TEST_F(HttpClientTest, BadTlsMaterialIsRefusedWhenTheClientIsMade) {
+  ClusterConfig config = config_;
+  config.caPem = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
+  auto client = makeHttpApiClient(config);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.error().kind, ErrorKind::BadRequest);
+  config = config_;
+  config.server = "ftp://127.0.0.1";
+  EXPECT_FALSE(makeHttpApiClient(config).ok());
+  config.server = "http://127.0.0.1:1";  // a token never goes over plain http
+  auto plain = makeHttpApiClient(config);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_THAT(plain.error().message, HasSubstr("plain http"));
+}
+
+TEST_F(HttpClientTest, AConflictOnUpdateReachesTheCallerAsConflict) {
+  auto created = client_->create(resources::domains(), domain("web-1"), {});
+  ASSERT_TRUE(created.ok());
+  handler_->faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
+  auto conflict = client_->update(resources::domains(), created.value(), {});
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().kind, ErrorKind::Conflict);
+  EXPECT_EQ(conflict.error().httpStatus, 409);
+  EXPECT_TRUE(client_->update(resources::domains(), created.value(), {}).ok());  // the fault was for one
+}
+
+TEST_F(HttpClientTest, AServerErrorIsServerErrorWithItsRetryAfter) {
+  handler_->faults().add(apiserver::Fault{"GET", "/apis/", false, 503, {}, false, 1});
+  auto failed = client_->list(resources::domains(), "vms", {});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().kind, ErrorKind::ServerError);
+  EXPECT_EQ(failed.error().httpStatus, 503);
+  EXPECT_EQ(failed.error().retryAfter, std::chrono::seconds(1));
+  EXPECT_TRUE(failed.error().retryable());
+}
+
+TEST_F(HttpClientTest, AnAnswerSlowerThanTheDeadlineIsTimeout) {
+  ApiClientPtr impatient = connect(config_, std::chrono::milliseconds(200));
+  handler_->faults().add(
+      apiserver::Fault{"GET", "/apis/", false, 0, std::chrono::milliseconds(1500), false, 1});
+  auto late = impatient->list(resources::domains(), "vms", {});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().kind, ErrorKind::Timeout);
+  EXPECT_TRUE(late.error().retryable());
+  auto next = impatient->list(resources::domains(), "vms", {});  // the same client goes on working
+  ASSERT_TRUE(next.ok()) << next.error().describe();
+}
+
+// A TCP listener that accepts connections and closes them at once, without a word.
+class Slammer {
+ public:
+  Slammer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&address), length), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      while (true) {
+        const int connection = ::accept(fd_, nullptr, nullptr);
+        if (connection < 0) {
+          return;
+        }
+        ::close(connection);
+      }
+    });
+  }
+  ~Slammer() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+  }
+  Slammer(const Slammer&) = delete;
+  Slammer& operator=(const Slammer&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(HttpClientTest, ADroppedConnectionIsANetworkError) {
+  Slammer slammer;
+  ClusterConfig config = config_;
+  config.server = "https://127.0.0.1:" + std::to_string(slammer.port());
+  auto dropped = connect(config)->list(resources::domains(), "vms", {});
+  ASSERT_FALSE(dropped.ok());
+  EXPECT_EQ(dropped.error().kind, ErrorKind::Network);
+  EXPECT_TRUE(dropped.error().retryable());
+}
+
+TEST_F(HttpClientTest, ARefusedConnectionIsANetworkError) {
+  const std::string url = server_->url();
+  server_->stop();
+  auto refused = client_->list(resources::domains(), "vms", {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::Network);
+  EXPECT_THAT(refused.error().message, HasSubstr(url));
+}
+
+TEST_F(HttpClientTest, AWatchStreamsEventsAsTheyHappen) {
+  ListOptions options;
+  options.resourceVersion = std::to_string(store_->resourceVersion());
+  auto opened = client_->watch(resources::domains(), "vms", options);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  WatchStream& stream = *opened.value();
+  for (const char* name : {"a", "b"}) {
+    ASSERT_TRUE(client_->create(resources::domains(), domain(name), {}).ok());
+    auto event = stream.next();  // each arrives while the stream stays open
+    ASSERT_TRUE(event.ok()) << event.error().describe();
+    ASSERT_TRUE(event.value().has_value());
+    EXPECT_EQ(event.value()->type, WatchEventType::Added);
+    EXPECT_EQ(event.value()->object["metadata"]["name"], name);
+  }
+  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "a", {}).ok());
+  auto deleted = stream.next();
+  ASSERT_TRUE(deleted.ok() && deleted.value().has_value());
+  EXPECT_EQ(deleted.value()->type, WatchEventType::Deleted);
+}
+
+TEST_F(HttpClientTest, CancelEndsABlockedWatch) {
+  auto opened = client_->watch(resources::domains(), "vms", {});
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  WatchStream& stream = *opened.value();
+  std::optional<KubeResult<std::optional<WatchEvent>>> result;
+  std::thread consumer([&] { result.emplace(stream.next()); });
+  stream.cancel();
+  consumer.join();  // returns although the server sends nothing
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->error().describe();
+  EXPECT_FALSE(result->value().has_value());
+  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).ok());
+}
+
+TEST_F(HttpClientTest, A410OnAWatchIsGone) {
+  handler_->faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
+  auto opened = client_->watch(resources::domains(), "vms", {});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().kind, ErrorKind::Gone);
+}
+
+TEST_F(HttpClientTest, AServerThatStopsEndsTheWatch) {
+  auto opened = client_->watch(resources::domains(), "vms", {});
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  server_->stop();
+  auto ended = opened.value()->next();
+  // A clean end of the chunked body, or a broken connection: either way the stream is over.
+  if (ended.ok()) {
+    EXPECT_FALSE(ended.value().has_value());
+  } else {
+    EXPECT_EQ(ended.error().kind, ErrorKind::Network);
+  }
+}
+
+}  // namespace
+}  // namespace virtsnap::kube
