@@ -1,0 +1,223 @@
+// The per-node Lease and the event recorder over real HTTPS: the embedded API server behind its
+// HttpServer (self-signed TLS, bearer token) and the agent's HttpTransport + RestClient. Waits run on a
+// fake clock, so the scenario is exact while every request crosses a socket.
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "controller/apiserver/api_handler.h"
+#include "controller/apiserver/http_server.h"
+#include "controller/apiserver/kubeconfig_writer.h"
+#include "controller/apiserver/object_store.h"
+#include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/tls_certificates.h"
+#include "controller/kube/event_recorder_api.h"
+#include "controller/kube/http_transport.h"
+#include "controller/kube/lease.h"
+#include "controller/kube/token_source.h"
+#include "tests/support/fake_clock.h"
+
+namespace virtsnap::kube {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kAgentNamespace = "virtsnap-system";
+
+template <typename Condition>
+bool eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+class LeaseEventsOverHttps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("virtsnap-lease-events-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
+    auto opened = apiserver::ObjectStore::open(dir_ / "store", *registry_);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    store_ = std::move(opened).value();
+    const std::string token = apiserver::randomToken();
+    auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
+    ASSERT_TRUE(tls.ok()) << tls.error();
+    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token);
+    server_ = std::make_unique<apiserver::HttpServer>(
+        *handler_, apiserver::HttpServerOptions{"127.0.0.1", 0, tls.value()});
+    auto failed = server_->start();
+    ASSERT_FALSE(failed.has_value()) << *failed;
+
+    ClusterConfig config;
+    config.server = server_->url();
+    config.caPem = tls.value().caCertificatePem;
+    config.tokenSource = staticTokenSource(token);
+    RestClientOptions options;
+    options.qps = 0;  // no limiter: only the test moves the fake clock
+    options.timeout = 10s;
+    auto client = makeHttpApiClient(config, options);
+    ASSERT_TRUE(client.ok()) << client.error().describe();
+    client_ = client.value();
+    for (const char* ns : {kAgentNamespace, "vms"}) {
+      auto created = client_->create(
+          resources::namespaces(),
+          json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}, WriteOptions{});
+      ASSERT_TRUE(created.ok()) << created.error().describe();
+    }
+  }
+
+  void TearDown() override {
+    electors_.clear();
+    recorder_.reset();
+    client_.reset();
+    if (server_) {
+      server_->stop();
+    }
+    server_.reset();
+    handler_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  LeaderElector& elector(const std::string& identity) {
+    LeaderElectionConfig config{.ns = kAgentNamespace, .name = nodeLeaseName("node-1"), .identity = identity};
+    electors_.push_back(std::make_unique<LeaderElector>(client_, config, LeaderCallbacks{}, clock_, nullptr,
+                                                        seededRandom(3)));
+    return *electors_.back();
+  }
+
+  // Moves the clock and waits until each elector has done at least one more round and `parked` threads
+  // wait on the clock again.
+  void advance(std::chrono::nanoseconds by, const std::vector<LeaderElector*>& electors, int parked) {
+    std::vector<std::uint64_t> before;
+    for (LeaderElector* e : electors) {
+      before.push_back(e->rounds());
+    }
+    clock_->advance(by);
+    ASSERT_TRUE(eventually([&] {
+      for (std::size_t i = 0; i < electors.size(); ++i) {
+        if (electors[i]->rounds() <= before[i]) {
+          return false;
+        }
+      }
+      return clock_->waiting() == parked;
+    }));
+  }
+
+  json lease() {
+    auto got = client_->get(resources::leases(), kAgentNamespace, nodeLeaseName("node-1"));
+    EXPECT_TRUE(got.ok()) << got.error().describe();
+    return got.ok() ? got.value() : json::object();
+  }
+
+  std::vector<json> events() {
+    auto listed = client_->list(resources::events(), "vms", ListOptions{});
+    EXPECT_TRUE(listed.ok()) << listed.error().describe();
+    return listed.ok() ? listed.value()["items"].get<std::vector<json>>() : std::vector<json>{};
+  }
+
+  fs::path dir_;
+  std::unique_ptr<apiserver::ResourceRegistry> registry_;
+  std::unique_ptr<apiserver::ObjectStore> store_;
+  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::unique_ptr<apiserver::HttpServer> server_;
+  ApiClientPtr client_;
+  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::vector<std::unique_ptr<LeaderElector>> electors_;
+  std::unique_ptr<ApiEventRecorder> recorder_;
+};
+
+TEST_F(LeaseEventsOverHttps, TwoAgentsOnOneNodeTakeTurnsOnTheLease) {
+  LeaderElector& a = elector("agent-a");
+  a.start();
+  ASSERT_TRUE(eventually([&] { return a.isLeader() && clock_->waiting() == 1; }));
+  LeaderElector& b = elector("agent-b");
+  b.start();
+  ASSERT_TRUE(eventually([&] { return b.rounds() == 1 && clock_->waiting() == 2; }));
+  EXPECT_EQ(b.leader(), "agent-a");
+
+  for (int i = 0; i < 6; ++i) {  // 30 s, twice the lease duration
+    advance(5s, {&a, &b}, 2);
+    ASSERT_TRUE(a.isLeader());
+    ASSERT_FALSE(b.isLeader());
+  }
+  EXPECT_EQ(lease()["spec"]["holderIdentity"], "agent-a");
+
+  a.stop();  // releases the Lease
+  EXPECT_EQ(lease()["spec"]["holderIdentity"], "");
+  advance(5s, {&b}, 1);
+  EXPECT_TRUE(b.isLeader());
+  json spec = lease()["spec"];
+  EXPECT_EQ(spec["holderIdentity"], "agent-b");
+  EXPECT_EQ(spec["leaseTransitions"], 1);
+  EXPECT_EQ(spec["leaseDurationSeconds"], 15);
+}
+
+TEST_F(LeaseEventsOverHttps, RecordedEventsAreListedWithTheirCounts) {
+  ApiEventRecorderOptions options;
+  options.host = "node-1";
+  recorder_ = std::make_unique<ApiEventRecorder>(client_, options, clock_, nullptr, seededRandom(5));
+  const json domain{{"apiVersion", "virtsnap.io/v1alpha1"},
+                    {"kind", "Domain"},
+                    {"metadata", {{"name", "vm-1"}, {"namespace", "vms"}, {"uid", "u-1"}}}};
+  for (int i = 0; i < 3; ++i) {
+    recorder_->event(domain, EventType::Warning, "SnapshotFailed", "disk busy");
+  }
+  recorder_->event(domain, EventType::Normal, "SnapshotCreated", "s1 created");
+  ASSERT_TRUE(recorder_->flush(20s));
+
+  std::vector<json> listed = events();
+  ASSERT_EQ(listed.size(), 2u);
+  std::sort(listed.begin(), listed.end(),
+            [](const json& x, const json& y) { return x["reason"].get<std::string>() < y["reason"]; });
+  EXPECT_EQ(listed[0]["reason"], "SnapshotCreated");
+  EXPECT_EQ(listed[0]["count"], 1);
+  EXPECT_EQ(listed[1]["reason"], "SnapshotFailed");
+  EXPECT_EQ(listed[1]["count"], 3);
+  EXPECT_EQ(listed[1]["source"]["host"], "node-1");
+  EXPECT_EQ(listed[1]["involvedObject"]["uid"], "u-1");
+}
+
+TEST_F(LeaseEventsOverHttps, AnEventOutlastsAShortServerOutage) {
+  handler_->faults().add(apiserver::Fault{
+      .method = "POST", .pathPrefix = "/api/v1/namespaces/vms/events", .status = 503, .times = 2});
+  ApiEventRecorderOptions options;
+  options.host = "node-1";
+  recorder_ = std::make_unique<ApiEventRecorder>(client_, options, clock_, nullptr, seededRandom(5));
+  ObjectReference domain;
+  domain.apiVersion = "virtsnap.io/v1alpha1";
+  domain.kind = "Domain";
+  domain.ns = "vms";
+  domain.name = "vm-1";
+  recorder_->event(domain, EventType::Normal, "Synced", "ok");
+  for (int attempts = 1; attempts <= 2; ++attempts) {
+    ASSERT_TRUE(
+        eventually([&] { return handler_->faults().injected() == attempts && clock_->waiting() == 1; }));
+    clock_->advance(2s);  // past the retry delay (at most 1 s, then 1 s)
+  }
+  ASSERT_TRUE(eventually([&] { return recorder_->stats().created == 1; }));
+  EXPECT_EQ(recorder_->stats().retries, 2u);
+  EXPECT_EQ(events().size(), 1u);
+}
+
+}  // namespace
+}  // namespace virtsnap::kube
