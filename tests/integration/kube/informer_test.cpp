@@ -1,0 +1,437 @@
+// The informer against the real embedded API server (ApiHandler + ObjectStore with the CRDs from crds/)
+// through RestClient and the in-process transport: real resourceVersions, field selectors, bookmarks,
+// history limits and the fault injector, with the informer's waits on a fake clock.
+
+#include "controller/kube/informer.h"
+
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "controller/apiserver/api_handler.h"
+#include "controller/apiserver/memory_object_store.h"
+#include "controller/apiserver/resource_registry.h"
+#include "controller/kube/rest_client.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/in_process_transport.h"
+#include "tests/support/scripted_api_client.h"
+
+namespace virtsnap::kube {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::eventually;
+
+json domain(const std::string& name, const std::string& node = "node-a", const std::string& ns = "vms") {
+  return json{{"apiVersion", "virtsnap.io/v1alpha1"},
+              {"kind", "Domain"},
+              {"metadata", {{"name", name}, {"namespace", ns}}},
+              {"spec", {{"nodeName", node}}}};
+}
+
+// An ApiClient that passes every call on and records the list and watch requests.
+class RecordingClient final : public ApiClient {
+ public:
+  explicit RecordingClient(ApiClientPtr inner) : inner_(std::move(inner)) {}
+  KubeResult<json> get(const ResourceType& type, const std::string& ns, const std::string& name) override {
+    return inner_->get(type, ns, name);
+  }
+  KubeResult<json> list(const ResourceType& type, const std::string& ns,
+                        const ListOptions& options) override {
+    record(lists_, options);
+    return inner_->list(type, ns, options);
+  }
+  KubeResult<json> create(const ResourceType& type, const json& object,
+                          const WriteOptions& options) override {
+    return inner_->create(type, object, options);
+  }
+  KubeResult<json> update(const ResourceType& type, const json& object,
+                          const WriteOptions& options) override {
+    return inner_->update(type, object, options);
+  }
+  KubeResult<json> updateStatus(const ResourceType& type, const json& object,
+                                const WriteOptions& options) override {
+    return inner_->updateStatus(type, object, options);
+  }
+  KubeResult<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                         PatchType patchType, const std::string& body, const PatchOptions& options) override {
+    return inner_->patch(type, ns, name, patchType, body, options);
+  }
+  KubeResult<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
+                          const DeleteOptions& options) override {
+    return inner_->remove(type, ns, name, options);
+  }
+  KubeResult<WatchStreamPtr> watch(const ResourceType& type, const std::string& ns,
+                                   const ListOptions& options) override {
+    record(watches_, options);
+    return inner_->watch(type, ns, options);
+  }
+  std::vector<ListOptions> lists() const {
+    std::lock_guard lock(mutex_);
+    return lists_;
+  }
+  std::vector<ListOptions> watches() const {
+    std::lock_guard lock(mutex_);
+    return watches_;
+  }
+
+ private:
+  void record(std::vector<ListOptions>& calls, const ListOptions& options) {
+    std::lock_guard lock(mutex_);
+    calls.push_back(options);
+  }
+  ApiClientPtr inner_;
+  mutable std::mutex mutex_;  // guards lists_ and watches_
+  std::vector<ListOptions> lists_;
+  std::vector<ListOptions> watches_;
+};
+
+// A handler's own map of the world (key -> resourceVersion), counting any call that would lose or
+// duplicate: an add for a key it has, an update or delete for one it lacks.
+class Mirror {
+ public:
+  EventHandler handler() {
+    return EventHandler{[this](const ObjectPtr& object) {
+                          std::lock_guard lock(mutex_);
+                          violations_ += versions_.count(objectKey(*object));
+                          versions_[objectKey(*object)] = version(*object);
+                        },
+                        [this](const ObjectPtr& previous, const ObjectPtr& current) {
+                          std::lock_guard lock(mutex_);
+                          auto known = versions_.find(objectKey(*current));
+                          violations_ += known == versions_.end() || known->second != version(*previous);
+                          versions_[objectKey(*current)] = version(*current);
+                        },
+                        [this](const ObjectPtr& last, bool finalStateUnknown) {
+                          std::lock_guard lock(mutex_);
+                          violations_ += versions_.erase(objectKey(*last)) == 1 ? 0 : 1;
+                          unknownFinalStates_ += finalStateUnknown ? 1 : 0;
+                        }};
+  }
+  std::map<std::string, std::string> versions() const {
+    std::lock_guard lock(mutex_);
+    return versions_;
+  }
+  int violations() const {
+    std::lock_guard lock(mutex_);
+    return violations_;
+  }
+  int unknownFinalStates() const {
+    std::lock_guard lock(mutex_);
+    return unknownFinalStates_;
+  }
+
+ private:
+  static std::string version(const json& object) {
+    return object["metadata"]["resourceVersion"].get<std::string>();
+  }
+  mutable std::mutex mutex_;  // guards everything below
+  std::map<std::string, std::string> versions_;
+  int violations_ = 0;
+  int unknownFinalStates_ = 0;
+};
+
+class InformerIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device random;
+    dir_ = fs::temp_directory_path() /
+           ("virtsnap-informer-" + std::to_string(random()) + std::to_string(random()));
+    fs::create_directories(dir_);
+    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
+    apiserver::StoreOptions storeOptions;
+    storeOptions.watch.bookmarkInterval = milliseconds(20);
+    storeOptions.watch.historySize = 8;  // so a short absence loses the history: 410 on resume
+    auto opened = apiserver::MemoryObjectStore::open(dir_ / "store", *registry_, {}, storeOptions);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    store_ = std::move(opened).value();
+    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "s3cret");
+    transport_ = std::make_shared<testing::InProcessTransport>(*handler_, "s3cret");
+    RestClientOptions clientOptions;
+    clientOptions.qps = 0;  // unlimited: the limiter would sleep on the fake clock
+    clientOptions.clock = clock_;
+    rest_ = std::make_shared<RestClient>(transport_, clientOptions);
+    client_ = std::make_shared<RecordingClient>(rest_);
+    for (const char* ns : {"vms", "other"}) {
+      auto created =
+          rest_->create(resources::namespaces(),
+                        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}, {});
+      ASSERT_TRUE(created.ok()) << created.error().describe();
+    }
+  }
+
+  void TearDown() override {
+    if (informer_) {
+      informer_->stop();
+    }
+    informer_.reset();
+    client_.reset();
+    rest_.reset();
+    transport_.reset();
+    handler_.reset();
+    store_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // The agent's informer: Domains of node-a in namespace vms, through the field selector.
+  void startInformer(bool awaitSync = true) {
+    InformerOptions options;
+    options.watcher.type = resources::domains();
+    options.watcher.ns = "vms";
+    options.watcher.fieldSelector = "spec.nodeName=node-a";
+    options.watcher.pageSize = 3;
+    options.onFailure = [this](const WatcherFailure& failure) {
+      std::lock_guard lock(mutex_);
+      failures_.push_back(failure);
+      retryAt_.push_back(clock_->now() + failure.retryIn);
+    };
+    informer_ = std::make_unique<Informer>(client_, options, clock_, seededRandom(17));
+    informer_->addHandler(mirror_.handler());
+    informer_->start();
+    if (awaitSync) {
+      ASSERT_TRUE(eventually([&] { return informer_->hasSynced(); }));
+    }
+  }
+
+  json create(const json& object) {
+    auto created = rest_->create(resources::domains(), object, {});
+    EXPECT_TRUE(created.ok()) << created.error().describe();
+    return created.ok() ? created.value() : json();
+  }
+  // spec.nodeName is immutable (a Domain changes node by being recreated): touch a label instead.
+  void touch(const std::string& name) {
+    auto current = rest_->get(resources::domains(), "vms", name);
+    ASSERT_TRUE(current.ok()) << current.error().describe();
+    json changed = current.value();
+    changed["metadata"]["labels"]["touched"] = std::to_string(++touches_);
+    auto updated = rest_->update(resources::domains(), changed, {});
+    ASSERT_TRUE(updated.ok()) << updated.error().describe();
+  }
+  void remove(const std::string& name) {
+    auto removed = rest_->remove(resources::domains(), "vms", name, {});
+    ASSERT_TRUE(removed.ok()) << removed.error().describe();
+  }
+
+  // The server's view of node-a's Domains: key -> resourceVersion.
+  std::map<std::string, std::string> serverState() {
+    ListOptions options;
+    options.fieldSelector = "spec.nodeName=node-a";
+    auto listed = rest_->list(resources::domains(), "vms", options);
+    EXPECT_TRUE(listed.ok());
+    std::map<std::string, std::string> state;
+    if (listed.ok()) {
+      for (const auto& item : listed.value()["items"]) {
+        state[objectKey(item)] = item["metadata"]["resourceVersion"].get<std::string>();
+      }
+    }
+    return state;
+  }
+  // The handler's view and the cache both equal the server's, eventually (events are in flight).
+  void expectInStepWithTheServer() {
+    const auto expected = serverState();
+    EXPECT_TRUE(eventually([&] { return mirror_.versions() == expected; }))
+        << "the handler's world differs from the server's";
+    std::map<std::string, std::string> cached;
+    for (const auto& object : informer_->cache().list()) {
+      cached[objectKey(*object)] = (*object)["metadata"]["resourceVersion"].get<std::string>();
+    }
+    EXPECT_EQ(cached, expected);
+    EXPECT_EQ(mirror_.violations(), 0);
+  }
+
+  std::size_t failureCount() {
+    std::lock_guard lock(mutex_);
+    return failures_.size();
+  }
+  WatcherFailure failure(std::size_t index) {
+    std::lock_guard lock(mutex_);
+    return failures_.at(index);
+  }
+  // Drops the informer's open watch. The informer syncs before it watches, and the transport knows a
+  // stream only once it is handed over, so break until the watcher reports the failure (it then waits
+  // on the fake clock, with no stream open, so an extra break hits nothing).
+  void breakWatch() {
+    const std::size_t before = failureCount();
+    ASSERT_TRUE(eventually([&] {
+      transport_->breakStreams();
+      return failureCount() > before;
+    }));
+  }
+  // Waits for failure number `count` and the watcher sleeping on it, then moves the clock past it.
+  void passBackoff(std::size_t count) {
+    ASSERT_TRUE(eventually([&] { return failureCount() >= count && clock_->waiting() == 1; }));
+    clock_->advance(failure(count - 1).retryIn);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<apiserver::ResourceRegistry> registry_;
+  std::unique_ptr<apiserver::MemoryObjectStore> store_;
+  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::shared_ptr<testing::InProcessTransport> transport_;
+  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<RestClient> rest_;
+  std::shared_ptr<RecordingClient> client_;
+  Mirror mirror_;
+  int touches_ = 0;
+  std::unique_ptr<Informer> informer_;
+  std::mutex mutex_;  // guards failures_ and retryAt_
+  std::vector<WatcherFailure> failures_;
+  std::vector<drivers::Clock::TimePoint> retryAt_;
+};
+
+TEST_F(InformerIntegrationTest, KeepsOnlyTheNodesDomainsThroughTheFieldSelector) {
+  for (const char* name : {"a", "b", "c", "d"}) {
+    create(domain(name));
+  }
+  create(domain("elsewhere", "node-b"));
+  startInformer();
+  EXPECT_EQ(client_->lists().size(), 2U) << "4 objects in pages of 3";
+  EXPECT_EQ(client_->lists()[0].fieldSelector, "spec.nodeName=node-a");
+  expectInStepWithTheServer();
+
+  create(domain("e"));
+  touch("a");
+  touch("elsewhere");  // not this node's: never seen
+  create(domain("elsewhere-2", "node-b"));
+  remove("b");
+  remove("elsewhere");
+  expectInStepWithTheServer();
+  EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/a", "vms/c", "vms/d", "vms/e"}));
+  EXPECT_EQ((*informer_->cache().get("vms/a"))["metadata"]["labels"]["touched"], "1");
+  EXPECT_EQ(failureCount(), 0U);
+}
+
+TEST_F(InformerIntegrationTest, BookmarksMoveTheResourceVersionWithoutEvents) {
+  create(domain("a"));
+  startInformer();
+  const json other = create(domain("x", "node-a", "other"));  // another namespace: not in this watch
+  const std::string version = other["metadata"]["resourceVersion"].get<std::string>();
+  EXPECT_TRUE(eventually([&] { return informer_->resourceVersion() == version; }))
+      << "a bookmark should have brought the watch to " << version << ", it is at "
+      << informer_->resourceVersion();
+  expectInStepWithTheServer();
+}
+
+TEST_F(InformerIntegrationTest, AWatchDroppedMidStreamIsResumedFromTheLastResourceVersion) {
+  create(domain("a"));
+  startInformer();
+  create(domain("b"));
+  expectInStepWithTheServer();
+  ASSERT_TRUE(eventually([&] { return client_->watches().size() == 1; }));
+
+  breakWatch();
+  ASSERT_TRUE(eventually([&] { return failureCount() == 1; }));
+  EXPECT_EQ(failure(0).stage, WatcherStage::WatchStream);
+  EXPECT_EQ(failure(0).error.kind, ErrorKind::Network);
+  const std::string lastSeen = informer_->resourceVersion();
+  create(domain("c"));  // while the watch is down: the resumed watch replays it
+  passBackoff(1);
+  expectInStepWithTheServer();
+  ASSERT_GE(client_->watches().size(), 2U);
+  EXPECT_EQ(client_->watches()[1].resourceVersion, lastSeen);
+  EXPECT_EQ(client_->lists().size(), 1U) << "a drop is resumed, not relisted";
+}
+
+TEST_F(InformerIntegrationTest, AWatchTheServerDropsIsRetried) {
+  create(domain("a"));
+  startInformer();
+  breakWatch();
+  ASSERT_TRUE(eventually([&] { return failureCount() == 1; }));
+  // The server drops the next watch request too, before answering.
+  handler_->faults().add(apiserver::Fault{"GET", resources::domains().path("vms"), /*watchOnly=*/true,
+                                          /*status=*/0, milliseconds(0), /*drop=*/true, /*times=*/1});
+  passBackoff(1);
+  passBackoff(2);
+  create(domain("b"));
+  expectInStepWithTheServer();
+  EXPECT_EQ(handler_->faults().injected(), 1);
+  EXPECT_EQ(client_->lists().size(), 1U);
+}
+
+// The history the watch would resume from is gone (more writes than the server keeps): 410, relist,
+// and the handler's world still equals the server's, deletions it never saw included.
+TEST_F(InformerIntegrationTest, A410DuringAWatchLeadsToARelistThatLosesNothing) {
+  for (const char* name : {"a", "b", "c", "d"}) {
+    create(domain(name));
+  }
+  startInformer();
+  expectInStepWithTheServer();
+
+  breakWatch();
+  ASSERT_TRUE(eventually([&] { return failureCount() == 1; }));
+  remove("a");
+  remove("b");
+  remove("c");
+  touch("d");
+  for (int i = 0; i < 10; ++i) {
+    create(domain("new-" + std::to_string(i)));
+  }
+  passBackoff(1);
+  passBackoff(2);  // the resume was answered 410
+  EXPECT_EQ(failure(1).error.kind, ErrorKind::Gone);
+  EXPECT_TRUE(failure(1).relist);
+  expectInStepWithTheServer();
+  EXPECT_EQ(client_->lists().size(), 2U + 4U) << "4 then 11 objects, in pages of 3";
+  EXPECT_EQ(mirror_.unknownFinalStates(), 3) << "a, b and c vanished while nobody watched";
+
+  create(domain("after"));
+  remove("d");
+  expectInStepWithTheServer();
+}
+
+TEST_F(InformerIntegrationTest, AnInjected410OnTheWatchLeadsToARelist) {
+  create(domain("a"));
+  startInformer();
+  ASSERT_TRUE(eventually([&] { return store_->watchCount() == 1; }));
+  handler_->faults().add(apiserver::Fault{"GET", resources::domains().path("vms"), /*watchOnly=*/true,
+                                          /*status=*/410, milliseconds(0), false, /*times=*/1});
+  breakWatch();
+  passBackoff(1);
+  passBackoff(2);
+  EXPECT_EQ(failure(1).error.kind, ErrorKind::Gone);
+  create(domain("b"));
+  expectInStepWithTheServer();
+  EXPECT_EQ(client_->lists().size(), 2U);
+  EXPECT_EQ(mirror_.unknownFinalStates(), 0);
+}
+
+TEST_F(InformerIntegrationTest, A5xxStormLeadsToBackoffNotAHotLoop) {
+  create(domain("a"));
+  handler_->faults().add(apiserver::Fault{"GET", resources::domains().path("vms"), false, /*status=*/503,
+                                          milliseconds(0), false, /*times=*/-1});
+  startInformer(/*awaitSync=*/false);
+  const auto begin = clock_->now();
+  while (clock_->now() - begin < seconds(60)) {
+    ASSERT_TRUE(eventually([&] { return failureCount() > 0 && clock_->waiting() == 1; }));
+    const std::size_t failed = failureCount();
+    drivers::Clock::TimePoint retryAt;
+    {
+      std::lock_guard lock(mutex_);
+      retryAt = retryAt_.back();
+    }
+    clock_->advance(milliseconds(100));
+    if (clock_->now() >= retryAt) {
+      ASSERT_TRUE(eventually([&] { return failureCount() > failed; }));
+    }
+  }
+  const int requests = handler_->faults().injected();
+  RecordProperty("requestsIn60s", requests);
+  EXPECT_LE(requests, 10) << "a hot loop";
+  EXPECT_GE(requests, 5) << "it must keep trying";
+  EXPECT_FALSE(informer_->hasSynced());
+
+  handler_->faults().clear();  // the server recovers
+  passBackoff(failureCount());
+  ASSERT_TRUE(eventually([&] { return informer_->hasSynced(); }));
+  expectInStepWithTheServer();
+}
+
+}  // namespace
+}  // namespace virtsnap::kube
