@@ -192,7 +192,7 @@ TEST_F(HttpClientTest, AnUnknownCaIsATlsNetworkError) {
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
   EXPECT_THAT(refused.error().message, HasSubstr("TLS"));
   EXPECT_THAT(refused.error().message,
-              HasSubstr("certificate verify failed: self-signed certificate"));  // OpenSSL's words
+              HasSubstr("certificate verify failed"));  // and OpenSSL's reason
 }
 
 TEST_F(HttpClientTest, InsecureSkipTlsVerifyConnectsWithoutTheCa) {
