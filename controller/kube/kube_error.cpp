@@ -54,8 +54,11 @@ std::string KubeError::describe() const {
     text += " (" + std::to_string(httpStatus) + ")";
   }
   text += ": " + message;
+  // kube-apiserver's Invalid messages already list their causes; add only those they leave out.
   for (const StatusCause& cause : causes) {
-    text += "; " + (cause.field.empty() ? std::string() : cause.field + ": ") + cause.message;
+    if (message.find(cause.message) == std::string::npos) {
+      text += "; " + (cause.field.empty() ? std::string() : cause.field + ": ") + cause.message;
+    }
   }
   return text;
 }
