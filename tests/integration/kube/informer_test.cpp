@@ -1,6 +1,7 @@
 // The informer against the real embedded API server (ApiHandler + ObjectStore with the CRDs from crds/)
 // through RestClient and the in-process transport: real resourceVersions, field selectors, bookmarks,
-// history limits and the fault injector, with the informer's waits on a fake clock.
+// history limits and the fault injector, with the informer's waits on a fake clock. Then once over
+// HTTPS, across a restart of the server and its store.
 
 #include "controller/kube/informer.h"
 
@@ -10,8 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/api_handler.h"
+#include "controller/apiserver/http_server.h"
+#include "controller/apiserver/kubeconfig_writer.h"
 #include "controller/apiserver/memory_object_store.h"
 #include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/tls_certificates.h"
+#include "controller/kube/http_transport.h"
+#include "controller/kube/kube_config.h"
 #include "controller/kube/rest_client.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/in_process_transport.h"
@@ -431,6 +437,189 @@ TEST_F(InformerIntegrationTest, A5xxStormLeadsToBackoffNotAHotLoop) {
   passBackoff(failureCount());
   ASSERT_TRUE(eventually([&] { return informer_->hasSynced(); }));
   expectInStepWithTheServer();
+}
+
+// The API server over HTTPS, stopped and started again on the same data directory and port while the
+// informer runs: the informer comes back (resume or relist) and its handler's world equals the server's.
+class InformerOverHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device random;
+    dir_ = fs::temp_directory_path() /
+           ("virtsnap-informer-http-" + std::to_string(random()) + std::to_string(random()));
+    fs::create_directories(dir_);
+    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
+    auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
+    ASSERT_TRUE(tls.ok()) << tls.error();
+    tls_ = tls.value();
+    token_ = apiserver::randomToken();
+    startServer();
+    auto config = loadKubeconfig({dir_ / "kubeconfig"});
+    ASSERT_TRUE(config.ok()) << config.error();
+    RestClientOptions options;
+    options.qps = 0;
+    options.timeout = seconds(10);
+    auto client = makeHttpApiClient(config.value(), options);
+    ASSERT_TRUE(client.ok()) << client.error().describe();
+    client_ = client.value();
+    auto ns = client_->create(
+        resources::namespaces(),
+        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
+    ASSERT_TRUE(ns.ok()) << ns.error().describe();
+  }
+
+  void TearDown() override {
+    if (informer_) {
+      informer_->stop();
+    }
+    informer_.reset();
+    client_.reset();
+    stopServer();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  void startServer() {
+    auto opened = apiserver::ObjectStore::open(dir_ / "store", *registry_);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    store_ = std::move(opened).value();
+    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token_);
+    server_ = std::make_unique<apiserver::HttpServer>(*handler_,
+                                                      apiserver::HttpServerOptions{"127.0.0.1", port_, tls_});
+    auto failed = server_->start();
+    ASSERT_FALSE(failed.has_value()) << *failed;
+    port_ = std::stoi(server_->url().substr(server_->url().rfind(':') + 1));  // a restart keeps the port
+    ASSERT_TRUE(
+        apiserver::writeKubeconfig(dir_ / "kubeconfig", server_->url(), token_, tls_.caCertificatePem).ok());
+  }
+
+  void stopServer() {
+    if (server_) {
+      server_->stop();
+    }
+    server_.reset();
+    handler_.reset();
+    store_.reset();
+  }
+
+  std::size_t failureCount() {
+    std::lock_guard lock(mutex_);
+    return failures_.size();
+  }
+  std::string describeFailures() {
+    std::lock_guard lock(mutex_);
+    std::string text = "the watcher's failures:";
+    for (const auto& failure : failures_) {
+      text +=
+          "\n  stage " + std::to_string(static_cast<int>(failure.stage)) + ": " + failure.error.describe();
+    }
+    return text;
+  }
+
+  // Waits until the handler's world equals the server's, moving the fake clock past each backoff the
+  // watcher sleeps in meanwhile.
+  bool driveUntilInStep() {
+    return eventually([&] {
+      if (mirror_.versions() == serverState()) {
+        return true;
+      }
+      std::lock_guard lock(mutex_);
+      if (failures_.size() > advancedFor_ && clock_->waiting() == 1) {
+        advancedFor_ = failures_.size();
+        clock_->advance(failures_.back().retryIn);
+      }
+      return false;
+    });
+  }
+
+  std::map<std::string, std::string> serverState() {
+    ListOptions options;
+    options.fieldSelector = "spec.nodeName=node-a";
+    auto listed = client_->list(resources::domains(), "vms", options);
+    std::map<std::string, std::string> state;
+    if (listed.ok()) {
+      for (const auto& item : listed.value()["items"]) {
+        state[objectKey(item)] = item["metadata"]["resourceVersion"].get<std::string>();
+      }
+    }
+    return state;
+  }
+
+  // A write right after the restart may go out on a pooled connection the old server closed (EPIPE);
+  // like any writer, the test tries again.
+  template <typename Call>
+  static auto retryingNetworkErrors(Call call) {
+    auto result = call();
+    for (int attempt = 0; attempt < 5 && !result.ok() && result.error().kind == ErrorKind::Network;
+         ++attempt) {
+      result = call();
+    }
+    return result;
+  }
+  void create(const json& object) {
+    auto created = retryingNetworkErrors([&] { return client_->create(resources::domains(), object, {}); });
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+  }
+  void remove(const std::string& name) {
+    auto removed =
+        retryingNetworkErrors([&] { return client_->remove(resources::domains(), "vms", name, {}); });
+    ASSERT_TRUE(removed.ok()) << removed.error().describe();
+  }
+
+  fs::path dir_;
+  std::unique_ptr<apiserver::ResourceRegistry> registry_;
+  apiserver::TlsMaterial tls_;
+  std::string token_;
+  int port_ = 0;
+  std::unique_ptr<apiserver::ObjectStore> store_;
+  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::unique_ptr<apiserver::HttpServer> server_;
+  ApiClientPtr client_;
+  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  Mirror mirror_;
+  std::unique_ptr<Informer> informer_;
+  std::mutex mutex_;  // guards failures_ and advancedFor_
+  std::vector<WatcherFailure> failures_;
+  std::size_t advancedFor_ = 0;  // the failures whose backoff the clock was moved past
+};
+
+TEST_F(InformerOverHttpTest, AServerRestartMakesTheInformerResyncWithNothingLostOrDuplicated) {
+  for (const char* name : {"a", "b", "c"}) {
+    create(domain(name));
+  }
+  create(domain("x", "node-b"));
+  InformerOptions options;
+  options.watcher.type = resources::domains();
+  options.watcher.ns = "vms";
+  options.watcher.fieldSelector = "spec.nodeName=node-a";
+  options.onFailure = [this](const WatcherFailure& failure) {
+    std::lock_guard lock(mutex_);
+    failures_.push_back(failure);
+  };
+  informer_ = std::make_unique<Informer>(client_, options, clock_, seededRandom(23));
+  informer_->addHandler(mirror_.handler());
+  informer_->start();
+  ASSERT_TRUE(eventually([&] { return informer_->hasSynced(); }));
+  ASSERT_TRUE(driveUntilInStep());
+
+  stopServer();
+  ASSERT_TRUE(eventually([&] { return failureCount() >= 1; })) << "the watch outlived the server";
+  startServer();
+  // Changes the informer has not seen yet.
+  create(domain("d"));
+  remove("a");
+  create(domain("y", "node-b"));
+
+  EXPECT_TRUE(driveUntilInStep()) << "the informer did not come back in step with the server; "
+                                  << describeFailures();
+  EXPECT_EQ(mirror_.violations(), 0);
+  create(domain("e"));  // and the watch is live again
+  EXPECT_TRUE(driveUntilInStep());
+  EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/b", "vms/c", "vms/d", "vms/e"}));
+  EXPECT_EQ(mirror_.violations(), 0);
+  RecordProperty("watcherFailures", static_cast<int>(failureCount()));
 }
 
 }  // namespace
