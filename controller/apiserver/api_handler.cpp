@@ -64,6 +64,36 @@ drivers::Expected<FieldValidation, ApiError> fieldValidation(const ApiRequest& r
                "fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"" + value + "\"");
 }
 
+// The metav1.StatusReason kube-apiserver gives with this code, so an injected fault looks like a real one.
+std::string injectedReason(int status) {
+  switch (status) {
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return status >= 500 ? "InternalError" : "BadRequest";
+  }
+}
+
 drivers::Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request) {
   const std::string type = request.header("content-type");
   if (type.find("protobuf") != std::string::npos) {
@@ -148,7 +178,7 @@ ApiResponse ApiHandler::handle(const ApiRequest& request) {
       return dropped;
     }
     if (fault->status != 0) {
-      ApiError injected = error(fault->status, "InternalError", "injected fault");
+      ApiError injected = error(fault->status, injectedReason(fault->status), "injected fault");
       if (fault->status == 409) {
         injected.reason = "Conflict";
         injected.message =

@@ -106,7 +106,11 @@ class HttpServer::Impl {
       stream(std::move(request), std::move(response));
       return;
     }
-    http::http_response reply(static_cast<http::status_code>(response.status == 0 ? 503 : response.status));
+    if (response.status == 0) {
+      drop(std::move(request));
+      return;
+    }
+    http::http_response reply(static_cast<http::status_code>(response.status));
     reply.headers().set_content_type(response.contentType);
     for (const std::string& warning : response.warnings) {
       reply.headers().add("Warning", "299 - \"" + warning + "\"");
@@ -117,6 +121,24 @@ class HttpServer::Impl {
         sent.get();
       } catch (const std::exception&) {
         // The client went away before the answer: nothing left to tell it.
+      }
+    });
+  }
+
+  // A fault injector's dropped connection: cpprestsdk's listener cannot abort a connection, but it
+  // closes one whose body ends before its Content-Length, so the client sees the answer break off
+  // (ErrorKind::Network), as after a real drop.
+  static void drop(http::http_request request) {
+    auto buffer = std::make_shared<concurrency::streams::producer_consumer_buffer<uint8_t>>();
+    http::http_response reply(http::status_codes::OK);
+    reply.headers().set_content_type("application/json");
+    reply.set_body(buffer->create_istream(), /*content_length=*/1U << 20U);
+    buffer->close(std::ios_base::out).wait();
+    request.reply(reply).then([](pplx::task<void> sent) {
+      try {
+        sent.get();
+      } catch (const std::exception&) {
+        // Expected: the body ended early and the connection was closed.
       }
     });
   }

@@ -302,6 +302,23 @@ TEST_F(HttpClientTest, ADroppedConnectionIsANetworkError) {
   EXPECT_TRUE(dropped.error().retryable());
 }
 
+TEST_F(HttpClientTest, TheServersDroppedConnectionFaultIsANetworkErrorForCallsAndWatches) {
+  handler_->faults().add(apiserver::Fault{"GET", "/apis/", false, 0, {}, /*drop=*/true, 1});
+  auto dropped = client_->list(resources::domains(), "vms", {});
+  ASSERT_FALSE(dropped.ok());
+  EXPECT_EQ(dropped.error().kind, ErrorKind::Network) << dropped.error().describe();
+  handler_->faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, /*drop=*/true, 1});
+  auto watch = client_->watch(resources::domains(), "vms", {});
+  if (watch.ok()) {  // the headers may arrive before the body breaks off
+    auto next = watch.value()->next();
+    ASSERT_FALSE(next.ok());
+    EXPECT_EQ(next.error().kind, ErrorKind::Network) << next.error().describe();
+  } else {
+    EXPECT_EQ(watch.error().kind, ErrorKind::Network) << watch.error().describe();
+  }
+  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).ok());  // the next connection is fine
+}
+
 TEST_F(HttpClientTest, ARefusedConnectionIsANetworkError) {
   const std::string url = server_->url();
   server_->stop();

@@ -215,6 +215,19 @@ TEST_F(ApiHandlerTest, InjectedFaultsAnswerInsteadOfTheStore) {
   EXPECT_EQ(handler.faults().injected(), 3);
 }
 
+TEST_F(ApiHandlerTest, AnInjectedStatusCarriesTheReasonKubeGivesThatCode) {
+  const std::vector<std::pair<int, std::string>> expected{
+      {403, "Forbidden"},     {404, "NotFound"},           {422, "Invalid"}, {429, "TooManyRequests"},
+      {500, "InternalError"}, {503, "ServiceUnavailable"}, {504, "Timeout"}, {418, "BadRequest"}};
+  for (const auto& [status, reason] : expected) {
+    handler.faults().add(Fault{"GET", "/apis", false, status, {}, false, 1});
+    ApiResponse answer = call("GET", "/apis");
+    EXPECT_EQ(answer.status, status);
+    EXPECT_EQ(parsed(answer)["reason"], reason) << status;
+    EXPECT_EQ(parsed(answer)["code"], status);
+  }
+}
+
 TEST(Table, HumanDurationsReadLikeKubectls) {
   using std::chrono::seconds;
   EXPECT_EQ(humanDuration(seconds(45)), "45s");
