@@ -44,6 +44,7 @@ void Informer::start() {
 }
 
 void Informer::stop() {
+  std::lock_guard joining(joinMutex_);  // two stop() calls at once must not join a thread twice
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

@@ -111,6 +111,7 @@ class Informer {
   bool synced_ = false;
   bool started_ = false;
   bool stopping_ = false;
+  std::mutex joinMutex_;  // held by stop() while it joins the threads below
   std::thread watchThread_;
   std::thread resyncThread_;
 

@@ -365,6 +365,18 @@ TEST_F(InformerTest, AThrowingHandlerIsCountedAndTheOthersStillRun) {
   EXPECT_EQ(mirror_.versions(), serverVersions(*client_));
 }
 
+TEST_F(InformerTest, StopFromTwoThreadsAtOnceJoinsOnce) {
+  client_->upsert(domain("a"));
+  InformerOptions informerOptions = options();
+  informerOptions.resyncPeriod = seconds(30);
+  start(informerOptions);
+  awaitWatching();
+  std::thread other([&] { informer_->stop(); });
+  informer_->stop();
+  other.join();
+  EXPECT_EQ(client_->openStreams(), 0U);
+}
+
 TEST_F(InformerTest, StopWithoutStartAndTwiceIsFine) {
   Informer informer(client_, options(), clock_, seededRandom(1));
   informer.stop();
