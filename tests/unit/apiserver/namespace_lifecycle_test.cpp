@@ -11,26 +11,14 @@ namespace virtsnap::apiserver {
 namespace {
 
 using nlohmann::json;
-using testing::FakeClock;
-using testing::TempDir;
 
-class NamespaceLifecycle : public ::testing::Test {
+class NamespaceLifecycle : public testing::StoreTestBase {
  protected:
   void SetUp() override {
-    auto loaded = ResourceRegistry::load(VIRTSNAP_SOURCE_DIR "/crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
-    registry_ = std::move(loaded).value();
-    reopen();
+    StoreTestBase::SetUp();
     domains_ = *registry_.findKind("virtsnap.io", "Domain");
     namespaces_ = *registry_.findKind("", "Namespace");
     ASSERT_TRUE(store_->create(namespaces_, "", json{{"metadata", {{"name", "vms"}}}}, {}, nullptr).ok());
-  }
-
-  void reopen() {
-    store_.reset();
-    auto opened = MemoryObjectStore::open(dir_.path(), registry_, clock_.now(), {});
-    ASSERT_TRUE(opened.ok()) << opened.error();
-    store_ = std::move(opened).value();
   }
 
   void createDomain(const std::string& name, json finalizers = json::array()) {
@@ -46,12 +34,8 @@ class NamespaceLifecycle : public ::testing::Test {
     return store_->get(type, ns, name).ok();
   }
 
-  TempDir dir_;
-  FakeClock clock_;
-  ResourceRegistry registry_;
   ResourceType domains_;
   ResourceType namespaces_;
-  std::unique_ptr<MemoryObjectStore> store_;
 };
 
 TEST_F(NamespaceLifecycle, DeletingAnEmptyNamespaceRemovesItAtOnce) {

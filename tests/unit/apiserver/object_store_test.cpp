@@ -13,7 +13,6 @@ namespace virtsnap::apiserver {
 namespace {
 
 using nlohmann::json;
-using testing::FakeClock;
 using testing::TempDir;
 using testing::widget;
 
@@ -31,22 +30,8 @@ ListOptions fromVersion(std::string version, bool bookmarks = false) {
   return options;
 }
 
-class ObjectStoreTest : public ::testing::Test {
+class ObjectStoreTest : public testing::StoreTestBase {
  protected:
-  void SetUp() override {
-    auto loaded = ResourceRegistry::load(VIRTSNAP_SOURCE_DIR "/crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
-    registry_ = std::move(loaded).value();
-    reopen();
-  }
-
-  void reopen(StoreOptions options = {}) {
-    store_.reset();
-    auto opened = MemoryObjectStore::open(dir_.path(), registry_, clock_.now(), options);
-    ASSERT_TRUE(opened.ok()) << opened.error();
-    store_ = std::move(opened).value();
-  }
-
   json create(json object, const std::string& ns = "default") {
     auto created = store_->create(type_, ns, std::move(object), WriteOptions{}, nullptr);
     EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().message);
@@ -61,11 +46,7 @@ class ObjectStoreTest : public ::testing::Test {
 
   std::string rv(const json& object) { return object["metadata"]["resourceVersion"].get<std::string>(); }
 
-  TempDir dir_;
-  FakeClock clock_;
-  ResourceRegistry registry_;
   ResourceType type_ = testing::widgetType();
-  std::unique_ptr<MemoryObjectStore> store_;
 };
 
 TEST_F(ObjectStoreTest, OpenCreatesTheDefaultNamespaces) {

@@ -9,6 +9,8 @@
 #include <random>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "controller/apiserver/memory_object_store.h"
 #include "controller/apiserver/resource_registry.h"
 
@@ -86,5 +88,28 @@ inline nlohmann::json widget(const std::string& name, nlohmann::json spec = nloh
                         {"metadata", {{"name", name}}},
                         {"spec", std::move(spec)}};
 }
+
+// A store on a temporary data directory with the project's CRDs; reopen() is a restart.
+class StoreTestBase : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loaded = ResourceRegistry::load(VIRTSNAP_SOURCE_DIR "/crds");
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    registry_ = std::move(loaded).value();
+    reopen();
+  }
+
+  void reopen(StoreOptions options = {}) {
+    store_.reset();
+    auto opened = MemoryObjectStore::open(dir_.path(), registry_, clock_.now(), options);
+    ASSERT_TRUE(opened.ok()) << opened.error();
+    store_ = std::move(opened).value();
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  ResourceRegistry registry_;
+  std::unique_ptr<MemoryObjectStore> store_;
+};
 
 }  // namespace virtsnap::apiserver::testing
