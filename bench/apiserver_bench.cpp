@@ -8,7 +8,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,23 +17,15 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
-#include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/http_server.h"
 #include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/object_store.h"
-#include "controller/apiserver/resource_registry.h"
-#include "controller/apiserver/tls_certificates.h"
 #include "controller/kube/http_transport.h"
-#include "controller/kube/kube_config.h"
 #include "controller/kube/rest_client.h"
-#include "tests/support/in_process_transport.h"
+#include "tests/support/embedded_api_server.h"
+#include "tests/support/embedded_https_server.h"
 
 namespace virtsnap {
 namespace {
-
-namespace fs = std::filesystem;
 
 enum class Path { InProcess, Https };
 
@@ -49,73 +42,44 @@ class Environment {
   ~Environment() {
     inProcess_.reset();
     https_.reset();
-    if (server_) {
-      server_->stop();
-    }
-    server_.reset();
-    handler_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
+    front_.reset();
+    api_.reset();
   }
 
  private:
-  Environment()
-      : dir_(fs::temp_directory_path() / ("virtsnap-bench-apiserver-" + std::to_string(::getpid()))) {
-    fs::remove_all(dir_);
-    auto registry = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    check(registry.ok(), "load the CRDs");
-    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(registry).value());
-    auto store = apiserver::ObjectStore::open(dir_ / "store", *registry_);
-    check(store.ok(), "open the store");
-    store_ = std::move(store).value();
-    const std::string token = apiserver::randomToken();
-    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token);
-    kube::RestClientOptions unlimited;
-    unlimited.qps = 0;  // the server is measured, not the client's limiter
-    inProcess_ = std::make_shared<kube::RestClient>(
-        std::make_shared<testing::InProcessTransport>(*handler_, token), unlimited);
-    https_ = makeHttpsClient(token, unlimited);
-    for (const char* ns : {"bench", "fanout"}) {
-      check(inProcess_->create(kube::resources::namespaces(), {{"metadata", {{"name", ns}}}}, {}).ok(),
-            "create a namespace");
-    }
+  Environment() {
+    testing::EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-bench-apiserver";
+    options.token = apiserver::randomToken();
+    options.durable = true;  // every write fsyncs its log record before the answer
+    options.client.qps = 0;  // the server is measured, not the client's limiter
+    options.namespaces = {"bench", "fanout"};
+    auto started = testing::EmbeddedApiServer::start(options);
+    check(started.ok(), started.ok() ? "" : started.error());
+    api_ = std::move(started).value();
+    inProcess_ = api_->client();
+    // The agent's path: the kubeconfig the server writes, loaded by kube_config, HTTPS with its CA and
+    // token.
+    auto front = testing::EmbeddedHttpsServer::start(*api_);
+    check(front.ok(), front.ok() ? "" : front.error());
+    front_ = std::move(front).value();
+    auto client = kube::makeHttpApiClient(front_->clusterConfig(), options.client);
+    check(client.ok(), client.ok() ? "" : client.error().describe());
+    https_ = client.value();
   }
 
-  kube::ApiClientPtr makeHttpsClient(const std::string& token, const kube::RestClientOptions& options);
-
-  static void check(bool ok, const char* what) {
+  static void check(bool ok, const std::string& why) {
     if (!ok) {
-      std::fprintf(stderr, "apiserver bench: cannot %s\n", what);
+      std::fprintf(stderr, "apiserver bench: %s\n", why.c_str());
       std::exit(1);
     }
   }
 
-  fs::path dir_;
-  std::unique_ptr<apiserver::ResourceRegistry> registry_;
-  std::unique_ptr<apiserver::ObjectStore> store_;
-  std::unique_ptr<apiserver::ApiHandler> handler_;
-  std::unique_ptr<apiserver::HttpServer> server_;
+  std::unique_ptr<testing::EmbeddedApiServer> api_;
+  std::unique_ptr<testing::EmbeddedHttpsServer> front_;
   kube::ApiClientPtr inProcess_;
   kube::ApiClientPtr https_;
 };
-
-// The agent's path: the kubeconfig the server writes, loaded by kube_config, HTTPS with its CA and token.
-kube::ApiClientPtr Environment::makeHttpsClient(const std::string& token,
-                                                const kube::RestClientOptions& options) {
-  auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-  check(tls.ok(), "make a TLS certificate");
-  server_ = std::make_unique<apiserver::HttpServer>(
-      *handler_, apiserver::HttpServerOptions{"127.0.0.1", 0, tls.value()});
-  check(!server_->start().has_value(), "start the HTTPS server");
-  const fs::path kubeconfig = dir_ / "kubeconfig";
-  check(apiserver::writeKubeconfig(kubeconfig, server_->url(), token, tls.value().caCertificatePem).ok(),
-        "write the kubeconfig");
-  auto config = kube::loadKubeconfig({kubeconfig});
-  check(config.ok(), "load the kubeconfig");
-  auto client = kube::makeHttpApiClient(config.value(), options);
-  check(client.ok(), "make the HTTPS client");
-  return client.value();
-}
 
 nlohmann::json domain(const std::string& ns, const std::string& name) {
   return {{"apiVersion", "virtsnap.io/v1alpha1"},

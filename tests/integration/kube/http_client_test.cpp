@@ -2,8 +2,6 @@
 // the kubeconfig the server writes is loaded by kube_config and used as is.
 
 #include <atomic>
-#include <filesystem>
-#include <random>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -16,18 +14,20 @@
 #include "controller/apiserver/api_handler.h"
 #include "controller/apiserver/http_server.h"
 #include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/object_store.h"
-#include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/tls_certificates.h"
 #include "controller/kube/http_transport.h"
 #include "controller/kube/kube_config.h"
+#include "tests/support/embedded_api_server.h"
+#include "tests/support/embedded_https_server.h"
 
 namespace virtsnap::kube {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::AnyOf;
+using testing::EmbeddedApiServer;
+using testing::EmbeddedApiServerOptions;
+using testing::EmbeddedHttpsServer;
 using ::testing::HasSubstr;
 
 json domain(const std::string& name) {
@@ -54,48 +54,27 @@ class CountingTokenSource final : public TokenSource {
 class HttpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::random_device random;
-    dir_ = fs::temp_directory_path() /
-           ("virtsnap-http-client-" + std::to_string(random()) + std::to_string(random()));
-    fs::create_directories(dir_);
-    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
-    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
-    auto opened = apiserver::ObjectStore::open(dir_ / "store", *registry_);
-    ASSERT_TRUE(opened.ok()) << opened.error();
-    store_ = std::move(opened).value();
-    auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-    ASSERT_TRUE(tls.ok()) << tls.error();
-    tls_ = tls.value();
-    token_ = apiserver::randomToken();
-    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token_);
-    server_ = std::make_unique<apiserver::HttpServer>(*handler_,
-                                                      apiserver::HttpServerOptions{"127.0.0.1", 0, tls_});
-    auto failed = server_->start();
-    ASSERT_FALSE(failed.has_value()) << *failed;
-    ASSERT_TRUE(
-        apiserver::writeKubeconfig(dir_ / "kubeconfig", server_->url(), token_, tls_.caCertificatePem).ok());
-    auto config = loadKubeconfig({dir_ / "kubeconfig"});
-    ASSERT_TRUE(config.ok()) << config.error();
-    config_ = config.value();
+    EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-http-client";
+    options.token = apiserver::randomToken();
+    options.durable = true;
+    options.namespaces = {"vms"};
+    auto started = EmbeddedApiServer::start(options);
+    ASSERT_TRUE(started.ok()) << started.error();
+    api_ = std::move(started).value();
+    auto front = EmbeddedHttpsServer::start(*api_);
+    ASSERT_TRUE(front.ok()) << front.error();
+    https_ = std::move(front).value();
+    token_ = api_->token();
+    config_ = https_->clusterConfig();
     client_ = connect(config_);
     ASSERT_NE(client_, nullptr);
-    auto ns = client_->create(
-        resources::namespaces(),
-        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
-    ASSERT_TRUE(ns.ok()) << ns.error().describe();
   }
 
   void TearDown() override {
     client_.reset();
-    if (server_) {
-      server_->stop();
-    }
-    server_.reset();
-    handler_.reset();
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    https_.reset();
+    api_.reset();
   }
 
   static ApiClientPtr connect(const ClusterConfig& config,
@@ -107,13 +86,9 @@ class HttpClientTest : public ::testing::Test {
     return client.ok() ? client.value() : nullptr;
   }
 
-  fs::path dir_;
-  std::unique_ptr<apiserver::ResourceRegistry> registry_;
-  std::unique_ptr<apiserver::ObjectStore> store_;
-  apiserver::TlsMaterial tls_;
+  std::unique_ptr<EmbeddedApiServer> api_;
+  std::unique_ptr<EmbeddedHttpsServer> https_;
   std::string token_;
-  std::unique_ptr<apiserver::ApiHandler> handler_;
-  std::unique_ptr<apiserver::HttpServer> server_;
   ClusterConfig config_;
   ApiClientPtr client_;
 };
@@ -224,7 +199,7 @@ TEST_F(HttpClientTest, BadTlsMaterialIsRefusedWhenTheClientIsMade) {
 TEST_F(HttpClientTest, AConflictOnUpdateReachesTheCallerAsConflict) {
   auto created = client_->create(resources::domains(), domain("web-1"), {});
   ASSERT_TRUE(created.ok());
-  handler_->faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
   auto conflict = client_->update(resources::domains(), created.value(), {});
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.error().kind, ErrorKind::Conflict);
@@ -233,7 +208,7 @@ TEST_F(HttpClientTest, AConflictOnUpdateReachesTheCallerAsConflict) {
 }
 
 TEST_F(HttpClientTest, AServerErrorIsServerErrorWithItsRetryAfter) {
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/", false, 503, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", false, 503, {}, false, 1});
   auto failed = client_->list(resources::domains(), "vms", {});
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().kind, ErrorKind::ServerError);
@@ -244,7 +219,7 @@ TEST_F(HttpClientTest, AServerErrorIsServerErrorWithItsRetryAfter) {
 
 TEST_F(HttpClientTest, AnAnswerSlowerThanTheDeadlineIsTimeout) {
   ApiClientPtr impatient = connect(config_, std::chrono::milliseconds(200));
-  handler_->faults().add(
+  api_->handler().faults().add(
       apiserver::Fault{"GET", "/apis/", false, 0, std::chrono::milliseconds(1500), false, 1});
   auto late = impatient->list(resources::domains(), "vms", {});
   ASSERT_FALSE(late.ok());
@@ -303,11 +278,11 @@ TEST_F(HttpClientTest, ADroppedConnectionIsANetworkError) {
 }
 
 TEST_F(HttpClientTest, TheServersDroppedConnectionFaultIsANetworkErrorForCallsAndWatches) {
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/", false, 0, {}, /*drop=*/true, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", false, 0, {}, /*drop=*/true, 1});
   auto dropped = client_->list(resources::domains(), "vms", {});
   ASSERT_FALSE(dropped.ok());
   EXPECT_EQ(dropped.error().kind, ErrorKind::Network) << dropped.error().describe();
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, /*drop=*/true, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, /*drop=*/true, 1});
   auto watch = client_->watch(resources::domains(), "vms", {});
   if (watch.ok()) {  // the headers may arrive before the body breaks off
     auto next = watch.value()->next();
@@ -320,8 +295,8 @@ TEST_F(HttpClientTest, TheServersDroppedConnectionFaultIsANetworkErrorForCallsAn
 }
 
 TEST_F(HttpClientTest, ARefusedConnectionIsANetworkError) {
-  const std::string url = server_->url();
-  server_->stop();
+  const std::string url = https_->server().url();
+  https_->server().stop();
   auto refused = client_->list(resources::domains(), "vms", {});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
@@ -330,7 +305,7 @@ TEST_F(HttpClientTest, ARefusedConnectionIsANetworkError) {
 
 TEST_F(HttpClientTest, AWatchStreamsEventsAsTheyHappen) {
   ListOptions options;
-  options.resourceVersion = std::to_string(store_->resourceVersion());
+  options.resourceVersion = std::to_string(api_->store().resourceVersion());
   auto opened = client_->watch(resources::domains(), "vms", options);
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
   WatchStream& stream = *opened.value();
@@ -363,7 +338,7 @@ TEST_F(HttpClientTest, CancelEndsABlockedWatch) {
 }
 
 TEST_F(HttpClientTest, A410OnAWatchIsGone) {
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
   auto opened = client_->watch(resources::domains(), "vms", {});
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().kind, ErrorKind::Gone);
@@ -372,7 +347,7 @@ TEST_F(HttpClientTest, A410OnAWatchIsGone) {
 TEST_F(HttpClientTest, AServerThatStopsEndsTheWatch) {
   auto opened = client_->watch(resources::domains(), "vms", {});
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
-  server_->stop();
+  https_->server().stop();
   auto ended = opened.value()->next();
   // A clean end of the chunked body, or a broken connection: either way the stream is over.
   if (ended.ok()) {

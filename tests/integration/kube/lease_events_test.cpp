@@ -4,31 +4,28 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/http_server.h"
 #include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/object_store.h"
-#include "controller/apiserver/resource_registry.h"
-#include "controller/apiserver/tls_certificates.h"
 #include "controller/kube/event_recorder_api.h"
 #include "controller/kube/http_transport.h"
 #include "controller/kube/lease.h"
 #include "controller/kube/token_source.h"
+#include "tests/support/embedded_api_server.h"
+#include "tests/support/embedded_https_server.h"
 #include "tests/support/fake_clock.h"
 
 namespace virtsnap::kube {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::EmbeddedApiServer;
+using testing::EmbeddedApiServerOptions;
+using testing::EmbeddedHttpsServer;
 using namespace std::chrono_literals;
 
 constexpr const char* kAgentNamespace = "virtsnap-system";
@@ -48,54 +45,32 @@ bool eventually(Condition condition) {
 class LeaseEventsOverHttps : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("virtsnap-lease-events-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
-    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
-    auto opened = apiserver::ObjectStore::open(dir_ / "store", *registry_);
-    ASSERT_TRUE(opened.ok()) << opened.error();
-    store_ = std::move(opened).value();
-    const std::string token = apiserver::randomToken();
-    auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-    ASSERT_TRUE(tls.ok()) << tls.error();
-    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token);
-    server_ = std::make_unique<apiserver::HttpServer>(
-        *handler_, apiserver::HttpServerOptions{"127.0.0.1", 0, tls.value()});
-    auto failed = server_->start();
-    ASSERT_FALSE(failed.has_value()) << *failed;
+    EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-lease-events";
+    options.token = apiserver::randomToken();
+    options.durable = true;
+    options.namespaces = {kAgentNamespace, "vms"};
+    auto started = EmbeddedApiServer::start(options);
+    ASSERT_TRUE(started.ok()) << started.error();
+    api_ = std::move(started).value();
+    auto front = EmbeddedHttpsServer::start(*api_);
+    ASSERT_TRUE(front.ok()) << front.error();
+    https_ = std::move(front).value();
 
-    ClusterConfig config;
-    config.server = server_->url();
-    config.caPem = tls.value().caCertificatePem;
-    config.tokenSource = staticTokenSource(token);
-    RestClientOptions options;
-    options.qps = 0;  // no limiter: only the test moves the fake clock
-    options.timeout = 10s;
-    auto client = makeHttpApiClient(config, options);
+    RestClientOptions clientOptions;
+    clientOptions.qps = 0;  // no limiter: only the test moves the fake clock
+    clientOptions.timeout = 10s;
+    auto client = makeHttpApiClient(https_->clusterConfig(), clientOptions);
     ASSERT_TRUE(client.ok()) << client.error().describe();
     client_ = client.value();
-    for (const char* ns : {kAgentNamespace, "vms"}) {
-      auto created = client_->create(
-          resources::namespaces(),
-          json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}, WriteOptions{});
-      ASSERT_TRUE(created.ok()) << created.error().describe();
-    }
   }
 
   void TearDown() override {
     electors_.clear();
     recorder_.reset();
     client_.reset();
-    if (server_) {
-      server_->stop();
-    }
-    server_.reset();
-    handler_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
+    https_.reset();
+    api_.reset();
   }
 
   LeaderElector& elector(const std::string& identity) {
@@ -135,11 +110,8 @@ class LeaseEventsOverHttps : public ::testing::Test {
     return listed.ok() ? listed.value()["items"].get<std::vector<json>>() : std::vector<json>{};
   }
 
-  fs::path dir_;
-  std::unique_ptr<apiserver::ResourceRegistry> registry_;
-  std::unique_ptr<apiserver::ObjectStore> store_;
-  std::unique_ptr<apiserver::ApiHandler> handler_;
-  std::unique_ptr<apiserver::HttpServer> server_;
+  std::unique_ptr<EmbeddedApiServer> api_;
+  std::unique_ptr<EmbeddedHttpsServer> https_;
   ApiClientPtr client_;
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
   std::vector<std::unique_ptr<LeaderElector>> electors_;
@@ -198,7 +170,7 @@ TEST_F(LeaseEventsOverHttps, RecordedEventsAreListedWithTheirCounts) {
 }
 
 TEST_F(LeaseEventsOverHttps, AnEventOutlastsAShortServerOutage) {
-  handler_->faults().add(apiserver::Fault{
+  api_->handler().faults().add(apiserver::Fault{
       .method = "POST", .pathPrefix = "/api/v1/namespaces/vms/events", .status = 503, .times = 2});
   ApiEventRecorderOptions options;
   options.host = "node-1";
@@ -210,8 +182,8 @@ TEST_F(LeaseEventsOverHttps, AnEventOutlastsAShortServerOutage) {
   domain.name = "vm-1";
   recorder_->event(domain, EventType::Normal, "Synced", "ok");
   for (int attempts = 1; attempts <= 2; ++attempts) {
-    ASSERT_TRUE(
-        eventually([&] { return handler_->faults().injected() == attempts && clock_->waiting() == 1; }));
+    ASSERT_TRUE(eventually(
+        [&] { return api_->handler().faults().injected() == attempts && clock_->waiting() == 1; }));
     clock_->advance(2s);  // past the retry delay (at most 1 s, then 1 s)
   }
   ASSERT_TRUE(eventually([&] { return recorder_->stats().created == 1; }));

@@ -21,6 +21,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testsupport::allSeen;
 using testsupport::counterValue;
 using testsupport::eventually;
 using testsupport::gaugeValue;
@@ -403,14 +404,7 @@ TEST_F(ControllerTest, StressNoKeyIsEverReconciledByTwoWorkersAtOnce) {
     }
   });
   producer.join();
-  EXPECT_TRUE(eventually([&] {
-    for (int i = 0; i < kKeys; ++i) {
-      if (seen[i].load() != version[i].load()) {
-        return false;
-      }
-    }
-    return true;
-  }));
+  EXPECT_TRUE(eventually([&] { return allSeen(seen, version); }));
   producing = false;
   clockMover.join();
   controller_->stop();

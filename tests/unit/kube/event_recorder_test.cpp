@@ -3,28 +3,24 @@
 // spam filter, retries and drops. The correlator's own rules are also tested alone, without a server.
 
 #include <atomic>
-#include <filesystem>
-#include <random>
 #include <regex>
 #include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/memory_object_store.h"
-#include "controller/apiserver/resource_registry.h"
 #include "controller/kube/event_correlator.h"
 #include "controller/kube/event_recorder_api.h"
 #include "controller/kube/rest_client.h"
+#include "tests/support/embedded_api_server.h"
 #include "tests/support/fake_clock.h"
-#include "tests/support/in_process_transport.h"
 
 namespace virtsnap::kube {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::EmbeddedApiServer;
+using testing::EmbeddedApiServerOptions;
 using namespace std::chrono_literals;
 
 constexpr const char* kEventsPath = "/api/v1/namespaces/vms/events";
@@ -65,35 +61,20 @@ bool eventually(Condition condition) {
 class EventRecorderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::random_device random;
-    dir_ = fs::temp_directory_path() /
-           ("virtsnap-events-" + std::to_string(random()) + std::to_string(random()));
-    fs::create_directories(dir_);
-    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
-    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
-    auto opened =
-        apiserver::MemoryObjectStore::open(dir_ / "store", *registry_, {}, apiserver::StoreOptions{});
-    ASSERT_TRUE(opened.ok()) << opened.error();
-    store_ = std::move(opened).value();
-    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "");
-    RestClientOptions clientOptions;
-    clientOptions.qps = 0;  // no limiter: nothing may move the fake clock but the test
-    client_ =
-        std::make_shared<RestClient>(std::make_shared<testing::InProcessTransport>(*handler_), clientOptions);
-    auto created = client_->create(
-        resources::namespaces(),
-        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, WriteOptions{});
-    ASSERT_TRUE(created.ok()) << created.error().describe();
+    EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-events";
+    options.client.qps = 0;  // no limiter: nothing may move the fake clock but the test
+    options.namespaces = {"vms"};
+    auto started = EmbeddedApiServer::start(options);
+    ASSERT_TRUE(started.ok()) << started.error();
+    api_ = std::move(started).value();
+    client_ = api_->client();
   }
 
   void TearDown() override {
     recorder_.reset();  // joins the sender before the server goes
     client_.reset();
-    handler_.reset();
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    api_.reset();
   }
 
   ApiEventRecorder& makeRecorder(std::size_t queueCapacity = 1000) {
@@ -128,10 +109,7 @@ class EventRecorderTest : public ::testing::Test {
     return all.empty() ? json::object() : all.front();
   }
 
-  fs::path dir_;
-  std::unique_ptr<apiserver::ResourceRegistry> registry_;
-  std::unique_ptr<apiserver::ObjectStore> store_;
-  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::unique_ptr<EmbeddedApiServer> api_;
   std::shared_ptr<RestClient> client_;
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
   FakeWallClock wall_;
@@ -292,11 +270,11 @@ TEST_F(EventRecorderTest, TheSpamFilterStopsAnObjectAfter25AndLetsOneThroughEver
 }
 
 TEST_F(EventRecorderTest, ServerErrorsAreRetriedWithBackoffThenDroppedWithoutBlockingTheCaller) {
-  handler_->faults().add(apiserver::Fault{.method = "POST", .pathPrefix = kEventsPath, .status = 503});
+  api_->handler().faults().add(apiserver::Fault{.method = "POST", .pathPrefix = kEventsPath, .status = 503});
   ApiEventRecorder& recorder = makeRecorder(/*queueCapacity=*/5);
   recorder.event(domainRef("vm-0"), EventType::Warning, "SyncFailed", "first");
   ASSERT_TRUE(eventually([&] { return clock_->waiting() == 1; })) << "the sender should wait to retry";
-  EXPECT_EQ(handler_->faults().injected(), 1) << "no second attempt before the clock moves";
+  EXPECT_EQ(api_->handler().faults().injected(), 1) << "no second attempt before the clock moves";
 
   // The sender is parked in its backoff: recording still returns at once, and a full queue drops.
   for (int i = 1; i <= 10; ++i) {
@@ -307,25 +285,25 @@ TEST_F(EventRecorderTest, ServerErrorsAreRetriedWithBackoffThenDroppedWithoutBlo
 
   // Each of the six events accepted gets four attempts, with waits between them on the clock: every
   // 4 s step ends one wait, and the sender parks again before the next step.
-  int attempts = handler_->faults().injected();
+  int attempts = api_->handler().faults().injected();
   for (int step = 0; step < 100 && recorder.stats().abandoned < 6; ++step) {
     clock_->advance(4s);
     ASSERT_TRUE(eventually([&] {
-      return (handler_->faults().injected() > attempts && clock_->waiting() == 1) ||
+      return (api_->handler().faults().injected() > attempts && clock_->waiting() == 1) ||
              recorder.stats().abandoned == 6;
     }));
-    attempts = handler_->faults().injected();
+    attempts = api_->handler().faults().injected();
   }
   flush();
   EventRecorderStats stats = recorder.stats();
   EXPECT_EQ(stats.abandoned, 6u);
   EXPECT_EQ(stats.retries, 18u);
   EXPECT_EQ(stats.recorded, stats.dropped + stats.abandoned);
-  EXPECT_EQ(handler_->faults().injected(), 24);
+  EXPECT_EQ(api_->handler().faults().injected(), 24);
   EXPECT_TRUE(events().empty());
 
   // The server is back: events flow again.
-  handler_->faults().clear();
+  api_->handler().faults().clear();
   recorder.event(domainRef("vm-0"), EventType::Normal, "Synced", "back");
   flush();
   EXPECT_EQ(events().size(), 1u);
@@ -343,7 +321,7 @@ TEST_F(EventRecorderTest, ARefusalIsNotRetried) {
 }
 
 TEST_F(EventRecorderTest, StopWithTheServerDownReturnsAndAccountsForEveryEvent) {
-  handler_->faults().add(apiserver::Fault{.method = "POST", .pathPrefix = kEventsPath, .status = 500});
+  api_->handler().faults().add(apiserver::Fault{.method = "POST", .pathPrefix = kEventsPath, .status = 500});
   ApiEventRecorder& recorder = makeRecorder();
   recorder.event(domainRef("vm-1"), EventType::Normal, "A", "a");
   recorder.event(domainRef("vm-2"), EventType::Normal, "B", "b");
@@ -356,7 +334,7 @@ TEST_F(EventRecorderTest, StopWithTheServerDownReturnsAndAccountsForEveryEvent) 
   EXPECT_EQ(stats.recorded, 4u);
   EXPECT_EQ(stats.abandoned, 1u);  // the one in its backoff
   EXPECT_EQ(stats.dropped, 3u);    // two behind it, one after stop
-  EXPECT_EQ(handler_->faults().injected(), 1);
+  EXPECT_EQ(api_->handler().faults().injected(), 1);
 }
 
 TEST_F(EventRecorderTest, StopWritesWhatIsQueued) {

@@ -5,28 +5,24 @@
 #include "controller/kube/lease.h"
 
 #include <atomic>
-#include <filesystem>
-#include <random>
 #include <regex>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/memory_object_store.h"
-#include "controller/apiserver/resource_registry.h"
 #include "controller/kube/lease_candidate.h"
 #include "controller/kube/lease_lock.h"
 #include "controller/kube/rest_client.h"
+#include "tests/support/embedded_api_server.h"
 #include "tests/support/fake_clock.h"
-#include "tests/support/in_process_transport.h"
 
 namespace virtsnap::kube {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::EmbeddedApiServer;
+using testing::EmbeddedApiServerOptions;
 using namespace std::chrono_literals;
 
 constexpr const char* kNamespace = "virtsnap-system";
@@ -58,36 +54,20 @@ bool eventually(Condition condition) {
 class LeaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::random_device random;
-    dir_ =
-        fs::temp_directory_path() / ("virtsnap-lease-" + std::to_string(random()) + std::to_string(random()));
-    fs::create_directories(dir_);
-    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
-    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
-    auto opened =
-        apiserver::MemoryObjectStore::open(dir_ / "store", *registry_, {}, apiserver::StoreOptions{});
-    ASSERT_TRUE(opened.ok()) << opened.error();
-    store_ = std::move(opened).value();
-    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "");
-    RestClientOptions clientOptions;
-    clientOptions.qps = 0;  // no limiter: nothing may move the fake clock but the test
-    client_ =
-        std::make_shared<RestClient>(std::make_shared<testing::InProcessTransport>(*handler_), clientOptions);
-    auto created = client_->create(
-        resources::namespaces(),
-        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNamespace}}}},
-        WriteOptions{});
-    ASSERT_TRUE(created.ok()) << created.error().describe();
+    EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-lease";
+    options.client.qps = 0;  // no limiter: nothing may move the fake clock but the test
+    options.namespaces = {kNamespace};
+    auto started = EmbeddedApiServer::start(options);
+    ASSERT_TRUE(started.ok()) << started.error();
+    api_ = std::move(started).value();
+    client_ = api_->client();
   }
 
   void TearDown() override {
     electors_.clear();  // stops and joins them before the server goes
     client_.reset();
-    handler_.reset();
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    api_.reset();
   }
 
   LeaseCandidate candidate(const std::string& identity,
@@ -103,10 +83,7 @@ class LeaseTest : public ::testing::Test {
   }
   json spec() { return lease().value("spec", json::object()); }
 
-  fs::path dir_;
-  std::unique_ptr<apiserver::ResourceRegistry> registry_;
-  std::unique_ptr<apiserver::ObjectStore> store_;
-  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::unique_ptr<EmbeddedApiServer> api_;
   std::shared_ptr<RestClient> client_;
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
   std::vector<std::unique_ptr<LeaderElector>> electors_;
@@ -216,11 +193,11 @@ TEST_F(LeaseTest, LeaseTransitionsCountTheChangesOfHolder) {
 TEST_F(LeaseTest, AConflictOnRenewFallsBackToReadingTheLease) {
   LeaseCandidate a = candidate("agent-a");
   ASSERT_TRUE(a.tryAcquireOrRenew());
-  handler_->faults().add(
+  api_->handler().faults().add(
       apiserver::Fault{.method = "PUT", .pathPrefix = kLeasesPath, .status = 409, .times = 1});
   clock_->advance(2s);
   EXPECT_TRUE(a.tryAcquireOrRenew()) << "the re-read shows the Lease still ours; the second write goes in";
-  EXPECT_EQ(handler_->faults().injected(), 1);
+  EXPECT_EQ(api_->handler().faults().injected(), 1);
   EXPECT_EQ(spec()["renewTime"], "2024-05-01T12:00:02.000000Z");
 }
 
@@ -229,7 +206,7 @@ TEST_F(LeaseTest, AConflictOnTakeOverMeansAnotherCandidateWon) {
   LeaseCandidate b = candidate("agent-b");
   ASSERT_TRUE(a.tryAcquireOrRenew());
   ASSERT_TRUE(a.release());
-  handler_->faults().add(
+  api_->handler().faults().add(
       apiserver::Fault{.method = "PUT", .pathPrefix = kLeasesPath, .status = 409, .times = 1});
   EXPECT_FALSE(b.tryAcquireOrRenew());
   ASSERT_TRUE(b.lastError().has_value());
@@ -252,7 +229,7 @@ TEST_F(LeaseTest, TwoCandidatesCreatingAtOnceLeaveOneHolder) {
 
 TEST_F(LeaseTest, ServerErrorsAreReportedNotHeld) {
   LeaseCandidate a = candidate("agent-a");
-  handler_->faults().add(apiserver::Fault{.method = "", .pathPrefix = kLeasesPath, .status = 503});
+  api_->handler().faults().add(apiserver::Fault{.method = "", .pathPrefix = kLeasesPath, .status = 503});
   EXPECT_FALSE(a.tryAcquireOrRenew());
   ASSERT_TRUE(a.lastError().has_value());
   EXPECT_EQ(a.lastError()->kind, ErrorKind::ServerError);
@@ -408,7 +385,7 @@ TEST_F(LeaderElectorTest, LeadershipEndsWhenRenewalsFailForTheRenewDeadline) {
   LeaderElector& a = elector("agent-a");
   a.start();
   ASSERT_TRUE(eventually([&] { return a.isLeader() && clock_->waiting() == 1; }));
-  handler_->faults().add(apiserver::Fault{.method = "", .pathPrefix = kLeasesPath, .status = 500});
+  api_->handler().faults().add(apiserver::Fault{.method = "", .pathPrefix = kLeasesPath, .status = 500});
 
   // Rounds fail at 2, 4, 6, 8 and 10 s; the deadline is 10 s after the first failure.
   for (int i = 1; i <= 5; ++i) {
@@ -422,7 +399,7 @@ TEST_F(LeaderElectorTest, LeadershipEndsWhenRenewalsFailForTheRenewDeadline) {
   EXPECT_EQ(recorded_.calls().back(), "agent-a stopped");
 
   // The server recovers: a is a candidate again and, the Lease still naming it, leads again.
-  handler_->faults().clear();
+  api_->handler().faults().clear();
   advance(5s, {{&a, 1}}, 1);
   EXPECT_TRUE(a.isLeader());
   std::vector<std::string> calls = recorded_.calls();

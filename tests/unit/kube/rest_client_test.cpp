@@ -4,8 +4,6 @@
 #include "controller/kube/rest_client.h"
 
 #include <deque>
-#include <filesystem>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -16,15 +14,17 @@
 #include "controller/apiserver/memory_object_store.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/kube/status_error.h"
+#include "tests/support/embedded_api_server.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/in_process_transport.h"
 
 namespace virtsnap::kube {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::ElementsAre;
+using testing::EmbeddedApiServer;
+using testing::EmbeddedApiServerOptions;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
@@ -46,38 +46,25 @@ std::string rv(const json& object) {
 class RestClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::random_device random;
-    dir_ =
-        fs::temp_directory_path() / ("virtsnap-rest-" + std::to_string(random()) + std::to_string(random()));
-    fs::create_directories(dir_);
-    auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
-    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
-    apiserver::StoreOptions options;
-    options.watch.bookmarkInterval = std::chrono::milliseconds(20);
-    options.watch.historySize = 8;
-    auto opened = apiserver::MemoryObjectStore::open(dir_ / "store", *registry_, {}, options);
-    ASSERT_TRUE(opened.ok()) << opened.error();
-    store_ = std::move(opened).value();
-    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "s3cret");
-    transport_ = std::make_shared<testing::InProcessTransport>(*handler_, "s3cret");
+    EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-rest";
+    options.token = "s3cret";
+    options.store.watch.bookmarkInterval = std::chrono::milliseconds(20);
+    options.store.watch.historySize = 8;
     clock_ = std::make_shared<testing::FakeClock>();
-    RestClientOptions clientOptions;
-    clientOptions.clock = clock_;
-    client_ = std::make_unique<RestClient>(transport_, clientOptions);
-    auto ns = client_->create(
-        resources::namespaces(),
-        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
-    ASSERT_TRUE(ns.ok()) << ns.error().describe();
+    options.client.clock = clock_;
+    options.namespaces = {"vms"};
+    auto started = EmbeddedApiServer::start(options);
+    ASSERT_TRUE(started.ok()) << started.error();
+    api_ = std::move(started).value();
+    client_ = api_->client();
+    transport_ = api_->transport();
   }
 
   void TearDown() override {
     client_.reset();
     transport_.reset();
-    handler_.reset();
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    api_.reset();
   }
 
   json mustCreate(const json& object) {
@@ -97,13 +84,10 @@ class RestClientTest : public ::testing::Test {
     return *event.value();
   }
 
-  fs::path dir_;
-  std::unique_ptr<apiserver::ResourceRegistry> registry_;
-  std::unique_ptr<apiserver::MemoryObjectStore> store_;
-  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::unique_ptr<EmbeddedApiServer> api_;
   std::shared_ptr<testing::InProcessTransport> transport_;
   std::shared_ptr<testing::FakeClock> clock_;
-  std::unique_ptr<RestClient> client_;
+  std::shared_ptr<RestClient> client_;
 };
 
 TEST_F(RestClientTest, CreatesGetsAndListsWithSelectors) {
@@ -314,9 +298,9 @@ TEST_F(RestClientTest, DeleteWaitsForFinalizersAndHonoursPreconditions) {
 }
 
 TEST_F(RestClientTest, InjectedServerErrorsAreRetryable) {
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/virtsnap.io", false, 500, {}, false, 1});
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/virtsnap.io", false, 503, {}, false, 1});
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/virtsnap.io", false, 429, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/virtsnap.io", false, 500, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/virtsnap.io", false, 503, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/virtsnap.io", false, 429, {}, false, 1});
 
   auto internal = client_->list(domains(), "vms", {});
   ASSERT_FALSE(internal.ok());
@@ -341,14 +325,14 @@ TEST_F(RestClientTest, InjectedServerErrorsAreRetryable) {
 
 TEST_F(RestClientTest, AnInjectedConflictReachesTheCallerAsConflict) {
   json created = mustCreate(domain("web-1"));
-  handler_->faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
   auto conflict = client_->update(domains(), created, {});
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.error().kind, ErrorKind::Conflict);
 }
 
 TEST_F(RestClientTest, ADroppedConnectionIsANetworkError) {
-  handler_->faults().add(apiserver::Fault{"", "/apis/", false, 0, {}, true, 1});
+  api_->handler().faults().add(apiserver::Fault{"", "/apis/", false, 0, {}, true, 1});
   auto dropped = client_->get(domains(), "vms", "web-1");
   ASSERT_FALSE(dropped.ok());
   EXPECT_EQ(dropped.error().kind, ErrorKind::Network);
@@ -357,7 +341,7 @@ TEST_F(RestClientTest, ADroppedConnectionIsANetworkError) {
 }
 
 TEST_F(RestClientTest, AWrongTokenIsUnauthorized) {
-  auto stranger = std::make_shared<testing::InProcessTransport>(*handler_, "wrong");
+  auto stranger = std::make_shared<testing::InProcessTransport>(api_->handler(), "wrong");
   RestClient client(stranger);
   auto refused = client.list(domains(), "vms", {});
   ASSERT_FALSE(refused.ok());
@@ -393,7 +377,7 @@ TEST_F(RestClientTest, WatchDeliversAddedModifiedAndDeletedInOrder) {
 TEST_F(RestClientTest, WatchFiltersWithAFieldSelector) {
   ListOptions onNode;
   onNode.fieldSelector = "spec.nodeName=worker-2";
-  onNode.resourceVersion = std::to_string(store_->resourceVersion());
+  onNode.resourceVersion = std::to_string(api_->store().resourceVersion());
   auto opened = client_->watch(domains(), "", onNode);
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
   mustCreate(domain("elsewhere", "worker-1"));
@@ -407,12 +391,12 @@ TEST_F(RestClientTest, WatchSendsBookmarksWhenAsked) {
   mustCreate(domain("web-1"));
   ListOptions bookmarks;
   bookmarks.allowWatchBookmarks = true;
-  bookmarks.resourceVersion = std::to_string(store_->resourceVersion());
+  bookmarks.resourceVersion = std::to_string(api_->store().resourceVersion());
   auto opened = client_->watch(domains(), "vms", bookmarks);
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
   WatchEvent bookmark = nextEvent(*opened.value());  // the store sends one after 20 ms of quiet
   EXPECT_EQ(bookmark.type, WatchEventType::Bookmark);
-  EXPECT_EQ(rv(bookmark.object), std::to_string(store_->resourceVersion()));
+  EXPECT_EQ(rv(bookmark.object), std::to_string(api_->store().resourceVersion()));
   EXPECT_EQ(bookmark.object["kind"], "Domain");
 }
 
@@ -429,7 +413,7 @@ TEST_F(RestClientTest, WatchingFromAVersionOlderThanTheHistoryIsGone) {
 }
 
 TEST_F(RestClientTest, AnInjected410OnAWatchIsGone) {
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
   EXPECT_TRUE(client_->list(domains(), "vms", {}).ok());  // watchOnly: a list passes
   auto opened = client_->watch(domains(), "vms", {});
   ASSERT_FALSE(opened.ok());
@@ -464,7 +448,7 @@ TEST_F(RestClientTest, ABrokenWatchStreamIsANetworkError) {
 }
 
 TEST_F(RestClientTest, ADroppedWatchRequestBreaksTheStream) {
-  handler_->faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, true, 1});
+  api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, true, 1});
   auto opened = client_->watch(domains(), "vms", {});
   ASSERT_TRUE(opened.ok()) << opened.error().describe();
   auto broken = opened.value()->next();

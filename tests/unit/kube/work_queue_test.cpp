@@ -18,6 +18,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testsupport::allSeen;
 using testsupport::eventually;
 
 class WorkQueueTest : public ::testing::Test {
@@ -128,14 +129,7 @@ TEST_F(WorkQueueTest, StressNoKeyIsEverProcessedTwiceAtOnceAndNoAddIsLost) {
   for (std::thread& producer : producers) {
     producer.join();
   }
-  EXPECT_TRUE(eventually([&] {
-    for (int i = 0; i < kKeys; ++i) {
-      if (seen[i].load() != version[i].load()) {
-        return false;
-      }
-    }
-    return true;
-  }));
+  EXPECT_TRUE(eventually([&] { return allSeen(seen, version); }));
   queue_->shutDownWithDrain();
   for (std::thread& worker : workers) {
     worker.join();

@@ -3,7 +3,10 @@
 // (through Collect(), as a scrape would), and wait for another thread to get somewhere.
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -64,6 +67,17 @@ inline bool eventually(const std::function<bool()>& condition) {
       return false;
     }
     std::this_thread::yield();
+  }
+  return true;
+}
+
+// Whether every key's last processing saw its latest version: no add was lost or left unprocessed.
+template <std::size_t N>
+bool allSeen(const std::array<std::atomic<int>, N>& seen, const std::array<std::atomic<int>, N>& version) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (seen[i].load() != version[i].load()) {
+      return false;
+    }
   }
   return true;
 }
