@@ -32,22 +32,9 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/kube/api_client.h"
+#include "tests/support/eventually.h"
 
 namespace virtsnap::testing {
-
-// Polls `condition` until it holds or `limit` (real time) passes: for waiting on another thread's
-// progress, never for measuring time.
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return true;
-}
 
 inline kube::KubeError kubeError(kube::ErrorKind kind, int status, std::string message) {
   kube::KubeError error;

@@ -17,6 +17,7 @@
 #include "controller/kube/token_source.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
 
 namespace virtsnap::kube {
@@ -26,21 +27,10 @@ using nlohmann::json;
 using testing::EmbeddedApiServer;
 using testing::EmbeddedApiServerOptions;
 using testing::EmbeddedHttpsServer;
+using testing::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kAgentNamespace = "virtsnap-system";
-
-template <typename Condition>
-bool eventually(Condition condition) {
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 class LeaseEventsOverHttps : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include "controller/kube/event_recorder_api.h"
 #include "controller/kube/rest_client.h"
 #include "tests/support/embedded_api_server.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
 
 namespace virtsnap::kube {
@@ -21,6 +22,7 @@ namespace {
 using nlohmann::json;
 using testing::EmbeddedApiServer;
 using testing::EmbeddedApiServerOptions;
+using testing::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kEventsPath = "/api/v1/namespaces/vms/events";
@@ -43,19 +45,6 @@ ObjectReference domainRef(const std::string& name) {
            {"kind", "Domain"},
            {"metadata",
             {{"name", name}, {"namespace", "vms"}, {"uid", "uid-" + name}, {"resourceVersion", "42"}}}});
-}
-
-// Polls `condition` in real time; the deadline only keeps a broken test from hanging.
-template <typename Condition>
-bool eventually(Condition condition) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 class EventRecorderTest : public ::testing::Test {

@@ -15,6 +15,7 @@
 #include "controller/kube/lease_lock.h"
 #include "controller/kube/rest_client.h"
 #include "tests/support/embedded_api_server.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
 
 namespace virtsnap::kube {
@@ -23,6 +24,7 @@ namespace {
 using nlohmann::json;
 using testing::EmbeddedApiServer;
 using testing::EmbeddedApiServerOptions;
+using testing::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kNamespace = "virtsnap-system";
@@ -38,18 +40,6 @@ WallClock wallClockAt(std::chrono::system_clock::time_point start,
 }
 
 const std::chrono::system_clock::time_point kMay1st{std::chrono::seconds(1714564800)};
-
-template <typename Condition>
-bool eventually(Condition condition) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 class LeaseTest : public ::testing::Test {
  protected:
