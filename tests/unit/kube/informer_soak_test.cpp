@@ -116,9 +116,23 @@ TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded
     std::lock_guard lock(mutex);
     return failures.size();
   };
+  // What the test was waiting on, for a wait that runs out (seen twice under heavy parallel load).
+  auto progress = [&] {
+    std::lock_guard lock(mutex);
+    std::string text = "failures " + std::to_string(failures.size()) + ", clock waiters " +
+                       std::to_string(clock->waiting()) + ", open streams " +
+                       std::to_string(client->openStreams()) + ", idle streams " +
+                       std::to_string(client->idleStreams());
+    if (!failures.empty()) {
+      text +=
+          ", last failure: " + failures.back().error.describe() + (failures.back().relist ? " (relist)" : "");
+    }
+    return text;
+  };
   // The watcher sleeps in its backoff after failure `count` (the resync thread sleeps too): move on.
   auto passBackoff = [&](std::size_t count) {
-    ASSERT_TRUE(eventually([&] { return failureCount() >= count && clock->waiting() == 2; }));
+    ASSERT_TRUE(eventually([&] { return failureCount() >= count && clock->waiting() == 2; }))
+        << "waiting for failure " << count << ": " << progress();
     std::lock_guard lock(mutex);
     clock->advance(failures[count - 1].retryIn);
   };
@@ -143,12 +157,13 @@ TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded
     for (int i = 0; i < kWritesPerRound; ++i) {
       write();
     }
-    ASSERT_TRUE(eventually([&] { return client->idleStreams() == 1; })) << "round " << round;
+    ASSERT_TRUE(eventually([&] { return client->idleStreams() == 1; }))
+        << "round " << round << ": " << progress();
     ASSERT_EQ(mirror.versions(), serverState()) << "round " << round;
 
     const std::size_t before = failureCount();
     client->breakStreams(kubeError(ErrorKind::Network, 0, "connection reset"));
-    ASSERT_TRUE(eventually([&] { return failureCount() == before + 1; }));
+    ASSERT_TRUE(eventually([&] { return failureCount() == before + 1; })) << progress();
     for (int i = 0; i < 40; ++i) {
       write();  // while the watch is down
     }
@@ -159,7 +174,8 @@ TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded
     } else {
       passBackoff(before + 1);
     }
-    ASSERT_TRUE(eventually([&] { return client->idleStreams() == 1; })) << "round " << round;
+    ASSERT_TRUE(eventually([&] { return client->idleStreams() == 1; }))
+        << "round " << round << ": " << progress();
     ASSERT_EQ(mirror.versions(), serverState()) << "round " << round;
     ASSERT_LE(informer.cache().size(), static_cast<std::size_t>(kNames));
     ASSERT_LE(informer.cache().indexValues("byDomain").size(), 20U);
