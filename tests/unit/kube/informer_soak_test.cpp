@@ -151,6 +151,9 @@ TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded
   }
   informer.start();
   ASSERT_TRUE(informer.waitForSync(clock->now() + std::chrono::hours(1)));
+  // Synced means listed; the watch opens just after. Writing more than the fake server's history (400)
+  // before it does would make its first watch a 410 and a relist waiting on a clock nobody moves.
+  ASSERT_TRUE(eventually([&] { return client->idleStreams() == 1; })) << progress();
 
   const std::uint64_t firstVersion = client->version();
   for (int round = 0; round < kRounds; ++round) {
