@@ -22,6 +22,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/in_process_transport.h"
 #include "tests/support/scripted_api_client.h"
+#include "tests/support/world_mirror.h"
 
 namespace virtsnap::kube {
 namespace {
@@ -94,51 +95,6 @@ class RecordingClient final : public ApiClient {
   mutable std::mutex mutex_;  // guards lists_ and watches_
   std::vector<ListOptions> lists_;
   std::vector<ListOptions> watches_;
-};
-
-// A handler's own map of the world (key -> resourceVersion), counting any call that would lose or
-// duplicate: an add for a key it has, an update or delete for one it lacks.
-class Mirror {
- public:
-  EventHandler handler() {
-    return EventHandler{[this](const ObjectPtr& object) {
-                          std::lock_guard lock(mutex_);
-                          violations_ += versions_.count(objectKey(*object));
-                          versions_[objectKey(*object)] = version(*object);
-                        },
-                        [this](const ObjectPtr& previous, const ObjectPtr& current) {
-                          std::lock_guard lock(mutex_);
-                          auto known = versions_.find(objectKey(*current));
-                          violations_ += known == versions_.end() || known->second != version(*previous);
-                          versions_[objectKey(*current)] = version(*current);
-                        },
-                        [this](const ObjectPtr& last, bool finalStateUnknown) {
-                          std::lock_guard lock(mutex_);
-                          violations_ += versions_.erase(objectKey(*last)) == 1 ? 0 : 1;
-                          unknownFinalStates_ += finalStateUnknown ? 1 : 0;
-                        }};
-  }
-  std::map<std::string, std::string> versions() const {
-    std::lock_guard lock(mutex_);
-    return versions_;
-  }
-  int violations() const {
-    std::lock_guard lock(mutex_);
-    return violations_;
-  }
-  int unknownFinalStates() const {
-    std::lock_guard lock(mutex_);
-    return unknownFinalStates_;
-  }
-
- private:
-  static std::string version(const json& object) {
-    return object["metadata"]["resourceVersion"].get<std::string>();
-  }
-  mutable std::mutex mutex_;  // guards everything below
-  std::map<std::string, std::string> versions_;
-  int violations_ = 0;
-  int unknownFinalStates_ = 0;
 };
 
 class InformerIntegrationTest : public ::testing::Test {
@@ -284,7 +240,7 @@ class InformerIntegrationTest : public ::testing::Test {
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
   std::shared_ptr<RestClient> rest_;
   std::shared_ptr<RecordingClient> client_;
-  Mirror mirror_;
+  testing::WorldMirror mirror_;
   int touches_ = 0;
   std::unique_ptr<Informer> informer_;
   std::mutex mutex_;  // guards failures_ and retryAt_
@@ -578,7 +534,7 @@ class InformerOverHttpTest : public ::testing::Test {
   std::unique_ptr<apiserver::HttpServer> server_;
   ApiClientPtr client_;
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
-  Mirror mirror_;
+  testing::WorldMirror mirror_;
   std::unique_ptr<Informer> informer_;
   std::mutex mutex_;  // guards failures_ and advancedFor_
   std::vector<WatcherFailure> failures_;

@@ -11,6 +11,7 @@
 #include "controller/kube/informer.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/scripted_api_client.h"
+#include "tests/support/world_mirror.h"
 
 namespace virtsnap::kube {
 namespace {
@@ -21,51 +22,6 @@ using testing::kubeError;
 constexpr int kNames = 300;
 constexpr int kRounds = 12;
 constexpr int kWritesPerRound = 500;
-
-class SoakMirror {
- public:
-  EventHandler handler() {
-    return EventHandler{[this](const ObjectPtr& object) {
-                          std::lock_guard lock(mutex_);
-                          violations_ += versions_.count(objectKey(*object));
-                          versions_[objectKey(*object)] = version(*object);
-                          ++calls_;
-                        },
-                        [this](const ObjectPtr& previous, const ObjectPtr& current) {
-                          std::lock_guard lock(mutex_);
-                          auto known = versions_.find(objectKey(*current));
-                          violations_ += known == versions_.end() || known->second != version(*previous);
-                          versions_[objectKey(*current)] = version(*current);
-                          ++calls_;
-                        },
-                        [this](const ObjectPtr& last, bool) {
-                          std::lock_guard lock(mutex_);
-                          violations_ += versions_.erase(objectKey(*last)) == 1 ? 0 : 1;
-                          ++calls_;
-                        }};
-  }
-  std::map<std::string, std::string> versions() const {
-    std::lock_guard lock(mutex_);
-    return versions_;
-  }
-  int violations() const {
-    std::lock_guard lock(mutex_);
-    return violations_;
-  }
-  long calls() const {
-    std::lock_guard lock(mutex_);
-    return calls_;
-  }
-
- private:
-  static std::string version(const nlohmann::json& object) {
-    return object["metadata"]["resourceVersion"].get<std::string>();
-  }
-  mutable std::mutex mutex_;  // guards everything below
-  std::map<std::string, std::string> versions_;
-  int violations_ = 0;
-  long calls_ = 0;
-};
 
 TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded) {
   auto clock = std::make_shared<testing::FakeClock>();
@@ -95,7 +51,7 @@ TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded
     failures.push_back(failure);
   };
   Informer informer(client, options, clock, seededRandom(99));
-  SoakMirror mirror;
+  testing::WorldMirror mirror;
   informer.addHandler(mirror.handler());
 
   std::mt19937 random(4242);

@@ -7,6 +7,7 @@
 
 #include "tests/support/fake_clock.h"
 #include "tests/support/scripted_api_client.h"
+#include "tests/support/world_mirror.h"
 
 namespace virtsnap::kube {
 namespace {
@@ -22,72 +23,6 @@ nlohmann::json domain(const std::string& name, const std::string& node = "node-a
           {"spec", {{"nodeName", node}, {"memory", "2Gi"}}},
           {"status", {{"state", "Running"}, {"bulky", std::string(200, 'x')}}}};
 }
-
-std::string versionOf(const ObjectPtr& object) {
-  return (*object)["metadata"]["resourceVersion"].get<std::string>();
-}
-
-// What a handler that keeps its own map of the world sees, checking on every call that the informer
-// neither loses nor duplicates: no add for a key it has, no update or delete for one it lacks.
-class Mirror {
- public:
-  EventHandler handler() {
-    return EventHandler{[this](const ObjectPtr& object) {
-                          std::lock_guard lock(mutex_);
-                          ++adds_;
-                          violations_ += versions_.count(objectKey(*object)) > 0 ? 1 : 0;
-                          versions_[objectKey(*object)] = versionOf(object);
-                        },
-                        [this](const ObjectPtr& previous, const ObjectPtr& current) {
-                          std::lock_guard lock(mutex_);
-                          ++updates_;
-                          auto known = versions_.find(objectKey(*current));
-                          violations_ +=
-                              known == versions_.end() || known->second != versionOf(previous) ? 1 : 0;
-                          violations_ += objectKey(*previous) != objectKey(*current) ? 1 : 0;
-                          versions_[objectKey(*current)] = versionOf(current);
-                        },
-                        [this](const ObjectPtr& last, bool finalStateUnknown) {
-                          std::lock_guard lock(mutex_);
-                          ++deletes_;
-                          unknownFinalStates_ += finalStateUnknown ? 1 : 0;
-                          violations_ += versions_.erase(objectKey(*last)) == 1 ? 0 : 1;
-                        }};
-  }
-  std::map<std::string, std::string> versions() const {
-    std::lock_guard lock(mutex_);
-    return versions_;
-  }
-  int violations() const {
-    std::lock_guard lock(mutex_);
-    return violations_;
-  }
-  int adds() const {
-    std::lock_guard lock(mutex_);
-    return adds_;
-  }
-  int updates() const {
-    std::lock_guard lock(mutex_);
-    return updates_;
-  }
-  int deletes() const {
-    std::lock_guard lock(mutex_);
-    return deletes_;
-  }
-  int unknownFinalStates() const {
-    std::lock_guard lock(mutex_);
-    return unknownFinalStates_;
-  }
-
- private:
-  mutable std::mutex mutex_;  // guards everything below
-  std::map<std::string, std::string> versions_;
-  int violations_ = 0;
-  int adds_ = 0;
-  int updates_ = 0;
-  int deletes_ = 0;
-  int unknownFinalStates_ = 0;
-};
 
 std::map<std::string, std::string> serverVersions(const testing::ScriptedApiClient& client,
                                                   const std::string& node = "") {
@@ -139,7 +74,7 @@ class InformerTest : public ::testing::Test {
 
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
   std::shared_ptr<testing::ScriptedApiClient> client_ = std::make_shared<testing::ScriptedApiClient>();
-  Mirror mirror_;
+  testing::WorldMirror mirror_;
   std::unique_ptr<Informer> informer_;
   std::mutex mutex_;  // guards failures_
   std::vector<WatcherFailure> failures_;
@@ -341,7 +276,7 @@ TEST_F(InformerTest, AHandlerAddedLateFirstHearsOfWhatIsCached) {
   client_->upsert(domain("b"));
   start(options());
   awaitWatching();
-  Mirror late;
+  testing::WorldMirror late;
   informer_->addHandler(late.handler());
   EXPECT_EQ(late.versions(), serverVersions(*client_));
   client_->upsert(domain("c"));
