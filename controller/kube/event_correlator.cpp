@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "controller/kube/json_fields.h"
 #include "controller/kube/token_bucket.h"
 #include "crds/timestamp.h"
 
@@ -82,16 +83,8 @@ std::string spamKey(const Event& e) {
   return joinKey({&e.sourceComponent, &e.sourceHost, &o.kind, &o.ns, &o.name, &o.uid, &o.apiVersion});
 }
 
-std::string text(const nlohmann::json& object, const char* key) {
-  if (!object.is_object()) {
-    return {};
-  }
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 WallTime timestamp(const nlohmann::json& object, const char* key) {
-  return crds::ParseTimestamp(text(object, key)).value_or(WallTime());
+  return crds::ParseTimestamp(stringField(object, key)).value_or(WallTime());
 }
 
 constexpr const char* kCombinedPrefix = "(combined from similar events): ";
@@ -119,23 +112,23 @@ nlohmann::json Event::toJson() const {
 }
 
 std::optional<Event> Event::fromJson(const nlohmann::json& json) {
-  if (!json.is_object() || !json.contains("metadata") || text(json["metadata"], "name").empty()) {
+  if (!json.is_object() || !json.contains("metadata") || stringField(json["metadata"], "name").empty()) {
     return std::nullopt;
   }
   const nlohmann::json& metadata = json["metadata"];
   Event event;
-  event.name = text(metadata, "name");
-  event.ns = text(metadata, "namespace");
-  event.resourceVersion = text(metadata, "resourceVersion");
+  event.name = stringField(metadata, "name");
+  event.ns = stringField(metadata, "namespace");
+  event.resourceVersion = stringField(metadata, "resourceVersion");
   event.involvedObject = ObjectReference::fromJson(json.value("involvedObject", nlohmann::json::object()));
-  event.type = text(json, "type");
-  event.reason = text(json, "reason");
-  event.message = text(json, "message");
+  event.type = stringField(json, "type");
+  event.reason = stringField(json, "reason");
+  event.message = stringField(json, "message");
   const nlohmann::json source = json.value("source", nlohmann::json::object());
-  event.sourceComponent = text(source, "component");
-  event.sourceHost = text(source, "host");
-  event.reportingComponent = text(json, "reportingComponent");
-  event.reportingInstance = text(json, "reportingInstance");
+  event.sourceComponent = stringField(source, "component");
+  event.sourceHost = stringField(source, "host");
+  event.reportingComponent = stringField(json, "reportingComponent");
+  event.reportingInstance = stringField(json, "reportingInstance");
   event.firstTimestamp = timestamp(json, "firstTimestamp");
   event.lastTimestamp = timestamp(json, "lastTimestamp");
   auto count = json.find("count");

@@ -24,12 +24,10 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/kube/event_recorder.h"
+#include "controller/kube/wall_clock.h"
 #include "drivers/clock.h"
 
 namespace virtsnap::kube {
-
-// The wall clock that timestamps go on (RFC 3339 in the API); null means std::chrono::system_clock.
-using WallClock = std::function<std::chrono::system_clock::time_point()>;
 
 // A core/v1 Event, with the fields a recorder writes.
 struct Event {

@@ -1,18 +1,8 @@
 #include "controller/kube/event_recorder.h"
 
+#include "controller/kube/json_fields.h"
+
 namespace virtsnap::kube {
-
-namespace {
-
-std::string text(const nlohmann::json& object, const char* key) {
-  if (!object.is_object()) {
-    return {};
-  }
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-}  // namespace
 
 const char* eventTypeName(EventType type) {
   switch (type) {
@@ -26,14 +16,14 @@ const char* eventTypeName(EventType type) {
 
 ObjectReference ObjectReference::of(const nlohmann::json& object) {
   ObjectReference reference;
-  reference.apiVersion = text(object, "apiVersion");
-  reference.kind = text(object, "kind");
+  reference.apiVersion = stringField(object, "apiVersion");
+  reference.kind = stringField(object, "kind");
   if (object.is_object() && object.contains("metadata")) {
     const nlohmann::json& metadata = object["metadata"];
-    reference.ns = text(metadata, "namespace");
-    reference.name = text(metadata, "name");
-    reference.uid = text(metadata, "uid");
-    reference.resourceVersion = text(metadata, "resourceVersion");
+    reference.ns = stringField(metadata, "namespace");
+    reference.name = stringField(metadata, "name");
+    reference.uid = stringField(metadata, "uid");
+    reference.resourceVersion = stringField(metadata, "resourceVersion");
   }
   return reference;
 }
@@ -57,13 +47,13 @@ nlohmann::json ObjectReference::toJson() const {
 
 ObjectReference ObjectReference::fromJson(const nlohmann::json& json) {
   ObjectReference reference;
-  reference.apiVersion = text(json, "apiVersion");
-  reference.kind = text(json, "kind");
-  reference.ns = text(json, "namespace");
-  reference.name = text(json, "name");
-  reference.uid = text(json, "uid");
-  reference.resourceVersion = text(json, "resourceVersion");
-  reference.fieldPath = text(json, "fieldPath");
+  reference.apiVersion = stringField(json, "apiVersion");
+  reference.kind = stringField(json, "kind");
+  reference.ns = stringField(json, "namespace");
+  reference.name = stringField(json, "name");
+  reference.uid = stringField(json, "uid");
+  reference.resourceVersion = stringField(json, "resourceVersion");
+  reference.fieldPath = stringField(json, "fieldPath");
   return reference;
 }
 

@@ -14,12 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/kube/api_client.h"
+#include "controller/kube/wall_clock.h"
 
 namespace virtsnap::kube {
-
-// The wall clock that Lease times come from; null means std::chrono::system_clock. (The same alias as
-// in event_correlator.h.)
-using WallClock = std::function<std::chrono::system_clock::time_point()>;
 
 // What a Lease says about its holder (client-go's LeaderElectionRecord); times are MicroTime on the wire.
 struct LeaseRecord {

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <optional>
 
+#include "controller/kube/json_fields.h"
+
 namespace virtsnap::kube {
 
 namespace {
@@ -129,11 +131,6 @@ std::optional<std::chrono::seconds> parseRetryAfter(const std::string& header) {
     return std::nullopt;  // an HTTP-date is legal too, but the API server never sends one
   }
   return std::chrono::seconds(seconds);
-}
-
-std::string stringField(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
