@@ -55,16 +55,16 @@ class Environment {
     options.client.qps = 0;  // the server is measured, not the client's limiter
     options.namespaces = {"bench", "fanout"};
     auto started = testing::EmbeddedApiServer::start(options);
-    check(started.ok(), started.ok() ? "" : started.error());
+    check(started.has_value(), started.has_value() ? "" : started.error());
     api_ = std::move(started).value();
     inProcess_ = api_->client();
     // The agent's path: the kubeconfig the server writes, loaded by kube_config, HTTPS with its CA and
     // token.
     auto front = testing::EmbeddedHttpsServer::start(*api_);
-    check(front.ok(), front.ok() ? "" : front.error());
+    check(front.has_value(), front.has_value() ? "" : front.error());
     front_ = std::move(front).value();
     auto client = kube::makeHttpApiClient(front_->clusterConfig(), options.client);
-    check(client.ok(), client.ok() ? "" : client.error().describe());
+    check(client.has_value(), client.has_value() ? "" : client.error().describe());
     https_ = client.value();
   }
 
@@ -90,9 +90,9 @@ nlohmann::json domain(const std::string& ns, const std::string& name) {
 
 // Creates the object unless it is there already.
 void ensure(kube::ApiClient& client, const std::string& ns, const std::string& name) {
-  if (!client.get(kube::resources::domains(), ns, name).ok()) {
+  if (!client.get(kube::resources::domains(), ns, name).has_value()) {
     auto created = client.create(kube::resources::domains(), domain(ns, name), {});
-    if (!created.ok()) {
+    if (!created.has_value()) {
       std::fprintf(stderr, "apiserver bench: %s\n", created.error().describe().c_str());
       std::exit(1);
     }
@@ -116,7 +116,7 @@ void BM_Create(benchmark::State& state, Path path) {
   for (auto _ : state) {
     auto created = client.create(kube::resources::domains(),
                                  domain("bench", "c-" + pathName(path) + "-" + std::to_string(next++)), {});
-    if (!created.ok()) {
+    if (!created.has_value()) {
       state.SkipWithError(created.error().describe().c_str());
       break;
     }
@@ -129,7 +129,7 @@ void BM_Get(benchmark::State& state, Path path) {
   ensure(client, "bench", "to-get");
   for (auto _ : state) {
     auto got = client.get(kube::resources::domains(), "bench", "to-get");
-    if (!got.ok()) {
+    if (!got.has_value()) {
       state.SkipWithError(got.error().describe().c_str());
       break;
     }
@@ -145,7 +145,7 @@ void BM_MergePatch(benchmark::State& state, Path path) {
   for (auto _ : state) {
     const std::string body = changedLabels();
     auto patched = client.patch(kube::resources::domains(), "bench", name, kube::PatchType::Merge, body, {});
-    if (!patched.ok()) {
+    if (!patched.has_value()) {
       state.SkipWithError(patched.error().describe().c_str());
       break;
     }
@@ -170,7 +170,7 @@ void BM_WatchFanOut(benchmark::State& state, Path path) {
     kube::ListOptions options;
     options.resourceVersion = from;
     auto opened = client.watch(kube::resources::domains(), "fanout", options);
-    if (!opened.ok()) {
+    if (!opened.has_value()) {
       state.SkipWithError(opened.error().describe().c_str());
       return;
     }
@@ -181,7 +181,7 @@ void BM_WatchFanOut(benchmark::State& state, Path path) {
     readers.emplace_back([&, watch = stream.get()] {
       for (;;) {
         auto event = watch->next();
-        if (!event.ok() || !event.value()) {
+        if (!event.has_value() || !event.value()) {
           return;
         }
         std::lock_guard lock(mutex);
@@ -195,7 +195,7 @@ void BM_WatchFanOut(benchmark::State& state, Path path) {
     const std::string body = changedLabels();
     auto patched =
         client.patch(kube::resources::domains(), "fanout", "target", kube::PatchType::Merge, body, {});
-    if (!patched.ok()) {
+    if (!patched.has_value()) {
       state.SkipWithError(patched.error().describe().c_str());
       break;
     }

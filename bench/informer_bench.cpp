@@ -191,7 +191,7 @@ void BM_InformerMemoryPerObject(benchmark::State& state) {
   double perObject = 0;
   for (auto _ : state) {
     const std::size_t before = heapInUse();
-    Informer informer(client, benchOptions(slim), virtsnap::drivers::systemClock(), seededRandom(1));
+    Informer informer(client, benchOptions(slim), virtsnap::systemClock(), virtsnap::seededRandom(1));
     informer.start();
     informer.waitForSync(std::chrono::steady_clock::now() + std::chrono::minutes(1));
     malloc_trim(0);
@@ -220,7 +220,7 @@ void BM_InformerEventThroughput(benchmark::State& state) {
     items.push_back(snapshotObject(i, i + 1));
   }
   auto client = std::make_shared<BenchClient>(items);
-  Informer informer(client, benchOptions(/*slim=*/false), virtsnap::drivers::systemClock(), seededRandom(1));
+  Informer informer(client, benchOptions(/*slim=*/false), virtsnap::systemClock(), virtsnap::seededRandom(1));
   std::atomic<long> seen{0};
   std::mutex mutex;
   std::condition_variable caughtUp;

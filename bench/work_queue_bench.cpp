@@ -29,7 +29,7 @@ std::vector<std::string> makeKeys(int n) {
 }
 
 std::unique_ptr<WorkQueue> makeQueue(bool withMetrics) {
-  auto clock = virtsnap::drivers::systemClock();
+  auto clock = virtsnap::systemClock();
   std::unique_ptr<WorkqueueMetrics> metrics;
   if (withMetrics) {
     metrics = std::make_unique<WorkqueueMetrics>(std::make_shared<prometheus::Registry>(), "bench", clock);

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crds/enum_names.h"
+#include "base/enum_names.h"
 #include "crds/object_reader.h"
 
 namespace virtsnap::crds {
@@ -24,14 +24,13 @@ inline constexpr std::string_view kConditionDeletionBlocked = "DeletionBlocked";
 
 enum class ConditionStatus { kTrue, kFalse, kUnknown };
 
-template <>
-struct EnumNames<ConditionStatus> {
-  static constexpr std::array<std::pair<ConditionStatus, std::string_view>, 3> kNames{{
+constexpr std::array<std::pair<ConditionStatus, std::string_view>, 3> wireNames(ConditionStatus /*unused*/) {
+  return {{
       {ConditionStatus::kTrue, "True"},
       {ConditionStatus::kFalse, "False"},
       {ConditionStatus::kUnknown, "Unknown"},
   }};
-};
+}
 
 // metav1.Condition. lastTransitionTime is RFC 3339 text (see crds/timestamp.h); reason and
 // message are always present on the wire (message may be empty).

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "crds/result.h"
+#include "base/expected.h"
 
 namespace virtsnap::crds {
 
@@ -23,14 +23,14 @@ struct DecodeError {
 };
 
 template <typename T>
-using DecodeResult = Result<T, DecodeError>;
+using DecodeResult = Expected<T, DecodeError>;
 
 // Thrown inside the decoders and by from_json (so that `json.get<Domain>()` works); the Decode*
 // functions catch it and return a DecodeError instead, so callers never see an exception.
 class DecodeException : public std::runtime_error {
  public:
   explicit DecodeException(DecodeError error);
-  const DecodeError& Error() const { return error_; }
+  const DecodeError& error() const { return error_; }
 
  private:
   DecodeError error_;

@@ -15,9 +15,9 @@ constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
 Quantity ParseQuantity(const nlohmann::json& value) {
   QuantityResult quantity = QuantityFromJson(value);
   if (!quantity) {
-    throw std::invalid_argument(quantity.Error().message);
+    throw std::invalid_argument(quantity.error().message);
   }
-  return std::move(quantity).Value();
+  return std::move(quantity).value();
 }
 
 DomainOs DecodeDomainOs(const ObjectReader& reader) {
@@ -206,9 +206,9 @@ void to_json(nlohmann::json& json, const Domain& domain) {
 void from_json(const nlohmann::json& json, Domain& domain) {
   DecodeResult<Domain> result = DecodeDomain(json);
   if (!result) {
-    throw DecodeException(result.Error());
+    throw DecodeException(result.error());
   }
-  domain = std::move(result).Value();
+  domain = std::move(result).value();
 }
 
 DecodeResult<Domain> DecodeDomain(const nlohmann::json& document, FieldPathLog* log) {

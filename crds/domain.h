@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/enum_names.h"
 #include "crds/api_names.h"
 #include "crds/condition.h"
 #include "crds/decode_error.h"
-#include "crds/enum_names.h"
 #include "crds/object_meta.h"
 #include "crds/object_reader.h"
 #include "crds/quantity.h"
@@ -34,62 +34,57 @@ enum class UnmanagedSnapshotPolicy { kReport, kAdopt, kIgnore };
 // libvirt's virDomainState.
 enum class DomainState { kNoState, kRunning, kBlocked, kPaused, kShutdown, kShutoff, kCrashed, kPMSuspended };
 
-template <>
-struct EnumNames<Firmware> {
-  static constexpr std::array<std::pair<Firmware, std::string_view>, 2> kNames{{
+constexpr std::array<std::pair<Firmware, std::string_view>, 2> wireNames(Firmware /*unused*/) {
+  return {{
       {Firmware::kBios, "bios"},
       {Firmware::kEfi, "efi"},
   }};
-};
+}
 
-template <>
-struct EnumNames<DiskBus> {
-  static constexpr std::array<std::pair<DiskBus, std::string_view>, 5> kNames{{
+constexpr std::array<std::pair<DiskBus, std::string_view>, 5> wireNames(DiskBus /*unused*/) {
+  return {{
       {DiskBus::kVirtio, "virtio"},
       {DiskBus::kSata, "sata"},
       {DiskBus::kScsi, "scsi"},
       {DiskBus::kIde, "ide"},
       {DiskBus::kUsb, "usb"},
   }};
-};
+}
 
-template <>
-struct EnumNames<ImageFormat> {
-  static constexpr std::array<std::pair<ImageFormat, std::string_view>, 2> kNames{{
+constexpr std::array<std::pair<ImageFormat, std::string_view>, 2> wireNames(ImageFormat /*unused*/) {
+  return {{
       {ImageFormat::kQcow2, "qcow2"},
       {ImageFormat::kRaw, "raw"},
   }};
-};
+}
 
-template <>
-struct EnumNames<RunState> {
-  static constexpr std::array<std::pair<RunState, std::string_view>, 3> kNames{{
+constexpr std::array<std::pair<RunState, std::string_view>, 3> wireNames(RunState /*unused*/) {
+  return {{
       {RunState::kRunning, "Running"},
       {RunState::kPaused, "Paused"},
       {RunState::kStopped, "Stopped"},
   }};
-};
+}
 
-template <>
-struct EnumNames<DomainDeletionPolicy> {
-  static constexpr std::array<std::pair<DomainDeletionPolicy, std::string_view>, 2> kNames{{
+constexpr std::array<std::pair<DomainDeletionPolicy, std::string_view>, 2> wireNames(
+    DomainDeletionPolicy /*unused*/) {
+  return {{
       {DomainDeletionPolicy::kDelete, "Delete"},
       {DomainDeletionPolicy::kRetain, "Retain"},
   }};
-};
+}
 
-template <>
-struct EnumNames<UnmanagedSnapshotPolicy> {
-  static constexpr std::array<std::pair<UnmanagedSnapshotPolicy, std::string_view>, 3> kNames{{
+constexpr std::array<std::pair<UnmanagedSnapshotPolicy, std::string_view>, 3> wireNames(
+    UnmanagedSnapshotPolicy /*unused*/) {
+  return {{
       {UnmanagedSnapshotPolicy::kReport, "Report"},
       {UnmanagedSnapshotPolicy::kAdopt, "Adopt"},
       {UnmanagedSnapshotPolicy::kIgnore, "Ignore"},
   }};
-};
+}
 
-template <>
-struct EnumNames<DomainState> {
-  static constexpr std::array<std::pair<DomainState, std::string_view>, 8> kNames{{
+constexpr std::array<std::pair<DomainState, std::string_view>, 8> wireNames(DomainState /*unused*/) {
+  return {{
       {DomainState::kNoState, "NoState"},
       {DomainState::kRunning, "Running"},
       {DomainState::kBlocked, "Blocked"},
@@ -99,7 +94,7 @@ struct EnumNames<DomainState> {
       {DomainState::kCrashed, "Crashed"},
       {DomainState::kPMSuspended, "PMSuspended"},
   }};
-};
+}
 
 struct DomainOs {
   std::optional<std::string> arch;

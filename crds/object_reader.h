@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/enum_names.h"
 #include "crds/decode_error.h"
-#include "crds/enum_names.h"
 
 namespace virtsnap::crds {
 
@@ -59,9 +59,9 @@ class ObjectReader {
     if (!value->is_string()) {
       Fail(key, "must be a string, got " + std::string(value->type_name()));
     }
-    std::optional<E> parsed = ParseEnum<E>(value->get_ref<const std::string&>());
+    std::optional<E> parsed = parseEnum<E>(value->get_ref<const std::string&>());
     if (!parsed) {
-      Fail(key, EnumMismatch(value->get_ref<const std::string&>(), EnumWireNames<E>()));
+      Fail(key, EnumMismatch(value->get_ref<const std::string&>(), enumWireNames<E>()));
     }
     return parsed;
   }

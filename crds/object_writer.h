@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crds/enum_names.h"
+#include "base/enum_names.h"
 
 namespace virtsnap::crds {
 
@@ -15,7 +15,7 @@ namespace virtsnap::crds {
 template <typename T>
 void PutField(nlohmann::json& object, std::string_view key, const T& value) {
   if constexpr (NamedEnum<T>) {
-    object[std::string(key)] = std::string(EnumName(value));
+    object[std::string(key)] = std::string(enumName(value));
   } else {
     object[std::string(key)] = value;
   }

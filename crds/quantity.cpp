@@ -71,7 +71,7 @@ class Tokenizer {
  public:
   explicit Tokenizer(std::string_view text) : text_(text) {}
 
-  Result<Tokens, QuantityError> Run() {
+  Expected<Tokens, QuantityError> Run() {
     Tokens tokens;
     if (Peek() == '+' || Peek() == '-') {
       tokens.negative = Peek() == '-';
@@ -153,7 +153,7 @@ class Tokenizer {
 };
 
 // value = digits * 10^-fraction_digits * 2^binary_shift * 10^decimal_exponent, rounded up.
-Result<std::int64_t, QuantityError> ToBytes(std::string_view text, Tokens tokens) {
+Expected<std::int64_t, QuantityError> ToBytes(std::string_view text, Tokens tokens) {
   // Trailing zeros of the fraction and leading zeros do not count as precision.
   while (tokens.fraction_digits > 0 && tokens.digits.back() == '0') {
     tokens.digits.pop_back();
@@ -217,15 +217,15 @@ QuantityResult Quantity::Parse(std::string_view text) {
   if (text.empty()) {
     return QuantityError{QuantityErrorKind::kEmpty, "invalid quantity: empty"};
   }
-  Result<Tokens, QuantityError> tokens = Tokenizer(text).Run();
+  Expected<Tokens, QuantityError> tokens = Tokenizer(text).Run();
   if (!tokens) {
-    return tokens.Error();
+    return tokens.error();
   }
-  Result<std::int64_t, QuantityError> bytes = ToBytes(text, std::move(tokens).Value());
+  Expected<std::int64_t, QuantityError> bytes = ToBytes(text, std::move(tokens).value());
   if (!bytes) {
-    return bytes.Error();
+    return bytes.error();
   }
-  return Quantity(std::string(text), bytes.Value(), /*json_number=*/false);
+  return Quantity(std::string(text), bytes.value(), /*json_number=*/false);
 }
 
 QuantityResult Quantity::FromJsonInteger(std::int64_t value) {

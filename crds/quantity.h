@@ -6,7 +6,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "crds/result.h"
+#include "base/expected.h"
 
 namespace virtsnap::crds {
 
@@ -24,13 +24,13 @@ struct QuantityError {
 };
 
 class Quantity;
-using QuantityResult = Result<Quantity, QuantityError>;
+using QuantityResult = Expected<Quantity, QuantityError>;
 
 // A Kubernetes resource quantity used as a size in bytes ("512Mi", "1.5Gi", "10G", "1e9",
 // 536870912). Parsing is a real tokenizer over Kubernetes' grammar:
 //   quantity ::= [+-] (digits [. digits] | . digits) suffix
 //   suffix   ::= "" | Ki Mi Gi Ti Pi Ei | n u m k M G T P E | (e|E) [+-] digits
-// Bytes() is exact arithmetic rounded up to a whole byte, as resource.Quantity.Value() does.
+// Bytes() is exact arithmetic rounded up to a whole byte, as resource.Quantity.value() does.
 // The original text (and whether it came as a JSON number) is kept, so the API round-trips.
 class Quantity {
  public:

@@ -115,9 +115,9 @@ void to_json(nlohmann::json& json, const Snapshot& snapshot) {
 void from_json(const nlohmann::json& json, Snapshot& snapshot) {
   DecodeResult<Snapshot> result = DecodeSnapshot(json);
   if (!result) {
-    throw DecodeException(result.Error());
+    throw DecodeException(result.error());
   }
-  snapshot = std::move(result).Value();
+  snapshot = std::move(result).value();
 }
 
 DecodeResult<Snapshot> DecodeSnapshot(const nlohmann::json& document, FieldPathLog* log) {

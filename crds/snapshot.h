@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/enum_names.h"
 #include "crds/api_names.h"
 #include "crds/condition.h"
 #include "crds/decode_error.h"
-#include "crds/enum_names.h"
 #include "crds/object_meta.h"
 #include "crds/object_reader.h"
 #include "crds/type_meta.h"
@@ -41,26 +41,25 @@ enum class SnapshotDomainState {
 // libvirt's <disk snapshot='...'>.
 enum class DiskSnapshotMode { kNone, kInternal, kExternal, kManual };
 
-template <>
-struct EnumNames<SnapshotLocation> {
-  static constexpr std::array<std::pair<SnapshotLocation, std::string_view>, 2> kNames{{
+constexpr std::array<std::pair<SnapshotLocation, std::string_view>, 2> wireNames(
+    SnapshotLocation /*unused*/) {
+  return {{
       {SnapshotLocation::kInternal, "Internal"},
       {SnapshotLocation::kExternal, "External"},
   }};
-};
+}
 
-template <>
-struct EnumNames<SnapshotDeletionPolicy> {
-  static constexpr std::array<std::pair<SnapshotDeletionPolicy, std::string_view>, 3> kNames{{
+constexpr std::array<std::pair<SnapshotDeletionPolicy, std::string_view>, 3> wireNames(
+    SnapshotDeletionPolicy /*unused*/) {
+  return {{
       {SnapshotDeletionPolicy::kDelete, "Delete"},
       {SnapshotDeletionPolicy::kMetadataOnly, "MetadataOnly"},
       {SnapshotDeletionPolicy::kRetain, "Retain"},
   }};
-};
+}
 
-template <>
-struct EnumNames<SnapshotPhase> {
-  static constexpr std::array<std::pair<SnapshotPhase, std::string_view>, 6> kNames{{
+constexpr std::array<std::pair<SnapshotPhase, std::string_view>, 6> wireNames(SnapshotPhase /*unused*/) {
+  return {{
       {SnapshotPhase::kPending, "Pending"},
       {SnapshotPhase::kCreating, "Creating"},
       {SnapshotPhase::kReady, "Ready"},
@@ -68,11 +67,11 @@ struct EnumNames<SnapshotPhase> {
       {SnapshotPhase::kFailed, "Failed"},
       {SnapshotPhase::kLost, "Lost"},
   }};
-};
+}
 
-template <>
-struct EnumNames<SnapshotDomainState> {
-  static constexpr std::array<std::pair<SnapshotDomainState, std::string_view>, 9> kNames{{
+constexpr std::array<std::pair<SnapshotDomainState, std::string_view>, 9> wireNames(
+    SnapshotDomainState /*unused*/) {
+  return {{
       {SnapshotDomainState::kNoState, "NoState"},
       {SnapshotDomainState::kRunning, "Running"},
       {SnapshotDomainState::kBlocked, "Blocked"},
@@ -83,17 +82,17 @@ struct EnumNames<SnapshotDomainState> {
       {SnapshotDomainState::kPMSuspended, "PMSuspended"},
       {SnapshotDomainState::kDiskSnapshot, "DiskSnapshot"},
   }};
-};
+}
 
-template <>
-struct EnumNames<DiskSnapshotMode> {
-  static constexpr std::array<std::pair<DiskSnapshotMode, std::string_view>, 4> kNames{{
+constexpr std::array<std::pair<DiskSnapshotMode, std::string_view>, 4> wireNames(
+    DiskSnapshotMode /*unused*/) {
+  return {{
       {DiskSnapshotMode::kNone, "None"},
       {DiskSnapshotMode::kInternal, "Internal"},
       {DiskSnapshotMode::kExternal, "External"},
       {DiskSnapshotMode::kManual, "Manual"},
   }};
-};
+}
 
 // Immutable after creation except description and deletion_policy.
 struct SnapshotSpec {

@@ -66,9 +66,9 @@ void to_json(nlohmann::json& json, const SnapshotRevert& revert) {
 void from_json(const nlohmann::json& json, SnapshotRevert& revert) {
   DecodeResult<SnapshotRevert> result = DecodeSnapshotRevert(json);
   if (!result) {
-    throw DecodeException(result.Error());
+    throw DecodeException(result.error());
   }
-  revert = std::move(result).Value();
+  revert = std::move(result).value();
 }
 
 DecodeResult<SnapshotRevert> DecodeSnapshotRevert(const nlohmann::json& document, FieldPathLog* log) {

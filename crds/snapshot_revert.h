@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/enum_names.h"
 #include "crds/api_names.h"
 #include "crds/condition.h"
 #include "crds/decode_error.h"
-#include "crds/enum_names.h"
 #include "crds/object_meta.h"
 #include "crds/object_reader.h"
 #include "crds/type_meta.h"
@@ -25,15 +25,14 @@ namespace virtsnap::crds {
 
 enum class RevertPhase { kPending, kRunning, kSucceeded, kFailed };
 
-template <>
-struct EnumNames<RevertPhase> {
-  static constexpr std::array<std::pair<RevertPhase, std::string_view>, 4> kNames{{
+constexpr std::array<std::pair<RevertPhase, std::string_view>, 4> wireNames(RevertPhase /*unused*/) {
+  return {{
       {RevertPhase::kPending, "Pending"},
       {RevertPhase::kRunning, "Running"},
       {RevertPhase::kSucceeded, "Succeeded"},
       {RevertPhase::kFailed, "Failed"},
   }};
-};
+}
 
 // Immutable.
 struct SnapshotRevertSpec {

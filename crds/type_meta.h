@@ -33,7 +33,7 @@ auto DecodeDocument(const nlohmann::json& document, FieldPathLog* log, Decode de
   try {
     return decode(ObjectReader::Root(document, log));
   } catch (const DecodeException& e) {
-    return e.Error();
+    return e.error();
   }
 }
 

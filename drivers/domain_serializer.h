@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "drivers/clock.h"
+#include "base/clock.h"
 
 namespace virtsnap::drivers {
 

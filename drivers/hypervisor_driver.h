@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/expected.h"
 #include "drivers/delete_options.h"
 #include "drivers/domain_spec.h"
 #include "drivers/driver_error.h"
-#include "drivers/expected.h"
 #include "drivers/snapshot_definition.h"
 
 namespace virtsnap::drivers {

@@ -22,9 +22,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/expected.h"
 #include "drivers/delete_options.h"
 #include "drivers/deletion_block.h"
-#include "drivers/expected.h"
 #include "drivers/snapshot_record.h"
 #include "drivers/tree_error.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "base/expected.h"
 #include "drivers/driver_error.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::drivers {
 

@@ -48,7 +48,7 @@ bool truthy(const std::string& value) {
   return value == "true" || value == "1";
 }
 
-drivers::Expected<FieldValidation, ApiError> fieldValidation(const ApiRequest& request) {
+Expected<FieldValidation, ApiError> fieldValidation(const ApiRequest& request) {
   const std::string value = request.param("fieldValidation");
   if (value == "Strict") {
     return FieldValidation::Strict;
@@ -94,7 +94,7 @@ std::string injectedReason(int status) {
   }
 }
 
-drivers::Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request) {
+Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request) {
   const std::string type = request.header("content-type");
   if (type.find("protobuf") != std::string::npos) {
     // kubectl's typed commands for built-in kinds (create namespace) speak protobuf.
@@ -121,7 +121,7 @@ drivers::Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request)
   return body;
 }
 
-drivers::Expected<PatchType, ApiError> patchType(const std::string& contentType) {
+Expected<PatchType, ApiError> patchType(const std::string& contentType) {
   if (contentType.rfind("application/merge-patch+json", 0) == 0) {
     return PatchType::Merge;
   }
@@ -367,7 +367,7 @@ ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& t
           error(400, "BadRequest", "PATCH, application/apply-patch+yaml requests require fieldManager"));
     }
     // Server-side apply creates what does not exist: 201 then, as kube-apiserver answers.
-    const bool existed = kind.value() != PatchType::Apply || store_.get(type, ns, name).ok();
+    const bool existed = kind.value() != PatchType::Apply || store_.get(type, ns, name).has_value();
     auto result = store_.patch(type, ns, name, kind.value(), request.body, status, write, &warnings);
     const bool created = result && !existed;
     return answer(created ? 201 : 200, result);

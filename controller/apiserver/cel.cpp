@@ -323,8 +323,8 @@ Value Program::evaluate(const Activation& activation) const {
   }
 }
 
-drivers::Expected<std::shared_ptr<const Program>, std::string> compile(const std::string& source) {
-  using Result = drivers::Expected<std::shared_ptr<const Program>, std::string>;
+Expected<std::shared_ptr<const Program>, std::string> compile(const std::string& source) {
+  using Result = Expected<std::shared_ptr<const Program>, std::string>;
   static std::mutex mutex;
   static std::unordered_map<std::string, Result> cache;
   {

@@ -20,9 +20,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/expected.h"
 #include "controller/apiserver/cel_ast.h"
 #include "controller/apiserver/cel_value.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::apiserver::cel {
 
@@ -47,6 +47,6 @@ class Program {
 
 // Parses `source` and checks that it reads only `self` and `oldSelf` and calls only known functions.
 // Programs (and errors) are cached by source text, so each rule is parsed once per process.
-drivers::Expected<std::shared_ptr<const Program>, std::string> compile(const std::string& source);
+Expected<std::shared_ptr<const Program>, std::string> compile(const std::string& source);
 
 }  // namespace virtsnap::apiserver::cel

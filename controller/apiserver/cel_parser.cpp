@@ -634,7 +634,7 @@ std::string position(const std::string& source, std::size_t offset) {
 
 }  // namespace
 
-drivers::Expected<NodePtr, std::string> parse(const std::string& source) {
+Expected<NodePtr, std::string> parse(const std::string& source) {
   try {
     return Parser(Lexer(source).run()).run();
   } catch (const SyntaxError& e) {

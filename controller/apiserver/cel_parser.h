@@ -4,11 +4,11 @@
 
 #include <string>
 
+#include "base/expected.h"
 #include "controller/apiserver/cel_ast.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::apiserver::cel {
 
-drivers::Expected<NodePtr, std::string> parse(const std::string& source);
+Expected<NodePtr, std::string> parse(const std::string& source);
 
 }  // namespace virtsnap::apiserver::cel

@@ -20,8 +20,8 @@ std::regex::flag_type regexFlags() {
 
 }  // namespace
 
-drivers::Expected<std::shared_ptr<const std::regex>, std::string> compileRegex(const std::string& pattern) {
-  using Result = drivers::Expected<std::shared_ptr<const std::regex>, std::string>;
+Expected<std::shared_ptr<const std::regex>, std::string> compileRegex(const std::string& pattern) {
+  using Result = Expected<std::shared_ptr<const std::regex>, std::string>;
   static std::mutex mutex;
   static std::unordered_map<std::string, Result> cache;
   {

@@ -8,12 +8,12 @@
 #include <regex>
 #include <string>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver::cel {
 
 // The compiled pattern, or the reason it does not compile.
-drivers::Expected<std::shared_ptr<const std::regex>, std::string> compileRegex(const std::string& pattern);
+Expected<std::shared_ptr<const std::regex>, std::string> compileRegex(const std::string& pattern);
 
 // Whether `pattern` matches somewhere in `text` (RE2's partial match, as CEL and OpenAPI use it).
 bool regexSearch(const std::regex& regex, const std::string& text);

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/expected.h"
 #include "controller/apiserver/resource_registry.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -24,7 +24,7 @@ class FieldSelector {
   };
 
   // Parses and checks the fields against `type`; the error is the message for a 400 answer.
-  static drivers::Expected<FieldSelector, std::string> parse(std::string_view text, const ResourceType& type);
+  static Expected<FieldSelector, std::string> parse(std::string_view text, const ResourceType& type);
 
   bool empty() const { return terms_.empty(); }
   bool matches(const nlohmann::json& object) const;

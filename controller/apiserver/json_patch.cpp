@@ -159,8 +159,8 @@ std::optional<nlohmann::json> remove(nlohmann::json& document, const std::vector
 
 }  // namespace
 
-drivers::Expected<nlohmann::json, PatchError> applyJsonPatch(const nlohmann::json& document,
-                                                             const nlohmann::json& patch) {
+Expected<nlohmann::json, PatchError> applyJsonPatch(const nlohmann::json& document,
+                                                    const nlohmann::json& patch) {
   if (!patch.is_array()) {
     return PatchError{true, "json: cannot unmarshal " + std::string(patch.type_name()) +
                                 " into Go value of type jsonpatch.Patch"};

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -17,8 +17,8 @@ struct PatchError {
 };
 
 // Applies an RFC 6902 patch document (a JSON array of operations) to `document`.
-drivers::Expected<nlohmann::json, PatchError> applyJsonPatch(const nlohmann::json& document,
-                                                             const nlohmann::json& patch);
+Expected<nlohmann::json, PatchError> applyJsonPatch(const nlohmann::json& document,
+                                                    const nlohmann::json& patch);
 
 // Applies an RFC 7386 merge patch: objects merge recursively, null deletes, anything else replaces.
 nlohmann::json applyMergePatch(const nlohmann::json& document, const nlohmann::json& patch);

@@ -24,9 +24,8 @@ std::string randomToken() {
   return hex.str();
 }
 
-drivers::Expected<bool, std::string> writeKubeconfig(const std::filesystem::path& path,
-                                                     const std::string& server, const std::string& token,
-                                                     const std::string& caCertificatePem) {
+Expected<bool, std::string> writeKubeconfig(const std::filesystem::path& path, const std::string& server,
+                                            const std::string& token, const std::string& caCertificatePem) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "apiVersion" << YAML::Value << "v1";

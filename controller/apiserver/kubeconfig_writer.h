@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -14,8 +14,8 @@ std::string randomToken();
 
 // Writes (replacing atomically) a kubeconfig with one cluster, user and context named "virtsnap";
 // `caCertificatePem`, when given, is the CA the client trusts for the server.
-drivers::Expected<bool, std::string> writeKubeconfig(const std::filesystem::path& path,
-                                                     const std::string& server, const std::string& token,
-                                                     const std::string& caCertificatePem = "");
+Expected<bool, std::string> writeKubeconfig(const std::filesystem::path& path, const std::string& server,
+                                            const std::string& token,
+                                            const std::string& caCertificatePem = "");
 
 }  // namespace virtsnap::apiserver

@@ -138,7 +138,7 @@ class Parser {
  public:
   explicit Parser(std::vector<Lexeme> lexemes) : lexemes_(std::move(lexemes)) {}
 
-  drivers::Expected<std::vector<LabelSelector::Requirement>, std::string> parse() {
+  Expected<std::vector<LabelSelector::Requirement>, std::string> parse() {
     std::vector<LabelSelector::Requirement> out;
     if (peek().token == Token::End) {
       return out;
@@ -172,7 +172,7 @@ class Parser {
     return lexeme;
   }
 
-  drivers::Expected<LabelSelector::Requirement, std::string> parseRequirement() {
+  Expected<LabelSelector::Requirement, std::string> parseRequirement() {
     LabelSelector::Requirement requirement;
     bool negated = false;
     if (peek().token == Token::Not) {
@@ -269,7 +269,7 @@ class Parser {
 
 }  // namespace
 
-drivers::Expected<LabelSelector, std::string> LabelSelector::parse(std::string_view text) {
+Expected<LabelSelector, std::string> LabelSelector::parse(std::string_view text) {
   auto requirements = Parser(lex(text)).parse();
   if (!requirements) {
     return requirements.error();

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -26,7 +26,7 @@ class LabelSelector {
   };
 
   // An empty or blank string selects everything. The error is kube's wording, for a 400 answer.
-  static drivers::Expected<LabelSelector, std::string> parse(std::string_view text);
+  static Expected<LabelSelector, std::string> parse(std::string_view text);
 
   bool empty() const { return requirements_.empty(); }
   // `labels` is metadata.labels (an object of strings) or null.

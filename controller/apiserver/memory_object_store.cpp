@@ -282,7 +282,7 @@ bool selected(const LabelSelector& labels, const FieldSelector& fields, const js
 
 }  // namespace
 
-drivers::Expected<std::unique_ptr<MemoryObjectStore>, std::string> MemoryObjectStore::open(
+Expected<std::unique_ptr<MemoryObjectStore>, std::string> MemoryObjectStore::open(
     std::filesystem::path dataDir, const ResourceRegistry& registry, Now now, StoreOptions options) {
   if (!now) {
     now = [] { return std::chrono::system_clock::now(); };

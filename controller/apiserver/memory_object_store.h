@@ -26,8 +26,9 @@ struct StoreOptions {
 
 class MemoryObjectStore : public ObjectStore {
  public:
-  static drivers::Expected<std::unique_ptr<MemoryObjectStore>, std::string> open(
-      std::filesystem::path dataDir, const ResourceRegistry& registry, Now now, StoreOptions options);
+  static Expected<std::unique_ptr<MemoryObjectStore>, std::string> open(std::filesystem::path dataDir,
+                                                                        const ResourceRegistry& registry,
+                                                                        Now now, StoreOptions options);
 
   ApiResult<nlohmann::json> create(const ResourceType& type, const std::string& ns, nlohmann::json object,
                                    const WriteOptions& options, std::vector<std::string>* warnings) override;

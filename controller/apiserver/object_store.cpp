@@ -4,8 +4,9 @@
 
 namespace virtsnap::apiserver {
 
-drivers::Expected<std::unique_ptr<ObjectStore>, std::string> ObjectStore::open(
-    std::filesystem::path dataDir, const ResourceRegistry& registry, Now now) {
+Expected<std::unique_ptr<ObjectStore>, std::string> ObjectStore::open(std::filesystem::path dataDir,
+                                                                      const ResourceRegistry& registry,
+                                                                      Now now) {
   auto store = MemoryObjectStore::open(std::move(dataDir), registry, std::move(now), StoreOptions{});
   if (!store) {
     return store.error();

@@ -19,15 +19,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/expected.h"
 #include "controller/apiserver/api_error.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/schema_validator.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::apiserver {
 
 template <typename T>
-using ApiResult = drivers::Expected<T, ApiError>;
+using ApiResult = Expected<T, ApiError>;
 
 struct ListOptions {
   std::string labelSelector;  // =, ==, !=, in (...), notin (...), key, !key; comma-separated
@@ -68,9 +68,9 @@ class ObjectStore {
   using Now = std::function<std::chrono::system_clock::time_point()>;
 
   // Opens (or creates) the store under `dataDir`, replaying its log.
-  static drivers::Expected<std::unique_ptr<ObjectStore>, std::string> open(std::filesystem::path dataDir,
-                                                                           const ResourceRegistry& registry,
-                                                                           Now now = {});
+  static Expected<std::unique_ptr<ObjectStore>, std::string> open(std::filesystem::path dataDir,
+                                                                  const ResourceRegistry& registry,
+                                                                  Now now = {});
   virtual ~ObjectStore() = default;
 
   // `ns` is empty for cluster-scoped types (and, for list/watch, means all namespaces).

@@ -24,7 +24,7 @@ class WireReader {
 
   bool done() const { return position_ == data_.size(); }
 
-  drivers::Expected<Field, std::string> next() {
+  Expected<Field, std::string> next() {
     auto key = varint();
     if (!key) {
       return std::string("truncated field key");
@@ -78,7 +78,7 @@ class WireReader {
     return std::nullopt;  // more than 10 bytes: not a varint
   }
 
-  drivers::Expected<Field, std::string> skip(std::size_t size, Field field) {
+  Expected<Field, std::string> skip(std::size_t size, Field field) {
     if (size > data_.size() - position_) {
       return std::string("truncated fixed-size field");
     }
@@ -90,7 +90,7 @@ class WireReader {
   std::size_t position_ = 0;
 };
 
-using Decoded = drivers::Expected<nlohmann::json, std::string>;
+using Decoded = Expected<nlohmann::json, std::string>;
 
 // A string field must be length-delimited: its text, or nothing.
 std::optional<std::string> text(const Field& field) {
@@ -105,7 +105,7 @@ std::string notAString(const char* name) {
 }
 
 // A map<string,string> entry: key = 1, value = 2.
-drivers::Expected<std::pair<std::string, std::string>, std::string> mapEntry(std::string_view entry) {
+Expected<std::pair<std::string, std::string>, std::string> mapEntry(std::string_view entry) {
   WireReader reader(entry);
   std::pair<std::string, std::string> result;
   while (!reader.done()) {
@@ -210,7 +210,7 @@ Decoded namespaceObject(std::string_view message) {
 
 }  // namespace
 
-drivers::Expected<nlohmann::json, std::string> protobufToJson(std::string_view body) {
+Expected<nlohmann::json, std::string> protobufToJson(std::string_view body) {
   if (body.substr(0, kMagic.size()) != kMagic) {
     return std::string("a Kubernetes protobuf body starts with \"k8s\\0\"");
   }

@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
-drivers::Expected<nlohmann::json, std::string> protobufToJson(std::string_view body);
+Expected<nlohmann::json, std::string> protobufToJson(std::string_view body);
 
 }  // namespace virtsnap::apiserver

@@ -25,7 +25,7 @@ std::vector<std::string> strings(const nlohmann::json& list) {
 }
 
 // One served version of a CustomResourceDefinition as a ResourceType.
-drivers::Expected<ResourceType, std::string> fromCrd(const nlohmann::json& crd, const std::string& file) {
+Expected<ResourceType, std::string> fromCrd(const nlohmann::json& crd, const std::string& file) {
   const nlohmann::json& spec = crd.value("spec", nlohmann::json::object());
   const nlohmann::json& names = spec.value("names", nlohmann::json::object());
   ResourceType type;
@@ -78,7 +78,7 @@ ResourceType builtin(std::string group, std::string version, std::string kind, s
 
 }  // namespace
 
-drivers::Expected<ResourceRegistry, std::string> ResourceRegistry::load(const fs::path& crdDir) {
+Expected<ResourceRegistry, std::string> ResourceRegistry::load(const fs::path& crdDir) {
   ResourceRegistry registry;
   std::error_code ec;
   std::vector<fs::path> files;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -44,7 +44,7 @@ struct ResourceType {
 class ResourceRegistry {
  public:
   // Loads every CustomResourceDefinition (*.yaml) in `crdDir` and adds the built-ins.
-  static drivers::Expected<ResourceRegistry, std::string> load(const std::filesystem::path& crdDir);
+  static Expected<ResourceRegistry, std::string> load(const std::filesystem::path& crdDir);
 
   const ResourceType* find(const std::string& group, const std::string& version,
                            const std::string& plural) const;

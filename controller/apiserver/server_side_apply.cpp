@@ -282,9 +282,8 @@ std::string fieldPathString(const FieldPath& path) {
   return out;
 }
 
-drivers::Expected<nlohmann::json, ApiError> serverSideApply(const nlohmann::json& live,
-                                                            const nlohmann::json& config,
-                                                            const ManagerContext& context, bool force) {
+Expected<nlohmann::json, ApiError> serverSideApply(const nlohmann::json& live, const nlohmann::json& config,
+                                                   const ManagerContext& context, bool force) {
   FieldSet applied = ownableFields(config, context.scope);
   std::vector<Entry> entries = readEntries(live);
 

@@ -20,8 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/expected.h"
 #include "controller/apiserver/api_error.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -44,9 +44,8 @@ struct ManagerContext {
 };
 
 // Applies `config` to `live`; returns the new object (with managedFields) or a 409 Conflict.
-drivers::Expected<nlohmann::json, ApiError> serverSideApply(const nlohmann::json& live,
-                                                            const nlohmann::json& config,
-                                                            const ManagerContext& context, bool force);
+Expected<nlohmann::json, ApiError> serverSideApply(const nlohmann::json& live, const nlohmann::json& config,
+                                                   const ManagerContext& context, bool force);
 
 // Records a non-apply write from `old` to `updated` in updated.metadata.managedFields. The entries
 // start from old's, unless `updated` carries different ones (a client may reset them, as with kube).

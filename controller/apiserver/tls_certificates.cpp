@@ -93,8 +93,8 @@ std::string pem(EVP_PKEY* key) {
 
 }  // namespace
 
-drivers::Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::string>& ipAddresses,
-                                                              const std::vector<std::string>& dnsNames) {
+Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::string>& ipAddresses,
+                                                     const std::vector<std::string>& dnsNames) {
   Key caKey(EVP_EC_gen("P-256"));
   Key serverKey(EVP_EC_gen("P-256"));
   if (!caKey || !serverKey) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -17,8 +17,8 @@ struct TlsMaterial {
 };
 
 // ECDSA P-256 keys; the server certificate names `ipAddresses` and `dnsNames`; valid for a year.
-drivers::Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::string>& ipAddresses,
-                                                              const std::vector<std::string>& dnsNames);
+Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::string>& ipAddresses,
+                                                     const std::vector<std::string>& dnsNames);
 
 std::string base64(const std::string& bytes);
 

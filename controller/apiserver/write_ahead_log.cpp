@@ -168,8 +168,8 @@ std::uint32_t crc32(const void* data, std::size_t size) {
   return c ^ 0xFFFFFFFFu;
 }
 
-drivers::Expected<std::unique_ptr<WriteAheadLog>, std::string> WriteAheadLog::open(const fs::path& dir,
-                                                                                   Contents* contents) {
+Expected<std::unique_ptr<WriteAheadLog>, std::string> WriteAheadLog::open(const fs::path& dir,
+                                                                          Contents* contents) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {

@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
@@ -37,8 +37,8 @@ class WriteAheadLog {
     std::vector<nlohmann::json> records;  // in append order
   };
 
-  static drivers::Expected<std::unique_ptr<WriteAheadLog>, std::string> open(const std::filesystem::path& dir,
-                                                                             Contents* contents);
+  static Expected<std::unique_ptr<WriteAheadLog>, std::string> open(const std::filesystem::path& dir,
+                                                                    Contents* contents);
   ~WriteAheadLog();
   WriteAheadLog(const WriteAheadLog&) = delete;
   WriteAheadLog& operator=(const WriteAheadLog&) = delete;

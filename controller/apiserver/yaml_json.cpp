@@ -58,7 +58,7 @@ nlohmann::json toJson(const YAML::Node& node) {
 
 }  // namespace
 
-drivers::Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::string_view text) {
+Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::string_view text) {
   try {
     std::vector<nlohmann::json> documents;
     for (const YAML::Node& document : YAML::LoadAll(std::string(text))) {

@@ -8,11 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::apiserver {
 
 // Every non-empty document of `text`; an error message (with the line) for malformed YAML.
-drivers::Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::string_view text);
+Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::string_view text);
 
 }  // namespace virtsnap::apiserver

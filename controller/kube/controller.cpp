@@ -13,8 +13,8 @@ namespace {
 // The controller whose worker the current thread is, so stop() can tell it was called from a reconcile.
 thread_local const Controller* workerOf = nullptr;
 
-drivers::ClockPtr clockOrSystem(drivers::ClockPtr clock) {
-  return clock ? std::move(clock) : drivers::systemClock();
+ClockPtr clockOrSystem(ClockPtr clock) {
+  return clock ? std::move(clock) : systemClock();
 }
 
 LogSink logOrStandardError(LogSink sink) {
@@ -100,7 +100,7 @@ void Controller::worker() {
 }
 
 void Controller::reconcileKey(const std::string& key) {
-  const drivers::Clock::TimePoint start = clock_->now();
+  const Clock::TimePoint start = clock_->now();
   const ReconcileResult outcome = invokeReconciler(key);
   handleOutcome(key, outcome);
   metrics_.reconcileTime(std::chrono::duration<double>(clock_->now() - start).count());

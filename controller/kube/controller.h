@@ -25,11 +25,11 @@
 
 #include <prometheus/registry.h>
 
+#include "base/clock.h"
 #include "controller/kube/controller_metrics.h"
 #include "controller/kube/rate_limiter.h"
 #include "controller/kube/reconciler.h"
 #include "controller/kube/work_queue.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -39,7 +39,7 @@ using LogSink = std::function<void(std::string_view line)>;
 struct ControllerOptions {
   std::string name;                                // the metrics' controller/name label, and the log prefix
   int workers = 1;                                 // MaxConcurrentReconciles (at least 1)
-  drivers::ClockPtr clock;                         // null: the system clock
+  ClockPtr clock;                                  // null: the system clock
   RateLimiterPtr rateLimiter;                      // null: defaultControllerRateLimiter(clock)
   std::shared_ptr<prometheus::Registry> registry;  // null: a private registry (metrics still counted)
   LogSink log;                                     // null: standard error
@@ -76,7 +76,7 @@ class Controller {
 
   const std::string name_;
   const int workers_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const std::shared_ptr<Reconciler> reconciler_;
   const LogSink log_;
   const std::shared_ptr<prometheus::Registry> registry_;

@@ -147,7 +147,7 @@ struct Observation {
 // The distinct messages seen lately for one aggregation key.
 struct SimilarEvents {
   std::set<std::string> messages;
-  std::optional<drivers::Clock::TimePoint> last;
+  std::optional<Clock::TimePoint> last;
 };
 
 struct EventCorrelator::State {
@@ -158,7 +158,7 @@ struct EventCorrelator::State {
   std::int64_t lastNameNanos = 0;  // names stay unique when the wall clock stands still
 };
 
-EventCorrelator::EventCorrelator(EventCorrelatorOptions options, drivers::ClockPtr clock, WallClock wallClock)
+EventCorrelator::EventCorrelator(EventCorrelatorOptions options, ClockPtr clock, WallClock wallClock)
     : options_(options),
       clock_(std::move(clock)),
       wallClock_(wallClock ? std::move(wallClock)
@@ -179,7 +179,7 @@ std::string EventCorrelator::uniqueName(const std::string& objectName, WallTime 
 }
 
 CorrelatedEvent EventCorrelator::correlate(Event event) {
-  const drivers::Clock::TimePoint now = clock_->now();
+  const Clock::TimePoint now = clock_->now();
   std::lock_guard lock(mutex_);
 
   // Aggregation: count the distinct messages of similar events; past the threshold, write the

@@ -23,9 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "controller/kube/event_recorder.h"
-#include "controller/kube/wall_clock.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -68,7 +67,7 @@ struct CorrelatedEvent {
 
 class EventCorrelator {
  public:
-  EventCorrelator(EventCorrelatorOptions options, drivers::ClockPtr clock, WallClock wallClock);
+  EventCorrelator(EventCorrelatorOptions options, ClockPtr clock, WallClock wallClock);
   ~EventCorrelator();
   EventCorrelator(const EventCorrelator&) = delete;
   EventCorrelator& operator=(const EventCorrelator&) = delete;
@@ -86,7 +85,7 @@ class EventCorrelator {
                          std::chrono::system_clock::time_point time);  // needs mutex_
 
   const EventCorrelatorOptions options_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const WallClock wallClock_;
   std::mutex mutex_;  // guards state_
   std::unique_ptr<State> state_;

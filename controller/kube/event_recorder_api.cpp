@@ -6,8 +6,8 @@
 
 namespace virtsnap::kube {
 
-ApiEventRecorder::ApiEventRecorder(ApiClientPtr client, ApiEventRecorderOptions options,
-                                   drivers::ClockPtr clock, WallClock wallClock, RandomSourcePtr random)
+ApiEventRecorder::ApiEventRecorder(ApiClientPtr client, ApiEventRecorderOptions options, ClockPtr clock,
+                                   WallClock wallClock, RandomSourcePtr random)
     : client_(std::move(client)),
       options_(std::move(options)),
       clock_(std::move(clock)),
@@ -145,13 +145,13 @@ ApiEventRecorder::Outcome ApiEventRecorder::write(const CorrelatedEvent& correla
                             correlated.patch, PatchOptions{});
   }
   // The Event to bump may be gone (events expire on the server): write it anew, count and all.
-  const bool create = !bump || (!answer->ok() && answer->error().kind == ErrorKind::NotFound);
+  const bool create = !bump || (!answer->has_value() && answer->error().kind == ErrorKind::NotFound);
   if (create) {
     Event fresh = correlated.event;
     fresh.resourceVersion.clear();
     answer = client_->create(resources::events(), fresh.toJson(), WriteOptions{});
   }
-  if (answer->ok()) {
+  if (answer->has_value()) {
     if (std::optional<Event> written = Event::fromJson(answer->value())) {
       correlator_.updateState(*written);
     }
@@ -168,7 +168,7 @@ ApiEventRecorder::Outcome ApiEventRecorder::write(const CorrelatedEvent& correla
 }
 
 bool ApiEventRecorder::waitToRetry(std::chrono::nanoseconds delay) {
-  const drivers::Clock::TimePoint deadline = clock_->now() + delay;
+  const Clock::TimePoint deadline = clock_->now() + delay;
   std::unique_lock lock(mutex_);
   while (!stopping_ && clock_->now() < deadline) {
     clock_->waitUntil(lock, wake_, deadline);

@@ -24,11 +24,11 @@
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
+#include "base/random_source.h"
 #include "controller/kube/api_client.h"
 #include "controller/kube/event_correlator.h"
 #include "controller/kube/event_recorder.h"
-#include "controller/kube/random_source.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -58,8 +58,8 @@ class ApiEventRecorder final : public EventRecorder {
  public:
   // Starts the sender thread. `wallClock` stamps firstTimestamp and lastTimestamp; `random` spreads
   // the first retry.
-  ApiEventRecorder(ApiClientPtr client, ApiEventRecorderOptions options, drivers::ClockPtr clock,
-                   WallClock wallClock, RandomSourcePtr random);
+  ApiEventRecorder(ApiClientPtr client, ApiEventRecorderOptions options, ClockPtr clock, WallClock wallClock,
+                   RandomSourcePtr random);
   ~ApiEventRecorder() override;
   ApiEventRecorder(const ApiEventRecorder&) = delete;
   ApiEventRecorder& operator=(const ApiEventRecorder&) = delete;
@@ -88,7 +88,7 @@ class ApiEventRecorder final : public EventRecorder {
 
   const ApiClientPtr client_;
   const ApiEventRecorderOptions options_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const WallClock wallClock_;
   const RandomSourcePtr random_;
   EventCorrelator correlator_;  // thread-safe; used by the sender thread only

@@ -362,7 +362,7 @@ KubeResult<LineStreamPtr> HttpTransport::Impl::stream(const RestRequest& request
       cancel.cancel();
       return timeoutError(request, server_);
     }
-    if (!answered->ok()) {
+    if (!answered->has_value()) {
       return answered->error();
     }
     http::http_response response = answered->value();
@@ -375,7 +375,8 @@ KubeResult<LineStreamPtr> HttpTransport::Impl::stream(const RestRequest& request
         cancel.cancel();
         return timeoutError(request, server_);
       }
-      const std::string text = read->ok() ? std::string(read->value().begin(), read->value().end()) : "";
+      const std::string text =
+          read->has_value() ? std::string(read->value().begin(), read->value().end()) : "";
       auto retryAfter = response.headers().find("Retry-After");
       return errorFromResponse(response.status_code(), text,
                                retryAfter == response.headers().end() ? "" : retryAfter->second);

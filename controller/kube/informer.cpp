@@ -4,8 +4,7 @@
 
 namespace virtsnap::kube {
 
-Informer::Informer(ApiClientPtr client, InformerOptions options, drivers::ClockPtr clock,
-                   RandomSourcePtr random)
+Informer::Informer(ApiClientPtr client, InformerOptions options, ClockPtr clock, RandomSourcePtr random)
     : options_(std::move(options)),
       clock_(std::move(clock)),
       cache_(options_.indexers),
@@ -64,7 +63,7 @@ bool Informer::hasSynced() const {
   return synced_;
 }
 
-bool Informer::waitForSync(drivers::Clock::TimePoint deadline) {
+bool Informer::waitForSync(Clock::TimePoint deadline) {
   std::unique_lock lock(mutex_);
   while (!synced_ && !stopping_ && clock_->now() < deadline) {
     clock_->waitUntil(lock, changed_, deadline);

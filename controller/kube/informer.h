@@ -36,11 +36,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+#include "base/random_source.h"
 #include "controller/kube/api_client.h"
 #include "controller/kube/object_cache.h"
-#include "controller/kube/random_source.h"
 #include "controller/kube/watcher.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -65,7 +65,7 @@ struct InformerOptions {
 
 class Informer {
  public:
-  Informer(ApiClientPtr client, InformerOptions options, drivers::ClockPtr clock, RandomSourcePtr random);
+  Informer(ApiClientPtr client, InformerOptions options, ClockPtr clock, RandomSourcePtr random);
   ~Informer();  // stop()
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
@@ -79,7 +79,7 @@ class Informer {
 
   bool hasSynced() const;
   // Waits on the clock until synced; false if the deadline passed or the informer stopped first.
-  bool waitForSync(drivers::Clock::TimePoint deadline);
+  bool waitForSync(Clock::TimePoint deadline);
 
   // The cache, for readers on any thread; lives as long as the informer.
   const ObjectCache& cache() const { return cache_; }
@@ -98,7 +98,7 @@ class Informer {
   void notify(const std::function<void(const EventHandler&)>& call);
 
   const InformerOptions options_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   ObjectCache cache_;
   Watcher watcher_;
 

@@ -129,7 +129,7 @@ ConfigResult<Bytes> pemFrom(const YAML::Node& node, const fs::path& file, const 
 }
 
 ConfigResult<ClusterConfig> resolve(const MergedKubeconfig& merged, const std::string& wanted,
-                                    const drivers::ClockPtr& clock) {
+                                    const ClockPtr& clock) {
   const std::string contextName = wanted.empty() ? merged.currentContext : wanted;
   if (contextName.empty()) {
     return merged.files + ": no current-context is set and no context was named";
@@ -235,7 +235,7 @@ Getenv processEnvironment() {
 }
 
 ConfigResult<ClusterConfig> loadKubeconfig(const std::vector<fs::path>& files, const std::string& context,
-                                           drivers::ClockPtr clock) {
+                                           ClockPtr clock) {
   if (files.empty()) {
     return std::string("no kubeconfig file given");
   }
@@ -246,7 +246,7 @@ ConfigResult<ClusterConfig> loadKubeconfig(const std::vector<fs::path>& files, c
         return *problem;
       }
     }
-    return resolve(merged, context, clock ? clock : drivers::systemClock());
+    return resolve(merged, context, clock ? clock : systemClock());
   } catch (const YAML::Exception& e) {
     return merged.files + ": " + e.what();
   }

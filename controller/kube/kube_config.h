@@ -18,14 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
+#include "base/expected.h"
 #include "controller/kube/token_source.h"
-#include "drivers/clock.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::kube {
 
 template <typename T>
-using ConfigResult = drivers::Expected<T, std::string>;
+using ConfigResult = Expected<T, std::string>;
 
 // Everything needed to talk to one API server.
 struct ClusterConfig {
@@ -46,13 +46,12 @@ Getenv processEnvironment();
 // Loads `files` merged as KUBECONFIG lists are, and resolves `context` ("" = current-context).
 // Token files are read through a token source on `clock` (null: the system clock).
 ConfigResult<ClusterConfig> loadKubeconfig(const std::vector<std::filesystem::path>& files,
-                                           const std::string& context = "",
-                                           drivers::ClockPtr clock = nullptr);
+                                           const std::string& context = "", ClockPtr clock = nullptr);
 
 struct InClusterOptions {
   std::filesystem::path root = "/var/run/secrets/kubernetes.io/serviceaccount";
   Getenv getenv;  // null: the process environment
-  drivers::ClockPtr clock;
+  ClockPtr clock;
 };
 
 // True when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set.
@@ -64,7 +63,7 @@ struct ConfigSearch {
   std::string context;         // --context; "" for current-context
   Getenv getenv;               // KUBECONFIG, HOME, KUBERNETES_SERVICE_*; null: the process environment
   std::filesystem::path serviceAccountRoot = "/var/run/secrets/kubernetes.io/serviceaccount";
-  drivers::ClockPtr clock;
+  ClockPtr clock;
 };
 
 // The search order in the header comment.

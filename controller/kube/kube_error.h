@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "drivers/expected.h"
+#include "base/expected.h"
 
 namespace virtsnap::kube {
 
@@ -52,6 +52,6 @@ struct KubeError {
 };
 
 template <typename T>
-using KubeResult = drivers::Expected<T, KubeError>;
+using KubeResult = Expected<T, KubeError>;
 
 }  // namespace virtsnap::kube

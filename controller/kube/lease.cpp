@@ -37,7 +37,7 @@ std::string nodeLeaseName(const std::string& nodeName) {
 }
 
 LeaderElector::LeaderElector(ApiClientPtr client, LeaderElectionConfig config, LeaderCallbacks callbacks,
-                             drivers::ClockPtr clock, WallClock wallClock, RandomSourcePtr random)
+                             ClockPtr clock, WallClock wallClock, RandomSourcePtr random)
     : config_(std::move(config)),
       callbacks_(std::move(callbacks)),
       clock_(std::move(clock)),
@@ -101,7 +101,7 @@ void LeaderElector::setLeading(bool leading) {
   leading_ = leading;
 }
 
-bool LeaderElector::waitUntil(drivers::Clock::TimePoint deadline) {
+bool LeaderElector::waitUntil(Clock::TimePoint deadline) {
   std::unique_lock lock(mutex_);
   while (!stopping_ && clock_->now() < deadline) {
     clock_->waitUntil(lock, wake_, deadline);
@@ -168,7 +168,7 @@ bool LeaderElector::acquire() {
 void LeaderElector::renew() {
   for (;;) {
     // Try at once, then every retryPeriod, until a renewal succeeds or renewDeadline passes.
-    const drivers::Clock::TimePoint deadline = clock_->now() + config_.renewDeadline;
+    const Clock::TimePoint deadline = clock_->now() + config_.renewDeadline;
     for (;;) {
       if (stopping()) {
         return;
@@ -179,7 +179,7 @@ void LeaderElector::renew() {
       if (!candidate_.holds() && !candidate_.lastError()) {
         return;  // the Lease names a valid other holder: stop acting now, not at the deadline
       }
-      const drivers::Clock::TimePoint now = clock_->now();
+      const Clock::TimePoint now = clock_->now();
       if (now >= deadline || !waitUntil(std::min(now + config_.retryPeriod, deadline)) ||
           clock_->now() >= deadline) {
         return;  // renewDeadline passed without a renewal, or stop() came

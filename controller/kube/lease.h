@@ -28,11 +28,11 @@
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
+#include "base/random_source.h"
 #include "controller/kube/api_client.h"
 #include "controller/kube/lease_candidate.h"
 #include "controller/kube/lease_lock.h"
-#include "controller/kube/random_source.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -63,8 +63,8 @@ struct LeaderCallbacks {
 class LeaderElector {
  public:
   // `config` must pass validateLeaderElectionConfig. `random` jitters the acquire retries.
-  LeaderElector(ApiClientPtr client, LeaderElectionConfig config, LeaderCallbacks callbacks,
-                drivers::ClockPtr clock, WallClock wallClock, RandomSourcePtr random);
+  LeaderElector(ApiClientPtr client, LeaderElectionConfig config, LeaderCallbacks callbacks, ClockPtr clock,
+                WallClock wallClock, RandomSourcePtr random);
   ~LeaderElector();  // stop()
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
@@ -88,13 +88,13 @@ class LeaderElector {
   void renew();    // returns when leadership is lost or stop() came
   bool round();    // one LeaseCandidate round, then publishes what it saw
   // Waits on the clock until `deadline`; false if stop() came first.
-  bool waitUntil(drivers::Clock::TimePoint deadline);
+  bool waitUntil(Clock::TimePoint deadline);
   bool stopping() const;
   void setLeading(bool leading);
 
   const LeaderElectionConfig config_;
   const LeaderCallbacks callbacks_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const RandomSourcePtr random_;
   LeaseCandidate candidate_;    // the elector's thread only
   std::string reportedLeader_;  // the elector's thread only: the last holder given to onNewLeader

@@ -6,7 +6,7 @@
 namespace virtsnap::kube {
 
 LeaseCandidate::LeaseCandidate(LeaseLock lock, std::string identity, std::chrono::seconds leaseDuration,
-                               drivers::ClockPtr clock, WallClock wallClock)
+                               ClockPtr clock, WallClock wallClock)
     : lock_(std::move(lock)),
       identity_(std::move(identity)),
       leaseDuration_(std::max(leaseDuration, std::chrono::seconds(1))),
@@ -19,7 +19,7 @@ std::chrono::system_clock::time_point LeaseCandidate::wallNow() const {
                                                                   : std::chrono::system_clock::now());
 }
 
-bool LeaseCandidate::observedValid(drivers::Clock::TimePoint now) const {
+bool LeaseCandidate::observedValid(Clock::TimePoint now) const {
   return observedAt_ + std::chrono::seconds(observed_.leaseDurationSeconds) > now;
 }
 
@@ -30,7 +30,7 @@ void LeaseCandidate::observe(const LeaseRecord& record) {
 
 bool LeaseCandidate::tryAcquireOrRenew() {
   lastError_.reset();
-  const drivers::Clock::TimePoint now = clock_->now();
+  const Clock::TimePoint now = clock_->now();
   const auto wall = wallNow();
   LeaseRecord desired;
   desired.holderIdentity = identity_;

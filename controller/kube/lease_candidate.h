@@ -14,15 +14,15 @@
 #include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "controller/kube/lease_lock.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
 class LeaseCandidate {
  public:
-  LeaseCandidate(LeaseLock lock, std::string identity, std::chrono::seconds leaseDuration,
-                 drivers::ClockPtr clock, WallClock wallClock);
+  LeaseCandidate(LeaseLock lock, std::string identity, std::chrono::seconds leaseDuration, ClockPtr clock,
+                 WallClock wallClock);
 
   // One round: renews the Lease if this candidate holds it, takes it if it is free or expired,
   // creates it if missing. True when this candidate holds the Lease now. A failed round leaves the
@@ -42,17 +42,17 @@ class LeaseCandidate {
 
  private:
   // The observed record has been unchanged for less than its duration.
-  bool observedValid(drivers::Clock::TimePoint now) const;
+  bool observedValid(Clock::TimePoint now) const;
   void observe(const LeaseRecord& record);
   std::chrono::system_clock::time_point wallNow() const;
 
   LeaseLock lock_;
   const std::string identity_;
   const std::chrono::seconds leaseDuration_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const WallClock wallClock_;
-  LeaseRecord observed_;                    // what the Lease said when last read or written
-  drivers::Clock::TimePoint observedAt_{};  // when observed_ last changed, on clock_
+  LeaseRecord observed_;           // what the Lease said when last read or written
+  Clock::TimePoint observedAt_{};  // when observed_ last changed, on clock_
   std::optional<KubeError> lastError_;
 };
 

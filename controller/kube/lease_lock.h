@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "controller/kube/api_client.h"
-#include "controller/kube/wall_clock.h"
 
 namespace virtsnap::kube {
 

@@ -43,7 +43,7 @@ int ItemExponentialRateLimiter::numRequeues(const std::string& key) {
   return found == failures_.end() ? 0 : found->second;
 }
 
-BucketRateLimiter::BucketRateLimiter(double qps, int burst, drivers::ClockPtr clock)
+BucketRateLimiter::BucketRateLimiter(double qps, int burst, ClockPtr clock)
     : bucket_(qps, burst, std::move(clock)) {}
 
 std::chrono::nanoseconds BucketRateLimiter::when(const std::string& /*key*/) {
@@ -80,7 +80,7 @@ int MaxOfRateLimiter::numRequeues(const std::string& key) {
   return most;
 }
 
-RateLimiterPtr defaultControllerRateLimiter(drivers::ClockPtr clock) {
+RateLimiterPtr defaultControllerRateLimiter(ClockPtr clock) {
   std::vector<RateLimiterPtr> limiters;
   limiters.push_back(
       std::make_unique<ItemExponentialRateLimiter>(std::chrono::milliseconds(5), std::chrono::seconds(1000)));

@@ -9,9 +9,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/clock.h"
 #include "controller/kube/rate_limiter.h"
 #include "controller/kube/token_bucket.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -36,7 +36,7 @@ class ItemExponentialRateLimiter final : public RateLimiter {
 // storm of failures cannot become a hot loop. Keeps no per-key state.
 class BucketRateLimiter final : public RateLimiter {
  public:
-  BucketRateLimiter(double qps, int burst, drivers::ClockPtr clock);
+  BucketRateLimiter(double qps, int burst, ClockPtr clock);
 
   std::chrono::nanoseconds when(const std::string& key) override;
   void forget(const std::string& key) override;
@@ -60,6 +60,6 @@ class MaxOfRateLimiter final : public RateLimiter {
 };
 
 // client-go's DefaultTypedControllerRateLimiter: max(exponential 5 ms..1000 s per key, 10 qps burst 100).
-RateLimiterPtr defaultControllerRateLimiter(drivers::ClockPtr clock);
+RateLimiterPtr defaultControllerRateLimiter(ClockPtr clock);
 
 }  // namespace virtsnap::kube

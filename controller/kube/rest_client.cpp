@@ -167,7 +167,7 @@ class RestWatchStream final : public WatchStream {
 RestClient::RestClient(TransportPtr transport, RestClientOptions options)
     : transport_(std::move(transport)),
       options_(std::move(options)),
-      limiter_(options_.qps, options_.burst, options_.clock ? options_.clock : drivers::systemClock()) {}
+      limiter_(options_.qps, options_.burst, options_.clock ? options_.clock : systemClock()) {}
 
 RestRequest RestClient::request(std::string method, std::string path) const {
   RestRequest request;

@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "controller/kube/api_client.h"
 #include "controller/kube/token_bucket.h"
 #include "controller/kube/transport.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -27,7 +27,7 @@ struct RestClientOptions {
   // half-dead connection ends and is re-opened. Zero: leave the stream open.
   std::chrono::seconds watchTimeout{0};
   std::string userAgent = "virtsnap-agent";
-  drivers::ClockPtr clock;  // for the limiter; null: the system clock
+  ClockPtr clock;  // for the limiter; null: the system clock
 };
 
 class RestClient final : public ApiClient {

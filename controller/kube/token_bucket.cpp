@@ -4,14 +4,14 @@
 
 namespace virtsnap::kube {
 
-TokenBucket::TokenBucket(double qps, int burst, drivers::ClockPtr clock)
+TokenBucket::TokenBucket(double qps, int burst, ClockPtr clock)
     : qps_(qps),
       burst_(std::max(1, burst)),
       clock_(std::move(clock)),
       tokens_(burst_),
       last_(clock_->now()) {}
 
-void TokenBucket::refill(drivers::Clock::TimePoint now) {
+void TokenBucket::refill(Clock::TimePoint now) {
   if (now > last_) {
     const double seconds = std::chrono::duration<double>(now - last_).count();
     tokens_ = std::min(burst_, tokens_ + seconds * qps_);

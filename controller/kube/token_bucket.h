@@ -5,14 +5,14 @@
 #include <chrono>
 #include <mutex>
 
-#include "drivers/clock.h"
+#include "base/clock.h"
 
 namespace virtsnap::kube {
 
 class TokenBucket {
  public:
   // qps <= 0 means unlimited.
-  TokenBucket(double qps, int burst, drivers::ClockPtr clock);
+  TokenBucket(double qps, int burst, ClockPtr clock);
 
   // Takes a token now if one is there.
   bool tryTake();
@@ -23,14 +23,14 @@ class TokenBucket {
   void take();
 
  private:
-  void refill(drivers::Clock::TimePoint now);  // needs mutex_
+  void refill(Clock::TimePoint now);  // needs mutex_
 
   const double qps_;
   const double burst_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   std::mutex mutex_;  // guards tokens_ and last_
   double tokens_;     // may go negative: tokens promised to reservations
-  drivers::Clock::TimePoint last_;
+  Clock::TimePoint last_;
 };
 
 }  // namespace virtsnap::kube

@@ -35,7 +35,7 @@ class StaticTokenSource final : public TokenSource {
 
 class FileTokenSource final : public TokenSource {
  public:
-  FileTokenSource(std::filesystem::path path, drivers::ClockPtr clock, std::chrono::seconds maxAge)
+  FileTokenSource(std::filesystem::path path, ClockPtr clock, std::chrono::seconds maxAge)
       : path_(std::move(path)), clock_(std::move(clock)), maxAge_(maxAge) {}
 
   KubeResult<std::string> token() override {
@@ -78,12 +78,12 @@ class FileTokenSource final : public TokenSource {
   }
 
   const std::filesystem::path path_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const std::chrono::seconds maxAge_;
   std::mutex mutex_;  // guards the three below
   std::optional<std::string> token_;
   std::optional<std::filesystem::file_time_type> modified_;
-  drivers::Clock::TimePoint readAt_;
+  Clock::TimePoint readAt_;
 };
 
 }  // namespace
@@ -92,10 +92,8 @@ TokenSourcePtr staticTokenSource(std::string token) {
   return std::make_shared<StaticTokenSource>(std::move(token));
 }
 
-TokenSourcePtr fileTokenSource(std::filesystem::path path, drivers::ClockPtr clock,
-                               std::chrono::seconds maxAge) {
-  return std::make_shared<FileTokenSource>(std::move(path), clock ? std::move(clock) : drivers::systemClock(),
-                                           maxAge);
+TokenSourcePtr fileTokenSource(std::filesystem::path path, ClockPtr clock, std::chrono::seconds maxAge) {
+  return std::make_shared<FileTokenSource>(std::move(path), clock ? std::move(clock) : systemClock(), maxAge);
 }
 
 }  // namespace virtsnap::kube

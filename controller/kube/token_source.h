@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "controller/kube/kube_error.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -28,7 +28,7 @@ using TokenSourcePtr = std::shared_ptr<TokenSource>;
 TokenSourcePtr staticTokenSource(std::string token);
 
 // Reads `path` on first use; surrounding whitespace (the trailing newline) is not part of the token.
-TokenSourcePtr fileTokenSource(std::filesystem::path path, drivers::ClockPtr clock,
+TokenSourcePtr fileTokenSource(std::filesystem::path path, ClockPtr clock,
                                std::chrono::seconds maxAge = std::chrono::seconds(60));
 
 }  // namespace virtsnap::kube

@@ -83,11 +83,11 @@ class TypedClient {
       for (std::size_t i = 0; i < items->size(); ++i) {
         auto item = KindOf<T>::decode((*items)[i]);
         if (!item) {
-          const std::string& path = item.Error().path;
+          const std::string& path = item.error().path;
           return decodeError("items[" + std::to_string(i) + "]" + (path.empty() ? "" : "." + path),
-                             item.Error().message);
+                             item.error().message);
         }
-        out.items.push_back(std::move(item).Value());
+        out.items.push_back(std::move(item).value());
       }
     }
     return out;
@@ -152,9 +152,9 @@ class TypedClient {
     }
     auto object = KindOf<T>::decode(answer.value());
     if (!object) {
-      return decodeError(object.Error().path, object.Error().message);
+      return decodeError(object.error().path, object.error().message);
     }
-    return std::move(object).Value();
+    return std::move(object).value();
   }
 
   ApiClientPtr client_;

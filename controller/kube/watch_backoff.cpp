@@ -4,7 +4,7 @@
 
 namespace virtsnap::kube {
 
-WatchBackoff::WatchBackoff(BackoffPolicy policy, drivers::ClockPtr clock, RandomSourcePtr random)
+WatchBackoff::WatchBackoff(BackoffPolicy policy, ClockPtr clock, RandomSourcePtr random)
     : policy_(policy), clock_(std::move(clock)), random_(std::move(random)), step_(policy_.initial) {}
 
 std::chrono::nanoseconds WatchBackoff::next() {

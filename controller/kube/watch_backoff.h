@@ -11,8 +11,8 @@
 #include <chrono>
 #include <optional>
 
-#include "controller/kube/random_source.h"
-#include "drivers/clock.h"
+#include "base/clock.h"
+#include "base/random_source.h"
 
 namespace virtsnap::kube {
 
@@ -26,7 +26,7 @@ struct BackoffPolicy {
 
 class WatchBackoff {
  public:
-  WatchBackoff(BackoffPolicy policy, drivers::ClockPtr clock, RandomSourcePtr random);
+  WatchBackoff(BackoffPolicy policy, ClockPtr clock, RandomSourcePtr random);
 
   // A failure happened now: how long to wait before the next attempt.
   std::chrono::nanoseconds next();
@@ -37,11 +37,11 @@ class WatchBackoff {
 
  private:
   const BackoffPolicy policy_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const RandomSourcePtr random_;
   std::chrono::duration<double, std::nano> step_;  // the unjittered delay of the next failure
   int attempts_ = 0;
-  std::optional<drivers::Clock::TimePoint> lastFailure_;
+  std::optional<Clock::TimePoint> lastFailure_;
 };
 
 }  // namespace virtsnap::kube

@@ -71,7 +71,7 @@ const char* watcherEventTypeName(WatcherEventType type) {
   return "Unknown";
 }
 
-Watcher::Watcher(ApiClientPtr client, WatcherConfig config, drivers::ClockPtr clock, RandomSourcePtr random)
+Watcher::Watcher(ApiClientPtr client, WatcherConfig config, ClockPtr clock, RandomSourcePtr random)
     : client_(std::move(client)),
       config_(std::move(config)),
       clock_(std::move(clock)),

@@ -31,10 +31,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+#include "base/random_source.h"
 #include "controller/kube/api_client.h"
-#include "controller/kube/random_source.h"
 #include "controller/kube/watch_backoff.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -74,7 +74,7 @@ class Watcher {
   using Consumer = std::function<void(WatcherEvent&&)>;
   using FailureObserver = std::function<void(const WatcherFailure&)>;
 
-  Watcher(ApiClientPtr client, WatcherConfig config, drivers::ClockPtr clock, RandomSourcePtr random);
+  Watcher(ApiClientPtr client, WatcherConfig config, ClockPtr clock, RandomSourcePtr random);
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
 
@@ -104,7 +104,7 @@ class Watcher {
 
   const ApiClientPtr client_;
   const WatcherConfig config_;
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   WatchBackoff backoff_;  // used by the run() thread only
 
   mutable std::mutex mutex_;  // guards everything below

@@ -4,8 +4,7 @@
 
 namespace virtsnap::kube {
 
-WorkQueue::WorkQueue(drivers::ClockPtr clock, RateLimiterPtr rateLimiter,
-                     std::unique_ptr<WorkqueueMetrics> metrics)
+WorkQueue::WorkQueue(ClockPtr clock, RateLimiterPtr rateLimiter, std::unique_ptr<WorkqueueMetrics> metrics)
     : clock_(std::move(clock)),
       rateLimiter_(rateLimiter ? std::move(rateLimiter) : defaultControllerRateLimiter(clock_)),
       metrics_(std::move(metrics)) {
@@ -100,7 +99,7 @@ void WorkQueue::addAfter(const std::string& key, std::chrono::nanoseconds delay)
     addLocked(key);
     return;
   }
-  const drivers::Clock::TimePoint readyAt = clock_->now() + delay;
+  const Clock::TimePoint readyAt = clock_->now() + delay;
   auto [known, inserted] = delayedReadyAt_.try_emplace(key, readyAt);
   if (!inserted) {
     if (known->second <= readyAt) {
@@ -154,7 +153,7 @@ void WorkQueue::waitingLoop() {
   std::unique_lock lock(mutex_);
   while (!shuttingDown_) {
     // Everything due at one reading of the clock moves in one critical section.
-    const drivers::Clock::TimePoint now = clock_->now();
+    const Clock::TimePoint now = clock_->now();
     while (!delayed_.empty() && delayed_.begin()->first <= now) {
       auto node = delayed_.extract(delayed_.begin());
       delayedReadyAt_.erase(node.value().second);
@@ -170,10 +169,10 @@ void WorkQueue::waitingLoop() {
 
 void WorkQueue::unfinishedWorkLoop() {
   std::unique_lock lock(mutex_);
-  drivers::Clock::TimePoint next = clock_->now() + kUnfinishedWorkUpdatePeriod;
+  Clock::TimePoint next = clock_->now() + kUnfinishedWorkUpdatePeriod;
   while (!shuttingDown_) {
     clock_->waitUntil(lock, tickerStop_, next);
-    const drivers::Clock::TimePoint now = clock_->now();
+    const Clock::TimePoint now = clock_->now();
     if (!shuttingDown_ && now >= next) {
       metrics_->updateUnfinishedWork();
       next = now + kUnfinishedWorkUpdatePeriod;

@@ -33,9 +33,9 @@
 #include <unordered_set>
 #include <utility>
 
+#include "base/clock.h"
 #include "controller/kube/rate_limiter.h"
 #include "controller/kube/workqueue_metrics.h"
-#include "drivers/clock.h"
 
 namespace virtsnap::kube {
 
@@ -46,7 +46,7 @@ class WorkQueue {
 
   // `rateLimiter` may be null: defaultControllerRateLimiter(clock). `metrics` may be null: no metrics and
   // no ticker thread.
-  WorkQueue(drivers::ClockPtr clock, RateLimiterPtr rateLimiter, std::unique_ptr<WorkqueueMetrics> metrics);
+  WorkQueue(ClockPtr clock, RateLimiterPtr rateLimiter, std::unique_ptr<WorkqueueMetrics> metrics);
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -83,7 +83,7 @@ class WorkQueue {
   void waitingLoop();                      // the thread moving delayed keys in
   void unfinishedWorkLoop();               // the metrics ticker thread
 
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   const RateLimiterPtr rateLimiter_;                 // thread-safe on its own
   const std::unique_ptr<WorkqueueMetrics> metrics_;  // thread-safe; called under mutex_ so depth and
                                                      // durations follow the queue's own order
@@ -95,8 +95,8 @@ class WorkQueue {
   std::unordered_set<std::string> dirty_;  // keys that need processing (pending or added while processing)
   std::unordered_set<std::string> processing_;  // keys handed out by get() and not yet done()
   // Delayed keys, each once, ordered by the time they become pending, and that time by key.
-  std::set<std::pair<drivers::Clock::TimePoint, std::string>> delayed_;
-  std::unordered_map<std::string, drivers::Clock::TimePoint> delayedReadyAt_;
+  std::set<std::pair<Clock::TimePoint, std::string>> delayed_;
+  std::unordered_map<std::string, Clock::TimePoint> delayedReadyAt_;
   bool shuttingDown_ = false;
   bool draining_ = false;  // a shutDownWithDrain() is waiting
 

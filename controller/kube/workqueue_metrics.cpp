@@ -19,7 +19,7 @@ const std::vector<double>& WorkqueueMetrics::durationBuckets() {
 }
 
 WorkqueueMetrics::WorkqueueMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& name,
-                                   drivers::ClockPtr clock)
+                                   ClockPtr clock)
     : registry_(std::move(registry)),
       clock_(std::move(clock)),
       depth_(prometheus::BuildGauge()
@@ -62,7 +62,7 @@ WorkqueueMetrics::WorkqueueMetrics(std::shared_ptr<prometheus::Registry> registr
                    .Register(*registry_)
                    .Add(queueLabels(name))) {}
 
-double WorkqueueMetrics::secondsSince(drivers::Clock::TimePoint start) const {
+double WorkqueueMetrics::secondsSince(Clock::TimePoint start) const {
   return std::chrono::duration<double>(clock_->now() - start).count();
 }
 

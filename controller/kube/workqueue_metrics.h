@@ -22,14 +22,13 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "drivers/clock.h"
+#include "base/clock.h"
 
 namespace virtsnap::kube {
 
 class WorkqueueMetrics {
  public:
-  WorkqueueMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& name,
-                   drivers::ClockPtr clock);
+  WorkqueueMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& name, ClockPtr clock);
 
   // A key became pending (not already pending).
   void add(const std::string& key);
@@ -46,10 +45,10 @@ class WorkqueueMetrics {
   static const std::vector<double>& durationBuckets();
 
  private:
-  double secondsSince(drivers::Clock::TimePoint start) const;
+  double secondsSince(Clock::TimePoint start) const;
 
   const std::shared_ptr<prometheus::Registry> registry_;  // owns the metrics below
-  const drivers::ClockPtr clock_;
+  const ClockPtr clock_;
   prometheus::Gauge& depth_;
   prometheus::Counter& adds_;
   prometheus::Histogram& queueDuration_;
@@ -59,8 +58,8 @@ class WorkqueueMetrics {
   prometheus::Counter& retries_;
 
   std::mutex mutex_;  // guards the two maps below (the metrics themselves are thread-safe)
-  std::unordered_map<std::string, drivers::Clock::TimePoint> addTimes_;
-  std::unordered_map<std::string, drivers::Clock::TimePoint> processingStartTimes_;
+  std::unordered_map<std::string, Clock::TimePoint> addTimes_;
+  std::unordered_map<std::string, Clock::TimePoint> processingStartTimes_;
 };
 
 }  // namespace virtsnap::kube

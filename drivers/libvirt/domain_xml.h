@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/expected.h"
 #include "drivers/domain_spec.h"
 #include "drivers/driver_error.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::drivers::libvirt {
 

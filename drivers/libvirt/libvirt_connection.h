@@ -11,8 +11,8 @@
 
 #include <libvirt/libvirt.h>
 
+#include "base/expected.h"
 #include "drivers/driver_error.h"
-#include "drivers/expected.h"
 
 namespace virtsnap::drivers::libvirt {
 

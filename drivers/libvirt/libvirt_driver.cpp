@@ -151,7 +151,7 @@ LibvirtDriver::Result<T> LibvirtDriver::run(Access access, Call&& call) {
       return connection.error();
     }
     Result<T> result = call(connection.value().get());
-    if (result.ok()) {
+    if (result.has_value()) {
       return result;
     }
     const bool dropped = connection_.noteFailure(connection.value(), result.error());

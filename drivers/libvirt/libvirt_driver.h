@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "drivers/clock.h"
+#include "base/clock.h"
 #include "drivers/domain_serializer.h"
 #include "drivers/hypervisor_driver.h"
 #include "drivers/libvirt/libvirt_connection.h"

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/expected.h"
 #include "drivers/driver_error.h"
-#include "drivers/expected.h"
 #include "drivers/snapshot_definition.h"
 
 namespace virtsnap::drivers::libvirt {

@@ -66,7 +66,7 @@ class QemuSnapshots : public ::testing::Test {
     options.storageRoots = {kRoot};
     driver = std::make_unique<LibvirtDriver>(options);
     auto caps = driver->capabilities();
-    ASSERT_TRUE(caps.ok()) << caps.error().message;
+    ASSERT_TRUE(caps.has_value()) << caps.error().message;
     ASSERT_GE(caps.value().libraryVersion, 11'000'000u) << "these tests need libvirt 11 (bookworm-backports)";
     ASSERT_TRUE(caps.value().externalRevert);
 
@@ -75,7 +75,7 @@ class QemuSnapshots : public ::testing::Test {
     fs::create_directories(dir);  // traversable by libvirt's QEMU user, which writes overlays here
     fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
     auto disk = driver->createVolume(VolumeRequest{kPool, name + ".qcow2", 16ull << 20, "qcow2"});
-    ASSERT_TRUE(disk.ok()) << disk.error().message;
+    ASSERT_TRUE(disk.has_value()) << disk.error().message;
     diskPath = disk.value();
 
     DomainSpec spec;
@@ -86,7 +86,7 @@ class QemuSnapshots : public ::testing::Test {
     spec.disks.push_back(DiskSpec{"vda", "virtio", diskPath, "qcow2", false});
     spec.owner = Ownership{"e2e", name, "uid-" + name};
     auto info = driver->defineDomain(spec);
-    ASSERT_TRUE(info.ok()) << info.error().message;
+    ASSERT_TRUE(info.has_value()) << info.error().message;
     uuid = info.value().uuid;
     ASSERT_EQ(driver->start(name), std::nullopt);
   }
@@ -94,7 +94,7 @@ class QemuSnapshots : public ::testing::Test {
   void TearDown() override { cleanUp(); }
 
   void cleanUp() {
-    if (driver->lookupDomain(name).ok()) {
+    if (driver->lookupDomain(name).has_value()) {
       driver->destroy(name);
       driver->undefine(name, UndefineOptions{});
     }
@@ -125,11 +125,11 @@ class QemuSnapshots : public ::testing::Test {
     return made(driver->createSnapshot(name, request));
   }
   SnapshotDefinition made(Expected<SnapshotDefinition, DriverError> result) {
-    EXPECT_TRUE(result.ok()) << result.error().message;
-    if (!result.ok()) {
+    EXPECT_TRUE(result.has_value()) << result.error().message;
+    if (!result.has_value()) {
       return {};
     }
-    EXPECT_TRUE(model.create(result.value().record()).ok());
+    EXPECT_TRUE(model.create(result.value().record()).has_value());
     return std::move(result).value();
   }
   void revert(const std::string& snap, RevertMode mode = RevertMode::Running) {
@@ -139,7 +139,7 @@ class QemuSnapshots : public ::testing::Test {
   // libvirt's tree, rebuilt with the model's rules, must equal the model.
   void expectTreeMatchesModel() {
     auto listing = driver->listSnapshots(name);
-    ASSERT_TRUE(listing.ok()) << listing.error().message;
+    ASSERT_TRUE(listing.has_value()) << listing.error().message;
     std::vector<SnapshotRecord> records;
     for (const auto& def : listing.value().snapshots) {
       records.push_back(def.record());
@@ -162,7 +162,7 @@ class QemuSnapshots : public ::testing::Test {
       EXPECT_EQ(error->block->snapshot, snap);
     } else {
       ASSERT_EQ(error, std::nullopt) << snap;
-      ASSERT_TRUE(model.remove(snap, options).ok());
+      ASSERT_TRUE(model.remove(snap, options).has_value());
     }
     expectTreeMatchesModel();
   }
@@ -274,7 +274,7 @@ TEST_F(QemuSnapshots, UndefineRemovesADomainWithSnapshots) {
 
 TEST_F(QemuSnapshots, OwnershipIsVisibleInTheDomainXml) {
   auto info = driver->lookupDomain(name);
-  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(info.has_value());
   EXPECT_THAT(info.value().owner, Optional(Ownership{"e2e", name, "uid-" + name}));
 }
 
@@ -286,7 +286,7 @@ TEST_F(QemuSnapshots, BulkRedefineAfterTheMetadataWasDroppedBringsTheTreeBack) {
   revert("e1");
   internal("i3");
   auto recorded = driver->listSnapshots(name);
-  ASSERT_TRUE(recorded.ok());
+  ASSERT_TRUE(recorded.has_value());
   ASSERT_EQ(recorded.value().snapshots.size(), 3u);
 
   for (const auto& snap : model.topologicalOrder()) {
@@ -318,7 +318,7 @@ TEST_F(QemuSnapshots, TheDriverReconnectsAfterLibvirtdRestarts) {
   ASSERT_EQ(std::system(("bash " + source + "/scripts/stop-libvirtd.sh >/dev/null").c_str()), 0);
   ASSERT_EQ(std::system(("bash " + source + "/scripts/start-libvirtd.sh >/dev/null").c_str()), 0);
   auto info = driver->lookupDomain(name);
-  ASSERT_TRUE(info.ok()) << info.error().message;
+  ASSERT_TRUE(info.has_value()) << info.error().message;
   EXPECT_EQ(info.value().state, DomainState::Running);
   EXPECT_GT(driver->connectionsOpened(), opensBefore);
   expectTreeMatchesModel();

@@ -15,11 +15,11 @@ namespace {
 template <typename Decode, typename Encode>
 void roundTrip(const nlohmann::json& json, Decode decode, Encode encode) {
   auto decoded = decode(json, nullptr);
-  if (!decoded.Ok()) {
+  if (!decoded.has_value()) {
     return;
   }
-  auto again = decode(encode(decoded.Value()), nullptr);
-  if (!again.Ok() || !(again.Value() == decoded.Value())) {
+  auto again = decode(encode(decoded.value()), nullptr);
+  if (!again.has_value() || !(again.value() == decoded.value())) {
     __builtin_trap();
   }
 }

@@ -12,9 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace virtsnap::drivers;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto owner = libvirt::parseOwnerElement(text);
-  if (owner.ok()) {
+  if (owner.has_value()) {
     auto rendered = libvirt::renderOwnerElement(owner.value());
-    if (!rendered.ok() || !(libvirt::parseOwnerElement(rendered.value()).value() == owner.value())) {
+    if (!rendered.has_value() || !(libvirt::parseOwnerElement(rendered.value()).value() == owner.value())) {
       __builtin_trap();
     }
   }
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   spec.disks.push_back(DiskSpec{"vda", "virtio", "/images/" + fields[1], "qcow2", false});
   spec.owner = Ownership{fields[2].empty() ? "ns" : fields[2], fields[3].empty() ? "n" : fields[3], "uid"};
   auto xml = libvirt::renderDomainXml(spec);
-  if (xml.ok() && xml.value().find("<hostdev") != std::string::npos) {
+  if (xml.has_value() && xml.value().find("<hostdev") != std::string::npos) {
     __builtin_trap();  // an injected element got through
   }
   return 0;

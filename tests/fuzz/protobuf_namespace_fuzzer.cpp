@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto decoded =
       virtsnap::apiserver::protobufToJson(std::string_view(reinterpret_cast<const char*>(data), size));
-  if (decoded.ok() && decoded.value().value("kind", "") != "Namespace") {
+  if (decoded.has_value() && decoded.value().value("kind", "") != "Namespace") {
     __builtin_trap();
   }
   return 0;

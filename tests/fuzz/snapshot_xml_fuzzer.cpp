@@ -11,15 +11,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace virtsnap::drivers;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto parsed = libvirt::parseSnapshotXml(text);
-  if (parsed.ok()) {
+  if (parsed.has_value()) {
     SnapshotRequest request;
     request.name = parsed.value().name;
     request.description = parsed.value().description;
     request.disks = parsed.value().disks;
     auto rendered = libvirt::renderSnapshotXml(request);
-    if (rendered.ok()) {
+    if (rendered.has_value()) {
       auto again = libvirt::parseSnapshotXml(rendered.value());
-      if (!again.ok() || again.value().name != request.name ||
+      if (!again.has_value() || again.value().name != request.name ||
           again.value().description != request.description) {
         __builtin_trap();  // what we render must read back as written
       }

@@ -18,12 +18,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/expected.h"
 #include "controller/apiserver/api_handler.h"
 #include "controller/apiserver/memory_object_store.h"
 #include "controller/apiserver/object_store.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/kube/rest_client.h"
-#include "drivers/expected.h"
 #include "tests/support/in_process_transport.h"
 
 namespace virtsnap::testing {
@@ -45,7 +45,7 @@ struct EmbeddedApiServerOptions {
 
 class EmbeddedApiServer {
  public:
-  using Started = drivers::Expected<std::unique_ptr<EmbeddedApiServer>, std::string>;
+  using Started = Expected<std::unique_ptr<EmbeddedApiServer>, std::string>;
 
   static Started start(const EmbeddedApiServerOptions& options) {
     std::unique_ptr<EmbeddedApiServer> server(new EmbeddedApiServer());
@@ -58,20 +58,20 @@ class EmbeddedApiServer {
       return "cannot create " + server->dir_.string() + ": " + failed.message();
     }
     auto loaded = apiserver::ResourceRegistry::load(std::filesystem::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    if (!loaded.ok()) {
+    if (!loaded.has_value()) {
       return "cannot load the CRDs: " + loaded.error();
     }
     server->registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
     if (options.durable) {
       auto opened = apiserver::ObjectStore::open(server->dir_ / "store", *server->registry_);
-      if (!opened.ok()) {
+      if (!opened.has_value()) {
         return "cannot open the store: " + opened.error();
       }
       server->store_ = std::move(opened).value();
     } else {
       auto opened =
           apiserver::MemoryObjectStore::open(server->dir_ / "store", *server->registry_, {}, options.store);
-      if (!opened.ok()) {
+      if (!opened.has_value()) {
         return "cannot open the store: " + opened.error();
       }
       server->store_ = std::move(opened).value();
@@ -86,7 +86,7 @@ class EmbeddedApiServer {
           kube::resources::namespaces(),
           nlohmann::json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}},
           kube::WriteOptions{});
-      if (!created.ok()) {
+      if (!created.has_value()) {
         return "cannot create namespace " + ns + ": " + created.error().describe();
       }
     }

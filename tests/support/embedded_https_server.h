@@ -12,24 +12,24 @@
 #include <string>
 #include <utility>
 
+#include "base/expected.h"
 #include "controller/apiserver/http_server.h"
 #include "controller/apiserver/kubeconfig_writer.h"
 #include "controller/apiserver/tls_certificates.h"
 #include "controller/kube/kube_config.h"
-#include "drivers/expected.h"
 #include "tests/support/embedded_api_server.h"
 
 namespace virtsnap::testing {
 
 class EmbeddedHttpsServer {
  public:
-  using Started = drivers::Expected<std::unique_ptr<EmbeddedHttpsServer>, std::string>;
+  using Started = Expected<std::unique_ptr<EmbeddedHttpsServer>, std::string>;
 
   // `api` must have a token: kubectl and the agent send one only over TLS, and the handler checks it.
   static Started start(EmbeddedApiServer& api) {
     std::unique_ptr<EmbeddedHttpsServer> front(new EmbeddedHttpsServer());
     auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-    if (!tls.ok()) {
+    if (!tls.has_value()) {
       return "cannot make a TLS certificate: " + tls.error();
     }
     front->tls_ = tls.value();
@@ -41,11 +41,11 @@ class EmbeddedHttpsServer {
     front->kubeconfig_ = api.dir() / "kubeconfig";
     auto written = apiserver::writeKubeconfig(front->kubeconfig_, front->server_->url(), api.token(),
                                               front->tls_.caCertificatePem);
-    if (!written.ok()) {
+    if (!written.has_value()) {
       return "cannot write the kubeconfig: " + written.error();
     }
     auto config = kube::loadKubeconfig({front->kubeconfig_});
-    if (!config.ok()) {
+    if (!config.has_value()) {
       return "cannot load the kubeconfig: " + config.error();
     }
     front->config_ = config.value();

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <vector>
 
-#include "drivers/clock.h"
+#include "base/clock.h"
 
 namespace virtsnap::testing {
 
-class FakeClock final : public drivers::Clock {
+class FakeClock final : public Clock {
  public:
   TimePoint now() const override {
     std::lock_guard lock(mutex_);

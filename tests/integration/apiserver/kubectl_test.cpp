@@ -40,7 +40,7 @@ class Kubectl : public ::testing::Test {
     fs::remove_all(dir);
     fs::create_directories(dir);
     auto loaded = ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    ASSERT_TRUE(loaded.has_value()) << loaded.error();
     registry = std::make_unique<ResourceRegistry>(std::move(loaded).value());
     startServer();
   }
@@ -52,14 +52,14 @@ class Kubectl : public ::testing::Test {
 
   void startServer() {
     auto opened = ObjectStore::open(dir / "store", *registry);
-    ASSERT_TRUE(opened.ok()) << opened.error();
+    ASSERT_TRUE(opened.has_value()) << opened.error();
     store = std::move(opened).value();
     if (token.empty()) {
       token = randomToken();
     }
     if (!tls) {
       auto made = makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-      ASSERT_TRUE(made.ok()) << made.error();
+      ASSERT_TRUE(made.has_value()) << made.error();
       tls = made.value();
     }
     handler = std::make_unique<ApiHandler>(*registry, *store, token);
@@ -67,7 +67,7 @@ class Kubectl : public ::testing::Test {
     auto failed = server->start();
     ASSERT_FALSE(failed.has_value()) << *failed;
     port = std::stoi(server->url().substr(server->url().rfind(':') + 1));  // a restart keeps the port
-    ASSERT_TRUE(writeKubeconfig(dir / "kubeconfig", server->url(), token, tls->caCertificatePem).ok());
+    ASSERT_TRUE(writeKubeconfig(dir / "kubeconfig", server->url(), token, tls->caCertificatePem).has_value());
   }
 
   void stopServer() {
@@ -318,7 +318,7 @@ TEST_F(Kubectl, DeletingANamespaceTakesItsObjectsWithIt) {
 
 TEST_F(Kubectl, AWrongTokenIsRefused) {
   ASSERT_TRUE(
-      writeKubeconfig(dir / "kubeconfig", server->url(), "not-the-token", tls->caCertificatePem).ok());
+      writeKubeconfig(dir / "kubeconfig", server->url(), "not-the-token", tls->caCertificatePem).has_value());
   KubectlRun refused = kubectl("get dom -A");
   EXPECT_NE(refused.exitCode, 0);
   EXPECT_THAT(refused.output, HasSubstr("You must be logged in to the server"));

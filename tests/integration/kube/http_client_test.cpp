@@ -60,10 +60,10 @@ class HttpClientTest : public ::testing::Test {
     options.durable = true;
     options.namespaces = {"vms"};
     auto started = EmbeddedApiServer::start(options);
-    ASSERT_TRUE(started.ok()) << started.error();
+    ASSERT_TRUE(started.has_value()) << started.error();
     api_ = std::move(started).value();
     auto front = EmbeddedHttpsServer::start(*api_);
-    ASSERT_TRUE(front.ok()) << front.error();
+    ASSERT_TRUE(front.has_value()) << front.error();
     https_ = std::move(front).value();
     token_ = api_->token();
     config_ = https_->clusterConfig();
@@ -82,8 +82,8 @@ class HttpClientTest : public ::testing::Test {
     RestClientOptions options;
     options.timeout = timeout;
     auto client = makeHttpApiClient(config, options);
-    EXPECT_TRUE(client.ok()) << client.error().describe();
-    return client.ok() ? client.value() : nullptr;
+    EXPECT_TRUE(client.has_value()) << client.error().describe();
+    return client.has_value() ? client.value() : nullptr;
   }
 
   std::unique_ptr<EmbeddedApiServer> api_;
@@ -95,31 +95,31 @@ class HttpClientTest : public ::testing::Test {
 
 TEST_F(HttpClientTest, CreatesReadsUpdatesPatchesAndDeletesOverTls) {
   auto created = client_->create(resources::domains(), domain("web-1"), {});
-  ASSERT_TRUE(created.ok()) << created.error().describe();
+  ASSERT_TRUE(created.has_value()) << created.error().describe();
   auto got = client_->get(resources::domains(), "vms", "web-1");
-  ASSERT_TRUE(got.ok()) << got.error().describe();
+  ASSERT_TRUE(got.has_value()) << got.error().describe();
   EXPECT_EQ(got.value()["metadata"]["uid"], created.value()["metadata"]["uid"]);
 
   json changed = got.value();
   changed["spec"]["vcpus"] = 3;
   auto updated = client_->update(resources::domains(), changed, {});
-  ASSERT_TRUE(updated.ok()) << updated.error().describe();
+  ASSERT_TRUE(updated.has_value()) << updated.error().describe();
   EXPECT_EQ(updated.value()["spec"]["vcpus"], 3);
 
   ListOptions selector;
   selector.fieldSelector = "spec.nodeName=worker-1";
   selector.labelSelector = "!absent";  // characters that need encoding in a query
   auto listed = client_->list(resources::domains(), "vms", selector);
-  ASSERT_TRUE(listed.ok()) << listed.error().describe();
+  ASSERT_TRUE(listed.has_value()) << listed.error().describe();
   ASSERT_EQ(listed.value()["items"].size(), 1U);
 
   auto patched = client_->patch(resources::domains(), "vms", "web-1", PatchType::Merge,
                                 R"({"metadata":{"labels":{"tier":"front & back"}}})", {});
-  ASSERT_TRUE(patched.ok()) << patched.error().describe();
+  ASSERT_TRUE(patched.has_value()) << patched.error().describe();
   ListOptions byLabel;
   byLabel.labelSelector = "tier in (front-only)";
   auto none = client_->list(resources::domains(), "vms", byLabel);
-  ASSERT_TRUE(none.ok()) << none.error().describe();
+  ASSERT_TRUE(none.has_value()) << none.error().describe();
   EXPECT_TRUE(none.value()["items"].empty());
 
   PatchOptions apply;
@@ -129,12 +129,12 @@ TEST_F(HttpClientTest, CreatesReadsUpdatesPatchesAndDeletesOverTls) {
                                 "apiVersion: virtsnap.io/v1alpha1\nkind: Domain\nmetadata:\n  name: web-1\n  "
                                 "namespace: vms\nspec:\n  nodeName: worker-1\n  vcpus: 6\n",
                                 apply);
-  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  ASSERT_TRUE(applied.has_value()) << applied.error().describe();
   EXPECT_EQ(applied.value()["spec"]["vcpus"], 6);
 
-  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "web-1", {}).ok());
+  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "web-1", {}).has_value());
   auto gone = client_->get(resources::domains(), "vms", "web-1");
-  ASSERT_FALSE(gone.ok());
+  ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().kind, ErrorKind::NotFound);
 }
 
@@ -143,8 +143,8 @@ TEST_F(HttpClientTest, TheTokenIsAskedForOnEveryRequest) {
   ClusterConfig config = config_;
   config.tokenSource = counting;
   ApiClientPtr client = connect(config);
-  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).ok());
-  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).ok());
+  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).has_value());
+  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).has_value());
   EXPECT_EQ(counting->asked.load(), 2);
 }
 
@@ -152,18 +152,18 @@ TEST_F(HttpClientTest, AWrongTokenIsUnauthorized) {
   ClusterConfig config = config_;
   config.tokenSource = staticTokenSource("not-the-token");
   auto refused = connect(config)->list(resources::domains(), "vms", {});
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Unauthorized);
   EXPECT_EQ(refused.error().httpStatus, 401);
 }
 
 TEST_F(HttpClientTest, AnUnknownCaIsATlsNetworkError) {
   auto other = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(other.has_value());
   ClusterConfig config = config_;
   config.caPem = other.value().caCertificatePem;
   auto refused = connect(config)->list(resources::domains(), "vms", {});
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
   EXPECT_THAT(refused.error().message, HasSubstr("TLS"));
   EXPECT_THAT(refused.error().message,
@@ -174,43 +174,44 @@ TEST_F(HttpClientTest, InsecureSkipTlsVerifyConnectsWithoutTheCa) {
   ClusterConfig config = config_;
   config.caPem.clear();
   auto refused = connect(config)->list(resources::domains(), "vms", {});  // the system roots do not know it
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
   config.insecureSkipTlsVerify = true;
   auto listed = connect(config)->list(resources::domains(), "vms", {});
-  ASSERT_TRUE(listed.ok()) << listed.error().describe();
+  ASSERT_TRUE(listed.has_value()) << listed.error().describe();
 }
 
 TEST_F(HttpClientTest, BadTlsMaterialIsRefusedWhenTheClientIsMade) {
   ClusterConfig config = config_;
   config.caPem = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
   auto client = makeHttpApiClient(config);
-  ASSERT_FALSE(client.ok());
+  ASSERT_FALSE(client.has_value());
   EXPECT_EQ(client.error().kind, ErrorKind::BadRequest);
   config = config_;
   config.server = "ftp://127.0.0.1";
-  EXPECT_FALSE(makeHttpApiClient(config).ok());
+  EXPECT_FALSE(makeHttpApiClient(config).has_value());
   config.server = "http://127.0.0.1:1";  // a token never goes over plain http
   auto plain = makeHttpApiClient(config);
-  ASSERT_FALSE(plain.ok());
+  ASSERT_FALSE(plain.has_value());
   EXPECT_THAT(plain.error().message, HasSubstr("plain http"));
 }
 
 TEST_F(HttpClientTest, AConflictOnUpdateReachesTheCallerAsConflict) {
   auto created = client_->create(resources::domains(), domain("web-1"), {});
-  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(created.has_value());
   api_->handler().faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
   auto conflict = client_->update(resources::domains(), created.value(), {});
-  ASSERT_FALSE(conflict.ok());
+  ASSERT_FALSE(conflict.has_value());
   EXPECT_EQ(conflict.error().kind, ErrorKind::Conflict);
   EXPECT_EQ(conflict.error().httpStatus, 409);
-  EXPECT_TRUE(client_->update(resources::domains(), created.value(), {}).ok());  // the fault was for one
+  EXPECT_TRUE(
+      client_->update(resources::domains(), created.value(), {}).has_value());  // the fault was for one
 }
 
 TEST_F(HttpClientTest, AServerErrorIsServerErrorWithItsRetryAfter) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", false, 503, {}, false, 1});
   auto failed = client_->list(resources::domains(), "vms", {});
-  ASSERT_FALSE(failed.ok());
+  ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().kind, ErrorKind::ServerError);
   EXPECT_EQ(failed.error().httpStatus, 503);
   EXPECT_EQ(failed.error().retryAfter, std::chrono::seconds(1));
@@ -222,11 +223,11 @@ TEST_F(HttpClientTest, AnAnswerSlowerThanTheDeadlineIsTimeout) {
   api_->handler().faults().add(
       apiserver::Fault{"GET", "/apis/", false, 0, std::chrono::milliseconds(1500), false, 1});
   auto late = impatient->list(resources::domains(), "vms", {});
-  ASSERT_FALSE(late.ok());
+  ASSERT_FALSE(late.has_value());
   EXPECT_EQ(late.error().kind, ErrorKind::Timeout);
   EXPECT_TRUE(late.error().retryable());
   auto next = impatient->list(resources::domains(), "vms", {});  // the same client goes on working
-  ASSERT_TRUE(next.ok()) << next.error().describe();
+  ASSERT_TRUE(next.has_value()) << next.error().describe();
 }
 
 // A TCP listener that accepts connections and closes them at once, without a word.
@@ -272,7 +273,7 @@ TEST_F(HttpClientTest, ADroppedConnectionIsANetworkError) {
   ClusterConfig config = config_;
   config.server = "https://127.0.0.1:" + std::to_string(slammer.port());
   auto dropped = connect(config)->list(resources::domains(), "vms", {});
-  ASSERT_FALSE(dropped.ok());
+  ASSERT_FALSE(dropped.has_value());
   EXPECT_EQ(dropped.error().kind, ErrorKind::Network);
   EXPECT_TRUE(dropped.error().retryable());
 }
@@ -280,25 +281,25 @@ TEST_F(HttpClientTest, ADroppedConnectionIsANetworkError) {
 TEST_F(HttpClientTest, TheServersDroppedConnectionFaultIsANetworkErrorForCallsAndWatches) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", false, 0, {}, /*drop=*/true, 1});
   auto dropped = client_->list(resources::domains(), "vms", {});
-  ASSERT_FALSE(dropped.ok());
+  ASSERT_FALSE(dropped.has_value());
   EXPECT_EQ(dropped.error().kind, ErrorKind::Network) << dropped.error().describe();
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, /*drop=*/true, 1});
   auto watch = client_->watch(resources::domains(), "vms", {});
-  if (watch.ok()) {  // the headers may arrive before the body breaks off
+  if (watch.has_value()) {  // the headers may arrive before the body breaks off
     auto next = watch.value()->next();
-    ASSERT_FALSE(next.ok());
+    ASSERT_FALSE(next.has_value());
     EXPECT_EQ(next.error().kind, ErrorKind::Network) << next.error().describe();
   } else {
     EXPECT_EQ(watch.error().kind, ErrorKind::Network) << watch.error().describe();
   }
-  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).ok());  // the next connection is fine
+  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).has_value());  // the next connection is fine
 }
 
 TEST_F(HttpClientTest, ARefusedConnectionIsANetworkError) {
   const std::string url = https_->server().url();
   https_->server().stop();
   auto refused = client_->list(resources::domains(), "vms", {});
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
   EXPECT_THAT(refused.error().message, HasSubstr(url));
 }
@@ -307,50 +308,50 @@ TEST_F(HttpClientTest, AWatchStreamsEventsAsTheyHappen) {
   ListOptions options;
   options.resourceVersion = std::to_string(api_->store().resourceVersion());
   auto opened = client_->watch(resources::domains(), "vms", options);
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   WatchStream& stream = *opened.value();
   for (const char* name : {"a", "b"}) {
-    ASSERT_TRUE(client_->create(resources::domains(), domain(name), {}).ok());
+    ASSERT_TRUE(client_->create(resources::domains(), domain(name), {}).has_value());
     auto event = stream.next();  // each arrives while the stream stays open
-    ASSERT_TRUE(event.ok()) << event.error().describe();
+    ASSERT_TRUE(event.has_value()) << event.error().describe();
     ASSERT_TRUE(event.value().has_value());
     EXPECT_EQ(event.value()->type, WatchEventType::Added);
     EXPECT_EQ(event.value()->object["metadata"]["name"], name);
   }
-  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "a", {}).ok());
+  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "a", {}).has_value());
   auto deleted = stream.next();
-  ASSERT_TRUE(deleted.ok() && deleted.value().has_value());
+  ASSERT_TRUE(deleted.has_value() && deleted.value().has_value());
   EXPECT_EQ(deleted.value()->type, WatchEventType::Deleted);
 }
 
 TEST_F(HttpClientTest, CancelEndsABlockedWatch) {
   auto opened = client_->watch(resources::domains(), "vms", {});
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   WatchStream& stream = *opened.value();
   std::optional<KubeResult<std::optional<WatchEvent>>> result;
   std::thread consumer([&] { result.emplace(stream.next()); });
   stream.cancel();
   consumer.join();  // returns although the server sends nothing
   ASSERT_TRUE(result.has_value());
-  ASSERT_TRUE(result->ok()) << result->error().describe();
+  ASSERT_TRUE(result->has_value()) << result->error().describe();
   EXPECT_FALSE(result->value().has_value());
-  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).ok());
+  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).has_value());
 }
 
 TEST_F(HttpClientTest, A410OnAWatchIsGone) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
   auto opened = client_->watch(resources::domains(), "vms", {});
-  ASSERT_FALSE(opened.ok());
+  ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().kind, ErrorKind::Gone);
 }
 
 TEST_F(HttpClientTest, AServerThatStopsEndsTheWatch) {
   auto opened = client_->watch(resources::domains(), "vms", {});
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   https_->server().stop();
   auto ended = opened.value()->next();
   // A clean end of the chunked body, or a broken connection: either way the stream is over.
-  if (ended.ok()) {
+  if (ended.has_value()) {
     EXPECT_FALSE(ended.value().has_value());
   } else {
     EXPECT_EQ(ended.error().kind, ErrorKind::Network);

@@ -105,13 +105,13 @@ class InformerIntegrationTest : public ::testing::Test {
            ("virtsnap-informer-" + std::to_string(random()) + std::to_string(random()));
     fs::create_directories(dir_);
     auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    ASSERT_TRUE(loaded.has_value()) << loaded.error();
     registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
     apiserver::StoreOptions storeOptions;
     storeOptions.watch.bookmarkInterval = milliseconds(20);
     storeOptions.watch.historySize = 8;  // so a short absence loses the history: 410 on resume
     auto opened = apiserver::MemoryObjectStore::open(dir_ / "store", *registry_, {}, storeOptions);
-    ASSERT_TRUE(opened.ok()) << opened.error();
+    ASSERT_TRUE(opened.has_value()) << opened.error();
     store_ = std::move(opened).value();
     handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "s3cret");
     transport_ = std::make_shared<testing::InProcessTransport>(*handler_, "s3cret");
@@ -124,7 +124,7 @@ class InformerIntegrationTest : public ::testing::Test {
       auto created =
           rest_->create(resources::namespaces(),
                         json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}, {});
-      ASSERT_TRUE(created.ok()) << created.error().describe();
+      ASSERT_TRUE(created.has_value()) << created.error().describe();
     }
   }
 
@@ -164,21 +164,21 @@ class InformerIntegrationTest : public ::testing::Test {
 
   json create(const json& object) {
     auto created = rest_->create(resources::domains(), object, {});
-    EXPECT_TRUE(created.ok()) << created.error().describe();
-    return created.ok() ? created.value() : json();
+    EXPECT_TRUE(created.has_value()) << created.error().describe();
+    return created.has_value() ? created.value() : json();
   }
   // spec.nodeName is immutable (a Domain changes node by being recreated): touch a label instead.
   void touch(const std::string& name) {
     auto current = rest_->get(resources::domains(), "vms", name);
-    ASSERT_TRUE(current.ok()) << current.error().describe();
+    ASSERT_TRUE(current.has_value()) << current.error().describe();
     json changed = current.value();
     changed["metadata"]["labels"]["touched"] = std::to_string(++touches_);
     auto updated = rest_->update(resources::domains(), changed, {});
-    ASSERT_TRUE(updated.ok()) << updated.error().describe();
+    ASSERT_TRUE(updated.has_value()) << updated.error().describe();
   }
   void remove(const std::string& name) {
     auto removed = rest_->remove(resources::domains(), "vms", name, {});
-    ASSERT_TRUE(removed.ok()) << removed.error().describe();
+    ASSERT_TRUE(removed.has_value()) << removed.error().describe();
   }
 
   // The server's view of node-a's Domains: key -> resourceVersion.
@@ -186,9 +186,9 @@ class InformerIntegrationTest : public ::testing::Test {
     ListOptions options;
     options.fieldSelector = "spec.nodeName=node-a";
     auto listed = rest_->list(resources::domains(), "vms", options);
-    EXPECT_TRUE(listed.ok());
+    EXPECT_TRUE(listed.has_value());
     std::map<std::string, std::string> state;
-    if (listed.ok()) {
+    if (listed.has_value()) {
       for (const auto& item : listed.value()["items"]) {
         state[objectKey(item)] = item["metadata"]["resourceVersion"].get<std::string>();
       }
@@ -245,7 +245,7 @@ class InformerIntegrationTest : public ::testing::Test {
   std::unique_ptr<Informer> informer_;
   std::mutex mutex_;  // guards failures_ and retryAt_
   std::vector<WatcherFailure> failures_;
-  std::vector<drivers::Clock::TimePoint> retryAt_;
+  std::vector<Clock::TimePoint> retryAt_;
 };
 
 TEST_F(InformerIntegrationTest, KeepsOnlyTheNodesDomainsThroughTheFieldSelector) {
@@ -373,7 +373,7 @@ TEST_F(InformerIntegrationTest, A5xxStormLeadsToBackoffNotAHotLoop) {
   while (clock_->now() - begin < seconds(60)) {
     ASSERT_TRUE(eventually([&] { return failureCount() > 0 && clock_->waiting() == 1; }));
     const std::size_t failed = failureCount();
-    drivers::Clock::TimePoint retryAt;
+    Clock::TimePoint retryAt;
     {
       std::lock_guard lock(mutex_);
       retryAt = retryAt_.back();
@@ -405,25 +405,25 @@ class InformerOverHttpTest : public ::testing::Test {
            ("virtsnap-informer-http-" + std::to_string(random()) + std::to_string(random()));
     fs::create_directories(dir_);
     auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    ASSERT_TRUE(loaded.has_value()) << loaded.error();
     registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
     auto tls = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-    ASSERT_TRUE(tls.ok()) << tls.error();
+    ASSERT_TRUE(tls.has_value()) << tls.error();
     tls_ = tls.value();
     token_ = apiserver::randomToken();
     startServer();
     auto config = loadKubeconfig({dir_ / "kubeconfig"});
-    ASSERT_TRUE(config.ok()) << config.error();
+    ASSERT_TRUE(config.has_value()) << config.error();
     RestClientOptions options;
     options.qps = 0;
     options.timeout = seconds(10);
     auto client = makeHttpApiClient(config.value(), options);
-    ASSERT_TRUE(client.ok()) << client.error().describe();
+    ASSERT_TRUE(client.has_value()) << client.error().describe();
     client_ = client.value();
     auto ns = client_->create(
         resources::namespaces(),
         json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
-    ASSERT_TRUE(ns.ok()) << ns.error().describe();
+    ASSERT_TRUE(ns.has_value()) << ns.error().describe();
   }
 
   void TearDown() override {
@@ -439,7 +439,7 @@ class InformerOverHttpTest : public ::testing::Test {
 
   void startServer() {
     auto opened = apiserver::ObjectStore::open(dir_ / "store", *registry_);
-    ASSERT_TRUE(opened.ok()) << opened.error();
+    ASSERT_TRUE(opened.has_value()) << opened.error();
     store_ = std::move(opened).value();
     handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token_);
     server_ = std::make_unique<apiserver::HttpServer>(*handler_,
@@ -447,8 +447,8 @@ class InformerOverHttpTest : public ::testing::Test {
     auto failed = server_->start();
     ASSERT_FALSE(failed.has_value()) << *failed;
     port_ = std::stoi(server_->url().substr(server_->url().rfind(':') + 1));  // a restart keeps the port
-    ASSERT_TRUE(
-        apiserver::writeKubeconfig(dir_ / "kubeconfig", server_->url(), token_, tls_.caCertificatePem).ok());
+    ASSERT_TRUE(apiserver::writeKubeconfig(dir_ / "kubeconfig", server_->url(), token_, tls_.caCertificatePem)
+                    .has_value());
   }
 
   void stopServer() {
@@ -495,7 +495,7 @@ class InformerOverHttpTest : public ::testing::Test {
     options.fieldSelector = "spec.nodeName=node-a";
     auto listed = client_->list(resources::domains(), "vms", options);
     std::map<std::string, std::string> state;
-    if (listed.ok()) {
+    if (listed.has_value()) {
       for (const auto& item : listed.value()["items"]) {
         state[objectKey(item)] = item["metadata"]["resourceVersion"].get<std::string>();
       }
@@ -508,7 +508,7 @@ class InformerOverHttpTest : public ::testing::Test {
   template <typename Call>
   static auto retryingNetworkErrors(Call call) {
     auto result = call();
-    for (int attempt = 0; attempt < 5 && !result.ok() && result.error().kind == ErrorKind::Network;
+    for (int attempt = 0; attempt < 5 && !result.has_value() && result.error().kind == ErrorKind::Network;
          ++attempt) {
       result = call();
     }
@@ -516,12 +516,12 @@ class InformerOverHttpTest : public ::testing::Test {
   }
   void create(const json& object) {
     auto created = retryingNetworkErrors([&] { return client_->create(resources::domains(), object, {}); });
-    ASSERT_TRUE(created.ok()) << created.error().describe();
+    ASSERT_TRUE(created.has_value()) << created.error().describe();
   }
   void remove(const std::string& name) {
     auto removed =
         retryingNetworkErrors([&] { return client_->remove(resources::domains(), "vms", name, {}); });
-    ASSERT_TRUE(removed.ok()) << removed.error().describe();
+    ASSERT_TRUE(removed.has_value()) << removed.error().describe();
   }
 
   fs::path dir_;

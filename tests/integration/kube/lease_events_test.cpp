@@ -41,17 +41,17 @@ class LeaseEventsOverHttps : public ::testing::Test {
     options.durable = true;
     options.namespaces = {kAgentNamespace, "vms"};
     auto started = EmbeddedApiServer::start(options);
-    ASSERT_TRUE(started.ok()) << started.error();
+    ASSERT_TRUE(started.has_value()) << started.error();
     api_ = std::move(started).value();
     auto front = EmbeddedHttpsServer::start(*api_);
-    ASSERT_TRUE(front.ok()) << front.error();
+    ASSERT_TRUE(front.has_value()) << front.error();
     https_ = std::move(front).value();
 
     RestClientOptions clientOptions;
     clientOptions.qps = 0;  // no limiter: only the test moves the fake clock
     clientOptions.timeout = 10s;
     auto client = makeHttpApiClient(https_->clusterConfig(), clientOptions);
-    ASSERT_TRUE(client.ok()) << client.error().describe();
+    ASSERT_TRUE(client.has_value()) << client.error().describe();
     client_ = client.value();
   }
 
@@ -90,14 +90,14 @@ class LeaseEventsOverHttps : public ::testing::Test {
 
   json lease() {
     auto got = client_->get(resources::leases(), kAgentNamespace, nodeLeaseName("node-1"));
-    EXPECT_TRUE(got.ok()) << got.error().describe();
-    return got.ok() ? got.value() : json::object();
+    EXPECT_TRUE(got.has_value()) << got.error().describe();
+    return got.has_value() ? got.value() : json::object();
   }
 
   std::vector<json> events() {
     auto listed = client_->list(resources::events(), "vms", ListOptions{});
-    EXPECT_TRUE(listed.ok()) << listed.error().describe();
-    return listed.ok() ? listed.value()["items"].get<std::vector<json>>() : std::vector<json>{};
+    EXPECT_TRUE(listed.has_value()) << listed.error().describe();
+    return listed.has_value() ? listed.value()["items"].get<std::vector<json>>() : std::vector<json>{};
   }
 
   std::unique_ptr<EmbeddedApiServer> api_;

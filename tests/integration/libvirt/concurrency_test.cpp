@@ -31,7 +31,7 @@ TEST(LibvirtDriverThreads, WorkersOnManyDomainsAndOnOneDomainAtOnce) {
     spec.type = "test";
     spec.arch = "i686";
     spec.memoryBytes = 64ull << 20;
-    ASSERT_TRUE(driver.defineDomain(spec).ok());
+    ASSERT_TRUE(driver.defineDomain(spec).has_value());
     ASSERT_EQ(driver.start(spec.name), std::nullopt);
   }
 
@@ -44,8 +44,8 @@ TEST(LibvirtDriverThreads, WorkersOnManyDomainsAndOnOneDomainAtOnce) {
       for (int i = 0; i < kSnapshotsEach; ++i) {
         SnapshotRequest request;
         request.name = "w" + std::to_string(w) + "-" + std::to_string(i);
-        if (!driver.createSnapshot(domain, request).ok() || !driver.listSnapshots(domain).ok() ||
-            !driver.lookupDomain(domain).ok()) {
+        if (!driver.createSnapshot(domain, request).has_value() ||
+            !driver.listSnapshots(domain).has_value() || !driver.lookupDomain(domain).has_value()) {
           ++failures;
         }
       }
@@ -57,7 +57,7 @@ TEST(LibvirtDriverThreads, WorkersOnManyDomainsAndOnOneDomainAtOnce) {
   EXPECT_EQ(failures.load(), 0);
   for (int d = 0; d < kDomains; ++d) {
     auto listing = driver.listSnapshots("worker-" + std::to_string(d));
-    ASSERT_TRUE(listing.ok());
+    ASSERT_TRUE(listing.has_value());
     EXPECT_EQ(listing.value().snapshots.size(), 2u * kSnapshotsEach);
     // Creates were serialized, so the snapshots form one chain: every one but the root has a parent
     // and no parent has two children.

@@ -36,14 +36,14 @@ class TestDriverDomains : public ::testing::Test {
   }
   DomainInfo define(const std::string& name) {
     auto info = driver->defineDomain(testDomain(name));
-    EXPECT_TRUE(info.ok()) << info.error().message;
-    return info.ok() ? info.value() : DomainInfo{};
+    EXPECT_TRUE(info.has_value()) << info.error().message;
+    return info.has_value() ? info.value() : DomainInfo{};
   }
   void snapshot(const std::string& domain, const std::string& name) {
     SnapshotRequest request;
     request.name = name;
     auto made = driver->createSnapshot(domain, request);
-    ASSERT_TRUE(made.ok()) << made.error().message;
+    ASSERT_TRUE(made.has_value()) << made.error().message;
   }
 
   std::unique_ptr<LibvirtDriver> driver;
@@ -51,7 +51,7 @@ class TestDriverDomains : public ::testing::Test {
 
 TEST_F(TestDriverDomains, CapabilitiesReportTheTestDriverAndWhatItCannotDo) {
   auto caps = driver->capabilities();
-  ASSERT_TRUE(caps.ok()) << caps.error().message;
+  ASSERT_TRUE(caps.has_value()) << caps.error().message;
   EXPECT_EQ(caps.value().hypervisorType, "TEST");
   EXPECT_GE(caps.value().libraryVersion, 9'000'000u);
   EXPECT_FALSE(caps.value().diskOnlySnapshots);
@@ -82,10 +82,10 @@ TEST_F(TestDriverDomains, RedefiningKeepsTheUuidWhenTheSpecCarriesIt) {
   spec.uuid = first.uuid;
   spec.vcpus = 2;
   auto again = driver->defineDomain(spec);
-  ASSERT_TRUE(again.ok()) << again.error().message;
+  ASSERT_TRUE(again.has_value()) << again.error().message;
   EXPECT_EQ(again.value().uuid, first.uuid);
   auto byUuid = driver->lookupDomainByUuid(first.uuid);
-  ASSERT_TRUE(byUuid.ok());
+  ASSERT_TRUE(byUuid.has_value());
   EXPECT_EQ(byUuid.value().name, "keeps-uuid");
 }
 
@@ -93,7 +93,7 @@ TEST_F(TestDriverDomains, OwnershipIsWrittenIntoTheDomainAndReadBack) {
   DomainSpec spec = testDomain("owned");
   spec.owner = Ownership{"team-a", "web<1>", "0b5e-uid"};
   auto info = driver->defineDomain(spec);
-  ASSERT_TRUE(info.ok()) << info.error().message;
+  ASSERT_TRUE(info.has_value()) << info.error().message;
   EXPECT_THAT(info.value().owner, Optional(Ownership{"team-a", "web<1>", "0b5e-uid"}));
   ASSERT_EQ(driver->setOwner("owned", Ownership{"team-b", "db", "uid-2"}), std::nullopt);
   EXPECT_THAT(driver->lookupDomain("owned").value().owner, Optional(Ownership{"team-b", "db", "uid-2"}));
@@ -103,7 +103,7 @@ TEST_F(TestDriverDomains, OwnershipIsWrittenIntoTheDomainAndReadBack) {
 
 TEST_F(TestDriverDomains, AForeignDomainHasNoOwner) {
   auto info = driver->lookupDomain("test");  // the test driver's own domain
-  ASSERT_TRUE(info.ok()) << info.error().message;
+  ASSERT_TRUE(info.has_value()) << info.error().message;
   EXPECT_EQ(info.value().owner, std::nullopt);
 }
 
@@ -112,7 +112,7 @@ TEST_F(TestDriverDomains, DiskPathsOutsideTheStorageRootsAreRefusedAndNothingIsD
     DomainSpec spec = testDomain("escape");
     spec.disks[0].path = path;
     auto info = driver->defineDomain(spec);
-    ASSERT_FALSE(info.ok()) << path;
+    ASSERT_FALSE(info.has_value()) << path;
     EXPECT_EQ(info.error().kind, DriverErrorKind::Invalid);
     EXPECT_THAT(info.error().message, HasSubstr("refused")) << info.error().message;
   }
@@ -142,7 +142,7 @@ TEST_F(TestDriverDomains, UndefineRemovesTheDomainWithItsSnapshotMetadata) {
 
 TEST_F(TestDriverDomains, VolumesAreCreatedThroughTheStoragePoolAndDeleted) {
   auto path = driver->createVolume(VolumeRequest{"default-pool", "disk-a.qcow2", 16ull << 20, "qcow2"});
-  ASSERT_TRUE(path.ok()) << path.error().message;
+  ASSERT_TRUE(path.has_value()) << path.error().message;
   EXPECT_EQ(path.value(), "/default-pool/disk-a.qcow2");
   ASSERT_EQ(driver->deleteVolume(path.value()), std::nullopt);
   EXPECT_TRUE(driver->deleteVolume(path.value()).has_value());
@@ -157,7 +157,7 @@ TEST_F(TestDriverDomains, SnapshotXmlIsTheHypervisorsDefinition) {
   ASSERT_EQ(driver->start("xml"), std::nullopt);
   snapshot("xml", "s1");
   auto xml = driver->snapshotXml("xml", "s1");
-  ASSERT_TRUE(xml.ok()) << xml.error().message;
+  ASSERT_TRUE(xml.has_value()) << xml.error().message;
   EXPECT_THAT(xml.value(), HasSubstr("<name>s1</name>"));
   EXPECT_EQ(driver->snapshotXml("xml", "nope").error().kind, DriverErrorKind::NotFound);
 }
@@ -173,14 +173,14 @@ TEST_F(TestDriverDomains, BulkRedefineBringsTheTreeBackAfterTheMetadataIsGone) {
   snapshot("phoenix", "c");
   ASSERT_EQ(driver->revertToSnapshot("phoenix", "b", RevertOptions{}), std::nullopt);
   auto before = driver->listSnapshots("phoenix");
-  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(before.has_value());
 
   // Lose everything, as a restart of the test driver would, then define the domain with its uuid.
   ASSERT_EQ(driver->destroy("phoenix"), std::nullopt);
   ASSERT_EQ(driver->undefine("phoenix", UndefineOptions{}), std::nullopt);
   DomainSpec spec = testDomain("phoenix");
   spec.uuid = info.uuid;
-  ASSERT_TRUE(driver->defineDomain(spec).ok());
+  ASSERT_TRUE(driver->defineDomain(spec).has_value());
   ASSERT_TRUE(driver->listSnapshots("phoenix").value().snapshots.empty());
 
   // Children first on purpose: the driver orders them.
@@ -188,7 +188,7 @@ TEST_F(TestDriverDomains, BulkRedefineBringsTheTreeBackAfterTheMetadataIsGone) {
                                            before.value().snapshots.rend());
   ASSERT_EQ(driver->redefineSnapshots("phoenix", recorded, std::string("b")), std::nullopt);
   auto after = driver->listSnapshots("phoenix");
-  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE(after.has_value());
   EXPECT_THAT(after.value().current, Optional(std::string("b")));
   ASSERT_EQ(after.value().snapshots.size(), 3u);
   for (const auto& def : after.value().snapshots) {
@@ -225,7 +225,7 @@ TEST_F(TestDriverDomains, BulkRedefineFailingPartwayRemovesWhatItRedefined) {
   EXPECT_THAT(error->message, HasSubstr("'c'"));
   EXPECT_THAT(error->message, HasSubstr("rolled back"));
   auto listing = driver->listSnapshots("target");
-  ASSERT_TRUE(listing.ok());
+  ASSERT_TRUE(listing.has_value());
   EXPECT_TRUE(listing.value().snapshots.empty());
   EXPECT_EQ(listing.value().current, std::nullopt);
 }

@@ -34,11 +34,11 @@ class TestDriverSnapshots : public ::testing::Test {
     SnapshotRequest request;
     request.name = name;
     auto made = libvirt->createSnapshot(kDomain, request);
-    ASSERT_TRUE(made.ok()) << made.error().message;
+    ASSERT_TRUE(made.has_value()) << made.error().message;
   }
   SnapshotTree listed() const {
     auto listing = libvirt->listSnapshots(kDomain);
-    EXPECT_TRUE(listing.ok()) << listing.error().message;
+    EXPECT_TRUE(listing.has_value()) << listing.error().message;
     std::vector<SnapshotRecord> records;
     for (const auto& def : listing.value().snapshots) {
       records.push_back(def.record());
@@ -66,7 +66,7 @@ TEST_F(TestDriverSnapshots, CreateReturnsTheHypervisorsDefinition) {
   request.name = "described";
   request.description = "<b>bold</b> & more";
   auto made = libvirt->createSnapshot(kDomain, request);
-  ASSERT_TRUE(made.ok()) << made.error().message;
+  ASSERT_TRUE(made.has_value()) << made.error().message;
   EXPECT_EQ(made.value().description, request.description);
   EXPECT_EQ(made.value().state, "running");
   EXPECT_GT(made.value().creationTime, 0);
@@ -93,7 +93,7 @@ TEST_F(TestDriverSnapshots, DiskOnlyIsATypedUnsupportedError) {
   request.location = SnapshotLocation::External;
   request.memory = false;
   auto made = libvirt->createSnapshot(kDomain, request);
-  ASSERT_FALSE(made.ok());
+  ASSERT_FALSE(made.has_value());
   EXPECT_EQ(made.error().kind, DriverErrorKind::Unsupported) << made.error().message;
 }
 
@@ -107,7 +107,7 @@ TEST_F(TestDriverSnapshots, MetadataOnlyDeleteIsATypedUnsupportedErrorAndDeletes
 
 TEST_F(TestDriverSnapshots, UnknownDomainAndSnapshotAreNotFound) {
   auto listing = libvirt->listSnapshots("no-such-domain");
-  ASSERT_FALSE(listing.ok());
+  ASSERT_FALSE(listing.has_value());
   EXPECT_EQ(listing.error().kind, DriverErrorKind::NotFound);
   auto error = libvirt->revertToSnapshot(kDomain, "no-such-snapshot", RevertOptions{});
   ASSERT_TRUE(error.has_value());
@@ -119,7 +119,7 @@ TEST(TestDriverConnection, ABadUriIsAnErrorValue) {
   options.uri = "nosuchdriver:///nowhere";
   LibvirtDriver driver(options);
   auto caps = driver.capabilities();
-  ASSERT_FALSE(caps.ok());
+  ASSERT_FALSE(caps.has_value());
   EXPECT_FALSE(caps.error().message.empty());
 }
 
@@ -143,8 +143,8 @@ TEST_P(Differential, ModelAndTestDriverAgreeAfterEveryStep) {
       SnapshotRequest request;
       request.name = name;
       auto made = libvirt->createSnapshot(kDomain, request);
-      ASSERT_TRUE(made.ok()) << made.error().message;
-      ASSERT_TRUE(model.create(made.value().record()).ok());
+      ASSERT_TRUE(made.has_value()) << made.error().message;
+      ASSERT_TRUE(model.create(made.value().record()).has_value());
     } else {
       const std::string target = all[std::uniform_int_distribution<std::size_t>(0, all.size() - 1)(rng)].name;
       if (roll < 13) {
@@ -157,7 +157,7 @@ TEST_P(Differential, ModelAndTestDriverAgreeAfterEveryStep) {
                                               : DeleteScope::ChildrenOnly;
         sequence << "delete " << target << " scope " << static_cast<int>(scope) << "\n";
         ASSERT_EQ(libvirt->deleteSnapshot(kDomain, target, {scope, false}), std::nullopt);
-        ASSERT_TRUE(model.remove(target, {scope, false}).ok());
+        ASSERT_TRUE(model.remove(target, {scope, false}).has_value());
       }
     }
     const SnapshotTree hypervisor = listed();

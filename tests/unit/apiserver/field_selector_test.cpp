@@ -20,8 +20,8 @@ ResourceType type() {
 
 bool selects(const std::string& selector, const json& object = kObject) {
   auto parsed = FieldSelector::parse(selector, type());
-  EXPECT_TRUE(parsed.ok()) << selector << ": " << (parsed.ok() ? "" : parsed.error());
-  return parsed.ok() && parsed.value().matches(object);
+  EXPECT_TRUE(parsed.has_value()) << selector << ": " << (parsed.has_value() ? "" : parsed.error());
+  return parsed.has_value() && parsed.value().matches(object);
 }
 
 TEST(FieldSelector, MetadataFieldsAndSelectableFields) {
@@ -48,10 +48,10 @@ TEST(FieldSelector, EscapedValues) {
 
 TEST(FieldSelector, UnsupportedFieldsAndMalformedTermsAreRefused) {
   auto unsupported = FieldSelector::parse("status.phase=Ready", type());
-  ASSERT_FALSE(unsupported.ok());
+  ASSERT_FALSE(unsupported.has_value());
   EXPECT_EQ(unsupported.error(), "field label not supported: status.phase");
   auto malformed = FieldSelector::parse("metadata.name", type());
-  ASSERT_FALSE(malformed.ok());
+  ASSERT_FALSE(malformed.has_value());
   EXPECT_EQ(malformed.error(), "invalid selector: 'metadata.name'; can't understand 'metadata.name'");
 }
 

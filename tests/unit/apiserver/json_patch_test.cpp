@@ -9,14 +9,14 @@ using nlohmann::json;
 
 json patched(const json& document, const std::string& patch) {
   auto result = applyJsonPatch(document, json::parse(patch));
-  EXPECT_TRUE(result.ok()) << patch << ": " << (result.ok() ? "" : result.error().message);
-  return result.ok() ? result.value() : json();
+  EXPECT_TRUE(result.has_value()) << patch << ": " << (result.has_value() ? "" : result.error().message);
+  return result.has_value() ? result.value() : json();
 }
 
 PatchError failure(const json& document, const std::string& patch) {
   auto result = applyJsonPatch(document, json::parse(patch));
-  EXPECT_FALSE(result.ok()) << patch;
-  return result.ok() ? PatchError{} : result.error();
+  EXPECT_FALSE(result.has_value()) << patch;
+  return result.has_value() ? PatchError{} : result.error();
 }
 
 const json kDoc = json::parse(R"({"a":{"b":1,"c":[1,2,3]},"x/y":{"t~":true}})");
@@ -62,7 +62,7 @@ TEST(JsonPatch, AFailedOperationLeavesTheDocumentUnchanged) {
   json document = kDoc;
   auto result = applyJsonPatch(
       document, json::parse(R"([{"op":"add","path":"/z","value":1},{"op":"test","path":"/z","value":2}])"));
-  EXPECT_FALSE(result.ok());
+  EXPECT_FALSE(result.has_value());
   EXPECT_EQ(document, kDoc);
 }
 

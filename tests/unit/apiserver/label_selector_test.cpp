@@ -9,14 +9,14 @@ using nlohmann::json;
 
 bool selects(const std::string& selector, const json& labels) {
   auto parsed = LabelSelector::parse(selector);
-  EXPECT_TRUE(parsed.ok()) << selector << ": " << (parsed.ok() ? "" : parsed.error());
-  return parsed.ok() && parsed.value().matches(labels);
+  EXPECT_TRUE(parsed.has_value()) << selector << ": " << (parsed.has_value() ? "" : parsed.error());
+  return parsed.has_value() && parsed.value().matches(labels);
 }
 
 std::string refusal(const std::string& selector) {
   auto parsed = LabelSelector::parse(selector);
-  EXPECT_FALSE(parsed.ok()) << selector;
-  return parsed.ok() ? std::string() : parsed.error();
+  EXPECT_FALSE(parsed.has_value()) << selector;
+  return parsed.has_value() ? std::string() : parsed.error();
 }
 
 const json kLabels = {{"app", "web"}, {"tier", "front"}, {"example.com/owner", "team-a"}, {"replicas", "3"}};

@@ -34,14 +34,14 @@ class ObjectStoreTest : public testing::StoreTestBase {
  protected:
   json create(json object, const std::string& ns = "default") {
     auto created = store_->create(type_, ns, std::move(object), WriteOptions{}, nullptr);
-    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().message);
-    return created.ok() ? created.value() : json();
+    EXPECT_TRUE(created.has_value()) << (created.has_value() ? "" : created.error().message);
+    return created.has_value() ? created.value() : json();
   }
 
   ApiError createError(json object, const std::string& ns = "default") {
     auto created = store_->create(type_, ns, std::move(object), WriteOptions{}, nullptr);
-    EXPECT_FALSE(created.ok());
-    return created.ok() ? ApiError{} : created.error();
+    EXPECT_FALSE(created.has_value());
+    return created.has_value() ? ApiError{} : created.error();
   }
 
   std::string rv(const json& object) { return object["metadata"]["resourceVersion"].get<std::string>(); }
@@ -53,7 +53,7 @@ TEST_F(ObjectStoreTest, OpenCreatesTheDefaultNamespaces) {
   const ResourceType* namespaces = registry_.find("", "v1", "namespaces");
   ASSERT_NE(namespaces, nullptr);
   auto list = store_->list(*namespaces, "", ListOptions{});
-  ASSERT_TRUE(list.ok());
+  ASSERT_TRUE(list.has_value());
   std::vector<std::string> names;
   for (const json& item : list.value()["items"]) {
     names.push_back(item["metadata"]["name"]);
@@ -79,7 +79,7 @@ TEST_F(ObjectStoreTest, CreateFillsSystemFields) {
   EXPECT_EQ(created["apiVersion"], "example.virtsnap.io/v1");
   EXPECT_EQ(created["kind"], "Widget");
   auto got = store_->get(type_, "default", "web");
-  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got.value(), created);
 }
 
@@ -160,12 +160,12 @@ TEST_F(ObjectStoreTest, ClusterScopedObjectsHaveNoNamespace) {
   object["metadata"]["namespace"] = "default";
   json created = create(object, "");
   EXPECT_FALSE(created["metadata"].contains("namespace"));
-  EXPECT_TRUE(store_->get(type_, "", "global").ok());
+  EXPECT_TRUE(store_->get(type_, "", "global").has_value());
 }
 
 TEST_F(ObjectStoreTest, GetMissingIsNotFound) {
   auto got = store_->get(type_, "default", "nope");
-  ASSERT_FALSE(got.ok());
+  ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code, 404);
   EXPECT_EQ(got.error().reason, "NotFound");
   EXPECT_EQ(got.error().message, "widgets.example.virtsnap.io \"nope\" not found");
@@ -176,7 +176,7 @@ TEST_F(ObjectStoreTest, ListSortsByNamespaceAndName) {
   create(widget("a"), "kube-system");
   create(widget("a"));
   auto list = store_->list(type_, "", ListOptions{});
-  ASSERT_TRUE(list.ok());
+  ASSERT_TRUE(list.has_value());
   std::vector<std::string> keys;
   for (const json& item : list.value()["items"]) {
     keys.push_back(item["metadata"]["namespace"].get<std::string>() + "/" +
@@ -199,7 +199,7 @@ TEST_F(ObjectStoreTest, ListFiltersByLabelsAndFields) {
   auto names = [&](ListOptions options) {
     std::vector<std::string> out;
     auto list = store_->list(type_, "default", options);
-    EXPECT_TRUE(list.ok());
+    EXPECT_TRUE(list.has_value());
     for (const json& item : list.value()["items"]) {
       out.push_back(item["metadata"]["name"]);
     }
@@ -214,7 +214,7 @@ TEST_F(ObjectStoreTest, ListFiltersByLabelsAndFields) {
   EXPECT_EQ(store_->list(type_, "default", badLabels).error().code, 400);
   ListOptions badField = selecting("", "spec.color=red");
   auto refused = store_->list(type_, "default", badField);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, 400);
   EXPECT_EQ(refused.error().message, "field label not supported: spec.color");
 }
@@ -230,7 +230,7 @@ TEST_F(ObjectStoreTest, ListPagesWithLimitAndContinue) {
   int pages = 0;
   while (true) {
     auto list = store_->list(type_, "default", options);
-    ASSERT_TRUE(list.ok()) << list.error().message;
+    ASSERT_TRUE(list.has_value()) << list.error().message;
     ++pages;
     if (firstVersion.empty()) {
       firstVersion = list.value()["metadata"]["resourceVersion"];
@@ -257,14 +257,14 @@ TEST_F(ObjectStoreTest, UpdateBumpsVersionAndGenerationOnlyForSpec) {
   json changed = created;
   changed["spec"]["size"] = 2;
   auto updated = store_->update(type_, "default", "web", changed, false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  ASSERT_TRUE(updated.has_value()) << updated.error().message;
   EXPECT_EQ(updated.value()["metadata"]["generation"], 2);
   EXPECT_GT(std::stoull(rv(updated.value())), std::stoull(rv(created)));
 
   json labelled = updated.value();
   labelled["metadata"]["labels"] = {{"a", "b"}};
   auto relabelled = store_->update(type_, "default", "web", labelled, false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(relabelled.ok());
+  ASSERT_TRUE(relabelled.has_value());
   EXPECT_EQ(relabelled.value()["metadata"]["generation"], 2);
   EXPECT_NE(rv(relabelled.value()), rv(updated.value()));
 }
@@ -273,11 +273,11 @@ TEST_F(ObjectStoreTest, StaleResourceVersionIsAConflict) {
   json created = create(widget("web"));
   json first = created;
   first["spec"]["size"] = 1;
-  ASSERT_TRUE(store_->update(type_, "default", "web", first, false, WriteOptions{}, nullptr).ok());
+  ASSERT_TRUE(store_->update(type_, "default", "web", first, false, WriteOptions{}, nullptr).has_value());
   json second = created;
   second["spec"]["size"] = 2;
   auto refused = store_->update(type_, "default", "web", second, false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, 409);
   EXPECT_EQ(refused.error().reason, "Conflict");
   EXPECT_EQ(
@@ -286,7 +286,7 @@ TEST_F(ObjectStoreTest, StaleResourceVersionIsAConflict) {
       "please apply your changes to the latest version and try again");
   // Without a resourceVersion the update is unconditional.
   second["metadata"].erase("resourceVersion");
-  EXPECT_TRUE(store_->update(type_, "default", "web", second, false, WriteOptions{}, nullptr).ok());
+  EXPECT_TRUE(store_->update(type_, "default", "web", second, false, WriteOptions{}, nullptr).has_value());
 }
 
 TEST_F(ObjectStoreTest, UpdateOfAMissingObjectIsNotFoundAndNameMismatchIsBadRequest) {
@@ -305,7 +305,7 @@ TEST_F(ObjectStoreTest, NoOpUpdateWritesNothing) {
   std::uint64_t before = store_->resourceVersion();
   std::uint64_t bytes = store_->logBytes();
   auto same = store_->update(type_, "default", "web", created, false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(same.ok());
+  ASSERT_TRUE(same.has_value());
   EXPECT_EQ(rv(same.value()), rv(created));
   EXPECT_EQ(store_->resourceVersion(), before);
   EXPECT_EQ(store_->logBytes(), bytes);
@@ -316,7 +316,7 @@ TEST_F(ObjectStoreTest, UidIsImmutableAndCreationTimestampKept) {
   json changed = created;
   changed["metadata"]["uid"] = "00000000-0000-4000-8000-000000000000";
   auto refused = store_->update(type_, "default", "web", changed, false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, 422);
   EXPECT_EQ(refused.error().causes.at(0).field, "metadata.uid");
   changed = created;
@@ -324,7 +324,7 @@ TEST_F(ObjectStoreTest, UidIsImmutableAndCreationTimestampKept) {
   changed["metadata"]["generation"] = 42;
   changed["spec"]["x"] = 1;
   auto kept = store_->update(type_, "default", "web", changed, false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(kept.has_value());
   EXPECT_EQ(kept.value()["metadata"]["creationTimestamp"], created["metadata"]["creationTimestamp"]);
   EXPECT_EQ(kept.value()["metadata"]["generation"], 2);
 }
@@ -336,7 +336,7 @@ TEST_F(ObjectStoreTest, MainResourceKeepsStatusAndStatusSubresourceKeepsSpec) {
   withStatus["spec"]["size"] = 9;
   withStatus["metadata"]["labels"] = {{"ignored", "yes"}};
   auto status = store_->update(type_, "default", "web", withStatus, true, WriteOptions{}, nullptr);
-  ASSERT_TRUE(status.ok()) << status.error().message;
+  ASSERT_TRUE(status.has_value()) << status.error().message;
   EXPECT_EQ(status.value()["status"]["phase"], "Ready");
   EXPECT_EQ(status.value()["spec"]["size"], 1);
   EXPECT_FALSE(status.value()["metadata"].contains("labels"));
@@ -346,7 +346,7 @@ TEST_F(ObjectStoreTest, MainResourceKeepsStatusAndStatusSubresourceKeepsSpec) {
   main["status"] = {{"phase", "Broken"}};
   main["spec"]["size"] = 2;
   auto updated = store_->update(type_, "default", "web", main, false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(updated.ok());
+  ASSERT_TRUE(updated.has_value());
   EXPECT_EQ(updated.value()["status"]["phase"], "Ready");
   EXPECT_EQ(updated.value()["spec"]["size"], 2);
 }
@@ -362,7 +362,7 @@ TEST_F(ObjectStoreTest, MergePatchAndJsonPatch) {
   create(widget("web", {{"size", 1}, {"keep", true}}));
   auto merged = store_->patch(type_, "default", "web", PatchType::Merge, R"({"spec":{"size":3,"keep":null}})",
                               false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  ASSERT_TRUE(merged.has_value()) << merged.error().message;
   EXPECT_EQ(merged.value()["spec"], json({{"size", 3}}));
   EXPECT_EQ(merged.value()["metadata"]["generation"], 2);
 
@@ -370,13 +370,13 @@ TEST_F(ObjectStoreTest, MergePatchAndJsonPatch) {
       type_, "default", "web", PatchType::Json,
       R"([{"op":"test","path":"/spec/size","value":3},{"op":"add","path":"/spec/list","value":[1]}])", false,
       WriteOptions{}, nullptr);
-  ASSERT_TRUE(patched.ok()) << patched.error().message;
+  ASSERT_TRUE(patched.has_value()) << patched.error().message;
   EXPECT_EQ(patched.value()["spec"]["list"], json::array({1}));
 
   auto failed =
       store_->patch(type_, "default", "web", PatchType::Json,
                     R"([{"op":"test","path":"/spec/size","value":4}])", false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(failed.ok());
+  ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().code, 422);
   EXPECT_EQ(failed.error().message, "the server rejected our request due to an error in our request");
   EXPECT_EQ(failed.error().causes.at(0).message, "testing value /spec/size failed: test failed");
@@ -400,7 +400,7 @@ TEST_F(ObjectStoreTest, PatchWithAStaleResourceVersionConflicts) {
   auto refused =
       store_->patch(type_, "default", "web", PatchType::Merge,
                     R"({"metadata":{"resourceVersion":"1"},"spec":{"a":1}})", false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, 409);
 }
 
@@ -408,7 +408,7 @@ TEST_F(ObjectStoreTest, StrategicMergeIsRefusedForCustomResourcesAndMergeForBuil
   create(widget("web"));
   auto refused = store_->patch(type_, "default", "web", PatchType::StrategicMerge, R"({"spec":{"a":1}})",
                                false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, 415);
   EXPECT_EQ(refused.error().reason, "UnsupportedMediaType");
   EXPECT_EQ(refused.error().message,
@@ -421,10 +421,10 @@ TEST_F(ObjectStoreTest, StrategicMergeIsRefusedForCustomResourcesAndMergeForBuil
              {"kind", "Lease"},
              {"metadata", {{"name", "node-1"}}},
              {"spec", {{"holderIdentity", "a"}}}};
-  ASSERT_TRUE(store_->create(*leases, "kube-node-lease", lease, WriteOptions{}, nullptr).ok());
+  ASSERT_TRUE(store_->create(*leases, "kube-node-lease", lease, WriteOptions{}, nullptr).has_value());
   auto patched = store_->patch(*leases, "kube-node-lease", "node-1", PatchType::StrategicMerge,
                                R"({"spec":{"holderIdentity":"b"}})", false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(patched.ok());
+  ASSERT_TRUE(patched.has_value());
   EXPECT_EQ(patched.value()["spec"]["holderIdentity"], "b");
   EXPECT_FALSE(patched.value()["metadata"].contains("generation"));
 }
@@ -432,7 +432,7 @@ TEST_F(ObjectStoreTest, StrategicMergeIsRefusedForCustomResourcesAndMergeForBuil
 TEST_F(ObjectStoreTest, DeleteWithoutFinalizersRemovesAndReturnsTheObject) {
   json created = create(widget("web"));
   auto removed = store_->remove(type_, "default", "web", json());
-  ASSERT_TRUE(removed.ok());
+  ASSERT_TRUE(removed.has_value());
   EXPECT_EQ(removed.value()["metadata"]["uid"], created["metadata"]["uid"]);
   EXPECT_EQ(store_->get(type_, "default", "web").error().code, 404);
   EXPECT_EQ(store_->remove(type_, "default", "web", json()).error().code, 404);
@@ -441,7 +441,7 @@ TEST_F(ObjectStoreTest, DeleteWithoutFinalizersRemovesAndReturnsTheObject) {
 TEST_F(ObjectStoreTest, DeletePreconditions) {
   json created = create(widget("web"));
   auto wrongUid = store_->remove(type_, "default", "web", json{{"preconditions", {{"uid", "x"}}}});
-  ASSERT_FALSE(wrongUid.ok());
+  ASSERT_FALSE(wrongUid.has_value());
   EXPECT_EQ(wrongUid.error().code, 409);
   EXPECT_EQ(
       wrongUid.error().message,
@@ -452,11 +452,11 @@ TEST_F(ObjectStoreTest, DeletePreconditions) {
       store_->remove(type_, "default", "web", json{{"preconditions", {{"resourceVersion", "1"}}}});
   EXPECT_EQ(wrongVersion.error().code, 409);
   auto dry = store_->remove(type_, "default", "web", json{{"dryRun", {"All"}}});
-  ASSERT_TRUE(dry.ok()) << dry.error().toStatus().dump();
-  EXPECT_TRUE(store_->get(type_, "default", "web").ok());
+  ASSERT_TRUE(dry.has_value()) << dry.error().toStatus().dump();
+  EXPECT_TRUE(store_->get(type_, "default", "web").has_value());
   EXPECT_TRUE(
       store_->remove(type_, "default", "web", json{{"preconditions", {{"uid", created["metadata"]["uid"]}}}})
-          .ok());
+          .has_value());
 }
 
 TEST_F(ObjectStoreTest, FinalizersHoldDeletionUntilTheLastIsRemoved) {
@@ -465,10 +465,10 @@ TEST_F(ObjectStoreTest, FinalizersHoldDeletionUntilTheLastIsRemoved) {
   create(object);
   clock_.advance(10);
   auto pending = store_->remove(type_, "default", "web", json());
-  ASSERT_TRUE(pending.ok());
+  ASSERT_TRUE(pending.has_value());
   EXPECT_EQ(pending.value()["metadata"]["deletionTimestamp"], "2023-11-14T22:13:30Z");
   EXPECT_EQ(pending.value()["metadata"]["deletionGracePeriodSeconds"], 0);
-  EXPECT_TRUE(store_->get(type_, "default", "web").ok());
+  EXPECT_TRUE(store_->get(type_, "default", "web").has_value());
   // Deleting again changes nothing.
   auto again = store_->remove(type_, "default", "web", json());
   EXPECT_EQ(rv(again.value()), rv(pending.value()));
@@ -476,7 +476,7 @@ TEST_F(ObjectStoreTest, FinalizersHoldDeletionUntilTheLastIsRemoved) {
   json more = pending.value();
   more["metadata"]["finalizers"] = {"a.example/x", "b.example/y", "c.example/z"};
   auto refused = store_->update(type_, "default", "web", more, false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, 422);
   EXPECT_EQ(refused.error().message,
             "Widget.example.virtsnap.io \"web\" is invalid: metadata.finalizers: Forbidden: no new "
@@ -486,11 +486,11 @@ TEST_F(ObjectStoreTest, FinalizersHoldDeletionUntilTheLastIsRemoved) {
   auto one =
       store_->patch(type_, "default", "web", PatchType::Json,
                     R"([{"op":"remove","path":"/metadata/finalizers/0"}])", false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(one.ok()) << one.error().message;
-  EXPECT_TRUE(store_->get(type_, "default", "web").ok());
+  ASSERT_TRUE(one.has_value()) << one.error().message;
+  EXPECT_TRUE(store_->get(type_, "default", "web").has_value());
   auto last = store_->patch(type_, "default", "web", PatchType::Merge, R"({"metadata":{"finalizers":null}})",
                             false, WriteOptions{}, nullptr);
-  ASSERT_TRUE(last.ok()) << last.error().message;
+  ASSERT_TRUE(last.has_value()) << last.error().message;
   EXPECT_EQ(store_->get(type_, "default", "web").error().code, 404);
 }
 
@@ -499,7 +499,7 @@ TEST_F(ObjectStoreTest, DryRunWritesNothing) {
   WriteOptions dry;
   dry.dryRun = true;
   auto created = store_->create(type_, "default", widget("web"), dry, nullptr);
-  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(created.has_value());
   EXPECT_FALSE(created.value()["metadata"].contains("resourceVersion"));
   EXPECT_EQ(store_->get(type_, "default", "web").error().code, 404);
   EXPECT_EQ(store_->resourceVersion(), before);
@@ -509,7 +509,7 @@ TEST_F(ObjectStoreTest, ManagedFieldsRecordTheWriters) {
   WriteOptions options;
   options.fieldManager = "kubectl-create";
   auto created = store_->create(type_, "default", widget("web", {{"size", 1}}), options, nullptr);
-  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(created.has_value());
   const json& entry = created.value()["metadata"]["managedFields"].at(0);
   EXPECT_EQ(entry["manager"], "kubectl-create");
   EXPECT_EQ(entry["operation"], "Update");
@@ -521,7 +521,7 @@ TEST_F(ObjectStoreTest, ManagedFieldsRecordTheWriters) {
   options.fieldManager = "controller";
   auto status = store_->patch(type_, "default", "web", PatchType::Merge, R"({"status":{"phase":"Ready"}})",
                               true, options, nullptr);
-  ASSERT_TRUE(status.ok());
+  ASSERT_TRUE(status.has_value());
   const json& fields = status.value()["metadata"]["managedFields"];
   ASSERT_EQ(fields.size(), 2u);
   EXPECT_EQ(fields[1]["manager"], "controller");
@@ -544,7 +544,7 @@ spec:
   ports: [80, 443]
 )";
   auto created = store_->patch(type_, "default", "web", PatchType::Apply, config, false, options, nullptr);
-  ASSERT_TRUE(created.ok()) << created.error().message;
+  ASSERT_TRUE(created.has_value()) << created.error().message;
   EXPECT_EQ(created.value()["spec"]["size"], 2);
   EXPECT_EQ(created.value()["metadata"]["labels"]["app"], "web");
   const json& entry = created.value()["metadata"]["managedFields"].at(0);
@@ -556,7 +556,7 @@ spec:
   std::uint64_t before = store_->resourceVersion();
   clock_.advance(60);
   auto again = store_->patch(type_, "default", "web", PatchType::Apply, config, false, options, nullptr);
-  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(again.has_value());
   EXPECT_EQ(store_->resourceVersion(), before);
   EXPECT_EQ(again.value(), created.value());
 }
@@ -570,12 +570,12 @@ TEST_F(ObjectStoreTest, ServerSideApplyRemovesFieldsNoLongerAppliedAndReplacesLi
               type_, "default", "web", PatchType::Apply,
               R"({"apiVersion":"example.virtsnap.io/v1","kind":"Widget","spec":{"a":1,"b":2,"l":[1,2,3]}})",
               false, options, nullptr)
-          .ok());
+          .has_value());
   auto applied =
       store_->patch(type_, "default", "web", PatchType::Apply,
                     R"({"apiVersion":"example.virtsnap.io/v1","kind":"Widget","spec":{"a":1,"l":[4]}})",
                     false, options, nullptr);
-  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  ASSERT_TRUE(applied.has_value()) << applied.error().message;
   EXPECT_EQ(applied.value()["spec"], json::parse(R"({"a":1,"l":[4]})"));
 }
 
@@ -583,22 +583,23 @@ TEST_F(ObjectStoreTest, ServerSideApplyConflictsWithAnotherManagerUnlessForced) 
   WriteOptions kubectl;
   kubectl.fieldManager = "kubectl";
   const std::string first = R"({"apiVersion":"example.virtsnap.io/v1","kind":"Widget","spec":{"size":1}})";
-  ASSERT_TRUE(store_->patch(type_, "default", "web", PatchType::Apply, first, false, kubectl, nullptr).ok());
+  ASSERT_TRUE(
+      store_->patch(type_, "default", "web", PatchType::Apply, first, false, kubectl, nullptr).has_value());
 
   WriteOptions other;
   other.fieldManager = "gitops";
   // Same value: shared ownership, no conflict.
   auto shared = store_->patch(type_, "default", "web", PatchType::Apply, first, false, other, nullptr);
-  ASSERT_TRUE(shared.ok()) << shared.error().message;
+  ASSERT_TRUE(shared.has_value()) << shared.error().message;
 
   WriteOptions editor;
   editor.fieldManager = "kubectl-edit";
   ASSERT_TRUE(
       store_
           ->patch(type_, "default", "web", PatchType::Merge, R"({"spec":{"size":5}})", false, editor, nullptr)
-          .ok());
+          .has_value());
   auto conflict = store_->patch(type_, "default", "web", PatchType::Apply, first, false, kubectl, nullptr);
-  ASSERT_FALSE(conflict.ok());
+  ASSERT_FALSE(conflict.has_value());
   EXPECT_EQ(conflict.error().code, 409);
   EXPECT_EQ(conflict.error().reason, "Conflict");
   EXPECT_EQ(conflict.error().message,
@@ -610,7 +611,7 @@ TEST_F(ObjectStoreTest, ServerSideApplyConflictsWithAnotherManagerUnlessForced) 
 
   kubectl.force = true;
   auto forced = store_->patch(type_, "default", "web", PatchType::Apply, first, false, kubectl, nullptr);
-  ASSERT_TRUE(forced.ok()) << forced.error().message;
+  ASSERT_TRUE(forced.has_value()) << forced.error().message;
   EXPECT_EQ(forced.value()["spec"]["size"], 1);
   for (const json& entry : forced.value()["metadata"]["managedFields"]) {
     EXPECT_NE(entry["manager"], "kubectl-edit") << entry.dump();
@@ -622,7 +623,7 @@ TEST_F(ObjectStoreTest, ServerSideApplyNeedsAFieldManagerAndMatchingName) {
       R"({"apiVersion":"example.virtsnap.io/v1","kind":"Widget","metadata":{"name":"x"}})";
   auto noManager =
       store_->patch(type_, "default", "x", PatchType::Apply, config, false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(noManager.ok());
+  ASSERT_FALSE(noManager.has_value());
   EXPECT_EQ(noManager.error().code, 422);
   WriteOptions options;
   options.fieldManager = "m";
@@ -641,7 +642,7 @@ TEST_F(ObjectStoreTest, ServerSideApplyDryRunForDiff) {
   auto dry = store_->patch(type_, "default", "web", PatchType::Apply,
                            R"({"apiVersion":"example.virtsnap.io/v1","kind":"Widget","spec":{"a":1}})", false,
                            options, nullptr);
-  ASSERT_TRUE(dry.ok()) << dry.error().toStatus().dump();
+  ASSERT_TRUE(dry.has_value()) << dry.error().toStatus().dump();
   EXPECT_EQ(dry.value()["spec"]["a"], 1);
   EXPECT_EQ(store_->get(type_, "default", "web").error().code, 404);
 }
@@ -654,7 +655,7 @@ TEST_F(ObjectStoreTest, StatusApplyTouchesOnlyStatus) {
       type_, "default", "web", PatchType::Apply,
       R"({"apiVersion":"example.virtsnap.io/v1","kind":"Widget","spec":{"size":7},"status":{"phase":"Ready"}})",
       true, options, nullptr);
-  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  ASSERT_TRUE(applied.has_value()) << applied.error().message;
   EXPECT_EQ(applied.value()["spec"]["size"], 1);
   EXPECT_EQ(applied.value()["status"]["phase"], "Ready");
   EXPECT_EQ(applied.value()["metadata"]["generation"], 1);
@@ -663,7 +664,7 @@ TEST_F(ObjectStoreTest, StatusApplyTouchesOnlyStatus) {
 TEST_F(ObjectStoreTest, WatchFromNowSendsExistingObjectsThenChanges) {
   create(widget("a"));
   auto watch = store_->watch(type_, "default", ListOptions{});
-  ASSERT_TRUE(watch.ok());
+  ASSERT_TRUE(watch.has_value());
   auto first = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(first);
   EXPECT_EQ(first->type, "ADDED");
@@ -676,11 +677,11 @@ TEST_F(ObjectStoreTest, WatchFromNowSendsExistingObjectsThenChanges) {
   ASSERT_TRUE(store_
                   ->patch(type_, "default", "b", PatchType::Merge, R"({"spec":{"x":1}})", false,
                           WriteOptions{}, nullptr)
-                  .ok());
+                  .has_value());
   auto modified = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(modified);
   EXPECT_EQ(modified->type, "MODIFIED");
-  ASSERT_TRUE(store_->remove(type_, "default", "b", json()).ok());
+  ASSERT_TRUE(store_->remove(type_, "default", "b", json()).has_value());
   auto deleted = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(deleted);
   EXPECT_EQ(deleted->type, "DELETED");
@@ -696,7 +697,7 @@ TEST_F(ObjectStoreTest, WatchResumesFromAResourceVersion) {
   create(widget("b"));
   create(widget("c"));
   auto watch = store_->watch(type_, "", fromVersion(rv(a)));
-  ASSERT_TRUE(watch.ok());
+  ASSERT_TRUE(watch.has_value());
   std::vector<std::string> names;
   while (auto event = watch.value()->next(std::chrono::milliseconds(20))) {
     names.push_back(event->object["metadata"]["name"]);
@@ -713,7 +714,7 @@ TEST_F(ObjectStoreTest, WatchFromBeforeTheHistoryIsExpired) {
   create(widget("c"));
   create(widget("d"));
   auto watch = store_->watch(type_, "", fromVersion(rv(a)));
-  ASSERT_FALSE(watch.ok());
+  ASSERT_FALSE(watch.has_value());
   EXPECT_EQ(watch.error().code, 410);
   EXPECT_EQ(watch.error().reason, "Expired");
   EXPECT_EQ(watch.error().message,
@@ -725,28 +726,28 @@ TEST_F(ObjectStoreTest, WatchAfterRestartBelowTheNewHistoryIsExpired) {
   create(widget("b"));
   reopen();
   auto watch = store_->watch(type_, "", fromVersion(rv(a)));
-  ASSERT_FALSE(watch.ok());
+  ASSERT_FALSE(watch.has_value());
   EXPECT_EQ(watch.error().code, 410);
   auto current = store_->watch(type_, "", fromVersion(std::to_string(store_->resourceVersion())));
-  EXPECT_TRUE(current.ok());
+  EXPECT_TRUE(current.has_value());
 }
 
 TEST_F(ObjectStoreTest, WatchWithSelectorsSeesObjectsEnterAndLeave) {
   create(widget("a", {{"nodeName", "n1"}}));
   auto watch = store_->watch(type_, "default", selecting("", "spec.nodeName=n2"));
-  ASSERT_TRUE(watch.ok());
+  ASSERT_TRUE(watch.has_value());
   EXPECT_FALSE(watch.value()->next(std::chrono::milliseconds(10)));
   ASSERT_TRUE(store_
                   ->patch(type_, "default", "a", PatchType::Merge, R"({"spec":{"nodeName":"n2"}})", false,
                           WriteOptions{}, nullptr)
-                  .ok());
+                  .has_value());
   auto entered = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(entered);
   EXPECT_EQ(entered->type, "ADDED");
   ASSERT_TRUE(store_
                   ->patch(type_, "default", "a", PatchType::Merge, R"({"spec":{"nodeName":"n3"}})", false,
                           WriteOptions{}, nullptr)
-                  .ok());
+                  .has_value());
   auto left = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(left);
   EXPECT_EQ(left->type, "DELETED");
@@ -760,7 +761,7 @@ TEST_F(ObjectStoreTest, WatchSendsBookmarksWhenAsked) {
   options.watch.bookmarkInterval = std::chrono::milliseconds(20);
   reopen(options);
   auto watch = store_->watch(type_, "default", fromVersion("0", true));
-  ASSERT_TRUE(watch.ok());
+  ASSERT_TRUE(watch.has_value());
   create(widget("x"), "kube-system");  // another namespace still moves the bookmark on
   auto bookmark = watch.value()->next(std::chrono::milliseconds(500));
   ASSERT_TRUE(bookmark);
@@ -772,7 +773,7 @@ TEST_F(ObjectStoreTest, WatchSendsBookmarksWhenAsked) {
 
 TEST_F(ObjectStoreTest, StoppedWatchEndsAndIsForgotten) {
   auto watch = store_->watch(type_, "", ListOptions{});
-  ASSERT_TRUE(watch.ok());
+  ASSERT_TRUE(watch.has_value());
   EXPECT_EQ(store_->watchCount(), 1u);
   std::thread waiter([&] { EXPECT_FALSE(watch.value()->next(std::chrono::seconds(10))); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -787,7 +788,7 @@ TEST_F(ObjectStoreTest, ASlowWatcherDoesNotBlockWritersAndIsEndedWhenTooFarBehin
   options.watch.maxQueue = 10;
   reopen(options);
   auto slow = store_->watch(type_, "", ListOptions{});
-  ASSERT_TRUE(slow.ok());
+  ASSERT_TRUE(slow.has_value());
   for (int i = 0; i < 20; ++i) {
     create(widget("w" + std::to_string(i)));
   }
@@ -797,7 +798,7 @@ TEST_F(ObjectStoreTest, ASlowWatcherDoesNotBlockWritersAndIsEndedWhenTooFarBehin
 
 TEST_F(ObjectStoreTest, ConcurrentWritersAndWatchersSeeEveryEventInOrder) {
   auto watch = store_->watch(type_, "", fromVersion(std::to_string(store_->resourceVersion())));
-  ASSERT_TRUE(watch.ok());
+  ASSERT_TRUE(watch.has_value());
   constexpr int kThreads = 4;
   constexpr int kEach = 25;
   std::vector<std::thread> writers;
@@ -807,7 +808,7 @@ TEST_F(ObjectStoreTest, ConcurrentWritersAndWatchersSeeEveryEventInOrder) {
         auto created =
             store_->create(type_, "default", widget("t" + std::to_string(t) + "-" + std::to_string(i)),
                            WriteOptions{}, nullptr);
-        EXPECT_TRUE(created.ok());
+        EXPECT_TRUE(created.has_value());
       }
     });
   }
@@ -829,12 +830,12 @@ TEST_F(ObjectStoreTest, ConcurrentWritersAndWatchersSeeEveryEventInOrder) {
 TEST_F(ObjectStoreTest, RestartKeepsEverythingAndVersionsKeepIncreasing) {
   json a = create(widget("a", {{"size", 1}}));
   json b = create(widget("b"));
-  ASSERT_TRUE(store_->remove(type_, "default", "b", json()).ok());
+  ASSERT_TRUE(store_->remove(type_, "default", "b", json()).has_value());
   std::uint64_t before = store_->resourceVersion();
   reopen();
   EXPECT_EQ(store_->resourceVersion(), before);
   auto got = store_->get(type_, "default", "a");
-  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got.value(), a);
   EXPECT_EQ(store_->get(type_, "default", "b").error().code, 404);
   json c = create(widget("c"));
@@ -848,7 +849,7 @@ TEST_F(ObjectStoreTest, CompactionKeepsEverythingAcrossRestarts) {
   for (int i = 0; i < 30; ++i) {
     create(widget("w" + std::to_string(i), {{"payload", std::string(100, 'x')}}));
   }
-  ASSERT_TRUE(store_->remove(type_, "default", "w3", json()).ok());
+  ASSERT_TRUE(store_->remove(type_, "default", "w3", json()).has_value());
   EXPECT_LT(store_->logBytes(), 2000u);
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "snapshot.db"));
   std::uint64_t before = store_->resourceVersion();
@@ -870,7 +871,7 @@ TEST_F(ObjectStoreTest, CorruptLogFailsToOpenWithFileAndOffset) {
     file.put('#');
   }
   auto opened = ObjectStore::open(dir_.path(), registry_, clock_.now());
-  ASSERT_FALSE(opened.ok());
+  ASSERT_FALSE(opened.has_value());
   EXPECT_NE(opened.error().find(log.string()), std::string::npos) << opened.error();
   EXPECT_NE(opened.error().find("corrupt record at offset 8"), std::string::npos) << opened.error();
 }
@@ -881,7 +882,7 @@ TEST_F(ObjectStoreTest, TruncatedLogFailsToOpen) {
   std::filesystem::path log = dir_.path() / "wal.log";
   std::filesystem::resize_file(log, std::filesystem::file_size(log) - 3);
   auto opened = ObjectStore::open(dir_.path(), registry_, clock_.now());
-  ASSERT_FALSE(opened.ok());
+  ASSERT_FALSE(opened.has_value());
   EXPECT_NE(opened.error().find("truncated record at offset"), std::string::npos) << opened.error();
   EXPECT_NE(opened.error().find(log.string()), std::string::npos);
 }
@@ -889,7 +890,7 @@ TEST_F(ObjectStoreTest, TruncatedLogFailsToOpen) {
 TEST_F(ObjectStoreTest, OpenThroughTheInterfaceFactory) {
   TempDir other;
   auto opened = ObjectStore::open(other.path(), registry_);
-  ASSERT_TRUE(opened.ok()) << opened.error();
+  ASSERT_TRUE(opened.has_value()) << opened.error();
   EXPECT_EQ(opened.value()->resourceVersion(), 4u);
 }
 
@@ -934,7 +935,7 @@ TEST_F(DomainStoreTest, UnknownFieldsAreAStrictDecodingErrorOrAWarning) {
   warn.fieldValidation = FieldValidation::Warn;
   std::vector<std::string> warnings;
   auto created = store_->create(type_, "default", domain({{"nodeName", "n1"}, {"foo", 1}}), warn, &warnings);
-  ASSERT_TRUE(created.ok()) << created.error().message;
+  ASSERT_TRUE(created.has_value()) << created.error().message;
   EXPECT_FALSE(created.value()["spec"].contains("foo"));
   EXPECT_FALSE(warnings.empty());
 }
@@ -943,7 +944,7 @@ TEST_F(DomainStoreTest, TransitionRulesSeeTheOldObject) {
   create(domain({{"nodeName", "n1"}}));
   auto moved = store_->patch(type_, "default", "web", PatchType::Merge, R"({"spec":{"nodeName":"n2"}})",
                              false, WriteOptions{}, nullptr);
-  ASSERT_FALSE(moved.ok());
+  ASSERT_FALSE(moved.has_value());
   EXPECT_EQ(moved.error().code, 422);
   EXPECT_NE(moved.error().message.find("nodeName is immutable"), std::string::npos) << moved.error().message;
 }

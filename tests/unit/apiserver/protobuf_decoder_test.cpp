@@ -38,7 +38,7 @@ TEST(ProtobufDecoder, DecodesTheNamespaceKubectlCreateSends) {
                            bytesField(14, "example.com/keep");
   const std::string ns = bytesField(1, meta) + bytesField(2, bytesField(1, "kubernetes")) + bytesField(3, "");
   auto decoded = protobufToJson(envelope("v1", "Namespace", ns));
-  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  ASSERT_TRUE(decoded.has_value()) << decoded.error();
   EXPECT_EQ(decoded.value(), nlohmann::json::parse(R"({
     "apiVersion": "v1", "kind": "Namespace",
     "metadata": {"name": "team-a", "labels": {"env": "prod"}, "annotations": {"note": "x"},
@@ -48,13 +48,13 @@ TEST(ProtobufDecoder, DecodesTheNamespaceKubectlCreateSends) {
 
 TEST(ProtobufDecoder, RefusesOtherKindsNamingWhatItAccepts) {
   auto decoded = protobufToJson(envelope("v1", "ConfigMap", bytesField(1, bytesField(1, "c"))));
-  ASSERT_FALSE(decoded.ok());
+  ASSERT_FALSE(decoded.has_value());
   EXPECT_THAT(decoded.error(), HasSubstr("only for v1 Namespace, not v1 ConfigMap"));
 }
 
 TEST(ProtobufDecoder, RefusesABodyWithoutTheMagic) {
   auto decoded = protobufToJson("{\"kind\":\"Namespace\"}");
-  ASSERT_FALSE(decoded.ok());
+  ASSERT_FALSE(decoded.has_value());
   EXPECT_THAT(decoded.error(), HasSubstr("k8s\\0"));
 }
 
@@ -65,11 +65,11 @@ TEST(ProtobufDecoder, ATruncatedBodyIsAnErrorOrTheSameObjectNeverAPartialOne) {
       bytesField(1, "team-a") + bytesField(11, bytesField(1, "env") + bytesField(2, "prod"));
   const std::string whole = envelope("v1", "Namespace", bytesField(1, meta));
   auto full = protobufToJson(whole);
-  ASSERT_TRUE(full.ok());
+  ASSERT_TRUE(full.has_value());
   int refused = 0;
   for (std::size_t size = 0; size < whole.size(); ++size) {
     auto decoded = protobufToJson(std::string_view(whole).substr(0, size));
-    if (decoded.ok()) {
+    if (decoded.has_value()) {
       EXPECT_EQ(decoded.value(), full.value()) << "a body cut to " << size << " bytes";
     } else {
       ++refused;
@@ -79,10 +79,10 @@ TEST(ProtobufDecoder, ATruncatedBodyIsAnErrorOrTheSameObjectNeverAPartialOne) {
 }
 
 TEST(ProtobufDecoder, RefusesAnOverlongVarintAndAStringOfTheWrongWireType) {
-  EXPECT_FALSE(protobufToJson(std::string("k8s\0", 4) + std::string(11, '\xff')).ok());
+  EXPECT_FALSE(protobufToJson(std::string("k8s\0", 4) + std::string(11, '\xff')).has_value());
   const std::string meta = varintField(1, 5);  // name as a number
   auto decoded = protobufToJson(envelope("v1", "Namespace", bytesField(1, meta)));
-  ASSERT_FALSE(decoded.ok());
+  ASSERT_FALSE(decoded.has_value());
   EXPECT_THAT(decoded.error(), HasSubstr("metadata is not a string"));
 }
 

@@ -41,7 +41,7 @@ TEST(FieldSets, FieldsV1RoundTrip) {
 TEST(ServerSideApply, FirstApplyOwnsExactlyTheAppliedFields) {
   auto applied =
       serverSideApply(kLive, json::parse(R"({"spec":{"size":2,"extra":"x"}})"), context("a"), false);
-  ASSERT_TRUE(applied.ok());
+  ASSERT_TRUE(applied.has_value());
   const json& result = applied.value();
   EXPECT_EQ(result["spec"]["size"], 2);
   EXPECT_EQ(result["spec"]["ports"], json::array({80}));  // untouched: nobody applied it
@@ -59,7 +59,7 @@ TEST(ServerSideApply, SystemMetadataInTheConfigurationIsIgnored) {
       kLive,
       json::parse(R"({"metadata":{"name":"web","uid":"other","resourceVersion":"1"},"spec":{"size":1}})"),
       context("a"), false);
-  ASSERT_TRUE(applied.ok());
+  ASSERT_TRUE(applied.has_value());
   EXPECT_EQ(applied.value()["metadata"]["uid"], "u");
   EXPECT_EQ(applied.value()["metadata"]["resourceVersion"], "7");
 }
@@ -77,7 +77,7 @@ TEST(ServerSideApply, ConflictsListEveryManagerAndPath) {
   recordUpdate(json::object(), live, context("editor"));
   auto refused =
       serverSideApply(live, json::parse(R"({"spec":{"size":5,"ports":[81]}})"), context("a"), false);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, 409);
   EXPECT_EQ(refused.error().message,
             "Apply failed with 2 conflicts: conflicts with \"editor\" using example.virtsnap.io/v1 at "
@@ -90,7 +90,7 @@ TEST(ServerSideApply, ForceTakesOwnership) {
   json live = kLive;
   recordUpdate(json::object(), live, context("editor"));
   auto forced = serverSideApply(live, json::parse(R"({"spec":{"size":5}})"), context("a"), true);
-  ASSERT_TRUE(forced.ok());
+  ASSERT_TRUE(forced.has_value());
   for (const json& entry : forced.value()["metadata"]["managedFields"]) {
     FieldSet owned = fieldsFromV1(entry["fieldsV1"]);
     if (entry["manager"] == "editor") {

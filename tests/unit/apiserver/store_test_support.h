@@ -94,7 +94,7 @@ class StoreTestBase : public ::testing::Test {
  protected:
   void SetUp() override {
     auto loaded = ResourceRegistry::load(VIRTSNAP_SOURCE_DIR "/crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    ASSERT_TRUE(loaded.has_value()) << loaded.error();
     registry_ = std::move(loaded).value();
     reopen();
   }
@@ -102,7 +102,7 @@ class StoreTestBase : public ::testing::Test {
   void reopen(StoreOptions options = {}) {
     store_.reset();
     auto opened = MemoryObjectStore::open(dir_.path(), registry_, clock_.now(), options);
-    ASSERT_TRUE(opened.ok()) << opened.error();
+    ASSERT_TRUE(opened.has_value()) << opened.error();
     store_ = std::move(opened).value();
   }
 

@@ -14,8 +14,8 @@ using testing::TempDir;
 
 std::unique_ptr<WriteAheadLog> openLog(const std::filesystem::path& dir, WriteAheadLog::Contents* contents) {
   auto log = WriteAheadLog::open(dir, contents);
-  EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error());
-  return log.ok() ? std::move(log).value() : nullptr;
+  EXPECT_TRUE(log.has_value()) << (log.has_value() ? "" : log.error());
+  return log.has_value() ? std::move(log).value() : nullptr;
 }
 
 TEST(Crc32, KnownValue) {
@@ -73,8 +73,8 @@ class DamagedLog : public ::testing::Test {
   std::string openError() {
     WriteAheadLog::Contents contents;
     auto log = WriteAheadLog::open(dir_.path(), &contents);
-    EXPECT_FALSE(log.ok());
-    return log.ok() ? std::string() : log.error();
+    EXPECT_FALSE(log.has_value());
+    return log.has_value() ? std::string() : log.error();
   }
   std::filesystem::path path() const { return dir_.path() / "wal.log"; }
 

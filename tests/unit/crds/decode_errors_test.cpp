@@ -16,8 +16,8 @@ using ::testing::HasSubstr;
 
 DecodeError DomainError(const nlohmann::json& json) {
   const DecodeResult<Domain> result = DecodeDomain(json);
-  EXPECT_FALSE(result.Ok()) << json.dump();
-  return result.Ok() ? DecodeError{} : result.Error();
+  EXPECT_FALSE(result.has_value()) << json.dump();
+  return result.has_value() ? DecodeError{} : result.error();
 }
 
 nlohmann::json ValidDomain() {
@@ -154,14 +154,14 @@ TEST(DecodeErrors, SnapshotAndRevertErrorsNameTheirFields) {
   nlohmann::json snapshot = EncodeSnapshot(testing::MaximalSnapshot());
   snapshot["status"]["disks"][0]["snapshot"] = "external";
   const DecodeResult<Snapshot> bad_snapshot = DecodeSnapshot(snapshot);
-  ASSERT_FALSE(bad_snapshot.Ok());
-  EXPECT_EQ(bad_snapshot.Error().path, "status.disks[0].snapshot");
+  ASSERT_FALSE(bad_snapshot.has_value());
+  EXPECT_EQ(bad_snapshot.error().path, "status.disks[0].snapshot");
 
   nlohmann::json revert = EncodeSnapshotRevert(testing::MaximalSnapshotRevert());
   revert["spec"].erase("snapshotName");
   const DecodeResult<SnapshotRevert> bad_revert = DecodeSnapshotRevert(revert);
-  ASSERT_FALSE(bad_revert.Ok());
-  EXPECT_EQ(bad_revert.Error().ToString(), "spec.snapshotName: required field is missing");
+  ASSERT_FALSE(bad_revert.has_value());
+  EXPECT_EQ(bad_revert.error().ToString(), "spec.snapshotName: required field is missing");
 }
 
 TEST(DecodeErrors, NullCountsAsAbsent) {
@@ -169,9 +169,9 @@ TEST(DecodeErrors, NullCountsAsAbsent) {
   json["spec"]["vcpus"] = nullptr;
   json["status"] = nullptr;
   const DecodeResult<Domain> result = DecodeDomain(json);
-  ASSERT_TRUE(result.Ok()) << result.Error().ToString();
-  EXPECT_FALSE(result.Value().spec.vcpus.has_value());
-  EXPECT_FALSE(result.Value().status.has_value());
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_FALSE(result.value().spec.vcpus.has_value());
+  EXPECT_FALSE(result.value().status.has_value());
 }
 
 TEST(DecodeErrors, FromJsonThrowsTheSameError) {
@@ -181,7 +181,7 @@ TEST(DecodeErrors, FromJsonThrowsTheSameError) {
     (void)json.get<Domain>();
     FAIL() << "expected DecodeException";
   } catch (const DecodeException& e) {
-    EXPECT_EQ(e.Error().path, "spec.os.firmware");
+    EXPECT_EQ(e.error().path, "spec.os.firmware");
     EXPECT_THAT(e.what(), HasSubstr("spec.os.firmware: must be one of \"bios\", \"efi\""));
   }
 }

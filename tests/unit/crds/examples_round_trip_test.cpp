@@ -24,11 +24,11 @@ using testing::SourcePath;
 nlohmann::json DecodeAndEncode(const nlohmann::json& json, std::string& error) {
   const std::string kind = json.value("kind", "");
   auto finish = [&error](const auto& result, auto encode) -> nlohmann::json {
-    if (!result.Ok()) {
-      error = result.Error().ToString();
+    if (!result.has_value()) {
+      error = result.error().ToString();
       return nullptr;
     }
-    return encode(result.Value());
+    return encode(result.value());
   };
   if (kind == "Domain") {
     return finish(DecodeDomain(json), EncodeDomain);
@@ -92,9 +92,9 @@ TEST(ExamplesRoundTrip, ExampleSpecsPassTheCrossFieldRules) {
     for (const nlohmann::json& document : LoadYamlDocuments(file)) {
       SCOPED_TRACE(file.filename().string());
       if (document["kind"] == "Domain") {
-        EXPECT_TRUE(ValidateDomainSpec(DecodeDomain(document).Value().spec).empty());
+        EXPECT_TRUE(ValidateDomainSpec(DecodeDomain(document).value().spec).empty());
       } else if (document["kind"] == "Snapshot") {
-        EXPECT_TRUE(ValidateSnapshotSpec(DecodeSnapshot(document).Value().spec).empty());
+        EXPECT_TRUE(ValidateSnapshotSpec(DecodeSnapshot(document).value().spec).empty());
       }
     }
   }
@@ -106,14 +106,14 @@ TEST(ExamplesRoundTrip, ExamplesCoverTheDocumentedScenarios) {
   for (const std::filesystem::path& file : ExampleFiles()) {
     for (const nlohmann::json& document : LoadYamlDocuments(file)) {
       if (document["kind"] == "Domain") {
-        const DomainSpec spec = DecodeDomain(document).Value().spec;
+        const DomainSpec spec = DecodeDomain(document).value().spec;
         for (const Disk& disk : spec.disks.value_or(std::vector<Disk>{})) {
           created_qcow2_with_network |= disk.create && disk.create->format == ImageFormat::kQcow2 &&
                                         spec.networks && !spec.networks->empty();
           adopted_source_path |= disk.source && spec.adopt_existing == true;
         }
       } else if (document["kind"] == "Snapshot") {
-        const SnapshotSpec spec = DecodeSnapshot(document).Value().spec;
+        const SnapshotSpec spec = DecodeSnapshot(document).value().spec;
         external_memory |= spec.location == SnapshotLocation::kExternal && spec.memory == true;
         disk_only_quiesce |= spec.memory == false && spec.quiesce == true;
       } else if (document["kind"] == "SnapshotRevert") {
@@ -134,9 +134,9 @@ void ExpectServerObjectRoundTrips(const T& object,
                                   nlohmann::json (*encode)(const T&)) {
   const nlohmann::json encoded = encode(object);
   const DecodeResult<T> decoded = decode(encoded, nullptr);
-  ASSERT_TRUE(decoded.Ok()) << decoded.Error().ToString();
-  EXPECT_TRUE(decoded.Value() == object);
-  EXPECT_EQ(encode(decoded.Value()), encoded);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
+  EXPECT_TRUE(decoded.value() == object);
+  EXPECT_EQ(encode(decoded.value()), encoded);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedDomainRoundTrips) {
@@ -156,10 +156,10 @@ TEST(ServerObjectRoundTrip, UnknownMetadataFieldsAndManagedFieldsArePreserved) {
   nlohmann::json json = EncodeDomain(testing::MaximalDomain());
   json["metadata"]["futureField"] = {{"nested", {1, 2, 3}}};
   const DecodeResult<Domain> decoded = DecodeDomain(json);
-  ASSERT_TRUE(decoded.Ok());
-  EXPECT_EQ(decoded.Value().metadata.unknown_fields["futureField"], json["metadata"]["futureField"]);
-  EXPECT_EQ(*decoded.Value().metadata.managed_fields, json["metadata"]["managedFields"]);
-  EXPECT_EQ(EncodeDomain(decoded.Value()), json);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded.value().metadata.unknown_fields["futureField"], json["metadata"]["futureField"]);
+  EXPECT_EQ(*decoded.value().metadata.managed_fields, json["metadata"]["managedFields"]);
+  EXPECT_EQ(EncodeDomain(decoded.value()), json);
 }
 
 TEST(ServerObjectRoundTrip, AbsentOptionalFieldsStayAbsent) {
@@ -168,11 +168,11 @@ TEST(ServerObjectRoundTrip, AbsentOptionalFieldsStayAbsent) {
                                   {"metadata", {{"name", "a"}}},
                                   {"spec", {{"nodeName", "n"}, {"disks", nlohmann::json::array()}}}};
   const DecodeResult<Domain> decoded = DecodeDomain(minimal);
-  ASSERT_TRUE(decoded.Ok());
-  EXPECT_FALSE(decoded.Value().spec.vcpus.has_value());
-  EXPECT_FALSE(decoded.Value().status.has_value());
-  ASSERT_TRUE(decoded.Value().spec.disks.has_value());  // an empty list is not an absent one
-  EXPECT_EQ(EncodeDomain(decoded.Value()), minimal);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_FALSE(decoded.value().spec.vcpus.has_value());
+  EXPECT_FALSE(decoded.value().status.has_value());
+  ASSERT_TRUE(decoded.value().spec.disks.has_value());  // an empty list is not an absent one
+  EXPECT_EQ(EncodeDomain(decoded.value()), minimal);
 }
 
 TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
@@ -180,10 +180,10 @@ TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
   json["spec"]["memory"] = 1073741824;
   json["spec"]["disks"][0]["create"]["size"] = "0.5Ti";
   const DecodeResult<Domain> decoded = DecodeDomain(json);
-  ASSERT_TRUE(decoded.Ok());
-  EXPECT_EQ(decoded.Value().spec.memory->Bytes(), 1073741824);
-  EXPECT_EQ((*decoded.Value().spec.disks)[0].create->size.Bytes(), std::int64_t{1} << 39);
-  EXPECT_EQ(EncodeDomain(decoded.Value()), json);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded.value().spec.memory->Bytes(), 1073741824);
+  EXPECT_EQ((*decoded.value().spec.disks)[0].create->size.Bytes(), std::int64_t{1} << 39);
+  EXPECT_EQ(EncodeDomain(decoded.value()), json);
 }
 
 TEST(ServerObjectRoundTrip, NlohmannHooksWork) {

@@ -4,7 +4,7 @@ namespace virtsnap::crds::testing {
 namespace {
 
 Quantity MustParse(const std::string& text) {
-  return Quantity::Parse(text).Value();
+  return Quantity::Parse(text).value();
 }
 
 std::vector<Condition> AllConditions(std::int64_t generation) {

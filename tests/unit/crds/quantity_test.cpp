@@ -16,14 +16,15 @@ constexpr std::int64_t kKi = 1024;
 
 std::int64_t BytesOf(const std::string& text) {
   const QuantityResult result = Quantity::Parse(text);
-  EXPECT_TRUE(result.Ok()) << text << ": " << (result.Ok() ? "" : result.Error().message);
-  return result.Ok() ? result.Value().Bytes() : -1;
+  EXPECT_TRUE(result.has_value()) << text << ": " << (result.has_value() ? "" : result.error().message);
+  return result.has_value() ? result.value().Bytes() : -1;
 }
 
 QuantityError ErrorOf(const std::string& text) {
   const QuantityResult result = Quantity::Parse(text);
-  EXPECT_FALSE(result.Ok()) << text << " parsed as " << (result.Ok() ? result.Value().Bytes() : 0);
-  return result.Ok() ? QuantityError{} : result.Error();
+  EXPECT_FALSE(result.has_value()) << text << " parsed as "
+                                   << (result.has_value() ? result.value().Bytes() : 0);
+  return result.has_value() ? QuantityError{} : result.error();
 }
 
 TEST(QuantityParse, PlainIntegers) {
@@ -54,7 +55,7 @@ TEST(QuantityParse, DecimalSuffixes) {
 }
 
 TEST(QuantityParse, SubUnitSuffixesRoundUpToWholeBytes) {
-  EXPECT_EQ(BytesOf("1500m"), 2);  // 1.5 bytes -> 2, as resource.Quantity.Value() does
+  EXPECT_EQ(BytesOf("1500m"), 2);  // 1.5 bytes -> 2, as resource.Quantity.value() does
   EXPECT_EQ(BytesOf("2000m"), 2);
   EXPECT_EQ(BytesOf("1m"), 1);
   EXPECT_EQ(BytesOf("1u"), 1);
@@ -85,9 +86,9 @@ TEST(QuantityParse, Exponents) {
 
 TEST(QuantityParse, KeepsTheOriginalText) {
   const QuantityResult result = Quantity::Parse("1.50Gi");
-  ASSERT_TRUE(result.Ok());
-  EXPECT_EQ(result.Value().Text(), "1.50Gi");
-  EXPECT_FALSE(result.Value().IsJsonNumber());
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result.value().Text(), "1.50Gi");
+  EXPECT_FALSE(result.value().IsJsonNumber());
 }
 
 TEST(QuantityParse, EmptyIsAnError) {
@@ -150,27 +151,27 @@ TEST(QuantityParse, TooManySignificantDigitsIsAnError) {
 
 TEST(QuantityJson, IntegersAndStringsAreAccepted) {
   const QuantityResult number = QuantityFromJson(nlohmann::json(1024));
-  ASSERT_TRUE(number.Ok());
-  EXPECT_EQ(number.Value().Bytes(), 1024);
-  EXPECT_TRUE(number.Value().IsJsonNumber());
-  EXPECT_EQ(nlohmann::json(number.Value()), nlohmann::json(1024));
+  ASSERT_TRUE(number.has_value());
+  EXPECT_EQ(number.value().Bytes(), 1024);
+  EXPECT_TRUE(number.value().IsJsonNumber());
+  EXPECT_EQ(nlohmann::json(number.value()), nlohmann::json(1024));
 
   const QuantityResult text = QuantityFromJson(nlohmann::json("1Ki"));
-  ASSERT_TRUE(text.Ok());
-  EXPECT_EQ(text.Value().Bytes(), 1024);
-  EXPECT_EQ(nlohmann::json(text.Value()), nlohmann::json("1Ki"));
-  EXPECT_FALSE(number.Value() == text.Value());  // same size, different spelling
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(text.value().Bytes(), 1024);
+  EXPECT_EQ(nlohmann::json(text.value()), nlohmann::json("1Ki"));
+  EXPECT_FALSE(number.value() == text.value());  // same size, different spelling
 }
 
 TEST(QuantityJson, OtherJsonTypesAreErrors) {
   for (const nlohmann::json& value : {nlohmann::json(1.5), nlohmann::json(true), nlohmann::json::array()}) {
     const QuantityResult result = QuantityFromJson(value);
-    ASSERT_FALSE(result.Ok()) << value;
-    EXPECT_EQ(result.Error().kind, QuantityErrorKind::kSyntax);
-    EXPECT_THAT(result.Error().message, HasSubstr("must be an integer or a string"));
+    ASSERT_FALSE(result.has_value()) << value;
+    EXPECT_EQ(result.error().kind, QuantityErrorKind::kSyntax);
+    EXPECT_THAT(result.error().message, HasSubstr("must be an integer or a string"));
   }
-  EXPECT_EQ(QuantityFromJson(nlohmann::json(-5)).Error().kind, QuantityErrorKind::kNegative);
-  EXPECT_EQ(QuantityFromJson(nlohmann::json(UINT64_MAX)).Error().kind, QuantityErrorKind::kOverflow);
+  EXPECT_EQ(QuantityFromJson(nlohmann::json(-5)).error().kind, QuantityErrorKind::kNegative);
+  EXPECT_EQ(QuantityFromJson(nlohmann::json(UINT64_MAX)).error().kind, QuantityErrorKind::kOverflow);
 }
 
 TEST(QuantityFromBytes, UsesTheLargestExactBinarySuffix) {
@@ -178,7 +179,7 @@ TEST(QuantityFromBytes, UsesTheLargestExactBinarySuffix) {
   EXPECT_EQ(Quantity::FromBytes(3 * (std::int64_t{1} << 29)).Text(), "1536Mi");
   EXPECT_EQ(Quantity::FromBytes(1000).Text(), "1000");
   EXPECT_EQ(Quantity::FromBytes(0).Text(), "0");
-  EXPECT_EQ(Quantity::Parse(Quantity::FromBytes(12345 * kKi).Text()).Value().Bytes(), 12345 * kKi);
+  EXPECT_EQ(Quantity::Parse(Quantity::FromBytes(12345 * kKi).Text()).value().Bytes(), 12345 * kKi);
 }
 
 }  // namespace

@@ -52,41 +52,41 @@ FieldPathLog ReadPaths(DecodeResult<T> (*decode)(const nlohmann::json&, FieldPat
                        const nlohmann::json& json) {
   FieldPathLog log;
   const DecodeResult<T> result = decode(json, &log);
-  EXPECT_TRUE(result.Ok()) << (result.Ok() ? "" : result.Error().ToString());
+  EXPECT_TRUE(result.has_value()) << (result.has_value() ? "" : result.error().ToString());
   return log;
 }
 
 std::vector<KindUnderTest> Kinds() {
-  const std::vector<std::string_view> condition_status = EnumWireNames<ConditionStatus>();
+  const std::vector<std::string_view> condition_status = enumWireNames<ConditionStatus>();
   return {
       {"Domain",
        "virtsnap.io_domains.yaml",
        [] { return EncodeDomain(testing::MaximalDomain()); },
        [](const nlohmann::json& json) { return ReadPaths(&DecodeDomain, json); },
-       {{"spec.os.firmware", EnumWireNames<Firmware>()},
-        {"spec.disks[].bus", EnumWireNames<DiskBus>()},
-        {"spec.disks[].create.format", EnumWireNames<ImageFormat>()},
-        {"spec.runState", EnumWireNames<RunState>()},
-        {"spec.deletionPolicy", EnumWireNames<DomainDeletionPolicy>()},
-        {"spec.unmanagedSnapshots", EnumWireNames<UnmanagedSnapshotPolicy>()},
+       {{"spec.os.firmware", enumWireNames<Firmware>()},
+        {"spec.disks[].bus", enumWireNames<DiskBus>()},
+        {"spec.disks[].create.format", enumWireNames<ImageFormat>()},
+        {"spec.runState", enumWireNames<RunState>()},
+        {"spec.deletionPolicy", enumWireNames<DomainDeletionPolicy>()},
+        {"spec.unmanagedSnapshots", enumWireNames<UnmanagedSnapshotPolicy>()},
         {"status.conditions[].status", condition_status},
-        {"status.state", EnumWireNames<DomainState>()}}},
+        {"status.state", enumWireNames<DomainState>()}}},
       {"Snapshot",
        "virtsnap.io_snapshots.yaml",
        [] { return EncodeSnapshot(testing::MaximalSnapshot()); },
        [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshot, json); },
-       {{"spec.location", EnumWireNames<SnapshotLocation>()},
-        {"spec.deletionPolicy", EnumWireNames<SnapshotDeletionPolicy>()},
-        {"status.phase", EnumWireNames<SnapshotPhase>()},
+       {{"spec.location", enumWireNames<SnapshotLocation>()},
+        {"spec.deletionPolicy", enumWireNames<SnapshotDeletionPolicy>()},
+        {"status.phase", enumWireNames<SnapshotPhase>()},
         {"status.conditions[].status", condition_status},
-        {"status.domainState", EnumWireNames<SnapshotDomainState>()},
-        {"status.location", EnumWireNames<SnapshotLocation>()},
-        {"status.disks[].snapshot", EnumWireNames<DiskSnapshotMode>()}}},
+        {"status.domainState", enumWireNames<SnapshotDomainState>()},
+        {"status.location", enumWireNames<SnapshotLocation>()},
+        {"status.disks[].snapshot", enumWireNames<DiskSnapshotMode>()}}},
       {"SnapshotRevert",
        "virtsnap.io_snapshotreverts.yaml",
        [] { return EncodeSnapshotRevert(testing::MaximalSnapshotRevert()); },
        [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshotRevert, json); },
-       {{"status.phase", EnumWireNames<RevertPhase>()}, {"status.conditions[].status", condition_status}}},
+       {{"status.phase", enumWireNames<RevertPhase>()}, {"status.conditions[].status", condition_status}}},
   };
 }
 
@@ -198,7 +198,8 @@ TEST(SchemaDriftDetection, WrongTypeOrEnumValueIsReported) {
 TEST(SchemaDriftDetection, DecoderLogRecordsAbsentOptionalFieldsToo) {
   // An example without status still makes the decoder look up (and log) every spec field it knows.
   FieldPathLog log;
-  ASSERT_TRUE(DecodeSnapshotRevert({{"spec", {{"domainName", "a"}, {"snapshotName", "b"}}}}, &log).Ok());
+  ASSERT_TRUE(
+      DecodeSnapshotRevert({{"spec", {{"domainName", "a"}, {"snapshotName", "b"}}}}, &log).has_value());
   EXPECT_TRUE(log.count("spec.force"));
   EXPECT_TRUE(log.count("status"));
 }

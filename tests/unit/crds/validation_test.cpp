@@ -52,8 +52,8 @@ TEST(ValidateDomainSpec, NetworkNeedsExactlyOneOfNetworkAndBridge) {
 TEST(ValidateDomainSpec, DuplicateDiskNamesAndZeroSizesAreRefused) {
   DomainSpec spec = testing::MaximalDomain().spec;
   (*spec.disks)[1].name = "vda";
-  (*spec.disks)[0].create->size = Quantity::Parse("0Gi").Value();
-  spec.memory = Quantity::Parse("0").Value();
+  (*spec.disks)[0].create->size = Quantity::Parse("0Gi").value();
+  spec.memory = Quantity::Parse("0").value();
   EXPECT_THAT(ValidateDomainSpec(spec),
               ElementsAre(ErrorAt("spec.memory"), ErrorAt("spec.disks[0].create.size"),
                           ErrorAt("spec.disks[1].name")));

@@ -26,7 +26,7 @@ constexpr DeleteOptions kMetadataOnly{DeleteScope::Snapshot, true};
 class ExternalDeletionTest : public ::testing::Test {
  protected:
   void create(const std::string& name, SnapshotLocation location = kExternal) {
-    ASSERT_TRUE(tree.create(SnapshotRecord{name, std::nullopt, location}).ok());
+    ASSERT_TRUE(tree.create(SnapshotRecord{name, std::nullopt, location}).has_value());
   }
   void revert(const std::string& name) { ASSERT_EQ(tree.revert(name), std::nullopt); }
   std::optional<DeletionBlockReason> reason(const std::string& name, DeleteOptions options = kPlain) const {
@@ -38,7 +38,7 @@ class ExternalDeletionTest : public ::testing::Test {
     const auto before = tree.topologicalOrder();
     const auto currentBefore = tree.current();
     auto result = tree.remove(name, options);
-    ASSERT_FALSE(result.ok()) << name << " was deleted";
+    ASSERT_FALSE(result.has_value()) << name << " was deleted";
     EXPECT_EQ(result.error().code, TreeErrorCode::Blocked);
     ASSERT_TRUE(result.error().block.has_value());
     EXPECT_EQ(result.error().block->reason, expected) << result.error().message;
@@ -119,7 +119,7 @@ TEST_F(ExternalDeletionTest, ExternalWhoseOverlayHoldsInternalSnapshotsIsRefused
   ASSERT_TRUE(block.has_value());
   EXPECT_EQ(block->reason, DeletionBlockReason::ExternalWithInternalChildren);
   EXPECT_THAT(block->message, HasSubstr("Delete 'i1' first"));
-  EXPECT_TRUE(tree.remove("i1", kPlain).ok());
+  EXPECT_TRUE(tree.remove("i1", kPlain).has_value());
   EXPECT_EQ(reason("e1"), std::nullopt);
 }
 
@@ -131,7 +131,7 @@ TEST_F(ExternalDeletionTest, MetadataOnlyIsNeverBlocked) {
   revert("a");
   EXPECT_EQ(reason("a", kMetadataOnly), std::nullopt);
   EXPECT_EQ(reason("a", DeleteOptions{DeleteScope::Children, true}), std::nullopt);
-  EXPECT_TRUE(tree.remove("a", kMetadataOnly).ok());
+  EXPECT_TRUE(tree.remove("a", kMetadataOnly).has_value());
 }
 
 TEST_F(ExternalDeletionTest, InternalSnapshotsAreNeverBlocked) {
@@ -173,13 +173,13 @@ TEST_F(ExternalDeletionTest, RevertToNonLeafExternalThenBranchRefusesAndAllowsEx
   revert("e4");
 
   // Allowed: the leaf off the active chain, the current leaf, then the chain once it is linear.
-  EXPECT_TRUE(tree.remove("e3a", kPlain).ok());
+  EXPECT_TRUE(tree.remove("e3a", kPlain).has_value());
   EXPECT_EQ(reason("e3"), std::nullopt);  // now a leaf
-  EXPECT_TRUE(tree.remove("e3", kPlain).ok());
+  EXPECT_TRUE(tree.remove("e3", kPlain).has_value());
   EXPECT_EQ(reason("e2"), std::nullopt);  // one child left, in the active chain
-  EXPECT_TRUE(tree.remove("e4", kPlain).ok());
+  EXPECT_TRUE(tree.remove("e4", kPlain).has_value());
   EXPECT_THAT(tree.current(), Optional(std::string("e2")));
-  EXPECT_TRUE(tree.remove("e1", kPlain).ok());
+  EXPECT_TRUE(tree.remove("e1", kPlain).has_value());
   EXPECT_THAT(tree.roots(), ::testing::ElementsAre("e2"));
   EXPECT_EQ(tree.checkInvariants(), std::nullopt);
 }

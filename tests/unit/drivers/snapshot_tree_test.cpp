@@ -29,7 +29,7 @@ class SnapshotTreeTest : public ::testing::Test {
  protected:
   void create(const std::string& name, SnapshotLocation location = kInternal) {
     auto result = tree.create(rec(name, std::nullopt, location));
-    ASSERT_TRUE(result.ok()) << result.error().message;
+    ASSERT_TRUE(result.has_value()) << result.error().message;
   }
   void revert(const std::string& name) { ASSERT_EQ(tree.revert(name), std::nullopt); }
   void expectConsistent() const { EXPECT_EQ(tree.checkInvariants(), std::nullopt); }
@@ -62,7 +62,7 @@ TEST_F(SnapshotTreeTest, CreateIgnoresARequestedParent) {
   create("a");
   create("b");
   auto made = tree.create(rec("c", "a"));
-  ASSERT_TRUE(made.ok());
+  ASSERT_TRUE(made.has_value());
   EXPECT_THAT(made.value().parent, Optional(std::string("b")));
 }
 
@@ -71,7 +71,7 @@ TEST_F(SnapshotTreeTest, CreateRefusesADuplicateNameAndChangesNothing) {
   create("b");
   revert("a");
   auto again = tree.create(rec("b"));
-  ASSERT_FALSE(again.ok());
+  ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, TreeErrorCode::AlreadyExists);
   EXPECT_THAT(tree.current(), Optional(std::string("a")));
   EXPECT_EQ(tree.size(), 2u);
@@ -79,7 +79,7 @@ TEST_F(SnapshotTreeTest, CreateRefusesADuplicateNameAndChangesNothing) {
 
 TEST_F(SnapshotTreeTest, CreateRefusesAnEmptyName) {
   auto made = tree.create(rec(""));
-  ASSERT_FALSE(made.ok());
+  ASSERT_FALSE(made.has_value());
   EXPECT_EQ(made.error().code, TreeErrorCode::InvalidName);
   EXPECT_TRUE(tree.empty());
 }
@@ -130,9 +130,9 @@ class DeleteTest : public SnapshotTreeTest {
   }
   DeleteOutcome remove(const std::string& name, DeleteOptions options = {}) {
     auto result = tree.remove(name, options);
-    EXPECT_TRUE(result.ok()) << result.error().message;
+    EXPECT_TRUE(result.has_value()) << result.error().message;
     expectConsistent();
-    return result.ok() ? std::move(result).value() : DeleteOutcome{};
+    return result.has_value() ? std::move(result).value() : DeleteOutcome{};
   }
 };
 
@@ -219,7 +219,7 @@ TEST_F(DeleteTest, MetadataOnlyChangesTheTreeLikeAPlainDelete) {
 
 TEST_F(DeleteTest, DeleteOfUnknownSnapshotIsNotFoundAndChangesNothing) {
   auto result = tree.remove("nope", {});
-  ASSERT_FALSE(result.ok());
+  ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code, TreeErrorCode::NotFound);
   EXPECT_EQ(tree.size(), 5u);
 }
@@ -252,12 +252,12 @@ TEST_F(DeleteTest, RootsLeavesDepthAndActiveChain) {
 TEST(SnapshotTreeDeepChain, TenThousandDeepChainIsWalkedWithoutRecursion) {
   SnapshotTree tree;
   for (int i = 0; i < 10000; ++i) {
-    ASSERT_TRUE(tree.create(rec("s" + std::to_string(i))).ok());
+    ASSERT_TRUE(tree.create(rec("s" + std::to_string(i))).has_value());
   }
   EXPECT_THAT(tree.depth("s9999"), Optional(9999u));
   EXPECT_EQ(tree.topologicalOrder().size(), 10000u);
   auto outcome = tree.remove("s0", {DeleteScope::Children, false});
-  ASSERT_TRUE(outcome.ok());
+  ASSERT_TRUE(outcome.has_value());
   EXPECT_TRUE(tree.empty());
   EXPECT_EQ(tree.current(), std::nullopt);
 }
@@ -315,8 +315,8 @@ TEST(SnapshotTreeRebuild, CurrentNamingAMissingSnapshotIsCleared) {
 
 TEST(SnapshotTreeRebuild, RebuildForgetsThePreviousStateEntirely) {
   SnapshotTree tree;
-  ASSERT_TRUE(tree.create(rec("old")).ok());
-  ASSERT_TRUE(tree.create(rec("older")).ok());
+  ASSERT_TRUE(tree.create(rec("old")).has_value());
+  ASSERT_TRUE(tree.create(rec("older")).has_value());
   std::vector<SnapshotRecord> records{rec("n1"), rec("n2", "n1")};
   EXPECT_TRUE(tree.rebuild(records, std::nullopt).clean());
   EXPECT_FALSE(tree.contains("old"));
@@ -368,7 +368,7 @@ TEST(SnapshotTreeRedefine, RedefineFailingPartwayLeavesTheTreeEmptyConsistentAnd
   EXPECT_EQ(tree.current(), std::nullopt);
   EXPECT_EQ(tree.checkInvariants(), std::nullopt);
   // The tree is usable afterwards: a new snapshot is a root again.
-  ASSERT_TRUE(tree.create(rec("fresh")).ok());
+  ASSERT_TRUE(tree.create(rec("fresh")).has_value());
   EXPECT_THAT(tree.roots(), ElementsAre("fresh"));
 }
 
@@ -401,7 +401,7 @@ TEST(SnapshotTreeRedefine, RedefineOfACycleRollsBackWhatItAdded) {
 
 TEST(SnapshotTreeRedefine, RedefineOfAnExistingNameIsRefused) {
   SnapshotTree tree;
-  ASSERT_TRUE(tree.create(rec("a")).ok());
+  ASSERT_TRUE(tree.create(rec("a")).has_value());
   std::vector<SnapshotRecord> records{rec("b", "a"), rec("a")};
   auto failure = tree.redefineAll(records, std::nullopt);
   ASSERT_TRUE(failure.has_value());
@@ -412,7 +412,7 @@ TEST(SnapshotTreeRedefine, RedefineOfAnExistingNameIsRefused) {
 
 TEST(SnapshotTreeRedefine, FailedRedefineIntoAnExistingTreeKeepsItsCurrent) {
   SnapshotTree tree;
-  ASSERT_TRUE(tree.create(rec("base")).ok());
+  ASSERT_TRUE(tree.create(rec("base")).has_value());
   std::vector<SnapshotRecord> records{rec("n1", "base"), rec("n2", "n1")};
   auto failure = tree.redefineAll(records, "n1", [](const SnapshotRecord& r, bool) {
     return r.name == "n2" ? std::optional<std::string>("refused") : std::nullopt;

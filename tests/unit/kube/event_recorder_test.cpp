@@ -55,7 +55,7 @@ class EventRecorderTest : public ::testing::Test {
     options.client.qps = 0;  // no limiter: nothing may move the fake clock but the test
     options.namespaces = {"vms"};
     auto started = EmbeddedApiServer::start(options);
-    ASSERT_TRUE(started.ok()) << started.error();
+    ASSERT_TRUE(started.has_value()) << started.error();
     api_ = std::move(started).value();
     client_ = api_->client();
   }
@@ -82,9 +82,9 @@ class EventRecorderTest : public ::testing::Test {
 
   std::vector<json> events() {
     auto listed = client_->list(resources::events(), "vms", ListOptions{});
-    EXPECT_TRUE(listed.ok()) << listed.error().describe();
+    EXPECT_TRUE(listed.has_value()) << listed.error().describe();
     std::vector<json> items;
-    if (listed.ok()) {
+    if (listed.has_value()) {
       for (const json& item : listed.value()["items"]) {
         items.push_back(item);
       }
@@ -160,7 +160,7 @@ TEST_F(EventRecorderTest, ARepeatOfAnEventGoneFromTheServerIsWrittenAnew) {
   recorder.event(domainRef("vm-1"), EventType::Normal, "Reverted", "reverted to s1");
   flush();
   const std::string name = onlyEvent()["metadata"]["name"];
-  ASSERT_TRUE(client_->remove(resources::events(), "vms", name, DeleteOptions{}).ok());
+  ASSERT_TRUE(client_->remove(resources::events(), "vms", name, DeleteOptions{}).has_value());
 
   recorder.event(domainRef("vm-1"), EventType::Normal, "Reverted", "reverted to s1");
   flush();

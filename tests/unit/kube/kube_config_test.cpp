@@ -73,9 +73,9 @@ class KubeConfigTest : public ::testing::Test {
 
 TEST_F(KubeConfigTest, LoadsTheKubeconfigTheEmbeddedApiServerWrites) {
   const fs::path path = dir_ / "kubeconfig";
-  ASSERT_TRUE(apiserver::writeKubeconfig(path, "https://127.0.0.1:38123", "t0ken", kCaPem).ok());
+  ASSERT_TRUE(apiserver::writeKubeconfig(path, "https://127.0.0.1:38123", "t0ken", kCaPem).has_value());
   auto config = loadKubeconfig({path});
-  ASSERT_TRUE(config.ok()) << config.error();
+  ASSERT_TRUE(config.has_value()) << config.error();
   EXPECT_EQ(config.value().server, "https://127.0.0.1:38123");
   EXPECT_EQ(config.value().caPem, kCaPem);
   EXPECT_FALSE(config.value().insecureSkipTlsVerify);
@@ -89,7 +89,7 @@ TEST_F(KubeConfigTest, ReadsInlineDataAndTheContextNamespace) {
       "    client-certificate-data: " + kCaData + "\n    client-key-data: " + kCaData + "\n";
   auto config =
       loadKubeconfig({write("config", simple("    certificate-authority-data: " + kCaData + "\n", user))});
-  ASSERT_TRUE(config.ok()) << config.error();
+  ASSERT_TRUE(config.has_value()) << config.error();
   EXPECT_EQ(config.value().caPem, kCaPem);
   EXPECT_EQ(config.value().clientCertificatePem, kCaPem);
   EXPECT_EQ(config.value().clientKeyPem, kCaPem);
@@ -107,7 +107,7 @@ TEST_F(KubeConfigTest, FilesAreRelativeToTheKubeconfigsFolder) {
       "    tokenFile: token\n";
   auto config =
       loadKubeconfig({write("conf/config", simple("    certificate-authority: certs/ca.crt\n", user))});
-  ASSERT_TRUE(config.ok()) << config.error();
+  ASSERT_TRUE(config.has_value()) << config.error();
   EXPECT_EQ(config.value().caPem, kCaPem);
   EXPECT_EQ(config.value().clientCertificatePem, "CERT");
   EXPECT_EQ(config.value().clientKeyPem, "KEY");
@@ -122,10 +122,10 @@ TEST_F(KubeConfigTest, ANamedContextWinsOverTheCurrentOne) {
       "contexts:\n- name: main\n  context:\n    cluster: c\n"
       "- name: other\n  context:\n    cluster: c2\n";
   auto current = loadKubeconfig({write("config", two)});
-  ASSERT_TRUE(current.ok()) << current.error();
+  ASSERT_TRUE(current.has_value()) << current.error();
   EXPECT_EQ(current.value().server, "https://one");
   auto other = loadKubeconfig({dir_ / "config"}, "other");
-  ASSERT_TRUE(other.ok()) << other.error();
+  ASSERT_TRUE(other.has_value()) << other.error();
   EXPECT_EQ(other.value().server, "https://two");
   EXPECT_TRUE(other.value().insecureSkipTlsVerify);
   EXPECT_EQ(other.value().tokenSource, nullptr);  // a context without a user
@@ -167,13 +167,13 @@ TEST_F(KubeConfigTest, ProblemsAreClearMessages) {
   };
   for (const Case& c : cases) {
     auto config = loadKubeconfig({write("config", c.text)}, c.context);
-    ASSERT_FALSE(config.ok()) << c.text;
+    ASSERT_FALSE(config.has_value()) << c.text;
     for (const std::string& mention : c.mentions) {
       EXPECT_THAT(config.error(), HasSubstr(mention)) << c.text;
     }
   }
   auto missing = loadKubeconfig({dir_ / "absent"});
-  ASSERT_FALSE(missing.ok());
+  ASSERT_FALSE(missing.has_value());
   EXPECT_THAT(missing.error(), AllOf(HasSubstr("absent"), HasSubstr("No such file")));
 }
 
@@ -191,13 +191,13 @@ TEST_F(KubeConfigTest, KubeconfigListsMergeWithTheFirstDefinitionWinning) {
       environment({{"KUBECONFIG", (dir_ / "missing").string() + ":" + first.string() + ":" + second.string()},
                    {"HOME", "/nowhere"}});
   auto config = loadClusterConfig(search);
-  ASSERT_TRUE(config.ok()) << config.error();
+  ASSERT_TRUE(config.has_value()) << config.error();
   EXPECT_EQ(config.value().server, "https://first");
   EXPECT_EQ(tokenOf(config.value()), "first-token");
 
   search.getenv = environment({{"KUBECONFIG", (dir_ / "missing").string()}});
   auto none = loadClusterConfig(search);
-  ASSERT_FALSE(none.ok());
+  ASSERT_FALSE(none.has_value());
   EXPECT_THAT(none.error(), HasSubstr("KUBECONFIG"));
 }
 
@@ -227,7 +227,7 @@ TEST_F(KubeConfigTest, TheSearchOrderIsFlagThenKubeconfigThenInClusterThenHome) 
   values.erase("KUBECONFIG");
   search.getenv = environment(values);
   auto inCluster = loadClusterConfig(search);
-  ASSERT_TRUE(inCluster.ok()) << inCluster.error();
+  ASSERT_TRUE(inCluster.has_value()) << inCluster.error();
   EXPECT_EQ(inCluster.value().server, "https://10.96.0.1:443");
   EXPECT_EQ(inCluster.value().origin, "in-cluster");
   values.erase("KUBERNETES_SERVICE_HOST");
@@ -236,7 +236,7 @@ TEST_F(KubeConfigTest, TheSearchOrderIsFlagThenKubeconfigThenInClusterThenHome) 
   values.erase("HOME");
   search.getenv = environment(values);
   auto nothing = loadClusterConfig(search);
-  ASSERT_FALSE(nothing.ok());
+  ASSERT_FALSE(nothing.has_value());
   EXPECT_THAT(nothing.error(), HasSubstr("no configuration found"));
 }
 
@@ -248,7 +248,7 @@ TEST_F(KubeConfigTest, InClusterReadsTheServiceAccount) {
   options.root = dir_ / "sa";
   options.getenv = environment({{"KUBERNETES_SERVICE_HOST", "fd00::1"}, {"KUBERNETES_SERVICE_PORT", "6443"}});
   auto config = loadInClusterConfig(options);
-  ASSERT_TRUE(config.ok()) << config.error();
+  ASSERT_TRUE(config.has_value()) << config.error();
   EXPECT_EQ(config.value().server, "https://[fd00::1]:6443");
   EXPECT_EQ(config.value().caPem, kCaPem);
   EXPECT_EQ(tokenOf(config.value()), "pod-token");
@@ -256,12 +256,12 @@ TEST_F(KubeConfigTest, InClusterReadsTheServiceAccount) {
 
   fs::remove(dir_ / "sa" / "token");
   auto noToken = loadInClusterConfig(options);
-  ASSERT_FALSE(noToken.ok());
+  ASSERT_FALSE(noToken.has_value());
   EXPECT_THAT(noToken.error(), HasSubstr("token"));
 
   options.getenv = environment({});
   auto outside = loadInClusterConfig(options);
-  ASSERT_FALSE(outside.ok());
+  ASSERT_FALSE(outside.has_value());
   EXPECT_THAT(outside.error(), HasSubstr("KUBERNETES_SERVICE_HOST"));
 }
 
@@ -302,7 +302,7 @@ TEST_F(KubeConfigTest, ATokenFileThatDisappearsKeepsTheLastGoodToken) {
 
   TokenSourcePtr never = fileTokenSource(dir_ / "absent", clock);
   auto failed = never->token();
-  ASSERT_FALSE(failed.ok());
+  ASSERT_FALSE(failed.has_value());
   EXPECT_THAT(failed.error().message, HasSubstr("absent"));
   write("empty", "\n");
   EXPECT_THAT(fileTokenSource(dir_ / "empty", clock)->token().error().message, HasSubstr("empty"));

@@ -49,7 +49,7 @@ class LeaseTest : public ::testing::Test {
     options.client.qps = 0;  // no limiter: nothing may move the fake clock but the test
     options.namespaces = {kNamespace};
     auto started = EmbeddedApiServer::start(options);
-    ASSERT_TRUE(started.ok()) << started.error();
+    ASSERT_TRUE(started.has_value()) << started.error();
     api_ = std::move(started).value();
     client_ = api_->client();
   }
@@ -68,8 +68,8 @@ class LeaseTest : public ::testing::Test {
 
   json lease() {
     auto got = client_->get(resources::leases(), kNamespace, nodeLeaseName("node-1"));
-    EXPECT_TRUE(got.ok()) << got.error().describe();
-    return got.ok() ? got.value() : json::object();
+    EXPECT_TRUE(got.has_value()) << got.error().describe();
+    return got.has_value() ? got.value() : json::object();
   }
   json spec() { return lease().value("spec", json::object()); }
 
@@ -405,7 +405,7 @@ TEST_F(LeaderElectorTest, AnotherHolderFoundOnRenewEndsLeadershipAtOnce) {
   json lease = this->lease();
   lease["spec"]["holderIdentity"] = "intruder";
   lease["spec"]["renewTime"] = "2024-05-01T12:00:00.500000Z";
-  ASSERT_TRUE(client_->update(resources::leases(), lease, WriteOptions{}).ok());
+  ASSERT_TRUE(client_->update(resources::leases(), lease, WriteOptions{}).has_value());
 
   advance(2s, {{&a, 1}}, 1);
   EXPECT_FALSE(a.isLeader());

@@ -55,7 +55,7 @@ class RestClientTest : public ::testing::Test {
     options.client.clock = clock_;
     options.namespaces = {"vms"};
     auto started = EmbeddedApiServer::start(options);
-    ASSERT_TRUE(started.ok()) << started.error();
+    ASSERT_TRUE(started.has_value()) << started.error();
     api_ = std::move(started).value();
     client_ = api_->client();
     transport_ = api_->transport();
@@ -69,15 +69,15 @@ class RestClientTest : public ::testing::Test {
 
   json mustCreate(const json& object) {
     auto created = client_->create(domains(), object, {});
-    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().describe());
-    return created.ok() ? created.value() : json();
+    EXPECT_TRUE(created.has_value()) << (created.has_value() ? "" : created.error().describe());
+    return created.has_value() ? created.value() : json();
   }
 
   // The next event, failing the test when the stream ends or breaks instead.
   static WatchEvent nextEvent(WatchStream& stream) {
     auto event = stream.next();
-    EXPECT_TRUE(event.ok()) << (event.ok() ? "" : event.error().describe());
-    if (!event.ok() || !event.value()) {
+    EXPECT_TRUE(event.has_value()) << (event.has_value() ? "" : event.error().describe());
+    if (!event.has_value() || !event.value()) {
       ADD_FAILURE() << "the watch ended";
       return WatchEvent{WatchEventType::Error, json()};
     }
@@ -98,7 +98,7 @@ TEST_F(RestClientTest, CreatesGetsAndListsWithSelectors) {
   mustCreate(domain("db-1", "worker-1", {{"app", "db"}}));
 
   auto got = client_->get(domains(), "vms", "web-1");
-  ASSERT_TRUE(got.ok()) << got.error().describe();
+  ASSERT_TRUE(got.has_value()) << got.error().describe();
   EXPECT_EQ(got.value()["metadata"]["uid"], created["metadata"]["uid"]);
 
   auto names = [](const json& list) {
@@ -111,13 +111,13 @@ TEST_F(RestClientTest, CreatesGetsAndListsWithSelectors) {
   ListOptions byLabel;
   byLabel.labelSelector = "app=web";
   auto web = client_->list(domains(), "vms", byLabel);
-  ASSERT_TRUE(web.ok()) << web.error().describe();
+  ASSERT_TRUE(web.has_value()) << web.error().describe();
   EXPECT_EQ(names(web.value()), (std::set<std::string>{"web-1", "web-2"}));
 
   ListOptions byNode;
   byNode.fieldSelector = "spec.nodeName=worker-1";
   auto onNode = client_->list(domains(), "", byNode);  // all namespaces
-  ASSERT_TRUE(onNode.ok()) << onNode.error().describe();
+  ASSERT_TRUE(onNode.has_value()) << onNode.error().describe();
   EXPECT_EQ(names(onNode.value()), (std::set<std::string>{"db-1", "web-1"}));
   EXPECT_FALSE(onNode.value()["metadata"]["resourceVersion"].get<std::string>().empty());
 }
@@ -132,7 +132,7 @@ TEST_F(RestClientTest, ListsPageByPageWithLimitAndContinue) {
   int pages = 0;
   while (true) {
     auto list = client_->list(domains(), "vms", page);
-    ASSERT_TRUE(list.ok()) << list.error().describe();
+    ASSERT_TRUE(list.has_value()) << list.error().describe();
     ++pages;
     EXPECT_LE(list.value()["items"].size(), 2U);
     for (const json& item : list.value()["items"]) {
@@ -152,14 +152,14 @@ TEST_F(RestClientTest, UpdateWithAStaleResourceVersionIsConflict) {
   json changed = created;
   changed["spec"]["vcpus"] = 2;
   auto updated = client_->update(domains(), changed, {});
-  ASSERT_TRUE(updated.ok()) << updated.error().describe();
+  ASSERT_TRUE(updated.has_value()) << updated.error().describe();
   EXPECT_NE(rv(updated.value()), rv(created));
   EXPECT_EQ(updated.value()["metadata"]["generation"], 2);
 
   json stale = created;  // still carries the first resourceVersion
   stale["spec"]["vcpus"] = 3;
   auto conflict = client_->update(domains(), stale, {});
-  ASSERT_FALSE(conflict.ok());
+  ASSERT_FALSE(conflict.has_value());
   EXPECT_EQ(conflict.error().kind, ErrorKind::Conflict);
   EXPECT_EQ(conflict.error().httpStatus, 409);
   EXPECT_EQ(conflict.error().reason, "Conflict");
@@ -172,7 +172,7 @@ TEST_F(RestClientTest, UpdateStatusWritesOnlyTheStatus) {
   withStatus["status"] = {{"observedGeneration", 1}};
   withStatus["spec"]["vcpus"] = 8;  // ignored by /status
   auto written = client_->updateStatus(domains(), withStatus, {});
-  ASSERT_TRUE(written.ok()) << written.error().describe();
+  ASSERT_TRUE(written.has_value()) << written.error().describe();
   EXPECT_EQ(written.value()["status"]["observedGeneration"], 1);
   EXPECT_EQ(written.value()["spec"]["vcpus"], 1);
   EXPECT_EQ(written.value()["metadata"]["generation"], 1);
@@ -181,7 +181,7 @@ TEST_F(RestClientTest, UpdateStatusWritesOnlyTheStatus) {
 TEST_F(RestClientTest, CreatingTwiceIsAlreadyExists) {
   mustCreate(domain("web-1"));
   auto again = client_->create(domains(), domain("web-1"), {});
-  ASSERT_FALSE(again.ok());
+  ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().kind, ErrorKind::AlreadyExists);
   EXPECT_EQ(again.error().httpStatus, 409);
 }
@@ -190,7 +190,7 @@ TEST_F(RestClientTest, AnInvalidObjectIsInvalidWithCausesNamingTheField) {
   json bad = domain("web-1");
   bad["spec"]["vcpus"] = 0;
   auto refused = client_->create(domains(), bad, {});
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Invalid);
   EXPECT_EQ(refused.error().httpStatus, 422);
   ASSERT_FALSE(refused.error().causes.empty());
@@ -204,22 +204,22 @@ TEST_F(RestClientTest, StrictFieldValidationRefusesUnknownFields) {
   WriteOptions strict;
   strict.fieldValidation = "Strict";
   auto refused = client_->create(domains(), unknown, strict);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_THAT(refused.error().describe(), HasSubstr("colour"));
   WriteOptions ignore;
   ignore.fieldValidation = "Ignore";
   auto pruned = client_->create(domains(), unknown, ignore);
-  ASSERT_TRUE(pruned.ok()) << pruned.error().describe();
+  ASSERT_TRUE(pruned.has_value()) << pruned.error().describe();
   EXPECT_FALSE(pruned.value()["spec"].contains("colour"));
 }
 
 TEST_F(RestClientTest, AMissingObjectIsNotFound) {
   auto missing = client_->get(domains(), "vms", "nothing-here");
-  ASSERT_FALSE(missing.ok());
+  ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().kind, ErrorKind::NotFound);
   EXPECT_EQ(missing.error().httpStatus, 404);
   auto gone = client_->remove(domains(), "vms", "nothing-here", {});
-  ASSERT_FALSE(gone.ok());
+  ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().kind, ErrorKind::NotFound);
 }
 
@@ -227,17 +227,17 @@ TEST_F(RestClientTest, PatchesWithMergeJsonAndApply) {
   mustCreate(domain("web-1"));
   auto merged = client_->patch(domains(), "vms", "web-1", PatchType::Merge,
                                R"({"metadata":{"labels":{"tier":"front"}}})", {});
-  ASSERT_TRUE(merged.ok()) << merged.error().describe();
+  ASSERT_TRUE(merged.has_value()) << merged.error().describe();
   EXPECT_EQ(merged.value()["metadata"]["labels"]["tier"], "front");
 
   auto jsonPatched = client_->patch(domains(), "vms", "web-1", PatchType::Json,
                                     R"([{"op":"replace","path":"/spec/vcpus","value":4}])", {});
-  ASSERT_TRUE(jsonPatched.ok()) << jsonPatched.error().describe();
+  ASSERT_TRUE(jsonPatched.has_value()) << jsonPatched.error().describe();
   EXPECT_EQ(jsonPatched.value()["spec"]["vcpus"], 4);
 
   auto failedTest = client_->patch(domains(), "vms", "web-1", PatchType::Json,
                                    R"([{"op":"test","path":"/spec/vcpus","value":5}])", {});
-  ASSERT_FALSE(failedTest.ok());
+  ASSERT_FALSE(failedTest.has_value());
 
   PatchOptions apply;
   apply.fieldManager = "virtsnap-test";
@@ -245,7 +245,7 @@ TEST_F(RestClientTest, PatchesWithMergeJsonAndApply) {
       "apiVersion: virtsnap.io/v1alpha1\nkind: Domain\nmetadata:\n  name: web-2\n"
       "  namespace: vms\nspec:\n  nodeName: worker-3\n  vcpus: 2\n";
   auto created = client_->patch(domains(), "vms", "web-2", PatchType::Apply, applied, apply);
-  ASSERT_TRUE(created.ok()) << created.error().describe();
+  ASSERT_TRUE(created.has_value()) << created.error().describe();
   EXPECT_EQ(created.value()["spec"]["nodeName"], "worker-3");
   bool managed = false;
   for (const json& entry : created.value()["metadata"]["managedFields"]) {
@@ -257,14 +257,14 @@ TEST_F(RestClientTest, PatchesWithMergeJsonAndApply) {
   status.subresource = "status";
   auto statusPatched = client_->patch(domains(), "vms", "web-2", PatchType::Merge,
                                       R"({"status":{"observedGeneration":1}})", status);
-  ASSERT_TRUE(statusPatched.ok()) << statusPatched.error().describe();
+  ASSERT_TRUE(statusPatched.has_value()) << statusPatched.error().describe();
   EXPECT_EQ(statusPatched.value()["status"]["observedGeneration"], 1);
 }
 
 TEST_F(RestClientTest, ApplyWithoutAFieldManagerIsRefusedBeforeSending) {
   const int before = transport_->requests();
   auto refused = client_->patch(domains(), "vms", "web-1", PatchType::Apply, "{}", {});
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::BadRequest);
   EXPECT_EQ(transport_->requests(), before);
 }
@@ -277,23 +277,23 @@ TEST_F(RestClientTest, DeleteWaitsForFinalizersAndHonoursPreconditions) {
   DeleteOptions wrongUid;
   wrongUid.preconditionUid = "not-the-uid";
   auto refused = client_->remove(domains(), "vms", "web-1", wrongUid);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Conflict);
 
   DeleteOptions rightUid;
   rightUid.preconditionUid = created["metadata"]["uid"].get<std::string>();
   rightUid.propagationPolicy = "Background";
   auto deleting = client_->remove(domains(), "vms", "web-1", rightUid);
-  ASSERT_TRUE(deleting.ok()) << deleting.error().describe();
+  ASSERT_TRUE(deleting.has_value()) << deleting.error().describe();
   EXPECT_TRUE(deleting.value()["metadata"].contains("deletionTimestamp"));
   auto stillThere = client_->get(domains(), "vms", "web-1");
-  ASSERT_TRUE(stillThere.ok());
+  ASSERT_TRUE(stillThere.has_value());
 
   auto released = client_->patch(domains(), "vms", "web-1", PatchType::Json,
                                  R"([{"op":"remove","path":"/metadata/finalizers"}])", {});
-  ASSERT_TRUE(released.ok()) << released.error().describe();
+  ASSERT_TRUE(released.has_value()) << released.error().describe();
   auto afterwards = client_->get(domains(), "vms", "web-1");
-  ASSERT_FALSE(afterwards.ok());
+  ASSERT_FALSE(afterwards.has_value());
   EXPECT_EQ(afterwards.error().kind, ErrorKind::NotFound);
 }
 
@@ -303,38 +303,38 @@ TEST_F(RestClientTest, InjectedServerErrorsAreRetryable) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/virtsnap.io", false, 429, {}, false, 1});
 
   auto internal = client_->list(domains(), "vms", {});
-  ASSERT_FALSE(internal.ok());
+  ASSERT_FALSE(internal.has_value());
   EXPECT_EQ(internal.error().kind, ErrorKind::ServerError);
   EXPECT_EQ(internal.error().httpStatus, 500);
   EXPECT_TRUE(internal.error().retryable());
 
   auto unavailable = client_->list(domains(), "vms", {});
-  ASSERT_FALSE(unavailable.ok());
+  ASSERT_FALSE(unavailable.has_value());
   EXPECT_EQ(unavailable.error().kind, ErrorKind::ServerError);
   EXPECT_EQ(unavailable.error().httpStatus, 503);
   EXPECT_EQ(unavailable.error().retryAfter, std::chrono::seconds(1));
   EXPECT_TRUE(unavailable.error().retryable());
 
   auto throttled = client_->list(domains(), "vms", {});
-  ASSERT_FALSE(throttled.ok());
+  ASSERT_FALSE(throttled.has_value());
   EXPECT_EQ(throttled.error().kind, ErrorKind::TooManyRequests);
   EXPECT_TRUE(throttled.error().retryable());
 
-  EXPECT_TRUE(client_->list(domains(), "vms", {}).ok());
+  EXPECT_TRUE(client_->list(domains(), "vms", {}).has_value());
 }
 
 TEST_F(RestClientTest, AnInjectedConflictReachesTheCallerAsConflict) {
   json created = mustCreate(domain("web-1"));
   api_->handler().faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
   auto conflict = client_->update(domains(), created, {});
-  ASSERT_FALSE(conflict.ok());
+  ASSERT_FALSE(conflict.has_value());
   EXPECT_EQ(conflict.error().kind, ErrorKind::Conflict);
 }
 
 TEST_F(RestClientTest, ADroppedConnectionIsANetworkError) {
   api_->handler().faults().add(apiserver::Fault{"", "/apis/", false, 0, {}, true, 1});
   auto dropped = client_->get(domains(), "vms", "web-1");
-  ASSERT_FALSE(dropped.ok());
+  ASSERT_FALSE(dropped.has_value());
   EXPECT_EQ(dropped.error().kind, ErrorKind::Network);
   EXPECT_EQ(dropped.error().httpStatus, 0);
   EXPECT_TRUE(dropped.error().retryable());
@@ -344,24 +344,24 @@ TEST_F(RestClientTest, AWrongTokenIsUnauthorized) {
   auto stranger = std::make_shared<testing::InProcessTransport>(api_->handler(), "wrong");
   RestClient client(stranger);
   auto refused = client.list(domains(), "vms", {});
-  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Unauthorized);
   EXPECT_FALSE(refused.error().retryable());
 }
 
 TEST_F(RestClientTest, WatchDeliversAddedModifiedAndDeletedInOrder) {
   auto list = client_->list(domains(), "vms", {});
-  ASSERT_TRUE(list.ok());
+  ASSERT_TRUE(list.has_value());
   ListOptions from;
   from.resourceVersion = list.value()["metadata"]["resourceVersion"].get<std::string>();
   auto opened = client_->watch(domains(), "vms", from);
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   WatchStream& stream = *opened.value();
 
   json created = mustCreate(domain("web-1"));
   created["spec"]["vcpus"] = 2;
-  ASSERT_TRUE(client_->update(domains(), created, {}).ok());
-  ASSERT_TRUE(client_->remove(domains(), "vms", "web-1", {}).ok());
+  ASSERT_TRUE(client_->update(domains(), created, {}).has_value());
+  ASSERT_TRUE(client_->remove(domains(), "vms", "web-1", {}).has_value());
 
   WatchEvent added = nextEvent(stream);
   EXPECT_EQ(added.type, WatchEventType::Added);
@@ -379,7 +379,7 @@ TEST_F(RestClientTest, WatchFiltersWithAFieldSelector) {
   onNode.fieldSelector = "spec.nodeName=worker-2";
   onNode.resourceVersion = std::to_string(api_->store().resourceVersion());
   auto opened = client_->watch(domains(), "", onNode);
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   mustCreate(domain("elsewhere", "worker-1"));
   mustCreate(domain("here", "worker-2"));
   WatchEvent event = nextEvent(*opened.value());
@@ -393,7 +393,7 @@ TEST_F(RestClientTest, WatchSendsBookmarksWhenAsked) {
   bookmarks.allowWatchBookmarks = true;
   bookmarks.resourceVersion = std::to_string(api_->store().resourceVersion());
   auto opened = client_->watch(domains(), "vms", bookmarks);
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   WatchEvent bookmark = nextEvent(*opened.value());  // the store sends one after 20 ms of quiet
   EXPECT_EQ(bookmark.type, WatchEventType::Bookmark);
   EXPECT_EQ(rv(bookmark.object), std::to_string(api_->store().resourceVersion()));
@@ -407,52 +407,52 @@ TEST_F(RestClientTest, WatchingFromAVersionOlderThanTheHistoryIsGone) {
   ListOptions tooOld;
   tooOld.resourceVersion = "2";
   auto opened = client_->watch(domains(), "vms", tooOld);
-  ASSERT_FALSE(opened.ok());
+  ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().kind, ErrorKind::Gone);
   EXPECT_EQ(opened.error().httpStatus, 410);
 }
 
 TEST_F(RestClientTest, AnInjected410OnAWatchIsGone) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
-  EXPECT_TRUE(client_->list(domains(), "vms", {}).ok());  // watchOnly: a list passes
+  EXPECT_TRUE(client_->list(domains(), "vms", {}).has_value());  // watchOnly: a list passes
   auto opened = client_->watch(domains(), "vms", {});
-  ASSERT_FALSE(opened.ok());
+  ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().kind, ErrorKind::Gone);
   EXPECT_FALSE(opened.error().retryable());
 }
 
 TEST_F(RestClientTest, CancelEndsABlockedWatchFromAnotherThread) {
   auto opened = client_->watch(domains(), "vms", {});
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   WatchStream& stream = *opened.value();
   std::optional<KubeResult<std::optional<WatchEvent>>> result;
   std::thread consumer([&] { result.emplace(stream.next()); });
   stream.cancel();
   consumer.join();
   ASSERT_TRUE(result.has_value());
-  ASSERT_TRUE(result->ok());
+  ASSERT_TRUE(result->has_value());
   EXPECT_FALSE(result->value().has_value());
-  EXPECT_TRUE(stream.next().ok());  // and it stays ended
+  EXPECT_TRUE(stream.next().has_value());  // and it stays ended
 }
 
 TEST_F(RestClientTest, ABrokenWatchStreamIsANetworkError) {
   auto opened = client_->watch(domains(), "vms", {});
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   transport_->breakStreams();
   auto broken = opened.value()->next();
-  ASSERT_FALSE(broken.ok());
+  ASSERT_FALSE(broken.has_value());
   EXPECT_EQ(broken.error().kind, ErrorKind::Network);
   auto after = opened.value()->next();
-  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE(after.has_value());
   EXPECT_FALSE(after.value().has_value());
 }
 
 TEST_F(RestClientTest, ADroppedWatchRequestBreaksTheStream) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, true, 1});
   auto opened = client_->watch(domains(), "vms", {});
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   auto broken = opened.value()->next();
-  ASSERT_FALSE(broken.ok());
+  ASSERT_FALSE(broken.has_value());
   EXPECT_EQ(broken.error().kind, ErrorKind::Network);
 }
 
@@ -464,7 +464,7 @@ TEST_F(RestClientTest, TheLimiterSpacesRequestsOnTheClock) {
   RestClient client(transport_, limited);
   const int before = transport_->requests();
   for (int i = 0; i < 5; ++i) {
-    ASSERT_FALSE(client.get(domains(), "vms", "missing").ok());
+    ASSERT_FALSE(client.get(domains(), "vms", "missing").has_value());
   }
   std::vector<std::chrono::milliseconds> sleeps;
   for (auto sleep : clock_->sleeps()) {
@@ -536,7 +536,7 @@ TEST_F(RestRequests, ListCarriesEveryOptionAndTheCallsDeadline) {
   options.continueToken = "abc";
   options.resourceVersion = "0";
   options.resourceVersionMatch = "NotOlderThan";
-  ASSERT_TRUE(client->list(domains(), "vms", options).ok());
+  ASSERT_TRUE(client->list(domains(), "vms", options).has_value());
   const RestRequest& sent = transport->sent.at(0);
   EXPECT_EQ(sent.method, "GET");
   EXPECT_EQ(sent.path, "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains");
@@ -553,18 +553,19 @@ TEST_F(RestRequests, WritesCarryTheirBodiesContentTypesAndQueries) {
   WriteOptions write;
   write.fieldManager = "agent";
   write.fieldValidation = "Strict";
-  ASSERT_TRUE(client->create(domains(), domain("a"), write).ok());
-  ASSERT_TRUE(client->updateStatus(domains(), domain("a"), {}).ok());
+  ASSERT_TRUE(client->create(domains(), domain("a"), write).has_value());
+  ASSERT_TRUE(client->updateStatus(domains(), domain("a"), {}).has_value());
   PatchOptions apply;
   apply.fieldManager = "agent";
   apply.force = true;
-  ASSERT_TRUE(client->patch(domains(), "vms", "a", PatchType::Apply, "x: 1", apply).ok());
-  ASSERT_TRUE(client->patch(domains(), "vms", "a", PatchType::Json, "[]", {}).ok());
-  ASSERT_TRUE(client->patch(domains(), "vms", "a", PatchType::Merge, "{}", {"", false, "status"}).ok());
+  ASSERT_TRUE(client->patch(domains(), "vms", "a", PatchType::Apply, "x: 1", apply).has_value());
+  ASSERT_TRUE(client->patch(domains(), "vms", "a", PatchType::Json, "[]", {}).has_value());
+  ASSERT_TRUE(
+      client->patch(domains(), "vms", "a", PatchType::Merge, "{}", {"", false, "status"}).has_value());
   DeleteOptions remove;
   remove.preconditionResourceVersion = "42";
   remove.propagationPolicy = "Foreground";
-  ASSERT_TRUE(client->remove(resources::namespaces(), "", "vms", remove).ok());
+  ASSERT_TRUE(client->remove(resources::namespaces(), "", "vms", remove).has_value());
 
   ASSERT_EQ(transport->sent.size(), 6U);
   const auto& create = transport->sent[0];
@@ -605,12 +606,12 @@ TEST_F(RestRequests, WatchAsksForBookmarksAndTheDefaultServerTimeout) {
   ListOptions options;
   options.resourceVersion = "17";
   options.allowWatchBookmarks = true;
-  ASSERT_TRUE(client->watch(domains(), "vms", options).ok());
+  ASSERT_TRUE(client->watch(domains(), "vms", options).has_value());
   EXPECT_THAT(transport->sent.at(0).query,
               ElementsAre(Pair("watch", "true"), Pair("resourceVersion", "17"),
                           Pair("allowWatchBookmarks", "true"), Pair("timeoutSeconds", "300")));
   options.timeoutSeconds = 60;
-  ASSERT_TRUE(client->watch(domains(), "vms", options).ok());
+  ASSERT_TRUE(client->watch(domains(), "vms", options).has_value());
   EXPECT_EQ(transport->sent.at(1).query.back(),
             (std::pair<std::string, std::string>("timeoutSeconds", "60")));
 }
@@ -618,7 +619,7 @@ TEST_F(RestRequests, WatchAsksForBookmarksAndTheDefaultServerTimeout) {
 TEST_F(RestRequests, AnAnswerThatIsNotJsonIsADecodeError) {
   transport->answers.push_back(RestResponse{200, "<html>hello</html>", {}});
   auto answer = client->get(domains(), "vms", "a");
-  ASSERT_FALSE(answer.ok());
+  ASSERT_FALSE(answer.has_value());
   EXPECT_EQ(answer.error().kind, ErrorKind::Decode);
   EXPECT_THAT(answer.error().message, HasSubstr("<html>hello"));
 }
@@ -632,22 +633,22 @@ TEST_F(RestRequests, WatchLinesBecomeEventsAndAnErrorEventEndsTheStream) {
       R"({"type":"ADDED","object":{"metadata":{"name":"never-read"}}})",
   };
   auto opened = client->watch(domains(), "vms", {});
-  ASSERT_TRUE(opened.ok());
+  ASSERT_TRUE(opened.has_value());
   WatchStream& stream = *opened.value();
   auto added = stream.next();
-  ASSERT_TRUE(added.ok() && added.value());
+  ASSERT_TRUE(added.has_value() && added.value());
   EXPECT_EQ(added.value()->type, WatchEventType::Added);
   EXPECT_EQ(added.value()->object["metadata"]["name"], "a");
   auto bookmark = stream.next();
-  ASSERT_TRUE(bookmark.ok() && bookmark.value());
+  ASSERT_TRUE(bookmark.has_value() && bookmark.value());
   EXPECT_EQ(bookmark.value()->type, WatchEventType::Bookmark);
   auto gone = stream.next();
-  ASSERT_FALSE(gone.ok());
+  ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().kind, ErrorKind::Gone);
   EXPECT_EQ(gone.error().httpStatus, 410);
   EXPECT_THAT(gone.error().message, HasSubstr("too old"));
   auto after = stream.next();
-  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE(after.has_value());
   EXPECT_FALSE(after.value().has_value());
 }
 
@@ -655,9 +656,9 @@ TEST_F(RestRequests, OtherErrorEventsMapThroughTheirStatus) {
   transport->lines = {
       R"({"type":"ERROR","object":{"kind":"Status","code":500,"reason":"InternalError","message":"etcd is sad"}})"};
   auto opened = client->watch(domains(), "vms", {});
-  ASSERT_TRUE(opened.ok());
+  ASSERT_TRUE(opened.has_value());
   auto failed = opened.value()->next();
-  ASSERT_FALSE(failed.ok());
+  ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().kind, ErrorKind::ServerError);
   EXPECT_TRUE(failed.error().retryable());
 }
@@ -667,9 +668,9 @@ TEST_F(RestRequests, MalformedWatchLinesAreDecodeErrors) {
                                  R"({"type":"ERROR","object":{"kind":"Pod"}})", "[1,2]"}) {
     transport->lines = {line};
     auto opened = client->watch(domains(), "vms", {});
-    ASSERT_TRUE(opened.ok());
+    ASSERT_TRUE(opened.has_value());
     auto failed = opened.value()->next();
-    ASSERT_FALSE(failed.ok()) << line;
+    ASSERT_FALSE(failed.has_value()) << line;
     EXPECT_EQ(failed.error().kind, ErrorKind::Decode) << line;
   }
 }

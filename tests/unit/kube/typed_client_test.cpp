@@ -36,10 +36,10 @@ class TypedClientTest : public ::testing::Test {
     dir_ =
         fs::temp_directory_path() / ("virtsnap-typed-" + std::to_string(random()) + std::to_string(random()));
     auto loaded = apiserver::ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    ASSERT_TRUE(loaded.has_value()) << loaded.error();
     registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
     auto opened = apiserver::ObjectStore::open(dir_, *registry_);
-    ASSERT_TRUE(opened.ok()) << opened.error();
+    ASSERT_TRUE(opened.has_value()) << opened.error();
     store_ = std::move(opened).value();
     handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "");
     RestClientOptions options;
@@ -48,7 +48,7 @@ class TypedClientTest : public ::testing::Test {
     auto ns =
         client_->create(resources::namespaces(),
                         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
-    ASSERT_TRUE(ns.ok()) << ns.error().describe();
+    ASSERT_TRUE(ns.has_value()) << ns.error().describe();
   }
   void TearDown() override {
     client_.reset();
@@ -68,31 +68,31 @@ class TypedClientTest : public ::testing::Test {
 TEST_F(TypedClientTest, DomainsGoInAndComeBackAsCrdsTypes) {
   TypedClient<crds::Domain> domains(client_);
   auto created = domains.create(makeDomain("web-1"));
-  ASSERT_TRUE(created.ok()) << created.error().describe();
+  ASSERT_TRUE(created.has_value()) << created.error().describe();
   EXPECT_TRUE(created.value().metadata.uid.has_value());
   EXPECT_EQ(created.value().spec.vcpus, 1);  // the CRD's default
 
   auto got = domains.get("vms", "web-1");
-  ASSERT_TRUE(got.ok()) << got.error().describe();
+  ASSERT_TRUE(got.has_value()) << got.error().describe();
   EXPECT_EQ(got.value().metadata.uid, created.value().metadata.uid);
 
   crds::Domain withStatus = got.value();
   withStatus.status = crds::DomainStatus{};
   withStatus.status->observed_generation = 1;
   auto written = domains.updateStatus(withStatus);
-  ASSERT_TRUE(written.ok()) << written.error().describe();
+  ASSERT_TRUE(written.has_value()) << written.error().describe();
   EXPECT_EQ(written.value().status->observed_generation, 1);
 
   auto listed = domains.list("vms");
-  ASSERT_TRUE(listed.ok()) << listed.error().describe();
+  ASSERT_TRUE(listed.has_value()) << listed.error().describe();
   ASSERT_EQ(listed.value().items.size(), 1U);
   EXPECT_EQ(listed.value().items[0].metadata.name, "web-1");
   EXPECT_FALSE(listed.value().resourceVersion.empty());
 
   auto removed = domains.remove("vms", "web-1");
-  ASSERT_TRUE(removed.ok()) << removed.error().describe();
+  ASSERT_TRUE(removed.has_value()) << removed.error().describe();
   auto missing = domains.get("vms", "web-1");
-  ASSERT_FALSE(missing.ok());
+  ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().kind, ErrorKind::NotFound);
 }
 
@@ -102,7 +102,7 @@ TEST_F(TypedClientTest, SnapshotsAndRevertsUseTheirOwnResources) {
   snapshot.metadata.namespace_name = "vms";
   snapshot.spec.domain_name = "web-1";
   auto created = TypedClient<crds::Snapshot>(client_).create(snapshot);
-  ASSERT_TRUE(created.ok()) << created.error().describe();
+  ASSERT_TRUE(created.has_value()) << created.error().describe();
   EXPECT_EQ(created.value().spec.domain_name, "web-1");
 
   crds::SnapshotRevert revert;
@@ -111,9 +111,9 @@ TEST_F(TypedClientTest, SnapshotsAndRevertsUseTheirOwnResources) {
   revert.spec.domain_name = "web-1";
   revert.spec.snapshot_name = "before-upgrade";
   auto reverted = TypedClient<crds::SnapshotRevert>(client_).create(revert);
-  ASSERT_TRUE(reverted.ok()) << reverted.error().describe();
+  ASSERT_TRUE(reverted.has_value()) << reverted.error().describe();
   EXPECT_EQ(reverted.value().spec.snapshot_name, "before-upgrade");
-  EXPECT_TRUE(client_->get(resources::snapshotReverts(), "vms", "back").ok());
+  EXPECT_TRUE(client_->get(resources::snapshotReverts(), "vms", "back").has_value());
 }
 
 // Answers every request with one fixed body.
@@ -136,7 +136,7 @@ TEST(TypedClientDecode, AnObjectThatDoesNotDecodeNamesTheField) {
                               "spec":{"nodeName":"n","vcpus":"many"}})";
   TypedClient<crds::Domain> domains(std::make_shared<RestClient>(std::make_shared<FixedAnswer>(bad)));
   auto got = domains.get("vms", "x");
-  ASSERT_FALSE(got.ok());
+  ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().kind, ErrorKind::Decode);
   EXPECT_THAT(got.error().message, HasSubstr("spec.vcpus"));
   ASSERT_EQ(got.error().causes.size(), 1U);
@@ -145,7 +145,7 @@ TEST(TypedClientDecode, AnObjectThatDoesNotDecodeNamesTheField) {
   TypedClient<crds::Domain> lists(std::make_shared<RestClient>(
       std::make_shared<FixedAnswer>(R"({"metadata":{},"items":[)" + bad + "]}")));
   auto listed = lists.list("vms");
-  ASSERT_FALSE(listed.ok());
+  ASSERT_FALSE(listed.has_value());
   EXPECT_THAT(listed.error().message, HasSubstr("items[0].spec.vcpus"));
 
   TypedClient<crds::Domain> notAList(

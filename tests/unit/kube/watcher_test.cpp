@@ -98,7 +98,7 @@ class WatcherTest : public ::testing::Test {
   std::mutex mutex_;  // guards events_ and failures_
   std::vector<WatcherEvent> events_;
   std::vector<WatcherFailure> failures_;
-  std::vector<drivers::Clock::TimePoint> retryAt_;  // when each failure's wait ends
+  std::vector<Clock::TimePoint> retryAt_;  // when each failure's wait ends
 };
 
 TEST_F(WatcherTest, ListsThenWatchesFromTheListsResourceVersion) {
@@ -333,7 +333,7 @@ TEST_F(WatcherTest, A5xxStormOnListBacksOffInsteadOfLooping) {
   while (clock_->now() - begin < seconds(60)) {
     ASSERT_TRUE(eventually([&] { return !failures().empty() && clock_->waiting() == 1; }));
     const std::size_t failed = failures().size();
-    drivers::Clock::TimePoint retryAt;
+    Clock::TimePoint retryAt;
     {
       std::lock_guard lock(mutex_);
       retryAt = retryAt_.back();

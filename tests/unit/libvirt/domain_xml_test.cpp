@@ -39,7 +39,7 @@ std::string at(const std::string& xml, std::initializer_list<std::string_view> p
 
 TEST(DomainXml, RendersEveryFieldOfTheSpec) {
   auto xml = renderDomainXml(spec());
-  ASSERT_TRUE(xml.ok()) << xml.error().message;
+  ASSERT_TRUE(xml.has_value()) << xml.error().message;
   const std::string& x = xml.value();
   EXPECT_EQ(at(x, {}, "type"), "kvm");
   EXPECT_EQ(at(x, {"name"}, ""), "team-a.web");
@@ -62,7 +62,7 @@ TEST(DomainXml, EfiFirmwareAndABridgeAndAKeptUuid) {
   s.networks = {NetworkSpec{"", "br0", "e1000"}};
   s.uuid = "4dea22b3-1d52-d8f3-2516-782e98ab3fa0";
   auto xml = renderDomainXml(s);
-  ASSERT_TRUE(xml.ok());
+  ASSERT_TRUE(xml.has_value());
   EXPECT_EQ(at(xml.value(), {"os"}, "firmware"), "efi");
   EXPECT_EQ(at(xml.value(), {"devices", "interface"}, "type"), "bridge");
   EXPECT_EQ(at(xml.value(), {"devices", "interface", "source"}, "bridge"), "br0");
@@ -75,7 +75,7 @@ TEST(DomainXml, HostileStringsStayStrings) {
   s.disks[0].path = "/var/lib/virtsnap/images/a'b\"c<d>.qcow2";
   s.owner = Ownership{"ns", "n\"/><evil a='", "u"};
   auto xml = renderDomainXml(s);
-  ASSERT_TRUE(xml.ok()) << xml.error().message;
+  ASSERT_TRUE(xml.has_value()) << xml.error().message;
   EXPECT_THAT(xml.value(), Not(HasSubstr("<hostdev")));
   EXPECT_THAT(xml.value(), Not(HasSubstr("<evil")));
   EXPECT_EQ(at(xml.value(), {"name"}, ""), s.name);
@@ -88,8 +88,8 @@ TEST(DomainXml, InvalidFieldsAreRefusedWithTheirName) {
     DomainSpec s = spec();
     mutate(s);
     auto xml = renderDomainXml(s);
-    EXPECT_FALSE(xml.ok());
-    return xml.ok() ? std::string() : xml.error().message;
+    EXPECT_FALSE(xml.has_value());
+    return xml.has_value() ? std::string() : xml.error().message;
   };
   EXPECT_THAT(refused([](DomainSpec& s) { s.name = ""; }), HasSubstr("domain name"));
   EXPECT_THAT(refused([](DomainSpec& s) { s.name = "a/b"; }), HasSubstr("'/'"));
@@ -104,23 +104,23 @@ TEST(DomainXml, InvalidFieldsAreRefusedWithTheirName) {
 
 TEST(OwnerElement, RoundTripsWithoutANamespaceDeclaration) {
   auto xml = renderOwnerElement(Ownership{"team-a", "web", "uid-1"});
-  ASSERT_TRUE(xml.ok());
+  ASSERT_TRUE(xml.has_value());
   EXPECT_THAT(xml.value(), Not(HasSubstr("xmlns")));  // libvirt adds it itself
   auto owner = parseOwnerElement(xml.value());
-  ASSERT_TRUE(owner.ok());
+  ASSERT_TRUE(owner.has_value());
   EXPECT_EQ(owner.value(), (Ownership{"team-a", "web", "uid-1"}));
 }
 
 TEST(OwnerElement, ReadsTheNamespacedFormLibvirtReturns) {
   auto owner = parseOwnerElement(
       R"(<virtsnap:owner xmlns:virtsnap="https://virtsnap.io/xmlns/owner/v1" namespace="a" name="b" uid="c"/>)");
-  ASSERT_TRUE(owner.ok()) << owner.error().message;
+  ASSERT_TRUE(owner.has_value()) << owner.error().message;
   EXPECT_EQ(owner.value(), (Ownership{"a", "b", "c"}));
 }
 
 TEST(OwnerElement, MalformedElementsAreErrors) {
   for (std::string_view bad : {"", "<owner", "<other namespace='a' name='b'/>", "<owner name='b'/>"}) {
-    EXPECT_FALSE(parseOwnerElement(bad).ok()) << bad;
+    EXPECT_FALSE(parseOwnerElement(bad).has_value()) << bad;
   }
 }
 

@@ -21,12 +21,12 @@ TEST(SnapshotXml, RenderEscapesEveryUserStringThroughTheXmlLibrary) {
   request.name = "a<b>&\"c'";
   request.description = "</description><memory snapshot='external'/>";
   auto xml = renderSnapshotXml(request);
-  ASSERT_TRUE(xml.ok());
+  ASSERT_TRUE(xml.has_value());
   EXPECT_THAT(xml.value(), Not(HasSubstr("<memory")));
   EXPECT_THAT(xml.value(), HasSubstr("&lt;/description&gt;"));
   // What was written is read back unchanged.
   auto parsed = parseSnapshotXml(xml.value());
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed.value().name, request.name);
   EXPECT_EQ(parsed.value().description, request.description);
   EXPECT_EQ(parsed.value().location, SnapshotLocation::Internal);
@@ -39,9 +39,9 @@ TEST(SnapshotXml, RenderExternalDiskOnlyWithOverlayFiles) {
   request.memory = false;
   request.disks = {{"vda", "external", "/var/lib/virtsnap/vda.ext.qcow2"}, {"vdb", "no", ""}};
   auto xml = renderSnapshotXml(request);
-  ASSERT_TRUE(xml.ok());
+  ASSERT_TRUE(xml.has_value());
   auto parsed = parseSnapshotXml(xml.value());
-  ASSERT_TRUE(parsed.ok());
+  ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(parsed.value().memory, "no");
   EXPECT_EQ(parsed.value().location, SnapshotLocation::External);
   ASSERT_EQ(parsed.value().disks.size(), 2u);
@@ -50,7 +50,7 @@ TEST(SnapshotXml, RenderExternalDiskOnlyWithOverlayFiles) {
 }
 
 TEST(SnapshotXml, RenderRefusesAnEmptyName) {
-  EXPECT_FALSE(renderSnapshotXml(SnapshotRequest{}).ok());
+  EXPECT_FALSE(renderSnapshotXml(SnapshotRequest{}).has_value());
 }
 
 TEST(SnapshotXml, ParseReadsWhatLibvirtPrints) {
@@ -72,7 +72,7 @@ TEST(SnapshotXml, ParseReadsWhatLibvirtPrints) {
   <domain type='kvm'><name>vm</name><uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid></domain>
 </domainsnapshot>)";
   auto parsed = parseSnapshotXml(dump);
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   const SnapshotDefinition& def = parsed.value();
   EXPECT_EQ(def.name, "s2");
   EXPECT_EQ(def.description, "after install");
@@ -95,7 +95,7 @@ TEST(SnapshotXml, ParseRejectsMalformedInputWithAMessage) {
         "<domainsnapshot><name>x</name><parent/></domainsnapshot>",
         "<domainsnapshot><name>x</name><creationTime>12abc</creationTime></domainsnapshot>"}) {
     auto parsed = parseSnapshotXml(bad);
-    ASSERT_FALSE(parsed.ok()) << bad;
+    ASSERT_FALSE(parsed.has_value()) << bad;
     EXPECT_EQ(parsed.error().kind, DriverErrorKind::Invalid);
     EXPECT_FALSE(parsed.error().message.empty());
   }
@@ -106,7 +106,7 @@ TEST(SnapshotXml, ParseDoesNotExpandEntitiesOrFetchExternalDefinitions) {
       R"(<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>)"
       R"(<domainsnapshot><name>&x;</name></domainsnapshot>)";
   auto parsed = parseSnapshotXml(hostile);
-  if (parsed.ok()) {
+  if (parsed.has_value()) {
     EXPECT_THAT(parsed.value().name, Not(HasSubstr("root:")));
   }
 }

@@ -1,13 +1,15 @@
 #pragma once
-// Time, injected: code that waits or spaces operations asks a Clock, so tests run on a fake one
-// without sleeping.
+// Time, injected: code that waits, spaces operations or stamps objects asks a clock, so tests run on
+// a fake one without sleeping. Clock is monotonic (durations, timeouts, backoff); WallClock is the
+// calendar time that API timestamps (RFC 3339, MicroTime) come from.
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 
-namespace virtsnap::drivers {
+namespace virtsnap {
 
 class Clock {
  public:
@@ -26,4 +28,10 @@ using ClockPtr = std::shared_ptr<Clock>;
 // The real steady clock.
 ClockPtr systemClock();
 
-}  // namespace virtsnap::drivers
+// Calendar time for timestamps; a null WallClock means std::chrono::system_clock::now.
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+// `clock()` if set, the system's calendar time otherwise.
+std::chrono::system_clock::time_point wallNow(const WallClock& clock);
+
+}  // namespace virtsnap

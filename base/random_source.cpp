@@ -1,9 +1,9 @@
-#include "controller/kube/random_source.h"
+#include "base/random_source.h"
 
 #include <mutex>
 #include <random>
 
-namespace virtsnap::kube {
+namespace virtsnap {
 
 namespace {
 
@@ -32,4 +32,4 @@ RandomSourcePtr systemRandom() {
   return seededRandom((static_cast<std::uint64_t>(device()) << 32U) | device());
 }
 
-}  // namespace virtsnap::kube
+}  // namespace virtsnap

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-namespace virtsnap::kube {
+namespace virtsnap {
 
 class RandomSource {
  public:
@@ -20,4 +20,4 @@ RandomSourcePtr seededRandom(std::uint64_t seed);
 // Seeded from std::random_device.
 RandomSourcePtr systemRandom();
 
-}  // namespace virtsnap::kube
+}  // namespace virtsnap

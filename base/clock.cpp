@@ -1,8 +1,8 @@
-#include "drivers/clock.h"
+#include "base/clock.h"
 
 #include <thread>
 
-namespace virtsnap::drivers {
+namespace virtsnap {
 
 namespace {
 
@@ -23,4 +23,8 @@ ClockPtr systemClock() {
   return clock;
 }
 
-}  // namespace virtsnap::drivers
+std::chrono::system_clock::time_point wallNow(const WallClock& clock) {
+  return clock ? clock() : std::chrono::system_clock::now();
+}
+
+}  // namespace virtsnap
