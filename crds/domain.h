@@ -23,7 +23,8 @@ namespace virtsnap::crds {
 
 // The Domain kind (crds/virtsnap.io_domains.yaml): a libvirt domain owned by the agent of one
 // node. Every optional field is std::optional so that what was absent stays absent; defaults are
-// the API server's business (the CRD declares them), not the decoder's.
+// the API server's business (the CRD declares them), not the decoder's, except inside list items:
+// the CRD declares none there (see kDefaultDiskBus below), and the agent applies those.
 
 enum class Firmware { kBios, kEfi };
 enum class DiskBus { kVirtio, kSata, kScsi, kIde, kUsb };
@@ -95,6 +96,14 @@ constexpr std::array<std::pair<DomainState, std::string_view>, 8> wireNames(Doma
       {DomainState::kPMSuspended, "PMSuspended"},
   }};
 }
+
+// The defaults of fields inside list items, which the CRD does not declare: a default inside an item
+// of a list makes the stored list differ from the applied one, so every `kubectl apply` of an
+// unchanged manifest would patch the whole list and report "configured" (crds/README.md). Whoever
+// turns a Domain into a libvirt definition applies these to an absent bus, format or model.
+inline constexpr DiskBus kDefaultDiskBus = DiskBus::kVirtio;
+inline constexpr ImageFormat kDefaultImageFormat = ImageFormat::kQcow2;
+inline constexpr std::string_view kDefaultNetworkModel = "virtio";
 
 struct DomainOs {
   std::optional<std::string> arch;

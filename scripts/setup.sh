@@ -24,6 +24,7 @@ packages=(
   prometheus-cpp-dev
   libvirt-dev libvirt-clients
   yamllint valgrind
+  curl python3-kubernetes  # integration tests: raw HTTP requests and a second real client (official Python client)
 )
 
 missing=()

@@ -1,11 +1,17 @@
 #include "controller/apiserver/api_handler.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "controller/apiserver/discovery.h"
 #include "controller/apiserver/openapi.h"
 #include "controller/apiserver/protobuf_decoder.h"
+#include "controller/apiserver/request_body.h"
 #include "controller/apiserver/table.h"
 #include "controller/apiserver/yaml_json.h"
 
@@ -17,7 +23,8 @@ ApiResponse json(int status, const nlohmann::json& body, std::string contentType
   ApiResponse response;
   response.status = status;
   response.contentType = std::move(contentType);
-  response.body = body.dump();
+  // Replace, not throw: a message may quote a path or parameter that is not valid UTF-8.
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return response;
 }
 
@@ -44,8 +51,58 @@ std::vector<std::string> split(const std::string& path) {
   return parts;
 }
 
-bool truthy(const std::string& value) {
-  return value == "true" || value == "1";
+// A boolean query parameter as kube-apiserver's parameter codec reads every one of them
+// (runtime.Convert_Slice_string_To_bool): absent is false, "0" and "false" in any letter case are
+// false, and anything else, an empty value included, is true. The Python client sends "True".
+bool boolParam(const ApiRequest& request, const std::string& name) {
+  if (!request.hasParam(name)) {
+    return false;
+  }
+  std::string value = request.param(name);
+  std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+  return value != "0" && value != "false";
+}
+
+// An integer query parameter (limit, timeoutSeconds, gracePeriodSeconds): kube's codec parses it with
+// strconv.ParseInt and answers 400 when that fails.
+Expected<std::optional<std::int64_t>, ApiError> intParam(const ApiRequest& request,
+                                                                  const std::string& name) {
+  if (!request.hasParam(name)) {
+    return std::optional<std::int64_t>();
+  }
+  const std::string value = request.param(name);
+  errno = 0;
+  char* end = nullptr;
+  const long long parsed = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || errno == ERANGE ||
+      std::isspace(static_cast<unsigned char>(value[0]))) {
+    return error(400, "BadRequest", "strconv.ParseInt: parsing \"" + value + "\": invalid syntax");
+  }
+  return std::optional<std::int64_t>(parsed);
+}
+
+// A 422 for a malformed option, as kube's Validate{List,Create,Update,Patch,Delete}Options answer:
+// `kind` is e.g. "CreateOptions", `field` the query parameter.
+ApiError invalidOption(const std::string& kind, const std::string& field, const std::string& reason,
+                       const std::string& detail) {
+  ApiError e = error(422, "Invalid", kind + ".meta.k8s.io \"\" is invalid: " + field + ": " + detail);
+  e.group = "meta.k8s.io";
+  e.kind = kind;
+  e.causes.push_back({reason, detail, field});
+  return e;
+}
+
+std::string optionsKind(const std::string& method) {
+  if (method == "POST") {
+    return "CreateOptions";
+  }
+  if (method == "PUT") {
+    return "UpdateOptions";
+  }
+  if (method == "PATCH") {
+    return "PatchOptions";
+  }
+  return method == "DELETE" ? "DeleteOptions" : "ListOptions";
 }
 
 Expected<FieldValidation, ApiError> fieldValidation(const ApiRequest& request) {
@@ -60,8 +117,37 @@ Expected<FieldValidation, ApiError> fieldValidation(const ApiRequest& request) {
   if (value == "Ignore") {
     return FieldValidation::Ignore;
   }
-  return error(400, "BadRequest",
-               "fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got \"" + value + "\"");
+  return invalidOption(
+      optionsKind(request.method), "fieldValidation", "FieldValueNotSupported",
+      "Unsupported value: \"" + value + "\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"");
+}
+
+// dryRun: absent, or "All" (the only value kube knows); anything else is refused rather than
+// silently written for real.
+Expected<bool, ApiError> dryRunParam(const ApiRequest& request) {
+  if (!request.hasParam("dryRun")) {
+    return false;
+  }
+  const std::string value = request.param("dryRun");
+  if (value != "All") {
+    return invalidOption(optionsKind(request.method), "dryRun", "FieldValueNotSupported",
+                         "Unsupported value: []string{\"" + value + "\"}: supported values: \"All\"");
+  }
+  return true;
+}
+
+Expected<IncludeObject, ApiError> includeObjectParam(const ApiRequest& request) {
+  const std::string value = request.param("includeObject");
+  if (value.empty() || value == "Metadata") {
+    return IncludeObject::Metadata;
+  }
+  if (value == "Object") {
+    return IncludeObject::Object;
+  }
+  if (value == "None") {
+    return IncludeObject::None;
+  }
+  return error(400, "BadRequest", "unrecognized includeObject value: \"" + value + "\"");
 }
 
 // The metav1.StatusReason kube-apiserver gives with this code, so an injected fault looks like a real one.
@@ -114,11 +200,11 @@ Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request) {
     }
     return documents.value().front();
   }
-  auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    return error(400, "BadRequest", "the request body is not valid JSON");
+  auto body = decodeJsonBody(request.body);
+  if (!body) {
+    return error(400, "BadRequest", body.error());
   }
-  return body;
+  return std::move(body).value();
 }
 
 Expected<PatchType, ApiError> patchType(const std::string& contentType) {
@@ -141,16 +227,116 @@ Expected<PatchType, ApiError> patchType(const std::string& contentType) {
                "application/apply-patch+yaml");
 }
 
-ListOptions listOptions(const ApiRequest& request) {
+// resourceVersion on a list. kube serves a version newer than its own as "too large" (504, clients
+// retry); resourceVersionMatch=Exact needs a snapshot at that version, and this server keeps none but
+// the current one (410 Expired, as for a compacted version).
+std::optional<ApiError> listVersionProblem(const ApiRequest& request, const ListOptions& options,
+                                           std::uint64_t current) {
+  if (options.resourceVersion.empty() || !options.continueToken.empty()) {
+    return std::nullopt;
+  }
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long asked = std::strtoull(options.resourceVersion.c_str(), &end, 10);
+  if (*end != '\0' || errno == ERANGE || options.resourceVersion[0] == '-') {
+    return error(400, "BadRequest", "invalid resource version: " + options.resourceVersion);
+  }
+  if (asked > current) {
+    ApiError tooLarge = error(
+        504, "Timeout",
+        "Too large resource version: " + options.resourceVersion + ", current: " + std::to_string(current));
+    tooLarge.causes.push_back({"ResourceVersionTooLarge", "Too large resource version", ""});
+    tooLarge.retryAfterSeconds = 1;
+    return tooLarge;
+  }
+  if (request.param("resourceVersionMatch") == "Exact" && asked != current) {
+    return error(410, "Expired", "The resourceVersion for the provided list is too old.");
+  }
+  return std::nullopt;
+}
+
+// The list and watch options, checked as kube's ValidateListOptions checks them (422 ListOptions).
+Expected<ListOptions, ApiError> listOptions(const ApiRequest& request) {
   ListOptions options;
   options.labelSelector = request.param("labelSelector");
   options.fieldSelector = request.param("fieldSelector");
   options.continueToken = request.param("continue");
   options.resourceVersion = request.param("resourceVersion");
-  options.allowWatchBookmarks = truthy(request.param("allowWatchBookmarks"));
-  const std::string limit = request.param("limit");
-  if (!limit.empty()) {
-    options.limit = std::strtoll(limit.c_str(), nullptr, 10);
+  options.allowWatchBookmarks = boolParam(request, "allowWatchBookmarks");
+  auto limit = intParam(request, "limit");
+  if (!limit) {
+    return limit.error();
+  }
+  options.limit = limit.value().value_or(0);
+  const bool watch = boolParam(request, "watch");
+  const std::string match = request.param("resourceVersionMatch");
+  if (!match.empty()) {
+    if (watch) {
+      return invalidOption("ListOptions", "resourceVersionMatch", "FieldValueForbidden",
+                           "Forbidden: resourceVersionMatch is forbidden for watch");
+    }
+    if (options.resourceVersion.empty()) {
+      return invalidOption("ListOptions", "resourceVersionMatch", "FieldValueForbidden",
+                           "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided");
+    }
+    if (!options.continueToken.empty()) {
+      return invalidOption("ListOptions", "resourceVersionMatch", "FieldValueForbidden",
+                           "Forbidden: resourceVersionMatch is forbidden when continue is provided");
+    }
+    if (match != "Exact" && match != "NotOlderThan") {
+      return invalidOption(
+          "ListOptions", "resourceVersionMatch", "FieldValueNotSupported",
+          "Unsupported value: \"" + match + "\": supported values: \"Exact\", \"NotOlderThan\", \"\"");
+    }
+    if (match == "Exact" && options.resourceVersion == "0") {
+      return invalidOption(
+          "ListOptions", "resourceVersionMatch", "FieldValueForbidden",
+          "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+    }
+  }
+  if (request.hasParam("sendInitialEvents")) {
+    // This server has no watch-list stream: it answers as a kube-apiserver without the WatchList
+    // feature, which client-go's reflector takes as the cue to list and then watch.
+    return invalidOption("ListOptions", "sendInitialEvents", "FieldValueForbidden",
+                         watch ? "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList "
+                                 "feature gate is enabled"
+                               : "Forbidden: sendInitialEvents is only supported on watch requests");
+  }
+  auto timeout = intParam(request, "timeoutSeconds");
+  if (!timeout) {
+    return timeout.error();
+  }
+  return options;
+}
+
+// DELETE's options come from the body when there is one, else from the query, as kube reads them.
+Expected<nlohmann::json, ApiError> deleteOptionsFromQuery(const ApiRequest& request) {
+  nlohmann::json options = nlohmann::json::object();
+  auto dryRun = dryRunParam(request);
+  if (!dryRun) {
+    return dryRun.error();
+  }
+  if (dryRun.value()) {
+    options["dryRun"] = nlohmann::json::array({"All"});
+  }
+  auto grace = intParam(request, "gracePeriodSeconds");
+  if (!grace) {
+    return grace.error();
+  }
+  if (grace.value()) {
+    options["gracePeriodSeconds"] = *grace.value();
+  }
+  const std::string policy = request.param("propagationPolicy");
+  if (!policy.empty()) {
+    if (policy != "Orphan" && policy != "Background" && policy != "Foreground") {
+      return invalidOption("DeleteOptions", "propagationPolicy", "FieldValueNotSupported",
+                           "Unsupported value: \"" + policy +
+                               "\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"");
+    }
+    options["propagationPolicy"] = policy;
+  }
+  if (request.hasParam("orphanDependents")) {
+    options["orphanDependents"] = boolParam(request, "orphanDependents");
   }
   return options;
 }
@@ -164,10 +350,24 @@ ApiHandler::ApiHandler(const ResourceRegistry& registry, ObjectStore& store, std
       now_(now ? std::move(now) : [] { return std::chrono::system_clock::now(); }) {}
 
 ApiResponse ApiHandler::handle(const ApiRequest& request) {
+  try {
+    return authorizedHandle(request);
+  } catch (const std::exception& e) {
+    // A mistake of this server's must still reach the client as a Status, never as an empty 500.
+    return failure(error(500, "InternalError", std::string("Internal error occurred: ") + e.what()));
+  }
+}
+
+ApiResponse ApiHandler::authorizedHandle(const ApiRequest& request) {
   if (!token_.empty() && request.header("authorization") != "Bearer " + token_) {
     return failure(error(401, "Unauthorized", "Unauthorized"));
   }
-  const bool watching = truthy(request.param("watch"));
+  if (request.bodyTooLarge || request.body.size() > kMaxRequestBodyBytes) {
+    // The front end stops reading one byte past the limit, so this is all one request can cost.
+    return failure(error(413, "RequestEntityTooLarge",
+                         "Request entity too large: limit is " + std::to_string(kMaxRequestBodyBytes)));
+  }
+  const bool watching = boolParam(request, "watch");
   if (auto fault = faults_.match(request.method, request.path, watching)) {
     if (fault->latency.count() > 0) {
       std::this_thread::sleep_for(fault->latency);
@@ -287,6 +487,14 @@ ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& t
                                 const std::string& name, const std::string& subresource) {
   const bool status = subresource == "status";
   const bool table = wantsTable(request.header("accept"));
+  IncludeObject include = IncludeObject::Metadata;
+  if (table) {
+    auto asked = includeObjectParam(request);
+    if (!asked) {
+      return failure(asked.error());
+    }
+    include = asked.value();
+  }
   std::vector<std::string> warnings;
   auto answer = [&](int code, const ApiResult<nlohmann::json>& result) {
     if (!result) {
@@ -301,7 +509,7 @@ ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& t
       response = json(
           code, toTable(type, objects,
                         isList ? value.value("metadata", nlohmann::json::object()) : nlohmann::json::object(),
-                        now_()));
+                        now_(), include));
     } else {
       response = json(code, result.value());
     }
@@ -310,35 +518,51 @@ ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& t
   };
 
   WriteOptions write;
-  write.dryRun = request.param("dryRun") == "All";
-  write.fieldManager = request.param("fieldManager");
-  write.force = truthy(request.param("force"));
-  auto validation = fieldValidation(request);
-  if (!validation) {
-    return failure(validation.error());
+  const bool writing = request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (writing) {
+    auto dryRun = dryRunParam(request);
+    if (!dryRun) {
+      return failure(dryRun.error());
+    }
+    write.dryRun = dryRun.value();
+    write.fieldManager = request.param("fieldManager");
+    write.force = boolParam(request, "force");
+    auto validation = fieldValidation(request);
+    if (!validation) {
+      return failure(validation.error());
+    }
+    write.fieldValidation = validation.value();
   }
-  write.fieldValidation = validation.value();
 
   if (request.method == "GET" && name.empty()) {
-    if (truthy(request.param("watch"))) {
-      auto watch = store_.watch(type, ns, listOptions(request));
+    auto options = listOptions(request);
+    if (!options) {
+      return failure(options.error());
+    }
+    if (boolParam(request, "watch")) {
+      auto watch = store_.watch(type, ns, options.value());
       if (!watch) {
         return failure(watch.error());
       }
       ApiResponse response;
       response.watch = watch.value();
-      response.watchTimeout =
-          std::chrono::seconds(std::strtoll(request.param("timeoutSeconds").c_str(), nullptr, 10));
-      response.encodeEvent = [table, &type, this](const WatchEvent& event) {
+      response.watchTimeout = std::chrono::seconds(intParam(request, "timeoutSeconds").value().value_or(0));
+      response.encodeEvent = [table, include, &type, this](const WatchEvent& event) {
         if (!table || event.type == "BOOKMARK" || event.type == "ERROR") {
           return nlohmann::json{{"type", event.type}, {"object", event.object}};
         }
-        return nlohmann::json{{"type", event.type},
-                              {"object", toTable(type, {event.object}, nlohmann::json::object(), now_())}};
+        return nlohmann::json{
+            {"type", event.type},
+            {"object", toTable(type, {event.object}, nlohmann::json::object(), now_(), include)}};
       };
       return response;
     }
-    return answer(200, store_.list(type, ns, listOptions(request)));
+    if (!options.value().resourceVersion.empty()) {
+      if (auto stale = listVersionProblem(request, options.value(), store_.resourceVersion())) {
+        return failure(*stale);
+      }
+    }
+    return answer(200, store_.list(type, ns, options.value()));
   }
   if (request.method == "GET") {
     return answer(200, store_.get(type, ns, name));
@@ -362,6 +586,10 @@ ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& t
     if (!kind) {
       return failure(kind.error());
     }
+    if (write.force && kind.value() != PatchType::Apply) {
+      return failure(invalidOption("PatchOptions", "force", "FieldValueForbidden",
+                                   "Forbidden: may not be specified for non-apply patch"));
+    }
     if (kind.value() == PatchType::Apply && write.fieldManager.empty()) {
       return failure(
           error(400, "BadRequest", "PATCH, application/apply-patch+yaml requests require fieldManager"));
@@ -380,6 +608,13 @@ ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& t
         return failure(body.error());
       }
       options = std::move(body).value();
+    } else {
+      // Clients such as the Python one put dryRun=All in the query: left unread, the delete was real.
+      auto fromQuery = deleteOptionsFromQuery(request);
+      if (!fromQuery) {
+        return failure(fromQuery.error());
+      }
+      options = std::move(fromQuery).value();
     }
     return answer(200, store_.remove(type, ns, name, options));
   }

@@ -27,6 +27,7 @@ class ApiHandler {
   FaultInjector& faults() { return faults_; }
 
  private:
+  ApiResponse authorizedHandle(const ApiRequest& request);
   ApiResponse route(const ApiRequest& request);
   ApiResponse objects(const ApiRequest& request, const ResourceType& type, const std::string& ns,
                       const std::string& name, const std::string& subresource);

@@ -19,6 +19,7 @@ struct ApiRequest {
   std::map<std::string, std::string> query;    // decoded
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  bool bodyTooLarge = false;  // over kMaxRequestBodyBytes (request_body.h): the front end kept none of it
 
   std::string header(const std::string& lowerName) const {
     auto it = headers.find(lowerName);
@@ -28,6 +29,8 @@ struct ApiRequest {
     auto it = query.find(name);
     return it == query.end() ? std::string() : it->second;
   }
+  // Present, even with an empty value (`?watch`): kube reads that as true.
+  bool hasParam(const std::string& name) const { return query.count(name) != 0; }
 };
 
 struct ApiResponse {

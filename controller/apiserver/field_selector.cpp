@@ -84,13 +84,24 @@ Expected<FieldSelector, std::string> FieldSelector::parse(std::string_view text,
     }
     parsed.field = trim(term.substr(0, position));
     parsed.value = unescape(trim(term.substr(position + length)));
-    bool known =
-        parsed.field == "metadata.name" || parsed.field == "metadata.namespace" ||
-        std::any_of(type.selectableFields.begin(), type.selectableFields.end(), [&](const std::string& path) {
-          return path == parsed.field || (path.starts_with('.') && path.substr(1) == parsed.field);
-        });
-    if (!known) {
-      return "field label not supported: " + parsed.field;
+    if (!type.fieldLabels.empty()) {
+      auto label = std::find_if(type.fieldLabels.begin(), type.fieldLabels.end(),
+                                [&](const FieldLabel& known) { return known.label == parsed.field; });
+      if (label == type.fieldLabels.end()) {
+        return "field label not supported: " + parsed.field;
+      }
+      parsed.paths = label->paths;
+    } else {
+      bool known =
+          parsed.field == "metadata.name" || parsed.field == "metadata.namespace" ||
+          std::any_of(
+              type.selectableFields.begin(), type.selectableFields.end(), [&](const std::string& path) {
+                return path == parsed.field || (path.starts_with('.') && path.substr(1) == parsed.field);
+              });
+      if (!known) {
+        return "field label not supported: " + parsed.field;
+      }
+      parsed.paths = {parsed.field};
     }
     selector.terms_.push_back(std::move(parsed));
   }
@@ -123,7 +134,14 @@ std::string FieldSelector::fieldValue(const nlohmann::json& object, const std::s
 
 bool FieldSelector::matches(const nlohmann::json& object) const {
   return std::all_of(terms_.begin(), terms_.end(), [&](const Term& term) {
-    return (fieldValue(object, term.field) == term.value) == term.equals;
+    std::string value;
+    for (const std::string& path : term.paths) {
+      value = fieldValue(object, path);
+      if (!value.empty()) {
+        break;
+      }
+    }
+    return (value == term.value) == term.equals;
   });
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // Kubernetes field selectors (k8s.io/apimachinery/pkg/fields): comma-separated `field=value`,
-// `field==value`, `field!=value` terms, all of which must hold. The fields a type supports are
-// metadata.name, metadata.namespace and its CRD selectableFields (e.g. spec.nodeName); any other is
-// refused as kube-apiserver refuses it.
+// `field==value`, `field!=value` terms, all of which must hold. The fields a type supports are, for a
+// CRD, metadata.name, metadata.namespace and its selectableFields (e.g. spec.nodeName), and for a
+// built-in kind the labels kube-apiserver gives it (Event involvedObject.name, Namespace status.phase,
+// ...); any other is refused as kube-apiserver refuses it.
 
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@ class FieldSelector {
     std::string field;  // without a leading dot: spec.nodeName
     bool equals = true;
     std::string value;
+    std::vector<std::string> paths;  // the fields read: the first non-empty value counts
   };
 
   // Parses and checks the fields against `type`; the error is the message for a 400 answer.

@@ -11,6 +11,8 @@
 #include <cpprest/http_listener.h>
 #include <cpprest/producerconsumerstream.h>
 
+#include "controller/apiserver/request_body.h"
+
 namespace virtsnap::apiserver {
 
 namespace http = web::http;
@@ -90,12 +92,37 @@ class HttpServer::Impl {
                      [](unsigned char c) { return std::tolower(c); });
       out.headers[lower] = value;
     }
-    try {
-      out.body = request.extract_utf8string(/*ignore_content_type=*/true).get();
-    } catch (const std::exception&) {
-      out.body.clear();
-    }
+    out.body = readBody(request, &out.bodyTooLarge);
     return out;
+  }
+
+  // The body's bytes as sent (no charset conversion), read no further than one byte past
+  // kMaxRequestBodyBytes: ApiHandler answers 413 for that, and a client cannot make the server hold
+  // more, whatever its Content-Length says or however long its chunked body runs.
+  static std::string readBody(http::http_request& request, bool* tooLarge) {
+    const std::string length = request.headers().has(http::header_names::content_length)
+                                   ? request.headers()[http::header_names::content_length]
+                                   : std::string();
+    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > kMaxRequestBodyBytes) {
+      *tooLarge = true;  // refused unread
+      return std::string();
+    }
+    std::string body;
+    try {
+      auto source = request.body().streambuf();
+      std::vector<uint8_t> chunk(64 * 1024);
+      while (body.size() <= kMaxRequestBodyBytes) {
+        const std::size_t read = source.getn(chunk.data(), chunk.size()).get();  // 0: the end
+        if (read == 0) {
+          break;
+        }
+        body.append(reinterpret_cast<const char*>(chunk.data()), read);
+      }
+    } catch (const std::exception&) {
+      body.clear();
+    }
+    *tooLarge = body.size() > kMaxRequestBodyBytes;
+    return *tooLarge ? std::string() : body;
   }
 
   void serve(http::http_request request) {

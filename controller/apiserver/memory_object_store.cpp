@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "controller/apiserver/json_patch.h"
+#include "controller/apiserver/request_body.h"
 #include "controller/apiserver/store_errors.h"
 #include "controller/apiserver/yaml_json.h"
 
@@ -779,10 +780,11 @@ ApiResult<json> MemoryObjectStore::patch(const ResourceType& type, const std::st
     return notFoundError(type, name);
   }
   json old = *stored;
-  json document = json::parse(body, nullptr, false);
-  if (document.is_discarded()) {
-    return badRequestError("error decoding patch: the body is not valid JSON");
+  auto decoded = decodeJsonBody(body);
+  if (!decoded) {
+    return badRequestError("error decoding patch: " + decoded.error());
   }
+  json document = std::move(decoded).value();
   json patched;
   if (patchType == PatchType::Json) {
     auto result = applyJsonPatch(old, document);

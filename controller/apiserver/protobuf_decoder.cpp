@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "controller/apiserver/request_body.h"
+
 namespace virtsnap::apiserver {
 
 namespace {
@@ -92,9 +94,10 @@ class WireReader {
 
 using Decoded = Expected<nlohmann::json, std::string>;
 
-// A string field must be length-delimited: its text, or nothing.
+// A string field must be length-delimited and, as proto3 strings are, UTF-8 (else the JSON it
+// becomes could not be written): its text, or nothing.
 std::optional<std::string> text(const Field& field) {
-  if (field.wireType != 2) {
+  if (field.wireType != 2 || !isValidUtf8(field.bytes)) {
     return std::nullopt;
   }
   return std::string(field.bytes);

@@ -76,6 +76,62 @@ ResourceType builtin(std::string group, std::string version, std::string kind, s
   return type;
 }
 
+FieldLabel label(std::string name, std::vector<std::string> paths = {}) {
+  if (paths.empty()) {
+    paths.push_back(name);
+  }
+  return FieldLabel{std::move(name), std::move(paths)};
+}
+
+PrinterColumn ageColumn() {
+  return PrinterColumn{"Age",
+                       "date",
+                       "",
+                       "CreationTimestamp is a timestamp representing the server time when this object was "
+                       "created.",
+                       ".metadata.creationTimestamp",
+                       0};
+}
+
+// The selectable fields and Table columns below are kube-apiserver's for these kinds
+// (pkg/registry/core/{namespace,event}/strategy.go, pkg/printers/internalversion/printers.go).
+ResourceType namespaceType() {
+  ResourceType type = builtin("", "v1", "Namespace", "namespaces", false, {"ns"});
+  type.fieldLabels = {label("metadata.name"), label("status.phase")};
+  type.printerColumns = {
+      PrinterColumn{"Status", "string", "", "The status of the namespace", ".status.phase", 0}, ageColumn()};
+  return type;
+}
+
+ResourceType eventType() {
+  ResourceType type = builtin("", "v1", "Event", "events", true, {"ev"});
+  type.fieldLabels = {label("metadata.name"),
+                      label("metadata.namespace"),
+                      label("involvedObject.kind"),
+                      label("involvedObject.namespace"),
+                      label("involvedObject.name"),
+                      label("involvedObject.uid"),
+                      label("involvedObject.apiVersion"),
+                      label("involvedObject.resourceVersion"),
+                      label("involvedObject.fieldPath"),
+                      label("reason"),
+                      label("reportingComponent"),
+                      label("source", {"source.component", "reportingComponent"}),
+                      label("type")};
+  return type;  // its Table is printed by table.cpp: the columns are computed, not paths
+}
+
+ResourceType leaseType() {
+  ResourceType type = builtin("coordination.k8s.io", "v1", "Lease", "leases", true, {});
+  type.fieldLabels = {label("metadata.name"), label("metadata.namespace")};
+  type.printerColumns = {
+      PrinterColumn{"Holder", "string", "",
+                    "holderIdentity contains the identity of the holder of a current lease.",
+                    ".spec.holderIdentity", 0},
+      ageColumn()};
+  return type;
+}
+
 }  // namespace
 
 Expected<ResourceRegistry, std::string> ResourceRegistry::load(const fs::path& crdDir) {
@@ -110,9 +166,9 @@ Expected<ResourceRegistry, std::string> ResourceRegistry::load(const fs::path& c
       registry.types_.push_back(std::move(type).value());
     }
   }
-  registry.types_.push_back(builtin("", "v1", "Namespace", "namespaces", false, {"ns"}));
-  registry.types_.push_back(builtin("", "v1", "Event", "events", true, {"ev"}));
-  registry.types_.push_back(builtin("coordination.k8s.io", "v1", "Lease", "leases", true, {}));
+  registry.types_.push_back(namespaceType());
+  registry.types_.push_back(eventType());
+  registry.types_.push_back(leaseType());
   return registry;
 }
 

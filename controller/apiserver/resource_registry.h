@@ -22,6 +22,15 @@ struct PrinterColumn {
   int priority = 0;
 };
 
+// A field selector label of a built-in kind and the object fields it reads: the first non-empty one
+// is its value (kube's Event "source" is source.component, else reportingComponent).
+struct FieldLabel {
+  std::string label;  // e.g. involvedObject.name
+  std::vector<std::string> paths;
+
+  bool operator==(const FieldLabel&) const = default;
+};
+
 struct ResourceType {
   std::string group;  // "" for core
   std::string version;
@@ -35,6 +44,10 @@ struct ResourceType {
   bool hasStatus = false;                     // a /status subresource
   nlohmann::json schema;                      // openAPIV3Schema; null for built-ins (no validation)
   std::vector<std::string> selectableFields;  // JSON paths such as .spec.nodeName
+  // Built-ins: every field selector label kube-apiserver accepts for the kind, metadata.* included
+  // (a cluster-scoped Namespace has no metadata.namespace). Empty for CRDs: metadata.name,
+  // metadata.namespace and selectableFields.
+  std::vector<FieldLabel> fieldLabels;
   std::vector<PrinterColumn> printerColumns;
   nlohmann::json crd;  // the CustomResourceDefinition it came from (null for built-ins)
 

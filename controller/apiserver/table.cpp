@@ -34,6 +34,94 @@ nlohmann::json cell(const PrinterColumn& column, const nlohmann::json& value,
   return value;
 }
 
+std::string text(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string trimmed(const std::string& value) {
+  const std::size_t begin = value.find_first_not_of(" \t\r\n");
+  const std::size_t end = value.find_last_not_of(" \t\r\n");
+  return begin == std::string::npos ? std::string() : value.substr(begin, end - begin + 1);
+}
+
+// kube's translateTimestampSince: the age of a timestamp, "<unknown>" when there is none.
+std::string since(const std::string& timestamp, std::chrono::system_clock::time_point now) {
+  auto when = timestamp.empty() ? std::nullopt : parseTime(timestamp);
+  return when ? humanDuration(std::chrono::duration_cast<std::chrono::seconds>(now - *when)) : "<unknown>";
+}
+
+bool isCoreEvent(const ResourceType& type) {
+  return type.group.empty() && type.kind == "Event";
+}
+
+// core/v1 Event, column for column as kube-apiserver's printer (printers.go printEvent) with its wide
+// columns included, as the server always sends them; the Name column comes last and only with -o wide.
+nlohmann::json eventColumnDefinitions() {
+  auto column = [](const char* name, int priority, const char* description, const char* format = "") {
+    return nlohmann::json{{"name", name},
+                          {"type", "string"},
+                          {"format", format},
+                          {"description", description},
+                          {"priority", priority}};
+  };
+  return nlohmann::json::array({
+      column("Last Seen", 0, "The time at which the most recent occurrence of this event was recorded."),
+      column("Type", 0, "Type of this event (Normal, Warning), new types could be added in the future"),
+      column("Reason", 0,
+             "This should be a short, machine understandable string that gives the reason for "
+             "the transition into the object's current status."),
+      column("Object", 0, "The object that this event is about."),
+      column("Subobject", 1,
+             "If referring to a piece of an object instead of an entire object, this string "
+             "should contain a valid JSON/Go field access statement."),
+      column("Source", 1, "The component reporting this event."),
+      column("Message", 0, "A human-readable description of the status of this operation."),
+      column("First Seen", 1, "The time at which the event was first recorded."),
+      column("Count", 1, "The number of times this event has occurred."),
+      column("Name", 1, "Name must be unique within a namespace.", "name"),
+  });
+}
+
+nlohmann::json eventCells(const nlohmann::json& event, std::chrono::system_clock::time_point now) {
+  std::string firstSeen = since(text(event, "firstTimestamp"), now);
+  if (text(event, "firstTimestamp").empty()) {
+    firstSeen = since(text(event, "eventTime"), now);
+  }
+  std::string lastSeen = since(text(event, "lastTimestamp"), now);
+  if (text(event, "lastTimestamp").empty()) {
+    lastSeen = firstSeen;
+  }
+  std::int64_t count =
+      event.contains("count") && event["count"].is_number_integer() ? event["count"].get<std::int64_t>() : 0;
+  const nlohmann::json& series = event.value("series", nlohmann::json());
+  if (series.is_object()) {
+    lastSeen = since(text(series, "lastObservedTime"), now);
+    count = series.contains("count") && series["count"].is_number_integer()
+                ? series["count"].get<std::int64_t>()
+                : 0;
+  } else if (count == 0) {
+    count = 1;  // singleton events carry no count in the events.k8s.io API
+  }
+  const nlohmann::json& involved = event.value("involvedObject", nlohmann::json::object());
+  std::string kind = text(involved, "kind");
+  std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string target = text(involved, "name").empty() ? kind : kind + "/" + text(involved, "name");
+  const nlohmann::json& source = event.value("source", nlohmann::json::object());
+  std::string component = text(source, "component");
+  if (component.empty()) {
+    component = text(event, "reportingComponent");
+  }
+  std::string host = text(source, "host");
+  if (host.empty()) {
+    host = text(event, "reportingInstance");
+  }
+  return nlohmann::json::array(
+      {lastSeen, text(event, "type"), text(event, "reason"), target, text(involved, "fieldPath"),
+       host.empty() ? component : component + ", " + host, trimmed(text(event, "message")), firstSeen, count,
+       text(event.value("metadata", nlohmann::json::object()), "name")});
+}
+
 std::vector<PrinterColumn> columnsOf(const ResourceType& type) {
   std::vector<PrinterColumn> columns = type.printerColumns;
   if (columns.empty()) {
@@ -127,33 +215,47 @@ nlohmann::json evaluateColumnPath(const nlohmann::json& object, const std::strin
 }
 
 nlohmann::json toTable(const ResourceType& type, const std::vector<nlohmann::json>& objects,
-                       const nlohmann::json& listMetadata, std::chrono::system_clock::time_point now) {
-  const std::vector<PrinterColumn> columns = columnsOf(type);
+                       const nlohmann::json& listMetadata, std::chrono::system_clock::time_point now,
+                       IncludeObject include) {
+  const bool event = isCoreEvent(type);
+  const std::vector<PrinterColumn> columns = event ? std::vector<PrinterColumn>{} : columnsOf(type);
   nlohmann::json definitions = nlohmann::json::array();
-  definitions.push_back({{"name", "Name"},
-                         {"type", "string"},
-                         {"format", "name"},
-                         {"description", "Name must be unique within a namespace."},
-                         {"priority", 0}});
-  for (const PrinterColumn& column : columns) {
-    definitions.push_back({{"name", column.name},
-                           {"type", column.type},
-                           {"format", column.format},
-                           {"description", column.description},
-                           {"priority", column.priority}});
+  if (event) {
+    definitions = eventColumnDefinitions();
+  } else {
+    definitions.push_back({{"name", "Name"},
+                           {"type", "string"},
+                           {"format", "name"},
+                           {"description", "Name must be unique within a namespace."},
+                           {"priority", 0}});
+    for (const PrinterColumn& column : columns) {
+      definitions.push_back({{"name", column.name},
+                             {"type", column.type},
+                             {"format", column.format},
+                             {"description", column.description},
+                             {"priority", column.priority}});
+    }
   }
   nlohmann::json rows = nlohmann::json::array();
   for (const nlohmann::json& object : objects) {
     nlohmann::json cells = nlohmann::json::array();
-    cells.push_back(evaluateColumnPath(object, ".metadata.name"));
-    for (const PrinterColumn& column : columns) {
-      cells.push_back(cell(column, evaluateColumnPath(object, column.jsonPath), now));
+    if (event) {
+      cells = eventCells(object, now);
+    } else {
+      cells.push_back(evaluateColumnPath(object, ".metadata.name"));
+      for (const PrinterColumn& column : columns) {
+        cells.push_back(cell(column, evaluateColumnPath(object, column.jsonPath), now));
+      }
     }
-    rows.push_back({{"cells", cells},
-                    {"object",
-                     {{"kind", "PartialObjectMetadata"},
-                      {"apiVersion", "meta.k8s.io/v1"},
-                      {"metadata", object.value("metadata", nlohmann::json::object())}}}});
+    nlohmann::json row{{"cells", cells}};
+    if (include == IncludeObject::Object) {
+      row["object"] = object;
+    } else if (include == IncludeObject::Metadata) {
+      row["object"] = {{"kind", "PartialObjectMetadata"},
+                       {"apiVersion", "meta.k8s.io/v1"},
+                       {"metadata", object.value("metadata", nlohmann::json::object())}};
+    }
+    rows.push_back(std::move(row));
   }
   return {{"kind", "Table"},
           {"apiVersion", "meta.k8s.io/v1"},

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -322,6 +323,94 @@ TEST_F(Kubectl, AWrongTokenIsRefused) {
   KubectlRun refused = kubectl("get dom -A");
   EXPECT_NE(refused.exitCode, 0);
   EXPECT_THAT(refused.output, HasSubstr("You must be logged in to the server"));
+}
+
+// A core/v1 Event about one object, as the agent's recorder will write them.
+std::string eventYaml(const std::string& name, const std::string& kind, const std::string& object,
+                      const std::string& uid, const std::string& reason, const std::string& type,
+                      const std::string& message, const std::string& lastTimestamp) {
+  return "apiVersion: v1\nkind: Event\nmetadata:\n  name: " + name + "\n  namespace: vms\n" +
+         "involvedObject:\n  apiVersion: virtsnap.io/v1alpha1\n  kind: " + kind + "\n  name: " + object +
+         "\n  namespace: vms\n  uid: \"" + uid + "\"\nreason: " + reason + "\ntype: " + type +
+         "\nmessage: " + message +
+         "\nsource:\n  component: virtsnap-agent\n  host: worker-1\nfirstTimestamp: \"" + lastTimestamp +
+         "\"\nlastTimestamp: \"" + lastTimestamp + "\"\ncount: 1\n";
+}
+
+TEST_F(Kubectl, DescribeListsTheObjectsEvents) {
+  createNamespace("vms");
+  ok("apply -f " + examples() + "/snapshot-internal.yaml -f " + examples() + "/domain-created-disk.yaml");
+  const std::string uid = ok("get snap web-01-base -n vms -o jsonpath={.metadata.uid}").output;
+  ASSERT_FALSE(uid.empty());
+  ok("create -f -", eventYaml("web-01-base.1", "Snapshot", "web-01-base", uid, "DeletionBlocked", "Warning",
+                              "children still depend on this snapshot", "2026-01-01T00:00:00Z"));
+  ok("create -f -", eventYaml("web-01.1", "Domain", "web-01", "other-uid", "Defined", "Normal",
+                              "defined in libvirt", "2026-01-01T00:00:00Z"));
+  KubectlRun described = ok("describe snap web-01-base -n vms");
+  EXPECT_THAT(described.output, AllOf(HasSubstr("Events:"), HasSubstr("DeletionBlocked"),
+                                      HasSubstr("children still depend on this snapshot"),
+                                      HasSubstr("virtsnap-agent"), Not(HasSubstr("defined in libvirt"))));
+  EXPECT_THAT(described.output, Not(HasSubstr("Events:  <none>"))) << described.output;
+  EXPECT_THAT(ok("describe dom web-01 -n vms").output, Not(HasSubstr("DeletionBlocked")));
+}
+
+TEST_F(Kubectl, GetEventsPrintsKubesColumnsSelectsAndSorts) {
+  createNamespace("vms");
+  // Created newest first, so that sorting by lastTimestamp has something to reorder.
+  ok("create -f -", eventYaml("b.2", "Snapshot", "b", "uid-b", "Second", "Warning", "the later one",
+                              "2025-06-01T00:00:00Z"));
+  ok("create -f -",
+     eventYaml("a.1", "Domain", "a", "uid-a", "First", "Normal", "the earlier one", "2025-01-01T00:00:00Z"));
+  KubectlRun table = ok("get events -n vms");
+  EXPECT_THAT(table.output,
+              AllOf(HasSubstr("LAST SEEN"), HasSubstr("TYPE"), HasSubstr("REASON"), HasSubstr("OBJECT"),
+                    HasSubstr("MESSAGE"), HasSubstr("snapshot/b"), HasSubstr("domain/a"),
+                    HasSubstr("the later one"), Not(HasSubstr("COUNT"))));
+  EXPECT_THAT(ok("get events -n vms -o wide").output,
+              AllOf(HasSubstr("SUBOBJECT"), HasSubstr("SOURCE"), HasSubstr("FIRST SEEN"), HasSubstr("COUNT"),
+                    HasSubstr("NAME"), HasSubstr("virtsnap-agent, worker-1"), HasSubstr("a.1")));
+  KubectlRun selected = ok("get events -n vms --field-selector involvedObject.name=a");
+  EXPECT_THAT(selected.output, AllOf(HasSubstr("the earlier one"), Not(HasSubstr("the later one"))));
+  EXPECT_THAT(ok("get events -n vms --field-selector type=Warning,source=virtsnap-agent -o name").output,
+              AllOf(HasSubstr("b.2"), Not(HasSubstr("a.1"))));
+  KubectlRun refused = kubectl("get events -n vms --field-selector involvedObject.color=red");
+  EXPECT_NE(refused.exitCode, 0);
+  EXPECT_THAT(refused.output, HasSubstr("field label not supported: involvedObject.color"));
+  KubectlRun sorted = ok("get events -n vms --sort-by=.lastTimestamp");
+  const auto earlier = sorted.output.find("the earlier one");
+  const auto later = sorted.output.find("the later one");
+  ASSERT_NE(earlier, std::string::npos) << sorted.output;
+  ASSERT_NE(later, std::string::npos) << sorted.output;
+  EXPECT_LT(earlier, later) << sorted.output;
+}
+
+TEST_F(Kubectl, NamespacesAndLeasesPrintKubesColumns) {
+  createNamespace("vms");
+  ok("create -f -", R"(apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: virtsnap-agent-worker-1, namespace: vms}
+spec: {holderIdentity: worker-1, leaseDurationSeconds: 15}
+)");
+  EXPECT_THAT(ok("get ns vms").output, AllOf(HasSubstr("STATUS"), HasSubstr("Active"), HasSubstr("AGE")));
+  EXPECT_THAT(ok("get ns --field-selector status.phase=Active -o name").output, HasSubstr("namespace/vms"));
+  EXPECT_THAT(ok("get leases -n vms").output,
+              AllOf(HasSubstr("HOLDER"), HasSubstr("worker-1"), HasSubstr("AGE")));
+}
+
+TEST_F(Kubectl, ReapplyingEveryExampleUnchangedPrintsUnchangedForEachObject) {
+  createNamespace("vms");
+  KubectlRun created = ok("apply -f " + examples());
+  KubectlRun again = ok("apply -f " + examples());
+  std::istringstream lines(again.output);
+  int objects = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) {
+      continue;
+    }
+    ++objects;
+    EXPECT_THAT(line, ::testing::EndsWith(" unchanged")) << again.output;
+  }
+  EXPECT_EQ(objects, 7) << again.output;  // two Domains, four Snapshots, one SnapshotRevert
 }
 
 }  // namespace

@@ -86,5 +86,12 @@ TEST(ProtobufDecoder, RefusesAnOverlongVarintAndAStringOfTheWrongWireType) {
   EXPECT_THAT(decoded.error(), HasSubstr("metadata is not a string"));
 }
 
+TEST(ProtobufDecoder, RefusesAStringThatIsNotUtf8) {
+  // Stored as it came, such a name could not be written as JSON afterwards (log, answers).
+  auto decoded = protobufToJson(envelope("v1", "Namespace", bytesField(1, bytesField(1, "team-\xff"))));
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_THAT(decoded.error(), HasSubstr("not a string"));
+}
+
 }  // namespace
 }  // namespace virtsnap::apiserver

@@ -181,6 +181,16 @@ TEST_P(CrdStructureTest, EveryListIsBoundedAndTyped) {
   });
 }
 
+// crds/README.md: a default inside a list item makes the stored list differ from an applied manifest
+// that leaves the field out, so client-side `kubectl apply` re-sent the list and said "configured".
+TEST_P(CrdStructureTest, NoDefaultsInsideListItems) {
+  ForEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
+    if (path.find("[]") != std::string::npos) {
+      EXPECT_FALSE(node.contains("default")) << path << " is inside a list item and has a default";
+    }
+  });
+}
+
 TEST_P(CrdStructureTest, EveryNodeIsStructuralAndDefaultsAreValid) {
   ForEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
     if (node.value("x-kubernetes-int-or-string", false)) {
