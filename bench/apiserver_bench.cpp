@@ -18,8 +18,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/kube/http_transport.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
+#include "controller/kube/http/http_transport.h"
 #include "controller/kube/rest_client.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"

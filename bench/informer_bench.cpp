@@ -79,7 +79,7 @@ class BenchClient final : public ApiClient {
     ready_.notify_all();
   }
 
-  KubeResult<json> list(const ResourceType&, const std::string&, const ListOptions& options) override {
+  KubeResult<json> list(const meta::ResourceType&, const std::string&, const ListOptions& options) override {
     const std::size_t start = options.continueToken.empty() ? 0 : std::stoul(options.continueToken);
     const std::size_t end = options.limit > 0
                                 ? std::min(items_.size(), start + static_cast<std::size_t>(options.limit))
@@ -93,26 +93,27 @@ class BenchClient final : public ApiClient {
     }
     return page;
   }
-  KubeResult<WatchStreamPtr> watch(const ResourceType&, const std::string&, const ListOptions&) override {
+  KubeResult<WatchStreamPtr> watch(const meta::ResourceType&, const std::string&,
+                                   const ListOptions&) override {
     return WatchStreamPtr(std::make_unique<Stream>(*this));
   }
-  KubeResult<json> get(const ResourceType&, const std::string&, const std::string&) override {
+  KubeResult<json> get(const meta::ResourceType&, const std::string&, const std::string&) override {
     return unsupported();
   }
-  KubeResult<json> create(const ResourceType&, const json&, const WriteOptions&) override {
+  KubeResult<json> create(const meta::ResourceType&, const json&, const WriteOptions&) override {
     return unsupported();
   }
-  KubeResult<json> update(const ResourceType&, const json&, const WriteOptions&) override {
+  KubeResult<json> update(const meta::ResourceType&, const json&, const WriteOptions&) override {
     return unsupported();
   }
-  KubeResult<json> updateStatus(const ResourceType&, const json&, const WriteOptions&) override {
+  KubeResult<json> updateStatus(const meta::ResourceType&, const json&, const WriteOptions&) override {
     return unsupported();
   }
-  KubeResult<json> patch(const ResourceType&, const std::string&, const std::string&, PatchType,
+  KubeResult<json> patch(const meta::ResourceType&, const std::string&, const std::string&, PatchType,
                          const std::string&, const PatchOptions&) override {
     return unsupported();
   }
-  KubeResult<json> remove(const ResourceType&, const std::string&, const std::string&,
+  KubeResult<json> remove(const meta::ResourceType&, const std::string&, const std::string&,
                           const DeleteOptions&) override {
     return unsupported();
   }
@@ -159,7 +160,7 @@ class BenchClient final : public ApiClient {
 
 InformerOptions benchOptions(bool slim) {
   InformerOptions options;
-  options.watcher.type = resources::snapshots();
+  options.watcher.type = meta::Resource<crds::Snapshot>::type();
   options.watcher.ns = "vms";
   options.indexers = {{"byDomain", [](const json& object) {
                          return std::vector<std::string>{

@@ -4,6 +4,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "crds/api_names.h"
 #include "crds/object_writer.h"
 
 namespace virtsnap::crds {
@@ -276,3 +277,10 @@ std::vector<DecodeError> ValidateDomainSpecUpdate(const DomainSpec& old_spec, co
 }
 
 }  // namespace virtsnap::crds
+
+const virtsnap::meta::ResourceType& virtsnap::meta::Resource<virtsnap::crds::Domain>::type() {
+  static const ResourceType type{std::string(crds::kGroup), std::string(crds::kVersion),
+                                 std::string(crds::kDomainPlural), std::string(crds::kDomainKind),
+                                 /*namespaced=*/true};
+  return type;
+}

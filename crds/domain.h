@@ -14,6 +14,7 @@
 #include "crds/api_names.h"
 #include "crds/condition.h"
 #include "crds/decode_error.h"
+#include "crds/meta/resource.h"
 #include "crds/object_meta.h"
 #include "crds/object_reader.h"
 #include "crds/quantity.h"
@@ -229,3 +230,13 @@ void to_json(nlohmann::json& json, const HypervisorRef& hypervisor);
 void to_json(nlohmann::json& json, const SnapshotTreeEntry& entry);
 
 }  // namespace virtsnap::crds
+
+// Domain registers itself with the code that is generic over kinds (the typed client).
+template <>
+struct virtsnap::meta::Resource<virtsnap::crds::Domain> {
+  static const ResourceType& type();
+  static crds::DecodeResult<crds::Domain> decode(const nlohmann::json& document) {
+    return crds::DecodeDomain(document);
+  }
+  static nlohmann::json encode(const crds::Domain& object) { return crds::EncodeDomain(object); }
+};

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "crds/timestamp.h"
+#include "crds/meta/time.h"
 
 namespace virtsnap::crds {
 namespace {
@@ -125,7 +125,7 @@ std::optional<std::int64_t> ObjectReader::OptionalInteger(std::string_view key, 
 
 std::optional<std::string> ObjectReader::OptionalTimestamp(std::string_view key) const {
   std::optional<std::string> value = OptionalString(key);
-  if (value && !ParseTimestamp(*value)) {
+  if (value && !meta::parseTime(*value)) {
     Fail(key, "must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got \"" + *value + "\"");
   }
   return value;

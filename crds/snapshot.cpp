@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "crds/api_names.h"
 #include "crds/object_writer.h"
 
 namespace virtsnap::crds {
@@ -162,3 +163,10 @@ std::vector<DecodeError> ValidateSnapshotSpecUpdate(const SnapshotSpec& old_spec
 }
 
 }  // namespace virtsnap::crds
+
+const virtsnap::meta::ResourceType& virtsnap::meta::Resource<virtsnap::crds::Snapshot>::type() {
+  static const ResourceType type{std::string(crds::kGroup), std::string(crds::kVersion),
+                                 std::string(crds::kSnapshotPlural), std::string(crds::kSnapshotKind),
+                                 /*namespaced=*/true};
+  return type;
+}

@@ -14,6 +14,7 @@
 #include "crds/api_names.h"
 #include "crds/condition.h"
 #include "crds/decode_error.h"
+#include "crds/meta/resource.h"
 #include "crds/object_meta.h"
 #include "crds/object_reader.h"
 #include "crds/type_meta.h"
@@ -164,3 +165,13 @@ void to_json(nlohmann::json& json, const SnapshotStatus& status);
 void to_json(nlohmann::json& json, const SnapshotDiskStatus& disk);
 
 }  // namespace virtsnap::crds
+
+// Snapshot registers itself with the code that is generic over kinds (the typed client).
+template <>
+struct virtsnap::meta::Resource<virtsnap::crds::Snapshot> {
+  static const ResourceType& type();
+  static crds::DecodeResult<crds::Snapshot> decode(const nlohmann::json& document) {
+    return crds::DecodeSnapshot(document);
+  }
+  static nlohmann::json encode(const crds::Snapshot& object) { return crds::EncodeSnapshot(object); }
+};

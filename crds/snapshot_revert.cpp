@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "crds/api_names.h"
 #include "crds/object_writer.h"
 
 namespace virtsnap::crds {
@@ -88,3 +89,10 @@ std::vector<DecodeError> ValidateSnapshotRevertSpecUpdate(const SnapshotRevertSp
 }
 
 }  // namespace virtsnap::crds
+
+const virtsnap::meta::ResourceType& virtsnap::meta::Resource<virtsnap::crds::SnapshotRevert>::type() {
+  static const ResourceType type{std::string(crds::kGroup), std::string(crds::kVersion),
+                                 std::string(crds::kSnapshotRevertPlural),
+                                 std::string(crds::kSnapshotRevertKind), /*namespaced=*/true};
+  return type;
+}

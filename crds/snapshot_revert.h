@@ -14,6 +14,7 @@
 #include "crds/api_names.h"
 #include "crds/condition.h"
 #include "crds/decode_error.h"
+#include "crds/meta/resource.h"
 #include "crds/object_meta.h"
 #include "crds/object_reader.h"
 #include "crds/type_meta.h"
@@ -78,3 +79,15 @@ void to_json(nlohmann::json& json, const SnapshotRevertSpec& spec);
 void to_json(nlohmann::json& json, const SnapshotRevertStatus& status);
 
 }  // namespace virtsnap::crds
+
+// SnapshotRevert registers itself with the code that is generic over kinds (the typed client).
+template <>
+struct virtsnap::meta::Resource<virtsnap::crds::SnapshotRevert> {
+  static const ResourceType& type();
+  static crds::DecodeResult<crds::SnapshotRevert> decode(const nlohmann::json& document) {
+    return crds::DecodeSnapshotRevert(document);
+  }
+  static nlohmann::json encode(const crds::SnapshotRevert& object) {
+    return crds::EncodeSnapshotRevert(object);
+  }
+};

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "crds/timestamp.h"
+#include "crds/meta/time.h"
 
 namespace virtsnap::reconcilers {
 namespace {
@@ -60,13 +60,13 @@ bool SetCondition(Conditions& conditions, const ConditionUpdate& update, Clock::
       [](const Condition& condition, const std::string& type) { return condition.type < type; });
   if (it == conditions.end() || it->type != update.type) {
     conditions.insert(it, Condition{update.type, update.status, update.observed_generation,
-                                    crds::FormatTimestamp(now), update.reason, message});
+                                    meta::formatTime(now), update.reason, message});
     return true;
   }
   Condition& existing = *it;
   if (existing.status != update.status) {
     existing.status = update.status;
-    existing.last_transition_time = crds::FormatTimestamp(now);
+    existing.last_transition_time = meta::formatTime(now);
     changed = true;
   }
   if (existing.reason != update.reason) {

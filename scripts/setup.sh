@@ -23,7 +23,7 @@ packages=(
   nlohmann-json3-dev libxml2-dev libyaml-cpp-dev
   prometheus-cpp-dev
   libvirt-dev libvirt-clients
-  yamllint valgrind
+  yamllint valgrind ccache
   curl python3-kubernetes  # integration tests: raw HTTP requests and a second real client (official Python client)
 )
 

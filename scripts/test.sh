@@ -6,29 +6,50 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each stage prints its wall time, and the total at the end, so CI's budget stays visible.
+run_started=$SECONDS
+stage_started=$SECONDS
+stage() {
+  [ -n "${stage_name:-}" ] && printf '== %s: %d s ==\n' "$stage_name" $((SECONDS - stage_started))
+  stage_name=$1
+  stage_started=$SECONDS
+  [ -n "$1" ] && echo "== $1 =="
+  return 0
+}
+
+stage "set-up"
 bash scripts/setup.sh
 bash scripts/setup-qemu.sh
 # The e2e fixture starts libvirtd; stop it (and any domain a failed test left) whatever happens.
 trap 'bash scripts/stop-libvirtd.sh --destroy-domains >/dev/null 2>&1 || true' EXIT
 
-echo "== build (warnings are errors) =="
-cmake -S . -B build -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# ccache, when the machine has it, makes a second run cheap; a fresh machine builds cold either way.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+fi
+
+stage "build (warnings are errors)"
+cmake -S . -B build -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 cmake --build build -j2
-echo "== tests =="
+stage "tests"
 ctest --test-dir build --output-on-failure -j2
 
-echo "== fuzzers (clang, libFuzzer + AddressSanitizer + UBSan, ${VIRTSNAP_FUZZ_SECONDS:-30} s each) =="
+stage "fuzzers (clang, libFuzzer + AddressSanitizer + UBSan, ${VIRTSNAP_FUZZ_SECONDS:-30} s each)"
 CXX=clang++ cmake -S . -B build-fuzz -DVIRTSNAP_FUZZ=ON -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIRTSNAP_FUZZ_SECONDS="${VIRTSNAP_FUZZ_SECONDS:-30}" \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
 cmake --build build-fuzz -j2
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
-echo "== build under AddressSanitizer + UBSan =="
+stage "build under AddressSanitizer + UBSan"
 cmake -S . -B build-asan -DVIRTSNAP_WERROR=ON -DVIRTSNAP_SANITIZE=ON -DVIRTSNAP_BUILD_BENCH=OFF \
-  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  -DCMAKE_BUILD_TYPE=Debug "${launcher[@]}" >/dev/null
 cmake --build build-asan -j2
-echo "== tests under AddressSanitizer + UBSan =="
+stage "tests under AddressSanitizer + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j2
+stage ""
+printf '== total: %d s ==\n' $((SECONDS - run_started))

@@ -6,18 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crds/meta/status_cause.h"
+
 namespace virtsnap::apiserver {
 
-// One field-level problem, as metav1.StatusCause: reason e.g. "FieldValueInvalid", "FieldValueRequired",
-// "FieldValueNotSupported", "FieldValueDuplicate", "FieldValueTooLong", "FieldValueForbidden",
-// "FieldValueTypeInvalid"; field e.g. "spec.vcpus" (Kubernetes path form, with [i] for list items).
-struct StatusCause {
-  std::string reason;
-  std::string message;
-  std::string field;
-
-  bool operator==(const StatusCause&) const = default;
-};
+using meta::StatusCause;  // shared with the client (crds/meta/status_cause.h)
 
 struct ApiError {
   int code = 500;  // HTTP status: 400 BadRequest, 404 NotFound, 409 Conflict/AlreadyExists, 410 Expired,

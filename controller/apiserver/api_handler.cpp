@@ -11,9 +11,10 @@
 #include "controller/apiserver/discovery.h"
 #include "controller/apiserver/openapi.h"
 #include "controller/apiserver/protobuf_decoder.h"
-#include "controller/apiserver/request_body.h"
 #include "controller/apiserver/table.h"
+#include "controller/apiserver/validation/request_body.h"
 #include "controller/apiserver/yaml_json.h"
+#include "crds/meta/patch_type.h"
 
 namespace virtsnap::apiserver {
 
@@ -65,8 +66,7 @@ bool boolParam(const ApiRequest& request, const std::string& name) {
 
 // An integer query parameter (limit, timeoutSeconds, gracePeriodSeconds): kube's codec parses it with
 // strconv.ParseInt and answers 400 when that fails.
-Expected<std::optional<std::int64_t>, ApiError> intParam(const ApiRequest& request,
-                                                                  const std::string& name) {
+Expected<std::optional<std::int64_t>, ApiError> intParam(const ApiRequest& request, const std::string& name) {
   if (!request.hasParam(name)) {
     return std::optional<std::int64_t>();
   }
@@ -208,18 +208,8 @@ Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request) {
 }
 
 Expected<PatchType, ApiError> patchType(const std::string& contentType) {
-  if (contentType.rfind("application/merge-patch+json", 0) == 0) {
-    return PatchType::Merge;
-  }
-  if (contentType.rfind("application/strategic-merge-patch+json", 0) == 0) {
-    return PatchType::StrategicMerge;
-  }
-  if (contentType.rfind("application/json-patch+json", 0) == 0) {
-    return PatchType::Json;
-  }
-  if (contentType.rfind("application/apply-patch+yaml", 0) == 0 ||
-      contentType.rfind("application/apply-patch+json", 0) == 0) {
-    return PatchType::Apply;
+  if (auto type = meta::patchTypeOfContentType(contentType)) {
+    return *type;
   }
   return error(415, "UnsupportedMediaType",
                "the body of the request was in an unknown format - accepted media types "
@@ -548,11 +538,12 @@ ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& t
       response.watch = watch.value();
       response.watchTimeout = std::chrono::seconds(intParam(request, "timeoutSeconds").value().value_or(0));
       response.encodeEvent = [table, include, &type, this](const WatchEvent& event) {
-        if (!table || event.type == "BOOKMARK" || event.type == "ERROR") {
-          return nlohmann::json{{"type", event.type}, {"object", event.object}};
+        if (!table || event.type == meta::WatchEventType::Bookmark ||
+            event.type == meta::WatchEventType::Error) {
+          return nlohmann::json{{"type", meta::watchEventTypeName(event.type)}, {"object", event.object}};
         }
         return nlohmann::json{
-            {"type", event.type},
+            {"type", meta::watchEventTypeName(event.type)},
             {"object", toTable(type, {event.object}, nlohmann::json::object(), now_(), include)}};
       };
       return response;

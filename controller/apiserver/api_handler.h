@@ -11,8 +11,8 @@
 
 #include "controller/apiserver/api_request.h"
 #include "controller/apiserver/fault_injector.h"
-#include "controller/apiserver/object_store.h"
 #include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/storage/object_store.h"
 
 namespace virtsnap::apiserver {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/apiserver/object_store.h"
+#include "controller/apiserver/storage/object_store.h"
 
 namespace virtsnap::apiserver {
 

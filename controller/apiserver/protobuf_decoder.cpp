@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "controller/apiserver/request_body.h"
+#include "controller/apiserver/validation/request_body.h"
 
 namespace virtsnap::apiserver {
 

@@ -7,19 +7,11 @@
 #include <optional>
 #include <sstream>
 
+#include "crds/meta/time.h"
+
 namespace virtsnap::apiserver {
 
 namespace {
-
-std::optional<std::chrono::system_clock::time_point> parseTime(const std::string& text) {
-  std::tm tm{};
-  std::istringstream in(text);
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) {
-    return std::nullopt;
-  }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
 
 nlohmann::json cell(const PrinterColumn& column, const nlohmann::json& value,
                     std::chrono::system_clock::time_point now) {
@@ -27,7 +19,7 @@ nlohmann::json cell(const PrinterColumn& column, const nlohmann::json& value,
     return nullptr;
   }
   if (column.type == "date" && value.is_string()) {
-    if (auto when = parseTime(value.get<std::string>())) {
+    if (auto when = meta::parseTime(value.get<std::string>())) {
       return humanDuration(std::chrono::duration_cast<std::chrono::seconds>(now - *when));
     }
   }
@@ -47,7 +39,7 @@ std::string trimmed(const std::string& value) {
 
 // kube's translateTimestampSince: the age of a timestamp, "<unknown>" when there is none.
 std::string since(const std::string& timestamp, std::chrono::system_clock::time_point now) {
-  auto when = timestamp.empty() ? std::nullopt : parseTime(timestamp);
+  auto when = timestamp.empty() ? std::nullopt : meta::parseTime(timestamp);
   return when ? humanDuration(std::chrono::duration_cast<std::chrono::seconds>(now - *when)) : "<unknown>";
 }
 

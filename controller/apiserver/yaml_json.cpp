@@ -9,7 +9,7 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
-#include "controller/apiserver/request_body.h"
+#include "controller/apiserver/validation/request_body.h"
 
 namespace virtsnap::apiserver {
 

@@ -12,23 +12,19 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/kube/kube_error.h"
-#include "controller/kube/resource_type.h"
+#include "crds/meta/list_options.h"
+#include "crds/meta/patch_type.h"
+#include "crds/meta/resource_type.h"
+#include "crds/meta/watch_event.h"
 
 namespace virtsnap::kube {
 
-struct ListOptions {
-  std::string labelSelector;
-  std::string fieldSelector;
-  std::int64_t limit = 0;  // 0: no paging
-  std::string continueToken;
-  std::string resourceVersion;       // list: "" (most recent), "0" (any); watch: where to resume
-  std::string resourceVersionMatch;  // NotOlderThan | Exact, with resourceVersion
-  bool allowWatchBookmarks = false;
-  std::optional<int> timeoutSeconds;  // watch: the server ends the stream after this long
-};
-
-// application/merge-patch+json, application/json-patch+json, application/apply-patch+yaml.
-enum class PatchType { Merge, Json, Apply };
+// The vocabulary client and server share (crds/meta/).
+using meta::ListOptions;
+using meta::PatchType;
+using meta::WatchEvent;
+using meta::WatchEventType;
+using meta::watchEventTypeName;
 
 struct PatchOptions {
   std::string fieldManager;  // required for Apply
@@ -47,15 +43,6 @@ struct DeleteOptions {
   std::string propagationPolicy;  // Orphan | Background | Foreground; "" for the server's default
 };
 
-enum class WatchEventType { Added, Modified, Deleted, Bookmark, Error };
-
-const char* watchEventTypeName(WatchEventType type);
-
-struct WatchEvent {
-  WatchEventType type = WatchEventType::Added;
-  nlohmann::json object;  // the object; for Error, the metav1.Status
-};
-
 // One open watch. next() blocks for the next event; it returns nullopt when the stream ended cleanly
 // (the server closed it, or cancel() was called) and an error when it broke (an Error event with 410
 // becomes ErrorKind::Gone).
@@ -72,25 +59,26 @@ using WatchStreamPtr = std::unique_ptr<WatchStream>;
 class ApiClient {
  public:
   virtual ~ApiClient() = default;
-  virtual KubeResult<nlohmann::json> get(const ResourceType& type, const std::string& ns,
+  virtual KubeResult<nlohmann::json> get(const meta::ResourceType& type, const std::string& ns,
                                          const std::string& name) = 0;
   // The List object (items and metadata.resourceVersion / continue); ns "" lists all namespaces.
-  virtual KubeResult<nlohmann::json> list(const ResourceType& type, const std::string& ns,
+  virtual KubeResult<nlohmann::json> list(const meta::ResourceType& type, const std::string& ns,
                                           const ListOptions& options) = 0;
   // The namespace and name come from the object's metadata.
-  virtual KubeResult<nlohmann::json> create(const ResourceType& type, const nlohmann::json& object,
+  virtual KubeResult<nlohmann::json> create(const meta::ResourceType& type, const nlohmann::json& object,
                                             const WriteOptions& options) = 0;
-  virtual KubeResult<nlohmann::json> update(const ResourceType& type, const nlohmann::json& object,
+  virtual KubeResult<nlohmann::json> update(const meta::ResourceType& type, const nlohmann::json& object,
                                             const WriteOptions& options) = 0;
-  virtual KubeResult<nlohmann::json> updateStatus(const ResourceType& type, const nlohmann::json& object,
+  virtual KubeResult<nlohmann::json> updateStatus(const meta::ResourceType& type,
+                                                  const nlohmann::json& object,
                                                   const WriteOptions& options) = 0;
-  virtual KubeResult<nlohmann::json> patch(const ResourceType& type, const std::string& ns,
+  virtual KubeResult<nlohmann::json> patch(const meta::ResourceType& type, const std::string& ns,
                                            const std::string& name, PatchType patchType,
                                            const std::string& body, const PatchOptions& options) = 0;
   // The server's answer: the object (still there, with a deletionTimestamp) or a Status.
-  virtual KubeResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns,
+  virtual KubeResult<nlohmann::json> remove(const meta::ResourceType& type, const std::string& ns,
                                             const std::string& name, const DeleteOptions& options) = 0;
-  virtual KubeResult<WatchStreamPtr> watch(const ResourceType& type, const std::string& ns,
+  virtual KubeResult<WatchStreamPtr> watch(const meta::ResourceType& type, const std::string& ns,
                                            const ListOptions& options) = 0;
 };
 

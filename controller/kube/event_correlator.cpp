@@ -8,7 +8,7 @@
 
 #include "controller/kube/json_fields.h"
 #include "controller/kube/token_bucket.h"
-#include "crds/timestamp.h"
+#include "crds/meta/time.h"
 
 namespace virtsnap::kube {
 
@@ -84,7 +84,7 @@ std::string spamKey(const Event& e) {
 }
 
 WallTime timestamp(const nlohmann::json& object, const char* key) {
-  return crds::ParseTimestamp(stringField(object, key)).value_or(WallTime());
+  return meta::parseTime(stringField(object, key)).value_or(WallTime());
 }
 
 constexpr const char* kCombinedPrefix = "(combined from similar events): ";
@@ -106,8 +106,8 @@ nlohmann::json Event::toJson() const {
                         {"source", {{"component", sourceComponent}, {"host", sourceHost}}},
                         {"reportingComponent", reportingComponent},
                         {"reportingInstance", reportingInstance},
-                        {"firstTimestamp", crds::FormatTimestamp(firstTimestamp)},
-                        {"lastTimestamp", crds::FormatTimestamp(lastTimestamp)},
+                        {"firstTimestamp", meta::formatTime(firstTimestamp)},
+                        {"lastTimestamp", meta::formatTime(lastTimestamp)},
                         {"count", count}};
 }
 
@@ -220,7 +220,7 @@ CorrelatedEvent EventCorrelator::correlate(Event event) {
     event.firstTimestamp = seen.firstTimestamp;
     event.count = seen.count + 1;
     result.patch = nlohmann::json{{"count", event.count},
-                                  {"lastTimestamp", crds::FormatTimestamp(event.lastTimestamp)},
+                                  {"lastTimestamp", meta::formatTime(event.lastTimestamp)},
                                   {"message", event.message}}
                        .dump();
   } else {

@@ -141,15 +141,15 @@ ApiEventRecorder::Outcome ApiEventRecorder::write(const CorrelatedEvent& correla
   const bool bump = correlated.event.count > 1;
   std::optional<KubeResult<nlohmann::json>> answer;
   if (bump) {
-    answer = client_->patch(resources::events(), correlated.event.ns, correlated.event.name, PatchType::Merge,
-                            correlated.patch, PatchOptions{});
+    answer = client_->patch(meta::resources::events(), correlated.event.ns, correlated.event.name,
+                            PatchType::Merge, correlated.patch, PatchOptions{});
   }
   // The Event to bump may be gone (events expire on the server): write it anew, count and all.
   const bool create = !bump || (!answer->has_value() && answer->error().kind == ErrorKind::NotFound);
   if (create) {
     Event fresh = correlated.event;
     fresh.resourceVersion.clear();
-    answer = client_->create(resources::events(), fresh.toJson(), WriteOptions{});
+    answer = client_->create(meta::resources::events(), fresh.toJson(), WriteOptions{});
   }
   if (answer->has_value()) {
     if (std::optional<Event> written = Event::fromJson(answer->value())) {

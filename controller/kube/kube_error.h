@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/expected.h"
+#include "crds/meta/status_cause.h"
 
 namespace virtsnap::kube {
 
@@ -30,12 +31,7 @@ enum class ErrorKind {
 
 const char* errorKindName(ErrorKind kind);
 
-// metav1.StatusCause.
-struct StatusCause {
-  std::string type;
-  std::string message;
-  std::string field;
-};
+using meta::StatusCause;  // shared with the API server (crds/meta/status_cause.h)
 
 struct KubeError {
   ErrorKind kind = ErrorKind::Network;

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "crds/timestamp.h"
+#include "crds/meta/time.h"
 
 namespace virtsnap::kube {
 
@@ -14,7 +14,7 @@ std::optional<std::chrono::system_clock::time_point> microTime(const nlohmann::j
   if (it == spec.end() || !it->is_string()) {
     return std::nullopt;
   }
-  return crds::ParseTimestamp(it->get<std::string>());
+  return meta::parseTime(it->get<std::string>());
 }
 
 std::int32_t integer(const nlohmann::json& spec, const char* key) {
@@ -31,25 +31,15 @@ KubeError notReadYet(const std::string& lease) {
 
 }  // namespace
 
-std::string formatMicroTime(std::chrono::system_clock::time_point time) {
-  const auto micros = std::chrono::floor<std::chrono::microseconds>(time);
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(micros);
-  std::string text = crds::FormatTimestamp(seconds);  // "...:05Z"
-  char fraction[32];
-  std::snprintf(fraction, sizeof fraction, ".%06lldZ", static_cast<long long>((micros - seconds).count()));
-  text.pop_back();
-  return text + fraction;
-}
-
 nlohmann::json LeaseRecord::toSpec() const {
   nlohmann::json spec{{"holderIdentity", holderIdentity},
                       {"leaseDurationSeconds", leaseDurationSeconds},
                       {"leaseTransitions", leaseTransitions}};
   if (acquireTime) {
-    spec["acquireTime"] = formatMicroTime(*acquireTime);
+    spec["acquireTime"] = meta::formatMicroTime(*acquireTime);
   }
   if (renewTime) {
-    spec["renewTime"] = formatMicroTime(*renewTime);
+    spec["renewTime"] = meta::formatMicroTime(*renewTime);
   }
   return spec;
 }
@@ -94,11 +84,11 @@ KubeResult<LeaseRecord> LeaseLock::remember(KubeResult<nlohmann::json> answer) {
 }
 
 KubeResult<LeaseRecord> LeaseLock::get() {
-  return remember(client_->get(resources::leases(), ns_, name_));
+  return remember(client_->get(meta::resources::leases(), ns_, name_));
 }
 
 KubeResult<LeaseRecord> LeaseLock::create(const LeaseRecord& record) {
-  const ResourceType& type = resources::leases();
+  const meta::ResourceType& type = meta::resources::leases();
   nlohmann::json lease{{"apiVersion", type.apiVersion()},
                        {"kind", type.kind},
                        {"metadata", {{"namespace", ns_}, {"name", name_}}},
@@ -112,7 +102,7 @@ KubeResult<LeaseRecord> LeaseLock::update(const LeaseRecord& record) {
   }
   nlohmann::json lease = *lease_;
   lease["spec"] = record.toSpec();  // metadata.resourceVersion stays: the write is conditional on it
-  return remember(client_->update(resources::leases(), lease, WriteOptions{}));
+  return remember(client_->update(meta::resources::leases(), lease, WriteOptions{}));
 }
 
 }  // namespace virtsnap::kube

@@ -33,9 +33,6 @@ struct LeaseRecord {
   friend bool operator==(const LeaseRecord&, const LeaseRecord&) = default;
 };
 
-// metav1.MicroTime: "2006-01-02T15:04:05.000000Z".
-std::string formatMicroTime(std::chrono::system_clock::time_point time);
-
 class LeaseLock {
  public:
   LeaseLock(ApiClientPtr client, std::string ns, std::string name);

@@ -51,18 +51,6 @@ void addWriteQuery(Query& query, const WriteOptions& options) {
   }
 }
 
-const char* contentTypeOf(PatchType type) {
-  switch (type) {
-    case PatchType::Merge:
-      return "application/merge-patch+json";
-    case PatchType::Json:
-      return "application/json-patch+json";
-    case PatchType::Apply:
-      return "application/apply-patch+yaml";
-  }
-  return "application/merge-patch+json";
-}
-
 // metadata.<key> of an object, "" when absent.
 std::string metadataField(const nlohmann::json& object, const char* key) {
   if (!object.is_object()) {
@@ -74,25 +62,6 @@ std::string metadataField(const nlohmann::json& object, const char* key) {
   }
   auto value = metadata->find(key);
   return value != metadata->end() && value->is_string() ? value->get<std::string>() : std::string();
-}
-
-std::optional<WatchEventType> eventType(const std::string& name) {
-  if (name == "ADDED") {
-    return WatchEventType::Added;
-  }
-  if (name == "MODIFIED") {
-    return WatchEventType::Modified;
-  }
-  if (name == "DELETED") {
-    return WatchEventType::Deleted;
-  }
-  if (name == "BOOKMARK") {
-    return WatchEventType::Bookmark;
-  }
-  if (name == "ERROR") {
-    return WatchEventType::Error;
-  }
-  return std::nullopt;
 }
 
 // JSON lines -> WatchEvents. Once it has reported an error or the end, it stays ended.
@@ -140,7 +109,7 @@ class RestWatchStream final : public WatchStream {
     auto object = event.find("object");
     std::optional<WatchEventType> type;
     if (typeField != event.end() && typeField->is_string()) {
-      type = eventType(typeField->get<std::string>());
+      type = meta::parseWatchEventType(typeField->get<std::string>());
     }
     if (!type) {
       return finish(clientError(ErrorKind::Decode, "a watch event of unknown type: " + snippet(text)));
@@ -198,7 +167,7 @@ KubeResult<nlohmann::json> RestClient::call(const RestRequest& request) {
   return body;
 }
 
-KubeResult<nlohmann::json> RestClient::get(const ResourceType& type, const std::string& ns,
+KubeResult<nlohmann::json> RestClient::get(const meta::ResourceType& type, const std::string& ns,
                                            const std::string& name) {
   if (name.empty()) {
     return clientError(ErrorKind::BadRequest, "get " + type.plural + ": a name is required");
@@ -206,7 +175,7 @@ KubeResult<nlohmann::json> RestClient::get(const ResourceType& type, const std::
   return call(request("GET", type.path(ns, name)));
 }
 
-KubeResult<nlohmann::json> RestClient::list(const ResourceType& type, const std::string& ns,
+KubeResult<nlohmann::json> RestClient::list(const meta::ResourceType& type, const std::string& ns,
                                             const ListOptions& options) {
   RestRequest list = request("GET", type.path(ns));
   addListQuery(list.query, options);
@@ -216,7 +185,7 @@ KubeResult<nlohmann::json> RestClient::list(const ResourceType& type, const std:
   return call(list);
 }
 
-KubeResult<nlohmann::json> RestClient::create(const ResourceType& type, const nlohmann::json& object,
+KubeResult<nlohmann::json> RestClient::create(const meta::ResourceType& type, const nlohmann::json& object,
                                               const WriteOptions& options) {
   const std::string ns = metadataField(object, "namespace");
   if (!object.is_object()) {
@@ -232,7 +201,7 @@ KubeResult<nlohmann::json> RestClient::create(const ResourceType& type, const nl
   return call(create);
 }
 
-KubeResult<nlohmann::json> RestClient::put(const ResourceType& type, const nlohmann::json& object,
+KubeResult<nlohmann::json> RestClient::put(const meta::ResourceType& type, const nlohmann::json& object,
                                            const WriteOptions& options, const std::string& subresource) {
   const std::string ns = metadataField(object, "namespace");
   const std::string name = metadataField(object, "name");
@@ -248,17 +217,18 @@ KubeResult<nlohmann::json> RestClient::put(const ResourceType& type, const nlohm
   return call(update);
 }
 
-KubeResult<nlohmann::json> RestClient::update(const ResourceType& type, const nlohmann::json& object,
+KubeResult<nlohmann::json> RestClient::update(const meta::ResourceType& type, const nlohmann::json& object,
                                               const WriteOptions& options) {
   return put(type, object, options, "");
 }
 
-KubeResult<nlohmann::json> RestClient::updateStatus(const ResourceType& type, const nlohmann::json& object,
+KubeResult<nlohmann::json> RestClient::updateStatus(const meta::ResourceType& type,
+                                                    const nlohmann::json& object,
                                                     const WriteOptions& options) {
   return put(type, object, options, "status");
 }
 
-KubeResult<nlohmann::json> RestClient::patch(const ResourceType& type, const std::string& ns,
+KubeResult<nlohmann::json> RestClient::patch(const meta::ResourceType& type, const std::string& ns,
                                              const std::string& name, PatchType patchType,
                                              const std::string& body, const PatchOptions& options) {
   if (name.empty()) {
@@ -275,11 +245,11 @@ KubeResult<nlohmann::json> RestClient::patch(const ResourceType& type, const std
     patch.query.emplace_back("force", "true");
   }
   patch.body = body;
-  patch.contentType = contentTypeOf(patchType);
+  patch.contentType = std::string(meta::patchContentType(patchType));
   return call(patch);
 }
 
-KubeResult<nlohmann::json> RestClient::remove(const ResourceType& type, const std::string& ns,
+KubeResult<nlohmann::json> RestClient::remove(const meta::ResourceType& type, const std::string& ns,
                                               const std::string& name, const DeleteOptions& options) {
   if (name.empty()) {
     return clientError(ErrorKind::BadRequest, "delete " + type.plural + ": a name is required");
@@ -304,7 +274,7 @@ KubeResult<nlohmann::json> RestClient::remove(const ResourceType& type, const st
   return call(remove);
 }
 
-KubeResult<WatchStreamPtr> RestClient::watch(const ResourceType& type, const std::string& ns,
+KubeResult<WatchStreamPtr> RestClient::watch(const meta::ResourceType& type, const std::string& ns,
                                              const ListOptions& options) {
   RestRequest watch = request("GET", type.path(ns));
   watch.query.emplace_back("watch", "true");

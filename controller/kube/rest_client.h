@@ -34,29 +34,29 @@ class RestClient final : public ApiClient {
  public:
   explicit RestClient(TransportPtr transport, RestClientOptions options = {});
 
-  KubeResult<nlohmann::json> get(const ResourceType& type, const std::string& ns,
+  KubeResult<nlohmann::json> get(const meta::ResourceType& type, const std::string& ns,
                                  const std::string& name) override;
-  KubeResult<nlohmann::json> list(const ResourceType& type, const std::string& ns,
+  KubeResult<nlohmann::json> list(const meta::ResourceType& type, const std::string& ns,
                                   const ListOptions& options) override;
-  KubeResult<nlohmann::json> create(const ResourceType& type, const nlohmann::json& object,
+  KubeResult<nlohmann::json> create(const meta::ResourceType& type, const nlohmann::json& object,
                                     const WriteOptions& options) override;
-  KubeResult<nlohmann::json> update(const ResourceType& type, const nlohmann::json& object,
+  KubeResult<nlohmann::json> update(const meta::ResourceType& type, const nlohmann::json& object,
                                     const WriteOptions& options) override;
-  KubeResult<nlohmann::json> updateStatus(const ResourceType& type, const nlohmann::json& object,
+  KubeResult<nlohmann::json> updateStatus(const meta::ResourceType& type, const nlohmann::json& object,
                                           const WriteOptions& options) override;
-  KubeResult<nlohmann::json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
-                                   PatchType patchType, const std::string& body,
+  KubeResult<nlohmann::json> patch(const meta::ResourceType& type, const std::string& ns,
+                                   const std::string& name, PatchType patchType, const std::string& body,
                                    const PatchOptions& options) override;
-  KubeResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
-                                    const DeleteOptions& options) override;
-  KubeResult<WatchStreamPtr> watch(const ResourceType& type, const std::string& ns,
+  KubeResult<nlohmann::json> remove(const meta::ResourceType& type, const std::string& ns,
+                                    const std::string& name, const DeleteOptions& options) override;
+  KubeResult<WatchStreamPtr> watch(const meta::ResourceType& type, const std::string& ns,
                                    const ListOptions& options) override;
 
  private:
   RestRequest request(std::string method, std::string path) const;
   // Takes a limiter token, sends, and decodes the answer.
   KubeResult<nlohmann::json> call(const RestRequest& request);
-  KubeResult<nlohmann::json> put(const ResourceType& type, const nlohmann::json& object,
+  KubeResult<nlohmann::json> put(const meta::ResourceType& type, const nlohmann::json& object,
                                  const WriteOptions& options, const std::string& subresource);
 
   const TransportPtr transport_;

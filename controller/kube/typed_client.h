@@ -1,7 +1,7 @@
 #pragma once
-// The ApiClient with the crds/ types instead of JSON: TypedClient<crds::Domain>,
-// TypedClient<crds::Snapshot>, TypedClient<crds::SnapshotRevert>. Objects are encoded with the crds
-// codecs on the way out and decoded on the way back; an answer that does not decode is
+// The ApiClient with typed objects instead of JSON: TypedClient<T> for every kind T that registers
+// itself through meta::Resource<T> (crds/meta/resource.h). Objects are encoded with the kind's codec on
+// the way out and decoded on the way back; an answer that does not decode is
 // ErrorKind::Decode naming the field path (for lists, "items[3].spec.vcpus: ..."), never an exception.
 
 #include <optional>
@@ -11,42 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/kube/api_client.h"
-#include "crds/domain.h"
-#include "crds/snapshot.h"
-#include "crds/snapshot_revert.h"
+#include "crds/meta/resource.h"
 
 namespace virtsnap::kube {
-
-// Where each API type lives and how it is coded.
-template <typename T>
-struct KindOf;
-
-template <>
-struct KindOf<crds::Domain> {
-  static const ResourceType& type() { return resources::domains(); }
-  static crds::DecodeResult<crds::Domain> decode(const nlohmann::json& j) { return crds::DecodeDomain(j); }
-  static nlohmann::json encode(const crds::Domain& object) { return crds::EncodeDomain(object); }
-};
-
-template <>
-struct KindOf<crds::Snapshot> {
-  static const ResourceType& type() { return resources::snapshots(); }
-  static crds::DecodeResult<crds::Snapshot> decode(const nlohmann::json& j) {
-    return crds::DecodeSnapshot(j);
-  }
-  static nlohmann::json encode(const crds::Snapshot& object) { return crds::EncodeSnapshot(object); }
-};
-
-template <>
-struct KindOf<crds::SnapshotRevert> {
-  static const ResourceType& type() { return resources::snapshotReverts(); }
-  static crds::DecodeResult<crds::SnapshotRevert> decode(const nlohmann::json& j) {
-    return crds::DecodeSnapshotRevert(j);
-  }
-  static nlohmann::json encode(const crds::SnapshotRevert& object) {
-    return crds::EncodeSnapshotRevert(object);
-  }
-};
 
 template <typename T>
 struct TypedList {
@@ -55,7 +22,7 @@ struct TypedList {
   std::string continueToken;
 };
 
-template <typename T>
+template <meta::RegisteredResource T>
 class TypedClient {
  public:
   explicit TypedClient(ApiClientPtr client) : client_(std::move(client)) {}
@@ -81,7 +48,7 @@ class TypedClient {
     }
     if (items->is_array()) {
       for (std::size_t i = 0; i < items->size(); ++i) {
-        auto item = KindOf<T>::decode((*items)[i]);
+        auto item = meta::Resource<T>::decode((*items)[i]);
         if (!item) {
           const std::string& path = item.error().path;
           return decodeError("items[" + std::to_string(i) + "]" + (path.empty() ? "" : "." + path),
@@ -94,13 +61,13 @@ class TypedClient {
   }
 
   KubeResult<T> create(const T& object, const WriteOptions& options = {}) {
-    return decoded(client_->create(type(), KindOf<T>::encode(object), options));
+    return decoded(client_->create(type(), meta::Resource<T>::encode(object), options));
   }
   KubeResult<T> update(const T& object, const WriteOptions& options = {}) {
-    return decoded(client_->update(type(), KindOf<T>::encode(object), options));
+    return decoded(client_->update(type(), meta::Resource<T>::encode(object), options));
   }
   KubeResult<T> updateStatus(const T& object, const WriteOptions& options = {}) {
-    return decoded(client_->updateStatus(type(), KindOf<T>::encode(object), options));
+    return decoded(client_->updateStatus(type(), meta::Resource<T>::encode(object), options));
   }
   KubeResult<T> patch(const std::string& ns, const std::string& name, PatchType patchType,
                       const std::string& body, const PatchOptions& options = {}) {
@@ -127,7 +94,7 @@ class TypedClient {
   ApiClient& untyped() { return *client_; }
 
  private:
-  static const ResourceType& type() { return KindOf<T>::type(); }
+  static const meta::ResourceType& type() { return meta::Resource<T>::type(); }
 
   static std::string stringAt(const nlohmann::json& object, const char* key) {
     if (!object.is_object()) {
@@ -150,7 +117,7 @@ class TypedClient {
     if (!answer) {
       return answer.error();
     }
-    auto object = KindOf<T>::decode(answer.value());
+    auto object = meta::Resource<T>::decode(answer.value());
     if (!object) {
       return decodeError(object.error().path, object.error().message);
     }

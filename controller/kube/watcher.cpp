@@ -214,7 +214,7 @@ Watcher::Next Watcher::watchOnce(const std::string& fromVersion, const Consumer&
     }
     const std::string version = resourceVersionOf(event.object);
     if (version.empty()) {
-      failure = decodeError(std::string("a ") + watchEventTypeName(event.type) +
+      failure = decodeError("a " + std::string(watchEventTypeName(event.type)) +
                             " event without metadata.resourceVersion");
       break;
     }

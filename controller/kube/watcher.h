@@ -48,7 +48,7 @@ struct WatcherEvent {
 };
 
 struct WatcherConfig {
-  ResourceType type;
+  meta::ResourceType type;
   std::string ns;  // "" for all namespaces (or a cluster-scoped kind)
   std::string labelSelector;
   std::string fieldSelector;    // e.g. spec.nodeName=<node> for the agent's Domains

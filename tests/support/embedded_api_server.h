@@ -20,9 +20,9 @@
 
 #include "base/expected.h"
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/memory_object_store.h"
-#include "controller/apiserver/object_store.h"
 #include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/storage/memory_object_store.h"
+#include "controller/apiserver/storage/object_store.h"
 #include "controller/kube/rest_client.h"
 #include "tests/support/in_process_transport.h"
 
@@ -83,7 +83,7 @@ class EmbeddedApiServer {
     server->client_ = std::make_shared<kube::RestClient>(server->transport_, options.client);
     for (const std::string& ns : options.namespaces) {
       auto created = server->client_->create(
-          kube::resources::namespaces(),
+          meta::resources::namespaces(),
           nlohmann::json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}},
           kube::WriteOptions{});
       if (!created.has_value()) {

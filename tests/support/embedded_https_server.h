@@ -13,9 +13,9 @@
 #include <utility>
 
 #include "base/expected.h"
-#include "controller/apiserver/http_server.h"
-#include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/tls_certificates.h"
+#include "controller/apiserver/http/http_server.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
+#include "controller/apiserver/http/tls_certificates.h"
 #include "controller/kube/kube_config.h"
 #include "tests/support/embedded_api_server.h"
 

@@ -13,7 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "controller/apiserver/request_body.h"
+#include "controller/apiserver/validation/request_body.h"
 #include "tests/integration/apiserver/served_api.h"
 #include "tests/support/shell_command.h"
 

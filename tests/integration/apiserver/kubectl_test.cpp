@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/http_server.h"
-#include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/object_store.h"
+#include "controller/apiserver/http/http_server.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
+#include "controller/apiserver/http/tls_certificates.h"
 #include "controller/apiserver/resource_registry.h"
-#include "controller/apiserver/tls_certificates.h"
+#include "controller/apiserver/storage/object_store.h"
 #include "tests/support/shell_command.h"
 
 namespace virtsnap::apiserver {

@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/http_server.h"
-#include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/object_store.h"
+#include "controller/apiserver/http/http_server.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
+#include "controller/apiserver/http/tls_certificates.h"
 #include "controller/apiserver/resource_registry.h"
-#include "controller/apiserver/tls_certificates.h"
+#include "controller/apiserver/storage/object_store.h"
 
 namespace virtsnap::apiserver {
 
@@ -57,7 +57,8 @@ class ServedApiTest : public ::testing::Test {
     auto failed = server->start();
     ASSERT_FALSE(failed.has_value()) << *failed;
     if (https) {
-      ASSERT_TRUE(writeKubeconfig(dir / "kubeconfig", server->url(), token, tls->caCertificatePem).has_value());
+      ASSERT_TRUE(
+          writeKubeconfig(dir / "kubeconfig", server->url(), token, tls->caCertificatePem).has_value());
     }
   }
 

@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/http_server.h"
-#include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/tls_certificates.h"
-#include "controller/kube/http_transport.h"
+#include "controller/apiserver/http/http_server.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
+#include "controller/apiserver/http/tls_certificates.h"
+#include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"
@@ -94,46 +94,46 @@ class HttpClientTest : public ::testing::Test {
 };
 
 TEST_F(HttpClientTest, CreatesReadsUpdatesPatchesAndDeletesOverTls) {
-  auto created = client_->create(resources::domains(), domain("web-1"), {});
+  auto created = client_->create(meta::Resource<crds::Domain>::type(), domain("web-1"), {});
   ASSERT_TRUE(created.has_value()) << created.error().describe();
-  auto got = client_->get(resources::domains(), "vms", "web-1");
+  auto got = client_->get(meta::Resource<crds::Domain>::type(), "vms", "web-1");
   ASSERT_TRUE(got.has_value()) << got.error().describe();
   EXPECT_EQ(got.value()["metadata"]["uid"], created.value()["metadata"]["uid"]);
 
   json changed = got.value();
   changed["spec"]["vcpus"] = 3;
-  auto updated = client_->update(resources::domains(), changed, {});
+  auto updated = client_->update(meta::Resource<crds::Domain>::type(), changed, {});
   ASSERT_TRUE(updated.has_value()) << updated.error().describe();
   EXPECT_EQ(updated.value()["spec"]["vcpus"], 3);
 
   ListOptions selector;
   selector.fieldSelector = "spec.nodeName=worker-1";
   selector.labelSelector = "!absent";  // characters that need encoding in a query
-  auto listed = client_->list(resources::domains(), "vms", selector);
+  auto listed = client_->list(meta::Resource<crds::Domain>::type(), "vms", selector);
   ASSERT_TRUE(listed.has_value()) << listed.error().describe();
   ASSERT_EQ(listed.value()["items"].size(), 1U);
 
-  auto patched = client_->patch(resources::domains(), "vms", "web-1", PatchType::Merge,
+  auto patched = client_->patch(meta::Resource<crds::Domain>::type(), "vms", "web-1", PatchType::Merge,
                                 R"({"metadata":{"labels":{"tier":"front & back"}}})", {});
   ASSERT_TRUE(patched.has_value()) << patched.error().describe();
   ListOptions byLabel;
   byLabel.labelSelector = "tier in (front-only)";
-  auto none = client_->list(resources::domains(), "vms", byLabel);
+  auto none = client_->list(meta::Resource<crds::Domain>::type(), "vms", byLabel);
   ASSERT_TRUE(none.has_value()) << none.error().describe();
   EXPECT_TRUE(none.value()["items"].empty());
 
   PatchOptions apply;
   apply.fieldManager = "http-test";
   apply.force = true;  // take spec.vcpus over from the manager of the update above
-  auto applied = client_->patch(resources::domains(), "vms", "web-1", PatchType::Apply,
+  auto applied = client_->patch(meta::Resource<crds::Domain>::type(), "vms", "web-1", PatchType::Apply,
                                 "apiVersion: virtsnap.io/v1alpha1\nkind: Domain\nmetadata:\n  name: web-1\n  "
                                 "namespace: vms\nspec:\n  nodeName: worker-1\n  vcpus: 6\n",
                                 apply);
   ASSERT_TRUE(applied.has_value()) << applied.error().describe();
   EXPECT_EQ(applied.value()["spec"]["vcpus"], 6);
 
-  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "web-1", {}).has_value());
-  auto gone = client_->get(resources::domains(), "vms", "web-1");
+  ASSERT_TRUE(client_->remove(meta::Resource<crds::Domain>::type(), "vms", "web-1", {}).has_value());
+  auto gone = client_->get(meta::Resource<crds::Domain>::type(), "vms", "web-1");
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().kind, ErrorKind::NotFound);
 }
@@ -143,15 +143,15 @@ TEST_F(HttpClientTest, TheTokenIsAskedForOnEveryRequest) {
   ClusterConfig config = config_;
   config.tokenSource = counting;
   ApiClientPtr client = connect(config);
-  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).has_value());
-  ASSERT_TRUE(client->list(resources::domains(), "vms", {}).has_value());
+  ASSERT_TRUE(client->list(meta::Resource<crds::Domain>::type(), "vms", {}).has_value());
+  ASSERT_TRUE(client->list(meta::Resource<crds::Domain>::type(), "vms", {}).has_value());
   EXPECT_EQ(counting->asked.load(), 2);
 }
 
 TEST_F(HttpClientTest, AWrongTokenIsUnauthorized) {
   ClusterConfig config = config_;
   config.tokenSource = staticTokenSource("not-the-token");
-  auto refused = connect(config)->list(resources::domains(), "vms", {});
+  auto refused = connect(config)->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Unauthorized);
   EXPECT_EQ(refused.error().httpStatus, 401);
@@ -162,7 +162,7 @@ TEST_F(HttpClientTest, AnUnknownCaIsATlsNetworkError) {
   ASSERT_TRUE(other.has_value());
   ClusterConfig config = config_;
   config.caPem = other.value().caCertificatePem;
-  auto refused = connect(config)->list(resources::domains(), "vms", {});
+  auto refused = connect(config)->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
   EXPECT_THAT(refused.error().message, HasSubstr("TLS"));
@@ -173,11 +173,12 @@ TEST_F(HttpClientTest, AnUnknownCaIsATlsNetworkError) {
 TEST_F(HttpClientTest, InsecureSkipTlsVerifyConnectsWithoutTheCa) {
   ClusterConfig config = config_;
   config.caPem.clear();
-  auto refused = connect(config)->list(resources::domains(), "vms", {});  // the system roots do not know it
+  auto refused = connect(config)->list(meta::Resource<crds::Domain>::type(), "vms",
+                                       {});  // the system roots do not know it
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
   config.insecureSkipTlsVerify = true;
-  auto listed = connect(config)->list(resources::domains(), "vms", {});
+  auto listed = connect(config)->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_TRUE(listed.has_value()) << listed.error().describe();
 }
 
@@ -197,20 +198,20 @@ TEST_F(HttpClientTest, BadTlsMaterialIsRefusedWhenTheClientIsMade) {
 }
 
 TEST_F(HttpClientTest, AConflictOnUpdateReachesTheCallerAsConflict) {
-  auto created = client_->create(resources::domains(), domain("web-1"), {});
+  auto created = client_->create(meta::Resource<crds::Domain>::type(), domain("web-1"), {});
   ASSERT_TRUE(created.has_value());
   api_->handler().faults().add(apiserver::Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
-  auto conflict = client_->update(resources::domains(), created.value(), {});
+  auto conflict = client_->update(meta::Resource<crds::Domain>::type(), created.value(), {});
   ASSERT_FALSE(conflict.has_value());
   EXPECT_EQ(conflict.error().kind, ErrorKind::Conflict);
   EXPECT_EQ(conflict.error().httpStatus, 409);
-  EXPECT_TRUE(
-      client_->update(resources::domains(), created.value(), {}).has_value());  // the fault was for one
+  EXPECT_TRUE(client_->update(meta::Resource<crds::Domain>::type(), created.value(), {})
+                  .has_value());  // the fault was for one
 }
 
 TEST_F(HttpClientTest, AServerErrorIsServerErrorWithItsRetryAfter) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", false, 503, {}, false, 1});
-  auto failed = client_->list(resources::domains(), "vms", {});
+  auto failed = client_->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().kind, ErrorKind::ServerError);
   EXPECT_EQ(failed.error().httpStatus, 503);
@@ -222,11 +223,12 @@ TEST_F(HttpClientTest, AnAnswerSlowerThanTheDeadlineIsTimeout) {
   ApiClientPtr impatient = connect(config_, std::chrono::milliseconds(200));
   api_->handler().faults().add(
       apiserver::Fault{"GET", "/apis/", false, 0, std::chrono::milliseconds(1500), false, 1});
-  auto late = impatient->list(resources::domains(), "vms", {});
+  auto late = impatient->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(late.has_value());
   EXPECT_EQ(late.error().kind, ErrorKind::Timeout);
   EXPECT_TRUE(late.error().retryable());
-  auto next = impatient->list(resources::domains(), "vms", {});  // the same client goes on working
+  auto next =
+      impatient->list(meta::Resource<crds::Domain>::type(), "vms", {});  // the same client goes on working
   ASSERT_TRUE(next.has_value()) << next.error().describe();
 }
 
@@ -272,7 +274,7 @@ TEST_F(HttpClientTest, ADroppedConnectionIsANetworkError) {
   Slammer slammer;
   ClusterConfig config = config_;
   config.server = "https://127.0.0.1:" + std::to_string(slammer.port());
-  auto dropped = connect(config)->list(resources::domains(), "vms", {});
+  auto dropped = connect(config)->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(dropped.has_value());
   EXPECT_EQ(dropped.error().kind, ErrorKind::Network);
   EXPECT_TRUE(dropped.error().retryable());
@@ -280,11 +282,11 @@ TEST_F(HttpClientTest, ADroppedConnectionIsANetworkError) {
 
 TEST_F(HttpClientTest, TheServersDroppedConnectionFaultIsANetworkErrorForCallsAndWatches) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", false, 0, {}, /*drop=*/true, 1});
-  auto dropped = client_->list(resources::domains(), "vms", {});
+  auto dropped = client_->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(dropped.has_value());
   EXPECT_EQ(dropped.error().kind, ErrorKind::Network) << dropped.error().describe();
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 0, {}, /*drop=*/true, 1});
-  auto watch = client_->watch(resources::domains(), "vms", {});
+  auto watch = client_->watch(meta::Resource<crds::Domain>::type(), "vms", {});
   if (watch.has_value()) {  // the headers may arrive before the body breaks off
     auto next = watch.value()->next();
     ASSERT_FALSE(next.has_value());
@@ -292,13 +294,14 @@ TEST_F(HttpClientTest, TheServersDroppedConnectionFaultIsANetworkErrorForCallsAn
   } else {
     EXPECT_EQ(watch.error().kind, ErrorKind::Network) << watch.error().describe();
   }
-  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).has_value());  // the next connection is fine
+  EXPECT_TRUE(client_->list(meta::Resource<crds::Domain>::type(), "vms", {})
+                  .has_value());  // the next connection is fine
 }
 
 TEST_F(HttpClientTest, ARefusedConnectionIsANetworkError) {
   const std::string url = https_->server().url();
   https_->server().stop();
-  auto refused = client_->list(resources::domains(), "vms", {});
+  auto refused = client_->list(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, ErrorKind::Network);
   EXPECT_THAT(refused.error().message, HasSubstr(url));
@@ -307,25 +310,25 @@ TEST_F(HttpClientTest, ARefusedConnectionIsANetworkError) {
 TEST_F(HttpClientTest, AWatchStreamsEventsAsTheyHappen) {
   ListOptions options;
   options.resourceVersion = std::to_string(api_->store().resourceVersion());
-  auto opened = client_->watch(resources::domains(), "vms", options);
+  auto opened = client_->watch(meta::Resource<crds::Domain>::type(), "vms", options);
   ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   WatchStream& stream = *opened.value();
   for (const char* name : {"a", "b"}) {
-    ASSERT_TRUE(client_->create(resources::domains(), domain(name), {}).has_value());
+    ASSERT_TRUE(client_->create(meta::Resource<crds::Domain>::type(), domain(name), {}).has_value());
     auto event = stream.next();  // each arrives while the stream stays open
     ASSERT_TRUE(event.has_value()) << event.error().describe();
     ASSERT_TRUE(event.value().has_value());
     EXPECT_EQ(event.value()->type, WatchEventType::Added);
     EXPECT_EQ(event.value()->object["metadata"]["name"], name);
   }
-  ASSERT_TRUE(client_->remove(resources::domains(), "vms", "a", {}).has_value());
+  ASSERT_TRUE(client_->remove(meta::Resource<crds::Domain>::type(), "vms", "a", {}).has_value());
   auto deleted = stream.next();
   ASSERT_TRUE(deleted.has_value() && deleted.value().has_value());
   EXPECT_EQ(deleted.value()->type, WatchEventType::Deleted);
 }
 
 TEST_F(HttpClientTest, CancelEndsABlockedWatch) {
-  auto opened = client_->watch(resources::domains(), "vms", {});
+  auto opened = client_->watch(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   WatchStream& stream = *opened.value();
   std::optional<KubeResult<std::optional<WatchEvent>>> result;
@@ -335,18 +338,18 @@ TEST_F(HttpClientTest, CancelEndsABlockedWatch) {
   ASSERT_TRUE(result.has_value());
   ASSERT_TRUE(result->has_value()) << result->error().describe();
   EXPECT_FALSE(result->value().has_value());
-  EXPECT_TRUE(client_->list(resources::domains(), "vms", {}).has_value());
+  EXPECT_TRUE(client_->list(meta::Resource<crds::Domain>::type(), "vms", {}).has_value());
 }
 
 TEST_F(HttpClientTest, A410OnAWatchIsGone) {
   api_->handler().faults().add(apiserver::Fault{"GET", "/apis/", true, 410, {}, false, 1});
-  auto opened = client_->watch(resources::domains(), "vms", {});
+  auto opened = client_->watch(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().kind, ErrorKind::Gone);
 }
 
 TEST_F(HttpClientTest, AServerThatStopsEndsTheWatch) {
-  auto opened = client_->watch(resources::domains(), "vms", {});
+  auto opened = client_->watch(meta::Resource<crds::Domain>::type(), "vms", {});
   ASSERT_TRUE(opened.has_value()) << opened.error().describe();
   https_->server().stop();
   auto ended = opened.value()->next();

@@ -11,12 +11,12 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/http_server.h"
-#include "controller/apiserver/kubeconfig_writer.h"
-#include "controller/apiserver/memory_object_store.h"
+#include "controller/apiserver/http/http_server.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
+#include "controller/apiserver/http/tls_certificates.h"
 #include "controller/apiserver/resource_registry.h"
-#include "controller/apiserver/tls_certificates.h"
-#include "controller/kube/http_transport.h"
+#include "controller/apiserver/storage/memory_object_store.h"
+#include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
 #include "controller/kube/rest_client.h"
 #include "tests/support/fake_clock.h"
@@ -44,35 +44,36 @@ json domain(const std::string& name, const std::string& node = "node-a", const s
 class RecordingClient final : public ApiClient {
  public:
   explicit RecordingClient(ApiClientPtr inner) : inner_(std::move(inner)) {}
-  KubeResult<json> get(const ResourceType& type, const std::string& ns, const std::string& name) override {
+  KubeResult<json> get(const meta::ResourceType& type, const std::string& ns,
+                       const std::string& name) override {
     return inner_->get(type, ns, name);
   }
-  KubeResult<json> list(const ResourceType& type, const std::string& ns,
+  KubeResult<json> list(const meta::ResourceType& type, const std::string& ns,
                         const ListOptions& options) override {
     record(lists_, options);
     return inner_->list(type, ns, options);
   }
-  KubeResult<json> create(const ResourceType& type, const json& object,
+  KubeResult<json> create(const meta::ResourceType& type, const json& object,
                           const WriteOptions& options) override {
     return inner_->create(type, object, options);
   }
-  KubeResult<json> update(const ResourceType& type, const json& object,
+  KubeResult<json> update(const meta::ResourceType& type, const json& object,
                           const WriteOptions& options) override {
     return inner_->update(type, object, options);
   }
-  KubeResult<json> updateStatus(const ResourceType& type, const json& object,
+  KubeResult<json> updateStatus(const meta::ResourceType& type, const json& object,
                                 const WriteOptions& options) override {
     return inner_->updateStatus(type, object, options);
   }
-  KubeResult<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+  KubeResult<json> patch(const meta::ResourceType& type, const std::string& ns, const std::string& name,
                          PatchType patchType, const std::string& body, const PatchOptions& options) override {
     return inner_->patch(type, ns, name, patchType, body, options);
   }
-  KubeResult<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
+  KubeResult<json> remove(const meta::ResourceType& type, const std::string& ns, const std::string& name,
                           const DeleteOptions& options) override {
     return inner_->remove(type, ns, name, options);
   }
-  KubeResult<WatchStreamPtr> watch(const ResourceType& type, const std::string& ns,
+  KubeResult<WatchStreamPtr> watch(const meta::ResourceType& type, const std::string& ns,
                                    const ListOptions& options) override {
     record(watches_, options);
     return inner_->watch(type, ns, options);
@@ -122,7 +123,7 @@ class InformerIntegrationTest : public ::testing::Test {
     client_ = std::make_shared<RecordingClient>(rest_);
     for (const char* ns : {"vms", "other"}) {
       auto created =
-          rest_->create(resources::namespaces(),
+          rest_->create(meta::resources::namespaces(),
                         json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}, {});
       ASSERT_TRUE(created.has_value()) << created.error().describe();
     }
@@ -145,7 +146,7 @@ class InformerIntegrationTest : public ::testing::Test {
   // The agent's informer: Domains of node-a in namespace vms, through the field selector.
   void startInformer(bool awaitSync = true) {
     InformerOptions options;
-    options.watcher.type = resources::domains();
+    options.watcher.type = meta::Resource<crds::Domain>::type();
     options.watcher.ns = "vms";
     options.watcher.fieldSelector = "spec.nodeName=node-a";
     options.watcher.pageSize = 3;
@@ -163,21 +164,21 @@ class InformerIntegrationTest : public ::testing::Test {
   }
 
   json create(const json& object) {
-    auto created = rest_->create(resources::domains(), object, {});
+    auto created = rest_->create(meta::Resource<crds::Domain>::type(), object, {});
     EXPECT_TRUE(created.has_value()) << created.error().describe();
     return created.has_value() ? created.value() : json();
   }
   // spec.nodeName is immutable (a Domain changes node by being recreated): touch a label instead.
   void touch(const std::string& name) {
-    auto current = rest_->get(resources::domains(), "vms", name);
+    auto current = rest_->get(meta::Resource<crds::Domain>::type(), "vms", name);
     ASSERT_TRUE(current.has_value()) << current.error().describe();
     json changed = current.value();
     changed["metadata"]["labels"]["touched"] = std::to_string(++touches_);
-    auto updated = rest_->update(resources::domains(), changed, {});
+    auto updated = rest_->update(meta::Resource<crds::Domain>::type(), changed, {});
     ASSERT_TRUE(updated.has_value()) << updated.error().describe();
   }
   void remove(const std::string& name) {
-    auto removed = rest_->remove(resources::domains(), "vms", name, {});
+    auto removed = rest_->remove(meta::Resource<crds::Domain>::type(), "vms", name, {});
     ASSERT_TRUE(removed.has_value()) << removed.error().describe();
   }
 
@@ -185,7 +186,7 @@ class InformerIntegrationTest : public ::testing::Test {
   std::map<std::string, std::string> serverState() {
     ListOptions options;
     options.fieldSelector = "spec.nodeName=node-a";
-    auto listed = rest_->list(resources::domains(), "vms", options);
+    auto listed = rest_->list(meta::Resource<crds::Domain>::type(), "vms", options);
     EXPECT_TRUE(listed.has_value());
     std::map<std::string, std::string> state;
     if (listed.has_value()) {
@@ -307,7 +308,8 @@ TEST_F(InformerIntegrationTest, AWatchTheServerDropsIsRetried) {
   breakWatch();
   ASSERT_TRUE(eventually([&] { return failureCount() == 1; }));
   // The server drops the next watch request too, before answering.
-  handler_->faults().add(apiserver::Fault{"GET", resources::domains().path("vms"), /*watchOnly=*/true,
+  handler_->faults().add(apiserver::Fault{"GET", meta::Resource<crds::Domain>::type().path("vms"),
+                                          /*watchOnly=*/true,
                                           /*status=*/0, milliseconds(0), /*drop=*/true, /*times=*/1});
   passBackoff(1);
   passBackoff(2);
@@ -352,7 +354,8 @@ TEST_F(InformerIntegrationTest, AnInjected410OnTheWatchLeadsToARelist) {
   create(domain("a"));
   startInformer();
   ASSERT_TRUE(eventually([&] { return store_->watchCount() == 1; }));
-  handler_->faults().add(apiserver::Fault{"GET", resources::domains().path("vms"), /*watchOnly=*/true,
+  handler_->faults().add(apiserver::Fault{"GET", meta::Resource<crds::Domain>::type().path("vms"),
+                                          /*watchOnly=*/true,
                                           /*status=*/410, milliseconds(0), false, /*times=*/1});
   breakWatch();
   passBackoff(1);
@@ -366,8 +369,8 @@ TEST_F(InformerIntegrationTest, AnInjected410OnTheWatchLeadsToARelist) {
 
 TEST_F(InformerIntegrationTest, A5xxStormLeadsToBackoffNotAHotLoop) {
   create(domain("a"));
-  handler_->faults().add(apiserver::Fault{"GET", resources::domains().path("vms"), false, /*status=*/503,
-                                          milliseconds(0), false, /*times=*/-1});
+  handler_->faults().add(apiserver::Fault{"GET", meta::Resource<crds::Domain>::type().path("vms"), false,
+                                          /*status=*/503, milliseconds(0), false, /*times=*/-1});
   startInformer(/*awaitSync=*/false);
   const auto begin = clock_->now();
   while (clock_->now() - begin < seconds(60)) {
@@ -421,7 +424,7 @@ class InformerOverHttpTest : public ::testing::Test {
     ASSERT_TRUE(client.has_value()) << client.error().describe();
     client_ = client.value();
     auto ns = client_->create(
-        resources::namespaces(),
+        meta::resources::namespaces(),
         json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
     ASSERT_TRUE(ns.has_value()) << ns.error().describe();
   }
@@ -493,7 +496,7 @@ class InformerOverHttpTest : public ::testing::Test {
   std::map<std::string, std::string> serverState() {
     ListOptions options;
     options.fieldSelector = "spec.nodeName=node-a";
-    auto listed = client_->list(resources::domains(), "vms", options);
+    auto listed = client_->list(meta::Resource<crds::Domain>::type(), "vms", options);
     std::map<std::string, std::string> state;
     if (listed.has_value()) {
       for (const auto& item : listed.value()["items"]) {
@@ -515,12 +518,13 @@ class InformerOverHttpTest : public ::testing::Test {
     return result;
   }
   void create(const json& object) {
-    auto created = retryingNetworkErrors([&] { return client_->create(resources::domains(), object, {}); });
+    auto created = retryingNetworkErrors(
+        [&] { return client_->create(meta::Resource<crds::Domain>::type(), object, {}); });
     ASSERT_TRUE(created.has_value()) << created.error().describe();
   }
   void remove(const std::string& name) {
-    auto removed =
-        retryingNetworkErrors([&] { return client_->remove(resources::domains(), "vms", name, {}); });
+    auto removed = retryingNetworkErrors(
+        [&] { return client_->remove(meta::Resource<crds::Domain>::type(), "vms", name, {}); });
     ASSERT_TRUE(removed.has_value()) << removed.error().describe();
   }
 
@@ -547,7 +551,7 @@ TEST_F(InformerOverHttpTest, AServerRestartMakesTheInformerResyncWithNothingLost
   }
   create(domain("x", "node-b"));
   InformerOptions options;
-  options.watcher.type = resources::domains();
+  options.watcher.type = meta::Resource<crds::Domain>::type();
   options.watcher.ns = "vms";
   options.watcher.fieldSelector = "spec.nodeName=node-a";
   options.onFailure = [this](const WatcherFailure& failure) {

@@ -10,9 +10,9 @@
 
 #include <gtest/gtest.h>
 
-#include "controller/apiserver/kubeconfig_writer.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
 #include "controller/kube/event_recorder_api.h"
-#include "controller/kube/http_transport.h"
+#include "controller/kube/http/http_transport.h"
 #include "controller/kube/lease.h"
 #include "controller/kube/token_source.h"
 #include "tests/support/embedded_api_server.h"
@@ -89,13 +89,13 @@ class LeaseEventsOverHttps : public ::testing::Test {
   }
 
   json lease() {
-    auto got = client_->get(resources::leases(), kAgentNamespace, nodeLeaseName("node-1"));
+    auto got = client_->get(meta::resources::leases(), kAgentNamespace, nodeLeaseName("node-1"));
     EXPECT_TRUE(got.has_value()) << got.error().describe();
     return got.has_value() ? got.value() : json::object();
   }
 
   std::vector<json> events() {
-    auto listed = client_->list(resources::events(), "vms", ListOptions{});
+    auto listed = client_->list(meta::resources::events(), "vms", ListOptions{});
     EXPECT_TRUE(listed.has_value()) << listed.error().describe();
     return listed.has_value() ? listed.value()["items"].get<std::vector<json>>() : std::vector<json>{};
   }

@@ -11,11 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/object_store.h"
-#include "controller/apiserver/request_body.h"
 #include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/storage/object_store.h"
+#include "controller/apiserver/validation/request_body.h"
 #include "controller/apiserver/yaml_json.h"
-#include "tests/unit/apiserver/store_test_support.h"
+#include "tests/unit/apiserver/storage/store_test_support.h"
 
 namespace virtsnap::apiserver {
 namespace {

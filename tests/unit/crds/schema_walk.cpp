@@ -2,7 +2,7 @@
 
 #include <regex>
 
-#include "crds/timestamp.h"
+#include "crds/meta/time.h"
 #include "yaml_to_json.h"
 
 namespace virtsnap::crds::testing {
@@ -140,7 +140,7 @@ class SchemaChecker {
         !std::regex_search(text, std::regex(schema["pattern"].get<std::string>()))) {
       Problem(path, "\"" + text + "\" does not match " + schema["pattern"].get<std::string>());
     }
-    if (schema.value("format", "") == "date-time" && !ParseTimestamp(text)) {
+    if (schema.value("format", "") == "date-time" && !meta::parseTime(text)) {
       Problem(path, "\"" + text + "\" is not a date-time");
     }
   }

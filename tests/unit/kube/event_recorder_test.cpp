@@ -81,7 +81,7 @@ class EventRecorderTest : public ::testing::Test {
   void flush() { ASSERT_TRUE(recorder_->flush(10s)) << "the sender did not finish"; }
 
   std::vector<json> events() {
-    auto listed = client_->list(resources::events(), "vms", ListOptions{});
+    auto listed = client_->list(meta::resources::events(), "vms", ListOptions{});
     EXPECT_TRUE(listed.has_value()) << listed.error().describe();
     std::vector<json> items;
     if (listed.has_value()) {
@@ -160,7 +160,7 @@ TEST_F(EventRecorderTest, ARepeatOfAnEventGoneFromTheServerIsWrittenAnew) {
   recorder.event(domainRef("vm-1"), EventType::Normal, "Reverted", "reverted to s1");
   flush();
   const std::string name = onlyEvent()["metadata"]["name"];
-  ASSERT_TRUE(client_->remove(resources::events(), "vms", name, DeleteOptions{}).has_value());
+  ASSERT_TRUE(client_->remove(meta::resources::events(), "vms", name, DeleteOptions{}).has_value());
 
   recorder.event(domainRef("vm-1"), EventType::Normal, "Reverted", "reverted to s1");
   flush();

@@ -31,7 +31,7 @@ TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded
   std::mutex mutex;  // guards failures
   std::vector<WatcherFailure> failures;
   InformerOptions options;
-  options.watcher.type = resources::snapshots();
+  options.watcher.type = meta::Resource<crds::Snapshot>::type();
   options.watcher.ns = "vms";
   options.watcher.pageSize = 50;
   options.resyncPeriod = std::chrono::minutes(5);

@@ -39,7 +39,7 @@ class InformerTest : public ::testing::Test {
  protected:
   InformerOptions options() {
     InformerOptions result;
-    result.watcher.type = resources::domains();
+    result.watcher.type = meta::Resource<crds::Domain>::type();
     result.watcher.ns = "vms";
     result.onFailure = [this](const WatcherFailure& failure) {
       std::lock_guard lock(mutex_);

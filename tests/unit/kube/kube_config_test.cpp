@@ -10,7 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "controller/apiserver/kubeconfig_writer.h"
+#include "controller/apiserver/http/kubeconfig_writer.h"
 #include "tests/support/fake_clock.h"
 
 namespace virtsnap::kube {

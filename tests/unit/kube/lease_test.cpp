@@ -67,7 +67,7 @@ class LeaseTest : public ::testing::Test {
   }
 
   json lease() {
-    auto got = client_->get(resources::leases(), kNamespace, nodeLeaseName("node-1"));
+    auto got = client_->get(meta::resources::leases(), kNamespace, nodeLeaseName("node-1"));
     EXPECT_TRUE(got.has_value()) << got.error().describe();
     return got.has_value() ? got.value() : json::object();
   }
@@ -227,7 +227,7 @@ TEST_F(LeaseTest, ServerErrorsAreReportedNotHeld) {
 
 TEST(LeaseRecordTest, MicroTimeAndSpecRoundTrip) {
   const auto time = kMay1st + 1234567us;
-  EXPECT_EQ(formatMicroTime(time), "2024-05-01T12:00:01.234567Z");
+  EXPECT_EQ(meta::formatMicroTime(time), "2024-05-01T12:00:01.234567Z");
   LeaseRecord record{"agent-a", 15, time, time + 2s, 3};
   EXPECT_EQ(LeaseRecord::fromSpec(record.toSpec()), record);
   EXPECT_EQ(LeaseRecord::fromSpec(json::object()), LeaseRecord{});
@@ -405,7 +405,7 @@ TEST_F(LeaderElectorTest, AnotherHolderFoundOnRenewEndsLeadershipAtOnce) {
   json lease = this->lease();
   lease["spec"]["holderIdentity"] = "intruder";
   lease["spec"]["renewTime"] = "2024-05-01T12:00:00.500000Z";
-  ASSERT_TRUE(client_->update(resources::leases(), lease, WriteOptions{}).has_value());
+  ASSERT_TRUE(client_->update(meta::resources::leases(), lease, WriteOptions{}).has_value());
 
   advance(2s, {{&a, 1}}, 1);
   EXPECT_FALSE(a.isLeader());

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/memory_object_store.h"
 #include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/storage/memory_object_store.h"
 #include "controller/kube/status_error.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/fake_clock.h"
@@ -28,8 +28,8 @@ using testing::EmbeddedApiServerOptions;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-const ResourceType& domains() {
-  return resources::domains();
+const meta::ResourceType& domains() {
+  return meta::Resource<crds::Domain>::type();
 }
 
 json domain(const std::string& name, const std::string& node = "worker-1", json labels = json::object()) {
@@ -565,7 +565,7 @@ TEST_F(RestRequests, WritesCarryTheirBodiesContentTypesAndQueries) {
   DeleteOptions remove;
   remove.preconditionResourceVersion = "42";
   remove.propagationPolicy = "Foreground";
-  ASSERT_TRUE(client->remove(resources::namespaces(), "", "vms", remove).has_value());
+  ASSERT_TRUE(client->remove(meta::resources::namespaces(), "", "vms", remove).has_value());
 
   ASSERT_EQ(transport->sent.size(), 6U);
   const auto& create = transport->sent[0];
@@ -690,7 +690,7 @@ TEST(StatusError, AStatusBodyDecidesByItsReason) {
   EXPECT_EQ(error.kind, ErrorKind::Invalid);
   EXPECT_EQ(error.reason, "Invalid");
   ASSERT_EQ(error.causes.size(), 1U);
-  EXPECT_EQ(error.causes[0].type, "FieldValueInvalid");
+  EXPECT_EQ(error.causes[0].reason, "FieldValueInvalid");
   EXPECT_EQ(error.causes[0].field, "spec.vcpus");
   EXPECT_EQ(error.describe(), "Invalid (422): Domain \"a\" is invalid; spec.vcpus: must be >= 1");
 

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/object_store.h"
 #include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/storage/object_store.h"
 #include "controller/kube/rest_client.h"
 #include "tests/support/in_process_transport.h"
 
@@ -46,7 +46,7 @@ class TypedClientTest : public ::testing::Test {
     options.qps = 0;
     client_ = std::make_shared<RestClient>(std::make_shared<testing::InProcessTransport>(*handler_), options);
     auto ns =
-        client_->create(resources::namespaces(),
+        client_->create(meta::resources::namespaces(),
                         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});
     ASSERT_TRUE(ns.has_value()) << ns.error().describe();
   }
@@ -113,7 +113,7 @@ TEST_F(TypedClientTest, SnapshotsAndRevertsUseTheirOwnResources) {
   auto reverted = TypedClient<crds::SnapshotRevert>(client_).create(revert);
   ASSERT_TRUE(reverted.has_value()) << reverted.error().describe();
   EXPECT_EQ(reverted.value().spec.snapshot_name, "before-upgrade");
-  EXPECT_TRUE(client_->get(resources::snapshotReverts(), "vms", "back").has_value());
+  EXPECT_TRUE(client_->get(meta::Resource<crds::SnapshotRevert>::type(), "vms", "back").has_value());
 }
 
 // Answers every request with one fixed body.

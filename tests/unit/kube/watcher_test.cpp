@@ -24,7 +24,7 @@ nlohmann::json domain(const std::string& name, const std::string& node = "node-a
 
 WatcherConfig domainsConfig() {
   WatcherConfig config;
-  config.type = resources::domains();
+  config.type = meta::Resource<crds::Domain>::type();
   config.ns = "vms";
   return config;
 }
@@ -132,7 +132,7 @@ TEST_F(WatcherTest, ListedItemsGetTheTypeTheListLeftOut) {
   std::lock_guard lock(mutex_);
   ASSERT_EQ(events_.size(), 3U);
   EXPECT_EQ(events_[1].object["kind"], "Domain");
-  EXPECT_EQ(events_[1].object["apiVersion"], resources::domains().apiVersion());
+  EXPECT_EQ(events_[1].object["apiVersion"], meta::Resource<crds::Domain>::type().apiVersion());
 }
 
 TEST_F(WatcherTest, PagesTheListWithLimitAndContinue) {

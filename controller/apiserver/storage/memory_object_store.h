@@ -1,0 +1,109 @@
+#pragma once
+// The ObjectStore: every object in memory (per type, sorted by namespace/name), every acknowledged
+// write in the write-ahead log first, changes fanned out to watches by the WatchHub.
+// One mutex guards the objects, the resourceVersion counter and the log; watch consumers never take
+// it (they read their own queues), so a slow watch cannot hold up a writer.
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "controller/apiserver/storage/object_store.h"
+#include "controller/apiserver/storage/server_side_apply.h"
+#include "controller/apiserver/storage/watch_hub.h"
+#include "controller/apiserver/storage/write_ahead_log.h"
+
+namespace virtsnap::apiserver {
+
+struct StoreOptions {
+  WatchHubOptions watch;
+  std::uint64_t compactAfterBytes = 16u << 20;  // snapshot + empty log once the log is this big
+};
+
+class MemoryObjectStore : public ObjectStore {
+ public:
+  static Expected<std::unique_ptr<MemoryObjectStore>, std::string> open(std::filesystem::path dataDir,
+                                                                        const ResourceRegistry& registry,
+                                                                        Now now, StoreOptions options);
+
+  ApiResult<nlohmann::json> create(const ResourceType& type, const std::string& ns, nlohmann::json object,
+                                   const WriteOptions& options, std::vector<std::string>* warnings) override;
+  ApiResult<nlohmann::json> get(const ResourceType& type, const std::string& ns,
+                                const std::string& name) override;
+  ApiResult<nlohmann::json> list(const ResourceType& type, const std::string& ns,
+                                 const ListOptions& options) override;
+  ApiResult<nlohmann::json> update(const ResourceType& type, const std::string& ns, const std::string& name,
+                                   nlohmann::json object, bool statusSubresource, const WriteOptions& options,
+                                   std::vector<std::string>* warnings) override;
+  ApiResult<nlohmann::json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                                  PatchType patchType, const std::string& body, bool statusSubresource,
+                                  const WriteOptions& options, std::vector<std::string>* warnings) override;
+  ApiResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
+                                   const nlohmann::json& deleteOptions) override;
+  ApiResult<std::shared_ptr<Watch>> watch(const ResourceType& type, const std::string& ns,
+                                          const ListOptions& options) override;
+  std::uint64_t resourceVersion() const override;
+
+  // For tests and metrics.
+  std::size_t watchCount() const { return hub_->watchCount(); }
+  std::uint64_t logBytes() const;
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // namespace, name
+  using Objects = std::map<Key, nlohmann::json>;
+
+  MemoryObjectStore(Now now, StoreOptions options) : now_(std::move(now)), options_(options) {}
+
+  std::optional<std::string> replay(const WriteAheadLog::Contents& contents);
+  std::optional<std::string> createDefaultNamespaces();
+  // Deleting a namespace (kube's namespace lifecycle): it turns Terminating, everything in it is
+  // deleted (objects with finalizers wait for them), and it goes once it is empty and has no
+  // finalizers of its own. New objects in a Terminating namespace are refused.
+  ApiResult<nlohmann::json> removeNamespaceLocked(const std::string& name,
+                                                  const nlohmann::json& deleteOptions);
+  std::optional<ApiError> finishNamespaceIfEmpty(const std::string& ns);
+  bool namespaceEmpty(const std::string& ns) const;
+
+  // Everything below runs with mutex_ held.
+  ApiResult<nlohmann::json> removeLocked(const ResourceType& type, const std::string& ns,
+                                         const std::string& name, const nlohmann::json& deleteOptions);
+  ApiResult<nlohmann::json> createLocked(const ResourceType& type, const std::string& ns,
+                                         nlohmann::json object, const WriteOptions& options,
+                                         std::vector<std::string>* warnings,
+                                         const std::optional<std::string>& applyManager);
+  ApiResult<nlohmann::json> applyLocked(const ResourceType& type, const std::string& ns,
+                                        const std::string& name, const std::string& body,
+                                        bool statusSubresource, const WriteOptions& options,
+                                        std::vector<std::string>* warnings);
+  // Checks, validates and commits `updated` over `old` (prepared: subresource rules applied).
+  ApiResult<nlohmann::json> finishUpdate(const ResourceType& type, const nlohmann::json& old,
+                                         nlohmann::json updated, bool statusSubresource,
+                                         const WriteOptions& options, std::vector<std::string>* warnings,
+                                         bool recordManager);
+  std::optional<ApiError> commit(const ResourceType& type, meta::WatchEventType eventType,
+                                 nlohmann::json& object, const nlohmann::json* previous);
+  void compactIfDue();
+  const nlohmann::json* find(const ResourceType& type, const std::string& ns, const std::string& name) const;
+  std::string timestamp() const;
+  std::string newUid();
+  std::string randomSuffix();
+
+  Now now_;
+  StoreOptions options_;
+  std::optional<ResourceType> namespaceType_;  // core/v1 namespaces, when the registry serves it
+  std::vector<ResourceType> namespacedTypes_;
+
+  mutable std::mutex mutex_;                  // guards resources_, version_, log_ and random_
+  std::map<std::string, Objects> resources_;  // group/plural -> objects
+  std::uint64_t version_ = 0;
+  std::unique_ptr<WriteAheadLog> log_;
+  std::mt19937_64 random_{std::random_device{}()};
+
+  std::unique_ptr<WatchHub> hub_;  // own lock; publish() is called with mutex_ held
+};
+
+}  // namespace virtsnap::apiserver

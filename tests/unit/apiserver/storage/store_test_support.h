@@ -1,0 +1,115 @@
+#pragma once
+// Shared pieces of the object store tests: a temporary data directory, a settable clock and a
+// hand-made custom resource type (no schema, so no validation gets in the way).
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "controller/apiserver/resource_registry.h"
+#include "controller/apiserver/storage/memory_object_store.h"
+
+namespace virtsnap::apiserver::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device random;
+    path_ = std::filesystem::temp_directory_path() /
+            ("virtsnap-store-" + std::to_string(random()) + "-" + std::to_string(random()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A clock that only moves when told to.
+class FakeClock {
+ public:
+  ObjectStore::Now now() {
+    return [this] { return std::chrono::system_clock::time_point(std::chrono::seconds(seconds_.load())); };
+  }
+  void advance(std::int64_t seconds) { seconds_ += seconds; }
+
+ private:
+  std::atomic<std::int64_t> seconds_{1700000000};  // 2023-11-14T22:13:20Z
+};
+
+inline ResourceType widgetType() {
+  ResourceType type;
+  type.group = "example.virtsnap.io";
+  type.version = "v1";
+  type.kind = "Widget";
+  type.listKind = "WidgetList";
+  type.plural = "widgets";
+  type.singular = "widget";
+  type.namespaced = true;
+  type.hasStatus = true;
+  type.selectableFields = {".spec.nodeName"};
+  type.crd = nlohmann::json{{"kind", "CustomResourceDefinition"}};
+  return type;
+}
+
+inline ResourceType clusterWidgetType() {
+  ResourceType type = widgetType();
+  type.kind = "ClusterWidget";
+  type.listKind = "ClusterWidgetList";
+  type.plural = "clusterwidgets";
+  type.singular = "clusterwidget";
+  type.namespaced = false;
+  return type;
+}
+
+inline ResourceType namespaceType() {
+  ResourceType type;
+  type.version = "v1";
+  type.kind = "Namespace";
+  type.listKind = "NamespaceList";
+  type.plural = "namespaces";
+  type.singular = "namespace";
+  type.namespaced = false;
+  return type;
+}
+
+inline nlohmann::json widget(const std::string& name, nlohmann::json spec = nlohmann::json::object()) {
+  return nlohmann::json{{"apiVersion", "example.virtsnap.io/v1"},
+                        {"kind", "Widget"},
+                        {"metadata", {{"name", name}}},
+                        {"spec", std::move(spec)}};
+}
+
+// A store on a temporary data directory with the project's CRDs; reopen() is a restart.
+class StoreTestBase : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loaded = ResourceRegistry::load(VIRTSNAP_SOURCE_DIR "/crds");
+    ASSERT_TRUE(loaded.has_value()) << loaded.error();
+    registry_ = std::move(loaded).value();
+    reopen();
+  }
+
+  void reopen(StoreOptions options = {}) {
+    store_.reset();
+    auto opened = MemoryObjectStore::open(dir_.path(), registry_, clock_.now(), options);
+    ASSERT_TRUE(opened.has_value()) << opened.error();
+    store_ = std::move(opened).value();
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  ResourceRegistry registry_;
+  std::unique_ptr<MemoryObjectStore> store_;
+};
+
+}  // namespace virtsnap::apiserver::testing

@@ -1,0 +1,128 @@
+#include "controller/apiserver/storage/write_ahead_log.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/apiserver/storage/store_test_support.h"
+
+namespace virtsnap::apiserver {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+std::unique_ptr<WriteAheadLog> openLog(const std::filesystem::path& dir, WriteAheadLog::Contents* contents) {
+  auto log = WriteAheadLog::open(dir, contents);
+  EXPECT_TRUE(log.has_value()) << (log.has_value() ? "" : log.error());
+  return log.has_value() ? std::move(log).value() : nullptr;
+}
+
+TEST(Crc32, KnownValue) {
+  EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u);  // the standard CRC-32 check value
+  EXPECT_EQ(crc32("", 0), 0u);
+}
+
+TEST(WriteAheadLog, RecordsSurviveReopening) {
+  TempDir dir;
+  {
+    WriteAheadLog::Contents contents;
+    auto log = openLog(dir.path(), &contents);
+    EXPECT_FALSE(contents.snapshot);
+    EXPECT_TRUE(contents.records.empty());
+    EXPECT_FALSE(log->append(json{{"rv", 1}, {"text", "héllo"}}));
+    EXPECT_FALSE(log->append(json{{"rv", 2}}));
+    EXPECT_EQ(log->logRecords(), 2u);
+  }
+  WriteAheadLog::Contents contents;
+  auto log = openLog(dir.path(), &contents);
+  ASSERT_EQ(contents.records.size(), 2u);
+  EXPECT_EQ(contents.records[0]["text"], "héllo");
+  EXPECT_EQ(contents.records[1]["rv"], 2);
+}
+
+TEST(WriteAheadLog, CompactionReplacesTheSnapshotAndEmptiesTheLog) {
+  TempDir dir;
+  {
+    WriteAheadLog::Contents contents;
+    auto log = openLog(dir.path(), &contents);
+    EXPECT_FALSE(log->append(json{{"rv", 1}}));
+    EXPECT_FALSE(log->compact(json{{"rv", 1}, {"objects", json::array()}}));
+    EXPECT_EQ(log->logRecords(), 0u);
+    EXPECT_EQ(log->logBytes(), 8u);
+    EXPECT_FALSE(log->append(json{{"rv", 2}}));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "snapshot.db.tmp"));
+  WriteAheadLog::Contents contents;
+  openLog(dir.path(), &contents);
+  ASSERT_TRUE(contents.snapshot);
+  EXPECT_EQ((*contents.snapshot)["rv"], 1);
+  ASSERT_EQ(contents.records.size(), 1u);
+  EXPECT_EQ(contents.records[0]["rv"], 2);
+}
+
+class DamagedLog : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteAheadLog::Contents contents;
+    auto log = openLog(dir_.path(), &contents);
+    first_ = json{{"rv", 1}, {"payload", "first"}}.dump().size() + 8;
+    EXPECT_FALSE(log->append(json{{"rv", 1}, {"payload", "first"}}));
+    EXPECT_FALSE(log->append(json{{"rv", 2}, {"payload", "second"}}));
+  }
+  std::string openError() {
+    WriteAheadLog::Contents contents;
+    auto log = WriteAheadLog::open(dir_.path(), &contents);
+    EXPECT_FALSE(log.has_value());
+    return log.has_value() ? std::string() : log.error();
+  }
+  std::filesystem::path path() const { return dir_.path() / "wal.log"; }
+
+  TempDir dir_;
+  std::size_t first_ = 0;  // bytes of the first record
+};
+
+TEST_F(DamagedLog, ABadCrcInTheMiddleNamesFileAndOffset) {
+  {
+    std::fstream file(path(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(8 + 8 + 3);  // inside the first payload
+    file.put('X');
+  }
+  std::string error = openError();
+  EXPECT_NE(error.find(path().string() + ": corrupt record at offset 8 (CRC-32 mismatch)"), std::string::npos)
+      << error;
+}
+
+TEST_F(DamagedLog, ATornFinalRecordIsReportedNotDropped) {
+  std::filesystem::resize_file(path(), std::filesystem::file_size(path()) - 1);
+  std::string error = openError();
+  EXPECT_NE(error.find("truncated record at offset " + std::to_string(8 + first_)), std::string::npos)
+      << error;
+  EXPECT_NE(error.find("truncate"), std::string::npos);
+}
+
+TEST_F(DamagedLog, ATornHeaderIsReported) {
+  std::filesystem::resize_file(path(), 8 + first_ + 5);
+  EXPECT_NE(openError().find("truncated record header at offset " + std::to_string(8 + first_)),
+            std::string::npos);
+}
+
+TEST_F(DamagedLog, AForeignFileIsRefused) {
+  {
+    std::ofstream file(path(), std::ios::binary | std::ios::trunc);
+    file << "not a log";
+  }
+  EXPECT_NE(openError().find("bad header at offset 0"), std::string::npos);
+}
+
+TEST_F(DamagedLog, AnImpossibleLengthIsCorruption) {
+  {
+    std::fstream file(path(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(8 + 3);  // the high byte of the first length
+    file.put(static_cast<char>(0x7F));
+  }
+  EXPECT_NE(openError().find("corrupt record at offset 8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace virtsnap::apiserver
