@@ -295,13 +295,18 @@ TEST_F(HttpTransportStressTest, TransportsDestroyedWithExchangesUnderWay) {
 // The server stopped while watches are open and read, events flow and calls are under way: every
 // watch ends (cleanly or as a broken stream), every call ends, stop() returns.
 TEST_F(HttpTransportStressTest, TheServerStoppedWithWatchesOpen) {
+  // Each cycle's server must be the process's only listener: cpprestsdk closes a port (and its
+  // connections) only when the last http_listener of the process closes; before that, close() only
+  // unregisters the path, and the port, kept open, goes on calling the closed listener's TLS callback.
+  const apiserver::TlsMaterial tls = https_->tls();
+  const ClusterConfig front = https_->clusterConfig();
+  https_.reset();
   EventSource events(*api_);
   constexpr int kCycles = 10;
   for (int i = 0; i < kCycles; ++i) {
-    apiserver::HttpServer server(api_->handler(),
-                                 apiserver::HttpServerOptions{"127.0.0.1", 0, https_->tls()});
+    apiserver::HttpServer server(api_->handler(), apiserver::HttpServerOptions{"127.0.0.1", 0, tls});
     ASSERT_FALSE(server.start().has_value());
-    ClusterConfig config = https_->clusterConfig();
+    ClusterConfig config = front;
     config.server = server.url();
     auto client = transport(config);
     ASSERT_NE(client, nullptr);
