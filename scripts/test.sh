@@ -51,5 +51,16 @@ stage "tests under AddressSanitizer + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j2
+
+# The Kubernetes runtime's tests (its threads, and cpprestsdk's under the HTTP transport and the API
+# server front) under ThreadSanitizer: only the two test binaries of that layer are built, to stay
+# within CI's time.
+stage "kube runtime tests under ThreadSanitizer"
+cmake -S . -B build-tsan -DVIRTSNAP_WERROR=ON -DVIRTSNAP_TSAN=ON -DVIRTSNAP_BUILD_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+cmake --build build-tsan -j2 --target virtsnap_unit_kube virtsnap_integration_kube
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
+build-tsan/tests/virtsnap_unit_kube
+build-tsan/tests/virtsnap_integration_kube
 stage ""
 printf '== total: %d s ==\n' $((SECONDS - run_started))

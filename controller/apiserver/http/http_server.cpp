@@ -57,11 +57,26 @@ class HttpServer::Impl {
 
   const std::string& url() const { return url_; }
 
+  // Why stop() goes in this order (issue 10): cpprestsdk's listener ends the connections it still has
+  // with asio_server_connection::close() from the thread that closes it (hostport_listener::stop in
+  // Release/src/http/listener/http_server_asio.cpp), without any lock against that connection's own
+  // handlers on the pool threads; a close() while one of them is writing or reading (a watch's last
+  // chunk, a TLS record) frees the socket's reactor state under it, as on the client side. So every
+  // connection that is busy here is ended by the library itself first: a watch answer and every answer
+  // given while stopping say "Connection: close", and the library closes such a connection from its own
+  // handler once the answer is written (finish_request_response); stop() waits for those answers before
+  // closing the listener, which then only closes connections idle between two requests.
   void stop() {
     stopping_ = true;
     // Open watches end first: cpprestsdk's close() waits for every connection, and a watch connection
     // only finishes once its stream is closed (left open, the port stayed bound after stop()).
     joinStreams();
+    // Every answer written, so every watch connection closed by the library. Bounded: an answer that a
+    // client stopped reading would never be written, and then the listener closes its connection.
+    {
+      std::unique_lock lock(mutex_);
+      idle_.wait_for(lock, std::chrono::seconds(5), [this] { return inFlight_ == 0; });
+    }
     if (listener_) {
       try {
         listener_->close().wait();
@@ -72,7 +87,7 @@ class HttpServer::Impl {
     }
     {
       std::unique_lock lock(mutex_);
-      idle_.wait(lock, [this] { return inFlight_ == 0; });
+      idle_.wait(lock, [this] { return inFlight_ == 0; });  // the handler must not go while in use
     }
     joinStreams();  // a watch that arrived while closing ended at once (stopping_)
   }
@@ -143,7 +158,11 @@ class HttpServer::Impl {
       reply.headers().add("Warning", "299 - \"" + warning + "\"");
     }
     reply.set_body(response.body, response.contentType);
-    request.reply(reply).then([](pplx::task<void> sent) {
+    if (stopping_) {
+      reply.headers().add("Connection", "close");
+    }
+    auto answering = std::make_shared<InFlight>(*this);
+    request.reply(reply).then([answering](pplx::task<void> sent) {
       try {
         sent.get();
       } catch (const std::exception&) {
@@ -155,13 +174,14 @@ class HttpServer::Impl {
   // A fault injector's dropped connection: cpprestsdk's listener cannot abort a connection, but it
   // closes one whose body ends before its Content-Length, so the client sees the answer break off
   // (ErrorKind::Network), as after a real drop.
-  static void drop(http::http_request request) {
+  void drop(http::http_request request) {
     auto buffer = std::make_shared<concurrency::streams::producer_consumer_buffer<uint8_t>>();
     http::http_response reply(http::status_codes::OK);
     reply.headers().set_content_type("application/json");
     reply.set_body(buffer->create_istream(), /*content_length=*/1U << 20U);
     buffer->close(std::ios_base::out).wait();
-    request.reply(reply).then([](pplx::task<void> sent) {
+    auto answering = std::make_shared<InFlight>(*this);
+    request.reply(reply).then([answering](pplx::task<void> sent) {
       try {
         sent.get();
       } catch (const std::exception&) {
@@ -177,8 +197,11 @@ class HttpServer::Impl {
     http::http_response reply(http::status_codes::OK);
     reply.headers().set_content_type("application/json");
     reply.headers().add("Transfer-Encoding", "chunked");
+    // The library closes the connection itself once the last chunk is out (see stop()).
+    reply.headers().add("Connection", "close");
     reply.set_body(buffer->create_istream());
-    request.reply(reply).then([clientGone](pplx::task<void> sent) {
+    auto answering = std::make_shared<InFlight>(*this);
+    request.reply(reply).then([clientGone, answering](pplx::task<void> sent) {
       try {
         sent.get();
       } catch (const std::exception&) {
@@ -244,24 +267,29 @@ class HttpServer::Impl {
   std::unique_ptr<http_listener> listener_;
   std::string url_;
   std::atomic<bool> stopping_{false};
-  struct InFlight {
-    explicit InFlight(Impl& impl) : impl_(impl) {
-      std::lock_guard lock(impl_.mutex_);
-      ++impl_.inFlight_;
+  // Counts a request from its arrival until the handler is done, and an answer until the library has
+  // written it (or failed to): stop() waits for none before closing the listener.
+  class InFlight {
+   public:
+    explicit InFlight(Impl& impl) : impl_(&impl) {
+      std::lock_guard lock(impl_->mutex_);
+      ++impl_->inFlight_;
     }
     ~InFlight() {
       {
-        std::lock_guard lock(impl_.mutex_);
-        --impl_.inFlight_;
+        std::lock_guard lock(impl_->mutex_);
+        --impl_->inFlight_;
       }
-      impl_.idle_.notify_all();
+      impl_->idle_.notify_all();
     }
     InFlight(const InFlight&) = delete;
     InFlight& operator=(const InFlight&) = delete;
-    Impl& impl_;
+
+   private:
+    Impl* const impl_;
   };
 
-  std::mutex mutex_;  // guards streams_ and inFlight_
+  std::mutex mutex_;  // guards streams_ and inFlight_ (requests being handled and answers being written)
   std::condition_variable idle_;
   int inFlight_ = 0;
   struct Stream {

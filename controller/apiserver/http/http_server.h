@@ -28,7 +28,9 @@ class HttpServer {
   std::optional<std::string> start();
   // Where it listens (https://address:port, or http:// without TLS), once started.
   const std::string& url() const;
-  // Stops listening and ends every open watch.
+  // Stops listening and ends every open watch. (cpprestsdk closes the port itself only when the last
+  // http_listener of the process closes: with two servers in one process, the first to stop still
+  // accepts connections on its port until the other stops too.)
   void stop();
 
  private:

@@ -149,41 +149,42 @@ void configureTls(boost::asio::ssl::context& context, const ClusterConfig& confi
 }
 
 // The outcome of an asynchronous exchange, filled in by its continuation, which may run after the
-// caller gave up waiting (hence shared).
+// caller gave up waiting (hence shared). The first result wins: a later one is dropped. A result that
+// came after the deadline is late even when the waiter (descheduled) only looks afterwards.
 template <typename T>
 class Outcome {
  public:
-  void succeed(T value) {
-    {
-      std::lock_guard lock(mutex_);
-      value_.emplace(std::move(value));
-    }
-    done_.notify_all();
-  }
-  void fail(KubeError error) {
-    {
-      std::lock_guard lock(mutex_);
-      error_.emplace(std::move(error));
-    }
-    done_.notify_all();
-  }
+  void succeed(T value) { settle(KubeResult<T>(std::move(value))); }
+  void fail(KubeError error) { settle(KubeResult<T>(std::move(error))); }
   // The value or error; nullopt when `deadline` passed first.
   std::optional<KubeResult<T>> waitUntil(Deadline deadline) {
     std::unique_lock lock(mutex_);
-    if (!done_.wait_until(lock, deadline, [this] { return value_ || error_; })) {
+    const auto settled = [this] { return result_.has_value(); };
+    if (deadline == Deadline::max()) {
+      done_.wait(lock, settled);
+    } else if (!done_.wait_until(lock, deadline, settled) || settledAt_ > deadline) {
       return std::nullopt;
     }
-    if (error_) {
-      return KubeResult<T>(*error_);
-    }
-    return KubeResult<T>(std::move(*value_));
+    return std::move(result_);
   }
 
  private:
-  std::mutex mutex_;  // guards value_ and error_
+  void settle(KubeResult<T> result) {
+    {
+      std::lock_guard lock(mutex_);
+      if (result_) {
+        return;
+      }
+      result_.emplace(std::move(result));
+      settledAt_ = std::chrono::steady_clock::now();
+    }
+    done_.notify_all();
+  }
+
+  std::mutex mutex_;  // guards result_ and settledAt_
   std::condition_variable done_;
-  std::optional<T> value_;
-  std::optional<KubeError> error_;
+  std::optional<KubeResult<T>> result_;
+  Deadline settledAt_;
 };
 
 // Routes every exception a task can end with into `outcome`.
@@ -224,6 +225,45 @@ RestResponse toRestResponse(const http::http_response& response, const std::vect
   return out;
 }
 
+// Why no exchange is ever cancelled or cut short from here (issue 10). cpprestsdk 2.10.18's asio client
+// (Release/src/http/client/http_client_asio.cpp) ends a cancelled request with asio_connection::close(),
+// run by the callback that start_http_request_flow registers on the request's cancellation token, on
+// the thread that calls cancel(); its own timeout does the same from timeout_timer::handle_timeout on a
+// pool thread. close() holds the connection's m_socket_lock, but the I/O does not: the library starts
+// each read and write under that lock, and then boost::asio's composed operations (ssl::stream's io_op
+// for the handshake and every TLS record, async_read_until, async_write) go on from their completion
+// handlers on other pool threads, calling the socket's async_read_some/async_write_some without it. A
+// close() that lands while such a continuation runs frees the socket's epoll descriptor_state
+// (reactive_socket_service_base::close, cleanup_descriptor_data) under the feet of
+// epoll_reactor::start_op: the SIGSEGV of microsoft/cpprestsdk#1547, hit here by the deadline of
+// send() and stream() (cancel.cancel()) and by a watch's cancel() and destructor.
+//
+// So: requests carry no cancellation token, and a deadline or a cancel() only abandons the exchange.
+// The caller gets its Timeout, or its next() returns, at once; the exchange finishes in the library on
+// the library's own threads: a call when its answer comes (the connection then goes back to the pool),
+// a watch at the next data the server sends, where the progress handler below throws and the library
+// closes the connection itself from inside its read chain (asio_context::handle_chunk catches it into
+// report_exception), with no other operation on that socket under way. Until then a continuation holds
+// the Impl, so the http_client outlives every request it started, and the response whose body it
+// reads. A server that never sends again is bounded by the watch's timeoutSeconds and by idleTimeout.
+
+// What an exchange shares with the library's callbacks, which may run long after the caller returned.
+struct Exchange {
+  std::atomic<bool> abandoned{false};
+};
+using ExchangePtr = std::shared_ptr<Exchange>;
+
+// The library calls a request's progress handler on its own I/O thread each time data comes in, and
+// turns an exception from it into the end of the exchange and the close of its connection. (A copy of
+// an http_request shares its state with the original.)
+void stopWhenAbandoned(http::http_request request, const ExchangePtr& exchange) {
+  request.set_progress_handler([exchange](http::message_direction::direction, utility::size64_t) {
+    if (exchange->abandoned.load()) {
+      throw std::runtime_error("abandoned by the caller");
+    }
+  });
+}
+
 }  // namespace
 
 class HttpTransport::Impl : public std::enable_shared_from_this<HttpTransport::Impl> {
@@ -236,23 +276,24 @@ class HttpTransport::Impl : public std::enable_shared_from_this<HttpTransport::I
         client_(config.server, clientConfig) {}
 
   KubeResult<RestResponse> send(const RestRequest& request) {
+    const Deadline deadline = deadlineOf(request);  // from the call, not from when the request is out
     try {
       auto built = build(request);
       if (!built) {
         return built.error();
       }
-      pplx::cancellation_token_source cancel;
       auto outcome = std::make_shared<Outcome<RestResponse>>();
-      client_.request(built.value(), cancel.get_token())
+      client_.request(built.value())
           .then([](http::http_response response) {
             return response.extract_vector().then(
                 [response](std::vector<unsigned char> body) { return toRestResponse(response, body); });
           })
-          .then([outcome, peer = peer_](pplx::task<RestResponse> done) { settle(done, *outcome, peer); });
-      auto result = outcome->waitUntil(deadlineOf(request));
+          .then([outcome, peer = peer_, self = shared_from_this()](pplx::task<RestResponse> done) {
+            settle(done, *outcome, peer);
+          });
+      auto result = outcome->waitUntil(deadline);
       if (!result) {
-        cancel.cancel();  // closes the connection; the continuation still runs, into the shared outcome
-        return timeoutError(request, server_);
+        return timeoutError(request, server_);  // abandoned: see the note above
       }
       return std::move(*result);
     } catch (const std::exception& e) {
@@ -293,73 +334,119 @@ class HttpTransport::Impl : public std::enable_shared_from_this<HttpTransport::I
 
 namespace {
 
-// The body of a watch answer, line by line as chunks arrive. cancel() cancels the request, which
-// closes its connection: a read blocked on it fails at once and is reported as the clean end.
+// The body of a watch answer, line by line as chunks arrive. cancel() abandons the exchange (see the
+// note above) and wakes a next() waiting for a line; the library ends the connection on its side.
 class HttpLineStream final : public LineStream {
  public:
   HttpLineStream(std::shared_ptr<HttpTransport::Impl> owner, http::http_response response,
-                 pplx::cancellation_token_source cancel)
+                 ExchangePtr exchange)
       : owner_(std::move(owner)),
         response_(std::move(response)),
         body_(response_.body()),
-        cancel_(std::move(cancel)) {}
+        exchange_(std::move(exchange)) {}
   ~HttpLineStream() override { cancel(); }
   HttpLineStream(const HttpLineStream&) = delete;
   HttpLineStream& operator=(const HttpLineStream&) = delete;
 
   KubeResult<std::optional<std::string>> next() override {
-    if (cancelled_) {
-      return std::optional<std::string>();
-    }
-    try {
-      concurrency::streams::container_buffer<std::vector<uint8_t>> line;
-      const std::size_t read = body_.read_line(line).get();
-      if (cancelled_ || (read == 0 && body_.is_eof())) {
-        return std::optional<std::string>();
-      }
-      return std::optional<std::string>(std::string(line.collection().begin(), line.collection().end()));
-    } catch (const std::exception& e) {
+    auto read = std::make_shared<Outcome<std::optional<std::string>>>();
+    {
+      std::lock_guard lock(mutex_);
       if (cancelled_) {
         return std::optional<std::string>();
       }
-      KubeError broken = fromException(e.what(), owner_->server());
+      reading_ = read;
+    }
+    try {
+      // The read's continuation holds the body and the line: it may finish after this stream is gone.
+      concurrency::streams::container_buffer<std::vector<uint8_t>> line;
+      body_.read_line(line).then(
+          [read, line, body = body_, server = owner_->server()](pplx::task<std::size_t> done) {
+            try {
+              if (done.get() == 0 && body.is_eof()) {
+                read->succeed(std::nullopt);
+              } else {
+                read->succeed(std::string(line.collection().begin(), line.collection().end()));
+              }
+            } catch (const std::exception& e) {
+              read->fail(fromException(e.what(), server));
+            } catch (...) {
+              read->fail(makeError(ErrorKind::Network, "an unknown error reading from " + server));
+            }
+          });
+    } catch (const std::exception& e) {
+      read->fail(fromException(e.what(), owner_->server()));
+    }
+    auto result = std::move(*read->waitUntil(Deadline::max()));
+    std::lock_guard lock(mutex_);
+    reading_.reset();
+    if (cancelled_) {
+      return std::optional<std::string>();
+    }
+    if (!result.has_value()) {
+      KubeError broken = result.error();
       broken.kind = ErrorKind::Network;  // an idle cut is a broken watch, to be resumed like any other
       broken.message = "the watch stream broke: " + broken.message;
       return broken;
     }
+    return result;
   }
 
   void cancel() override {
-    cancelled_ = true;
-    cancel_.cancel();
+    exchange_->abandoned = true;
+    std::shared_ptr<Outcome<std::optional<std::string>>> reading;
+    {
+      std::lock_guard lock(mutex_);
+      cancelled_ = true;
+      reading = reading_;
+    }
+    if (reading) {
+      reading->succeed(std::nullopt);
+    }
   }
 
  private:
   std::shared_ptr<HttpTransport::Impl> owner_;  // keeps the client (and its connection pool) alive
   http::http_response response_;
   concurrency::streams::istream body_;
-  pplx::cancellation_token_source cancel_;
-  std::atomic<bool> cancelled_{false};
+  ExchangePtr exchange_;
+  std::mutex mutex_;  // guards cancelled_ and reading_
+  bool cancelled_ = false;
+  std::shared_ptr<Outcome<std::optional<std::string>>> reading_;  // what a next() waits on
 };
 
 }  // namespace
 
 KubeResult<LineStreamPtr> HttpTransport::Impl::stream(const RestRequest& request) {
+  const Deadline deadline = deadlineOf(request);
   try {
     auto built = build(request);
     if (!built) {
       return built.error();
     }
-    pplx::cancellation_token_source cancel;
+    auto exchange = std::make_shared<Exchange>();
+    stopWhenAbandoned(built.value(), exchange);
     auto headers = std::make_shared<Outcome<http::http_response>>();
     // The request's task completes with the headers; the body keeps streaming into response.body().
-    client_.request(built.value(), cancel.get_token())
-        .then(
-            [headers, peer = peer_](pplx::task<http::http_response> done) { settle(done, *headers, peer); });
-    const Deadline deadline = deadlineOf(request);
+    // The Impl (and its http_client) stays alive until the body has ended.
+    client_.request(built.value())
+        .then([headers, peer = peer_, self = shared_from_this()](pplx::task<http::http_response> done) {
+          settle(done, *headers, peer);
+          try {
+            done.get().content_ready().then([self](pplx::task<http::http_response> ended) {
+              try {
+                ended.wait();
+              } catch (const std::exception&) {
+                // The body broke or was abandoned: the reader (if any) was told.
+              }
+            });
+          } catch (const std::exception&) {
+            // No answer at all: nothing streams.
+          }
+        });
     auto answered = headers->waitUntil(deadline);
     if (!answered) {
-      cancel.cancel();
+      exchange->abandoned = true;
       return timeoutError(request, server_);
     }
     if (!answered->has_value()) {
@@ -372,7 +459,7 @@ KubeResult<LineStreamPtr> HttpTransport::Impl::stream(const RestRequest& request
           [body, peer = peer_](pplx::task<std::vector<unsigned char>> done) { settle(done, *body, peer); });
       auto read = body->waitUntil(deadline);
       if (!read) {
-        cancel.cancel();
+        exchange->abandoned = true;
         return timeoutError(request, server_);
       }
       const std::string text =
@@ -381,7 +468,7 @@ KubeResult<LineStreamPtr> HttpTransport::Impl::stream(const RestRequest& request
       return errorFromResponse(response.status_code(), text,
                                retryAfter == response.headers().end() ? "" : retryAfter->second);
     }
-    return LineStreamPtr(std::make_unique<HttpLineStream>(shared_from_this(), std::move(response), cancel));
+    return LineStreamPtr(std::make_unique<HttpLineStream>(shared_from_this(), std::move(response), exchange));
   } catch (const std::exception& e) {
     return fromException(e.what(), server_);
   }

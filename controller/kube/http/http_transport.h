@@ -7,9 +7,13 @@
 // system's roots when it names none; no verification with insecure-skip-tls-verify), and its name or
 // IP against the URL (RFC 2818); a client certificate is presented when configured; the bearer token
 // is asked of the TokenSource for every request, so a rotated token is used at once; every call has
-// a deadline (RestRequest::timeout) after which it is cancelled and reported as ErrorKind::Timeout;
-// a connection silent for `idleTimeout` is closed (a watch then fails with ErrorKind::Network); a
-// watch's cancel() closes its connection, so a blocked next() returns promptly. No exception leaves.
+// a deadline (RestRequest::timeout, counted from the call) after which it is reported as
+// ErrorKind::Timeout, an answer that comes later included; a watch's cancel() returns a blocked next()
+// at once. Neither cuts the connection from the caller's thread (that crashed cpprestsdk, issue 10):
+// the exchange is abandoned and ends inside the library, a call when its answer comes (the connection
+// is then reused), a watch at the next data the server sends; the client lives until then. A
+// connection silent for `idleTimeout` is closed (a watch then fails with ErrorKind::Network), which
+// bounds how long an abandoned exchange can hold one. No exception leaves.
 
 #include <chrono>
 #include <memory>
