@@ -1,4 +1,4 @@
-// Requests per second of the embedded API server (issue 4): create, get, merge patch and watch
+// Requests per second of the embedded API server: create, get, merge patch and watch
 // fan-out, sent by the agent's own client (RestClient). Each is measured over HTTPS (cpprestsdk's
 // listener, TLS, bearer token: what kubectl and the agent see) and handed to the ApiHandler in process,
 // in the same run, so the ratio shows what the HTTP front costs. Every write is durable (the

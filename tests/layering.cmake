@@ -1,4 +1,4 @@
-# Fails when an #include crosses a layer the wrong way (DESIGN.md section 3):
+# Fails when an #include crosses a layer the wrong way (docs/design.md, Layers):
 #   crds/ and drivers/ (outside drivers/libvirt/) include nothing of Kubernetes, libvirt or cpprestsdk;
 #   crds/ and drivers/ include nothing of each other; reconcilers/ include no libvirt and no cpprestsdk.
 # Run as: cmake -DSOURCE_DIR=<repo> -P layering.cmake
@@ -30,4 +30,4 @@ check_folder(reconcilers "" "[\"<](cpprest/|libvirt/|libxml/|drivers/libvirt/|co
 if(violations)
   message(FATAL_ERROR "includes that cross a layer the wrong way:${violations}")
 endif()
-message(STATUS "layering: every include points the way DESIGN.md section 3 draws")
+message(STATUS "layering: every include points the way docs/design.md draws")

@@ -1,4 +1,4 @@
-// Each CRD has the pieces DESIGN.md section 1 asks for: names, status subresource, printer
+// Each CRD has the pieces docs/design.md (The API) describes: names, status subresource, printer
 // columns, selectable fields, immutability and cross-field CEL rules, bounded lists.
 #include <algorithm>
 #include <string>
