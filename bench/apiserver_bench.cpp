@@ -48,19 +48,19 @@ class Environment {
 
  private:
   Environment() {
-    testing::EmbeddedApiServerOptions options;
+    testsupport::EmbeddedApiServerOptions options;
     options.dirPrefix = "virtsnap-bench-apiserver";
     options.token = apiserver::randomToken();
     options.durable = true;  // every write fsyncs its log record before the answer
     options.client.qps = 0;  // the server is measured, not the client's limiter
     options.namespaces = {"bench", "fanout"};
-    auto started = testing::EmbeddedApiServer::start(options);
+    auto started = testsupport::EmbeddedApiServer::start(options);
     check(started.has_value(), started.has_value() ? "" : started.error());
     api_ = std::move(started).value();
     inProcess_ = api_->client();
     // The agent's path: the kubeconfig the server writes, loaded by kube_config, HTTPS with its CA and
     // token.
-    auto front = testing::EmbeddedHttpsServer::start(*api_);
+    auto front = testsupport::EmbeddedHttpsServer::start(*api_);
     check(front.has_value(), front.has_value() ? "" : front.error());
     front_ = std::move(front).value();
     auto client = kube::makeHttpApiClient(front_->clusterConfig(), options.client);
@@ -75,8 +75,8 @@ class Environment {
     }
   }
 
-  std::unique_ptr<testing::EmbeddedApiServer> api_;
-  std::unique_ptr<testing::EmbeddedHttpsServer> front_;
+  std::unique_ptr<testsupport::EmbeddedApiServer> api_;
+  std::unique_ptr<testsupport::EmbeddedHttpsServer> front_;
   kube::ApiClientPtr inProcess_;
   kube::ApiClientPtr https_;
 };

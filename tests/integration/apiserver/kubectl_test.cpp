@@ -86,7 +86,7 @@ class Kubectl : public ::testing::Test {
     std::ofstream(stdinFile) << input;
     const std::string command = "kubectl --kubeconfig " + (dir / "kubeconfig").string() + " --cache-dir " +
                                 (dir / "cache").string() + " " + args + " < " + stdinFile.string() + " 2>&1";
-    virtsnap::testing::ShellResult run = virtsnap::testing::runShell(command);
+    virtsnap::testsupport::ShellResult run = virtsnap::testsupport::runShell(command);
     return KubectlRun{run.exitCode, run.output};
   }
 

@@ -5,14 +5,14 @@
 
 #include "controller/apiserver/memory_object_store.h"
 #include "controller/apiserver/resource_registry.h"
-#include "tests/unit/apiserver/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
 
 using nlohmann::json;
 
-class NamespaceLifecycle : public testing::StoreTestBase {
+class NamespaceLifecycle : public testsupport::StoreTestBase {
  protected:
   void SetUp() override {
     StoreTestBase::SetUp();

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "crds/api_names.h"
-#include "schema_walk.h"
+#include "tests/support/schema_walk.h"
 
 namespace virtsnap::crds {
 namespace {
@@ -16,9 +16,9 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-using testing::LoadCrd;
-using testing::OpenApiSchema;
-using testing::ResolveSchemaPath;
+using testsupport::LoadCrd;
+using testsupport::OpenApiSchema;
+using testsupport::ResolveSchemaPath;
 
 struct CrdExpectation {
   std::string file;

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 
 TEST(DomainSerializer, MutationsOfOneDomainNeverOverlap) {
-  DomainSerializer serializer(std::make_shared<testing::FakeClock>());
+  DomainSerializer serializer(std::make_shared<testsupport::FakeClock>());
   std::atomic<int> inside{0};
   std::atomic<int> maxInside{0};
   std::vector<std::thread> threads;
@@ -41,7 +41,7 @@ TEST(DomainSerializer, MutationsOfOneDomainNeverOverlap) {
 }
 
 TEST(DomainSerializer, DifferentDomainsProceedInParallel) {
-  DomainSerializer serializer(std::make_shared<testing::FakeClock>());
+  DomainSerializer serializer(std::make_shared<testsupport::FakeClock>());
   auto first = serializer.acquire("a");
   std::atomic<bool> acquired{false};
   std::thread other([&] {
@@ -53,7 +53,7 @@ TEST(DomainSerializer, DifferentDomainsProceedInParallel) {
 }
 
 TEST(DomainSerializer, ATurnIsReleasedWhenItGoesOutOfScope) {
-  DomainSerializer serializer(std::make_shared<testing::FakeClock>());
+  DomainSerializer serializer(std::make_shared<testsupport::FakeClock>());
   { auto turn = serializer.acquire("vm"); }
   std::thread other([&] { auto again = serializer.acquire("vm"); });
   other.join();
@@ -61,7 +61,7 @@ TEST(DomainSerializer, ATurnIsReleasedWhenItGoesOutOfScope) {
 }
 
 TEST(DomainSerializer, TwoRevertsOfOneDomainAreSpacedByTheInterval) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   DomainSerializer serializer(clock, 1000ms);
   {
     auto turn = serializer.acquire("vm");
@@ -81,7 +81,7 @@ TEST(DomainSerializer, TwoRevertsOfOneDomainAreSpacedByTheInterval) {
 }
 
 TEST(DomainSerializer, RevertSpacingIsPerDomain) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   DomainSerializer serializer(clock, 1000ms);
   for (const char* domain : {"a", "b", "c"}) {
     auto turn = serializer.acquire(domain);
