@@ -1,4 +1,4 @@
-// Requests per second of the embedded API server (issue 4): create, get, merge patch and watch
+// Requests per second of the embedded API server: create, get, merge patch and watch
 // fan-out, sent by the agent's own client (RestClient). Each is measured over HTTPS (cpprestsdk's
 // listener, TLS, bearer token: what kubectl and the agent see) and handed to the ApiHandler in process,
 // in the same run, so the ratio shows what the HTTP front costs. Every write is durable (the
@@ -48,19 +48,19 @@ class Environment {
 
  private:
   Environment() {
-    testing::EmbeddedApiServerOptions options;
+    testsupport::EmbeddedApiServerOptions options;
     options.dirPrefix = "virtsnap-bench-apiserver";
     options.token = apiserver::randomToken();
     options.durable = true;  // every write fsyncs its log record before the answer
     options.client.qps = 0;  // the server is measured, not the client's limiter
     options.namespaces = {"bench", "fanout"};
-    auto started = testing::EmbeddedApiServer::start(options);
+    auto started = testsupport::EmbeddedApiServer::start(options);
     check(started.has_value(), started.has_value() ? "" : started.error());
     api_ = std::move(started).value();
     inProcess_ = api_->client();
     // The agent's path: the kubeconfig the server writes, loaded by kube_config, HTTPS with its CA and
     // token.
-    auto front = testing::EmbeddedHttpsServer::start(*api_);
+    auto front = testsupport::EmbeddedHttpsServer::start(*api_);
     check(front.has_value(), front.has_value() ? "" : front.error());
     front_ = std::move(front).value();
     auto client = kube::makeHttpApiClient(front_->clusterConfig(), options.client);
@@ -75,8 +75,8 @@ class Environment {
     }
   }
 
-  std::unique_ptr<testing::EmbeddedApiServer> api_;
-  std::unique_ptr<testing::EmbeddedHttpsServer> front_;
+  std::unique_ptr<testsupport::EmbeddedApiServer> api_;
+  std::unique_ptr<testsupport::EmbeddedHttpsServer> front_;
   kube::ApiClientPtr inProcess_;
   kube::ApiClientPtr https_;
 };
@@ -90,8 +90,8 @@ nlohmann::json domain(const std::string& ns, const std::string& name) {
 
 // Creates the object unless it is there already.
 void ensure(kube::ApiClient& client, const std::string& ns, const std::string& name) {
-  if (!client.get(kube::resources::domains(), ns, name).has_value()) {
-    auto created = client.create(kube::resources::domains(), domain(ns, name), {});
+  if (!client.get(meta::Resource<crds::Domain>::type(), ns, name).has_value()) {
+    auto created = client.create(meta::Resource<crds::Domain>::type(), domain(ns, name), {});
     if (!created.has_value()) {
       std::fprintf(stderr, "apiserver bench: %s\n", created.error().describe().c_str());
       std::exit(1);
@@ -114,7 +114,7 @@ void BM_Create(benchmark::State& state, Path path) {
   kube::ApiClient& client = Environment::get().client(path);
   static std::atomic<long> next{0};
   for (auto _ : state) {
-    auto created = client.create(kube::resources::domains(),
+    auto created = client.create(meta::Resource<crds::Domain>::type(),
                                  domain("bench", "c-" + pathName(path) + "-" + std::to_string(next++)), {});
     if (!created.has_value()) {
       state.SkipWithError(created.error().describe().c_str());
@@ -128,7 +128,7 @@ void BM_Get(benchmark::State& state, Path path) {
   kube::ApiClient& client = Environment::get().client(path);
   ensure(client, "bench", "to-get");
   for (auto _ : state) {
-    auto got = client.get(kube::resources::domains(), "bench", "to-get");
+    auto got = client.get(meta::Resource<crds::Domain>::type(), "bench", "to-get");
     if (!got.has_value()) {
       state.SkipWithError(got.error().describe().c_str());
       break;
@@ -144,7 +144,8 @@ void BM_MergePatch(benchmark::State& state, Path path) {
   ensure(client, "bench", name);
   for (auto _ : state) {
     const std::string body = changedLabels();
-    auto patched = client.patch(kube::resources::domains(), "bench", name, kube::PatchType::Merge, body, {});
+    auto patched =
+        client.patch(meta::Resource<crds::Domain>::type(), "bench", name, kube::PatchType::Merge, body, {});
     if (!patched.has_value()) {
       state.SkipWithError(patched.error().describe().c_str());
       break;
@@ -159,7 +160,7 @@ void BM_WatchFanOut(benchmark::State& state, Path path) {
   kube::ApiClient& client = Environment::get().client(path);
   const auto watchers = static_cast<int>(state.range(0));
   ensure(client, "fanout", "target");
-  auto current = client.get(kube::resources::domains(), "fanout", "target");
+  auto current = client.get(meta::Resource<crds::Domain>::type(), "fanout", "target");
   const std::string from = current.value()["metadata"]["resourceVersion"];
 
   std::mutex mutex;
@@ -169,7 +170,7 @@ void BM_WatchFanOut(benchmark::State& state, Path path) {
   for (int i = 0; i < watchers; ++i) {
     kube::ListOptions options;
     options.resourceVersion = from;
-    auto opened = client.watch(kube::resources::domains(), "fanout", options);
+    auto opened = client.watch(meta::Resource<crds::Domain>::type(), "fanout", options);
     if (!opened.has_value()) {
       state.SkipWithError(opened.error().describe().c_str());
       return;
@@ -193,8 +194,8 @@ void BM_WatchFanOut(benchmark::State& state, Path path) {
   long expected = 0;
   for (auto _ : state) {
     const std::string body = changedLabels();
-    auto patched =
-        client.patch(kube::resources::domains(), "fanout", "target", kube::PatchType::Merge, body, {});
+    auto patched = client.patch(meta::Resource<crds::Domain>::type(), "fanout", "target",
+                                kube::PatchType::Merge, body, {});
     if (!patched.has_value()) {
       state.SkipWithError(patched.error().describe().c_str());
       break;

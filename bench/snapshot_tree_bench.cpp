@@ -1,4 +1,4 @@
-// The snapshot tree model at 10,000 snapshots (DESIGN.md section 5: the tree status of a
+// The snapshot tree model at 10,000 snapshots (docs/design.md, Quality bars: the tree status of a
 // 10,000-snapshot domain computed in under 10 ms). Shapes: a linear chain (every snapshot a child of
 // the previous one, the common case) and a bushy tree (reverts and branches every few snapshots).
 

@@ -14,7 +14,7 @@
 
 namespace virtsnap::crds {
 
-// The condition types of DESIGN.md section 1. Ready is the summary; Reconciling and Stalled are
+// The condition types of docs/design.md (The API). Ready is the summary; Reconciling and Stalled are
 // kstatus's "abnormal-true" conditions, present only while true.
 inline constexpr std::string_view kConditionReady = "Ready";
 inline constexpr std::string_view kConditionReconciling = "Reconciling";

@@ -1,5 +1,5 @@
 #pragma once
-// Why libvirt would refuse to delete a snapshot (DESIGN.md section 2, the external-snapshot rules),
+// Why libvirt would refuse to delete a snapshot (docs/design.md, Snapshot tree rules: external snapshots),
 // predicted by the tree model and mapped from libvirt's own refusals, with what would unblock it.
 
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
-// Serializes the mutations of each domain (DESIGN.md section 3) while different domains proceed in
-// parallel, and keeps two reverts of one domain at least a minimum interval apart.
+// Serializes the mutations of each domain (docs/design.md, Snapshot tree rules) while different
+// domains proceed in parallel, and keeps two reverts of one domain at least a minimum interval apart.
 
 #include <chrono>
 #include <condition_variable>

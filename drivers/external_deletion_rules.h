@@ -1,5 +1,5 @@
 #pragma once
-// The deletions of external snapshots that libvirt refuses (DESIGN.md section 2, second seed),
+// The deletions of external snapshots that libvirt refuses (docs/design.md, Snapshot tree rules),
 // predicted from the tree so that status.deletable is right before anyone tries.
 // Metadata-only deletions touch no data and are never blocked. One rule is virtsnap's own, not
 // libvirt's: an external snapshot whose overlay holds internal snapshots is not merged away.

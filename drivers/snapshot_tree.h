@@ -1,5 +1,5 @@
 #pragma once
-// The snapshot tree of one domain, with libvirt's semantics (DESIGN.md section 2).
+// The snapshot tree of one domain, with libvirt's semantics (docs/design.md, Snapshot tree rules).
 //
 // Guarantees:
 // - Every snapshot has exactly one parent: another snapshot or the metaroot (then it is a root).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every system package virtsnap needs to build, test and run. Idempotent and quiet; run as root.
 # libvirt and QEMU come from bookworm-backports (libvirt 11.3: external snapshot revert) through a pin
-# limited to those packages, so that apt does not also upgrade systemd (DESIGN.md section 4).
+# limited to those packages, so that apt does not also upgrade systemd (docs/decisions.md, section
+# "Build, environment and tests").
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then

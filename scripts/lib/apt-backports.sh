@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034  # apt_sources_changed is read by the scripts that source this
 # Sourced by scripts/setup.sh and scripts/setup-qemu.sh (bash, as root).
 # Ensures the bookworm-backports source and a pin limited to libvirt, QEMU and SeaBIOS, so that
-# libvirt 11.3 and QEMU 10 come from backports while nothing else does (DESIGN.md section 4).
+# libvirt 11.3 and QEMU 10 come from backports while nothing else does (docs/design.md, Real components).
 # Sets apt_sources_changed=1 when it wrote either file (the caller then runs apt-get update).
 
 apt_sources_changed=0

@@ -218,8 +218,8 @@ TEST_F(QemuSnapshots, RevertToNonLeafInternalAndExternalSnapshotsThenBranch) {
   expectTreeMatchesModel();
 }
 
-// The second seed on real QEMU: every deletion libvirt refuses comes back with the reason the model
-// predicted, and every one the model allows, libvirt does.
+// The external deletion rules on real QEMU: every deletion libvirt refuses comes back with the
+// reason the model predicted, and every one the model allows, libvirt does.
 TEST_F(QemuSnapshots, EveryRefusedExternalDeletionHasItsTypedReasonAndTheRestAreAllowed) {
   external("e1", false);
   external("e2", false);

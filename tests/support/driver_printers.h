@@ -1,5 +1,7 @@
 #pragma once
 // GoogleTest printers for the drivers layer's values, so that a failing assertion shows the message.
+// They sit in virtsnap::drivers, not virtsnap::testsupport, because GoogleTest finds PrintTo by
+// argument-dependent lookup in the namespace of the printed type.
 
 #include <ostream>
 

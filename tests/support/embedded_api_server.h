@@ -26,7 +26,7 @@
 #include "controller/kube/rest_client.h"
 #include "tests/support/in_process_transport.h"
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 struct EmbeddedApiServerOptions {
   // The data dir is temp_directory_path() / (dirPrefix + a random suffix).
@@ -124,4 +124,4 @@ class EmbeddedApiServer {
   std::shared_ptr<kube::RestClient> client_;
 };
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

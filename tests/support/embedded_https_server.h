@@ -19,7 +19,7 @@
 #include "controller/kube/kube_config.h"
 #include "tests/support/embedded_api_server.h"
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 class EmbeddedHttpsServer {
  public:
@@ -76,4 +76,4 @@ class EmbeddedHttpsServer {
   kube::ClusterConfig config_;
 };
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

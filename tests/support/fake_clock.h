@@ -9,7 +9,7 @@
 
 #include "base/clock.h"
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 class FakeClock final : public Clock {
  public:
@@ -105,4 +105,4 @@ class FakeClock final : public Clock {
   std::condition_variable wakesDone_;
 };
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

@@ -27,7 +27,7 @@
 #include "controller/kube/status_error.h"
 #include "controller/kube/transport.h"
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 class InProcessTransport final : public kube::Transport {
  public:
@@ -229,4 +229,4 @@ class InProcessTransport final : public kube::Transport {
   std::vector<std::weak_ptr<StreamState>> streams_;
 };
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

@@ -34,7 +34,7 @@
 #include "controller/kube/api_client.h"
 #include "tests/support/eventually.h"
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 inline kube::KubeError kubeError(kube::ErrorKind kind, int status, std::string message) {
   kube::KubeError error;
@@ -382,4 +382,4 @@ class ScriptedApiClient final : public kube::ApiClient {
   std::vector<kube::ListOptions> watchCalls_;
 };
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

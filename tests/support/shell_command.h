@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 struct ShellResult {
   int exitCode = -1;   // -1 when it did not exit normally
@@ -50,4 +50,4 @@ inline ShellResult runShell(const std::string& command) {
   return result;
 }
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

@@ -10,7 +10,7 @@
 #include "controller/kube/informer.h"
 #include "controller/kube/object_cache.h"
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 class WorldMirror {
  public:
@@ -80,4 +80,4 @@ class WorldMirror {
   int unknownFinalStates_ = 0;
 };
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

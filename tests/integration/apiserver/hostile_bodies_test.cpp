@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/validation/request_body.h"
-#include "tests/integration/apiserver/served_api.h"
+#include "tests/support/served_api.h"
 #include "tests/support/shell_command.h"
 
 namespace virtsnap::apiserver {
@@ -42,7 +42,7 @@ struct Answer {
   long peakGrowthKb = 0;
 };
 
-class HostileBodies : public ServedApiTest {
+class HostileBodies : public testsupport::ServedApiTest {
  protected:
   void SetUp() override { serve(/*https=*/false); }
 
@@ -54,7 +54,7 @@ class HostileBodies : public ServedApiTest {
     // Peak RSS back to the current RSS, so VmHWM afterwards is this request's peak.
     std::ofstream("/proc/self/clear_refs") << "5";
     const long before = statusKb("VmHWM");
-    const auto run = virtsnap::testing::runShell(
+    const auto run = virtsnap::testsupport::runShell(
         "curl -s -o " + answerFile.string() + " -w '%{http_code} %{time_total}' -X " + method +
         " -H 'Expect:' -H 'Content-Type: " + contentType + "' --data-binary @" + bodyFile.string() + " '" +
         server->url() + path + "'");

@@ -1,5 +1,6 @@
 // The embedded API server driven by the real /usr/bin/kubectl, each test with its own server, data
-// directory, kubeconfig and --cache-dir.
+// directory, kubeconfig and --cache-dir. A test that needs kubectl to be watching before it writes
+// waits for the server's open watch count, never for a fixed time.
 
 #include <chrono>
 #include <filesystem>
@@ -12,12 +13,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "controller/apiserver/api_handler.h"
-#include "controller/apiserver/http/http_server.h"
 #include "controller/apiserver/http/kubeconfig_writer.h"
-#include "controller/apiserver/http/tls_certificates.h"
-#include "controller/apiserver/resource_registry.h"
-#include "controller/apiserver/storage/object_store.h"
+#include "tests/support/eventually.h"
+#include "tests/support/served_api.h"
 #include "tests/support/shell_command.h"
 
 namespace virtsnap::apiserver {
@@ -33,52 +31,9 @@ struct KubectlRun {
   std::string output;  // stdout and stderr together
 };
 
-class Kubectl : public ::testing::Test {
+class Kubectl : public testsupport::ServedApiTest {
  protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() / ("virtsnap-kubectl-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    auto loaded = ResourceRegistry::load(fs::path(VIRTSNAP_SOURCE_DIR) / "crds");
-    ASSERT_TRUE(loaded.has_value()) << loaded.error();
-    registry = std::make_unique<ResourceRegistry>(std::move(loaded).value());
-    startServer();
-  }
-
-  void TearDown() override {
-    stopServer();
-    fs::remove_all(dir);
-  }
-
-  void startServer() {
-    auto opened = ObjectStore::open(dir / "store", *registry);
-    ASSERT_TRUE(opened.has_value()) << opened.error();
-    store = std::move(opened).value();
-    if (token.empty()) {
-      token = randomToken();
-    }
-    if (!tls) {
-      auto made = makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
-      ASSERT_TRUE(made.has_value()) << made.error();
-      tls = made.value();
-    }
-    handler = std::make_unique<ApiHandler>(*registry, *store, token);
-    server = std::make_unique<HttpServer>(*handler, HttpServerOptions{"127.0.0.1", port, tls});
-    auto failed = server->start();
-    ASSERT_FALSE(failed.has_value()) << *failed;
-    port = std::stoi(server->url().substr(server->url().rfind(':') + 1));  // a restart keeps the port
-    ASSERT_TRUE(writeKubeconfig(dir / "kubeconfig", server->url(), token, tls->caCertificatePem).has_value());
-  }
-
-  void stopServer() {
-    if (server) {
-      server->stop();
-    }
-    server.reset();
-    handler.reset();
-    store.reset();
-  }
+  void SetUp() override { serve(/*https=*/true); }
 
   // Runs kubectl with this test's kubeconfig and cache; `input` goes to its standard input.
   KubectlRun kubectl(const std::string& args, const std::string& input = "") {
@@ -86,7 +41,7 @@ class Kubectl : public ::testing::Test {
     std::ofstream(stdinFile) << input;
     const std::string command = "kubectl --kubeconfig " + (dir / "kubeconfig").string() + " --cache-dir " +
                                 (dir / "cache").string() + " " + args + " < " + stdinFile.string() + " 2>&1";
-    virtsnap::testing::ShellResult run = virtsnap::testing::runShell(command);
+    virtsnap::testsupport::ShellResult run = virtsnap::testsupport::runShell(command);
     return KubectlRun{run.exitCode, run.output};
   }
 
@@ -108,14 +63,12 @@ class Kubectl : public ::testing::Test {
 
   std::string examples() const { return (fs::path(VIRTSNAP_SOURCE_DIR) / "deploy" / "examples").string(); }
 
-  fs::path dir;
-  std::string token;
-  std::optional<TlsMaterial> tls;
-  int port = 0;
-  std::unique_ptr<ResourceRegistry> registry;
-  std::unique_ptr<ObjectStore> store;
-  std::unique_ptr<ApiHandler> handler;
-  std::unique_ptr<HttpServer> server;
+  // Waits until the server has exactly `count` watches open: a kubectl started on another thread has
+  // listed and is watching, so what the test writes next reaches it as an event.
+  void awaitOpenWatches(std::size_t count) {
+    ASSERT_TRUE(testsupport::eventually([&] { return openWatches() == count; }))
+        << "the server has " << openWatches() << " watch(es) open, not " << count;
+  }
 };
 
 TEST_F(Kubectl, ApplyCreatesThenUpdatesTheExamples) {
@@ -216,12 +169,13 @@ spec: {nodeName: n1}
 )");
   ok("delete dom held -n vms --wait=false");
   EXPECT_THAT(ok("get dom held -n vms -o jsonpath={.metadata.deletionTimestamp}").output, HasSubstr("T"));
-  std::thread release([this] {
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    kubectl("patch dom held -n vms --type json -p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'");
-  });
-  KubectlRun waited = ok("wait --for=delete dom/held -n vms --timeout=20s");
-  release.join();
+  KubectlRun waited;
+  std::thread waiter([&] { waited = kubectl("wait --for=delete dom/held -n vms --timeout=60s"); });
+  awaitOpenWatches(1);  // kubectl found the object still there (held by its finalizer) and is watching
+  ok("patch dom held -n vms --type json -p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'");
+  waiter.join();
+  EXPECT_EQ(waited.exitCode, 0) << waited.output;
+  EXPECT_THAT(waited.output, HasSubstr("condition met"));
   EXPECT_NE(kubectl("get dom held -n vms").exitCode, 0);
 }
 
@@ -242,14 +196,26 @@ TEST_F(Kubectl, LabelAndFieldSelectors) {
 TEST_F(Kubectl, GetWatchReceivesEvents) {
   createNamespace("vms");
   const fs::path out = dir / "watch.out";
-  std::thread watcher([&] { kubectl("get dom -n vms -w --request-timeout=6s -o name > " + out.string()); });
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::thread watcher([&] { kubectl("get dom -n vms -w --request-timeout=90s -o name > " + out.string()); });
+  awaitOpenWatches(1);
   ok("apply -f " + examples() + "/domain-created-disk.yaml");
   ok("label dom web-01 -n vms tier=front");
+  auto seen = [&] {
+    std::ifstream in(out);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  auto lines = [](const std::string& text, const std::string& line) {
+    std::size_t count = 0;
+    for (std::size_t at = text.find(line); at != std::string::npos; at = text.find(line, at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  // One line for the creation, one for the label.
+  EXPECT_TRUE(testsupport::eventually([&] { return lines(seen(), "domain.virtsnap.io/web-01\n") >= 2; }))
+      << seen();
+  stopServing();  // ends kubectl's watch, and with it kubectl
   watcher.join();
-  std::ifstream in(out);
-  std::string seen((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(seen, HasSubstr("domain.virtsnap.io/web-01"));
 }
 
 TEST_F(Kubectl, NothingAcknowledgedIsLostAcrossARestart) {
@@ -257,8 +223,8 @@ TEST_F(Kubectl, NothingAcknowledgedIsLostAcrossARestart) {
   ok("apply -f " + examples());
   const std::string before = ok("get dom,snap,revert -n vms -o name").output;
   const std::string rv = ok("get dom web-01 -n vms -o jsonpath={.metadata.resourceVersion}").output;
-  stopServer();
-  startServer();
+  stopServing();
+  serveAgain();
   EXPECT_EQ(ok("get dom,snap,revert -n vms -o name").output, before);
   ok("label dom web-01 -n vms after=restart");
   const std::string after = ok("get dom web-01 -n vms -o jsonpath={.metadata.resourceVersion}").output;
@@ -270,9 +236,10 @@ TEST_F(Kubectl, AWaitingWatchResumesAcrossAServerRestart) {
   ok("apply -f " + examples() + "/domain-created-disk.yaml");
   KubectlRun waited;
   std::thread waiter([&] { waited = kubectl("wait --for=condition=Ready dom/web-01 -n vms --timeout=90s"); });
-  std::this_thread::sleep_for(std::chrono::seconds(3));  // kubectl has listed and is watching
-  stopServer();
-  startServer();
+  awaitOpenWatches(1);  // kubectl has listed and is watching
+  stopServing();
+  serveAgain();
+  awaitOpenWatches(1);  // kubectl is watching the restarted server
   ok("patch dom web-01 -n vms --subresource=status --type merge -p " + readyStatusPatch());
   waiter.join();
   EXPECT_EQ(waited.exitCode, 0) << waited.output;
@@ -291,7 +258,7 @@ TEST_F(Kubectl, AWatchAnsweredWithGoneRelistsAndStillSeesTheChange) {
   handler->faults().add(gone);
   KubectlRun waited;
   std::thread waiter([&] { waited = kubectl("wait --for=condition=Ready dom/web-01 -n vms --timeout=90s"); });
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  awaitOpenWatches(1);  // refused once with 410, kubectl relisted and is watching again
   ok("patch dom web-01 -n vms --subresource=status --type merge -p " + readyStatusPatch());
   waiter.join();
   EXPECT_EQ(handler->faults().injected(), 1);      // kubectl's watch was refused with 410 once ...

@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/integration/apiserver/served_api.h"
+#include "tests/support/served_api.h"
 #include "tests/support/shell_command.h"
 
 namespace virtsnap::apiserver {
@@ -15,7 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class PythonClient : public ServedApiTest {
+class PythonClient : public testsupport::ServedApiTest {
  protected:
   void SetUp() override { serve(/*https=*/true); }
 };
@@ -25,7 +25,7 @@ TEST_F(PythonClient, ListsWatchesWritesAndConflictsThroughTheClientsNormalApi) {
       std::string(VIRTSNAP_SOURCE_DIR) + "/tests/integration/apiserver/python_client.py";
   // The system interpreter: the Debian package is installed for it, whatever else PATH offers.
   const auto run =
-      virtsnap::testing::runShell("/usr/bin/python3 " + script + " " + (dir / "kubeconfig").string());
+      virtsnap::testsupport::runShell("/usr/bin/python3 " + script + " " + (dir / "kubeconfig").string());
   ASSERT_EQ(run.exitCode, 0) << run.output;
   for (const char* step : {"list namespaces", "create", "watch from a resourceVersion",
                            "update with a stale resourceVersion is 409", "patch status", "leases",

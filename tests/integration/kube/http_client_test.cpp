@@ -25,10 +25,10 @@ namespace {
 
 using nlohmann::json;
 using ::testing::AnyOf;
-using testing::EmbeddedApiServer;
-using testing::EmbeddedApiServerOptions;
-using testing::EmbeddedHttpsServer;
 using ::testing::HasSubstr;
+using testsupport::EmbeddedApiServer;
+using testsupport::EmbeddedApiServerOptions;
+using testsupport::EmbeddedHttpsServer;
 
 json domain(const std::string& name) {
   return json{{"apiVersion", "virtsnap.io/v1alpha1"},

@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing::eventually;
+using testsupport::eventually;
 
 json domain(const std::string& name, const std::string& node = "node-a", const std::string& ns = "vms") {
   return json{{"apiVersion", "virtsnap.io/v1alpha1"},
@@ -115,7 +115,7 @@ class InformerIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(opened.has_value()) << opened.error();
     store_ = std::move(opened).value();
     handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "s3cret");
-    transport_ = std::make_shared<testing::InProcessTransport>(*handler_, "s3cret");
+    transport_ = std::make_shared<testsupport::InProcessTransport>(*handler_, "s3cret");
     RestClientOptions clientOptions;
     clientOptions.qps = 0;  // unlimited: the limiter would sleep on the fake clock
     clientOptions.clock = clock_;
@@ -237,11 +237,11 @@ class InformerIntegrationTest : public ::testing::Test {
   std::unique_ptr<apiserver::ResourceRegistry> registry_;
   std::unique_ptr<apiserver::MemoryObjectStore> store_;
   std::unique_ptr<apiserver::ApiHandler> handler_;
-  std::shared_ptr<testing::InProcessTransport> transport_;
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testsupport::InProcessTransport> transport_;
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::shared_ptr<RestClient> rest_;
   std::shared_ptr<RecordingClient> client_;
-  testing::WorldMirror mirror_;
+  testsupport::WorldMirror mirror_;
   int touches_ = 0;
   std::unique_ptr<Informer> informer_;
   std::mutex mutex_;  // guards failures_ and retryAt_
@@ -537,8 +537,8 @@ class InformerOverHttpTest : public ::testing::Test {
   std::unique_ptr<apiserver::ApiHandler> handler_;
   std::unique_ptr<apiserver::HttpServer> server_;
   ApiClientPtr client_;
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
-  testing::WorldMirror mirror_;
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
+  testsupport::WorldMirror mirror_;
   std::unique_ptr<Informer> informer_;
   std::mutex mutex_;  // guards failures_ and advancedFor_
   std::vector<WatcherFailure> failures_;

@@ -24,10 +24,10 @@ namespace virtsnap::kube {
 namespace {
 
 using nlohmann::json;
-using testing::EmbeddedApiServer;
-using testing::EmbeddedApiServerOptions;
-using testing::EmbeddedHttpsServer;
-using testing::eventually;
+using testsupport::EmbeddedApiServer;
+using testsupport::EmbeddedApiServerOptions;
+using testsupport::EmbeddedHttpsServer;
+using testsupport::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kAgentNamespace = "virtsnap-system";
@@ -103,7 +103,7 @@ class LeaseEventsOverHttps : public ::testing::Test {
   std::unique_ptr<EmbeddedApiServer> api_;
   std::unique_ptr<EmbeddedHttpsServer> https_;
   ApiClientPtr client_;
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::vector<std::unique_ptr<LeaderElector>> electors_;
   std::unique_ptr<ApiEventRecorder> recorder_;
 };

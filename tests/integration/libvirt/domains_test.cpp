@@ -162,8 +162,8 @@ TEST_F(TestDriverDomains, SnapshotXmlIsTheHypervisorsDefinition) {
   EXPECT_EQ(driver->snapshotXml("xml", "nope").error().kind, DriverErrorKind::NotFound);
 }
 
-// Bulk redefine (DESIGN.md section 2): the recorded definitions bring the tree back, parents before
-// children, with the recorded current one.
+// Bulk redefine (docs/design.md, Snapshot tree rules): the recorded definitions bring the tree back, parents
+// before children, with the recorded current one.
 TEST_F(TestDriverDomains, BulkRedefineBringsTheTreeBackAfterTheMetadataIsGone) {
   DomainInfo info = define("phoenix");
   ASSERT_EQ(driver->start("phoenix"), std::nullopt);
@@ -198,8 +198,8 @@ TEST_F(TestDriverDomains, BulkRedefineBringsTheTreeBackAfterTheMetadataIsGone) {
   EXPECT_EQ(driver->revertToSnapshot("phoenix", "c", RevertOptions{}), std::nullopt);
 }
 
-// The first seed at the driver: a redefine fails partway (a definition made for another uuid);
-// everything redefined in the attempt is removed again and the error names the snapshot.
+// All-or-nothing bulk redefine at the driver: a redefine fails partway (a definition made for
+// another uuid); everything redefined in the attempt is removed again and the error names the snapshot.
 TEST_F(TestDriverDomains, BulkRedefineFailingPartwayRemovesWhatItRedefined) {
   define("source");
   ASSERT_EQ(driver->start("source"), std::nullopt);

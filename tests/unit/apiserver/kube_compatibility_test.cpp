@@ -15,7 +15,7 @@
 #include "controller/apiserver/storage/object_store.h"
 #include "controller/apiserver/validation/request_body.h"
 #include "controller/apiserver/yaml_json.h"
-#include "tests/unit/apiserver/storage/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
@@ -80,8 +80,8 @@ class KubeCompatibility : public ::testing::Test {
     return names;
   }
 
-  testing::TempDir dir;
-  testing::FakeClock clock;
+  testsupport::TempDir dir;
+  testsupport::ManualWallClock clock;
   std::unique_ptr<ResourceRegistry> registry;
   std::unique_ptr<ObjectStore> store;
   std::unique_ptr<ApiHandler> handler;

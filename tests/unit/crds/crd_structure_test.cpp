@@ -1,4 +1,4 @@
-// Each CRD has the pieces DESIGN.md section 1 asks for: names, status subresource, printer
+// Each CRD has the pieces docs/design.md (The API) describes: names, status subresource, printer
 // columns, selectable fields, immutability and cross-field CEL rules, bounded lists.
 #include <algorithm>
 #include <string>
@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "crds/api_names.h"
-#include "schema_walk.h"
+#include "tests/support/schema_walk.h"
 
 namespace virtsnap::crds {
 namespace {
@@ -16,9 +16,9 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-using testing::LoadCrd;
-using testing::OpenApiSchema;
-using testing::ResolveSchemaPath;
+using testsupport::LoadCrd;
+using testsupport::OpenApiSchema;
+using testsupport::ResolveSchemaPath;
 
 struct CrdExpectation {
   std::string file;

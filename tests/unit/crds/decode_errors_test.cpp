@@ -7,7 +7,7 @@
 #include "crds/domain.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
-#include "maximal_objects.h"
+#include "tests/support/maximal_objects.h"
 
 namespace virtsnap::crds {
 namespace {
@@ -21,7 +21,7 @@ DecodeError DomainError(const nlohmann::json& json) {
 }
 
 nlohmann::json ValidDomain() {
-  return EncodeDomain(testing::MaximalDomain());
+  return EncodeDomain(testsupport::MaximalDomain());
 }
 
 TEST(DecodeErrors, DocumentThatIsNotAnObject) {
@@ -151,13 +151,13 @@ TEST(DecodeErrors, BadTimestamp) {
 }
 
 TEST(DecodeErrors, SnapshotAndRevertErrorsNameTheirFields) {
-  nlohmann::json snapshot = EncodeSnapshot(testing::MaximalSnapshot());
+  nlohmann::json snapshot = EncodeSnapshot(testsupport::MaximalSnapshot());
   snapshot["status"]["disks"][0]["snapshot"] = "external";
   const DecodeResult<Snapshot> bad_snapshot = DecodeSnapshot(snapshot);
   ASSERT_FALSE(bad_snapshot.has_value());
   EXPECT_EQ(bad_snapshot.error().path, "status.disks[0].snapshot");
 
-  nlohmann::json revert = EncodeSnapshotRevert(testing::MaximalSnapshotRevert());
+  nlohmann::json revert = EncodeSnapshotRevert(testsupport::MaximalSnapshotRevert());
   revert["spec"].erase("snapshotName");
   const DecodeResult<SnapshotRevert> bad_revert = DecodeSnapshotRevert(revert);
   ASSERT_FALSE(bad_revert.has_value());

@@ -10,15 +10,15 @@
 #include "crds/domain.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
-#include "maximal_objects.h"
-#include "schema_walk.h"
-#include "yaml_to_json.h"
+#include "tests/support/maximal_objects.h"
+#include "tests/support/schema_walk.h"
+#include "tests/support/yaml_files.h"
 
 namespace virtsnap::crds {
 namespace {
 
-using testing::LoadYamlDocuments;
-using testing::SourcePath;
+using testsupport::loadYamlDocuments;
+using testsupport::sourcePath;
 
 // Decodes `json` as its kind and encodes it again; the error message if decoding failed.
 nlohmann::json DecodeAndEncode(const nlohmann::json& json, std::string& error) {
@@ -45,7 +45,7 @@ nlohmann::json DecodeAndEncode(const nlohmann::json& json, std::string& error) {
 
 std::vector<std::filesystem::path> ExampleFiles() {
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(SourcePath("deploy/examples"))) {
+  for (const auto& entry : std::filesystem::directory_iterator(sourcePath("deploy/examples"))) {
     if (entry.path().extension() == ".yaml") {
       files.push_back(entry.path());
     }
@@ -57,7 +57,7 @@ TEST(ExamplesRoundTrip, EveryExampleManifestRoundTripsWithoutLoss) {
   std::set<std::string> kinds_seen;
   int documents = 0;
   for (const std::filesystem::path& file : ExampleFiles()) {
-    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
+    for (const nlohmann::json& document : loadYamlDocuments(file)) {
       SCOPED_TRACE(file.filename().string() + " " + document["metadata"].value("name", ""));
       std::string error;
       const nlohmann::json encoded = DecodeAndEncode(document, error);
@@ -78,18 +78,18 @@ TEST(ExamplesRoundTrip, EveryExampleManifestSatisfiesItsSchema) {
                                                      {"Snapshot", "virtsnap.io_snapshots.yaml"},
                                                      {"SnapshotRevert", "virtsnap.io_snapshotreverts.yaml"}};
   for (const std::filesystem::path& file : ExampleFiles()) {
-    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
-      const nlohmann::json crd = testing::LoadCrd(crd_files.at(document["kind"].get<std::string>()));
-      EXPECT_TRUE(testing::SchemaProblems(document, testing::OpenApiSchema(crd)).empty())
+    for (const nlohmann::json& document : loadYamlDocuments(file)) {
+      const nlohmann::json crd = testsupport::LoadCrd(crd_files.at(document["kind"].get<std::string>()));
+      EXPECT_TRUE(testsupport::SchemaProblems(document, testsupport::OpenApiSchema(crd)).empty())
           << file << ": "
-          << ::testing::PrintToString(testing::SchemaProblems(document, testing::OpenApiSchema(crd)));
+          << ::testing::PrintToString(testsupport::SchemaProblems(document, testsupport::OpenApiSchema(crd)));
     }
   }
 }
 
 TEST(ExamplesRoundTrip, ExampleSpecsPassTheCrossFieldRules) {
   for (const std::filesystem::path& file : ExampleFiles()) {
-    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
+    for (const nlohmann::json& document : loadYamlDocuments(file)) {
       SCOPED_TRACE(file.filename().string());
       if (document["kind"] == "Domain") {
         EXPECT_TRUE(ValidateDomainSpec(DecodeDomain(document).value().spec).empty());
@@ -104,7 +104,7 @@ TEST(ExamplesRoundTrip, ExamplesCoverTheDocumentedScenarios) {
   bool created_qcow2_with_network = false, adopted_source_path = false, external_memory = false,
        disk_only_quiesce = false, revert = false;
   for (const std::filesystem::path& file : ExampleFiles()) {
-    for (const nlohmann::json& document : LoadYamlDocuments(file)) {
+    for (const nlohmann::json& document : loadYamlDocuments(file)) {
       if (document["kind"] == "Domain") {
         const DomainSpec spec = DecodeDomain(document).value().spec;
         for (const Disk& disk : spec.disks.value_or(std::vector<Disk>{})) {
@@ -140,20 +140,20 @@ void ExpectServerObjectRoundTrips(const T& object,
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedDomainRoundTrips) {
-  ExpectServerObjectRoundTrips(testing::MaximalDomain(), &DecodeDomain, &EncodeDomain);
+  ExpectServerObjectRoundTrips(testsupport::MaximalDomain(), &DecodeDomain, &EncodeDomain);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRoundTrips) {
-  ExpectServerObjectRoundTrips(testing::MaximalSnapshot(), &DecodeSnapshot, &EncodeSnapshot);
+  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshot(), &DecodeSnapshot, &EncodeSnapshot);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRevertRoundTrips) {
-  ExpectServerObjectRoundTrips(testing::MaximalSnapshotRevert(), &DecodeSnapshotRevert,
+  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshotRevert(), &DecodeSnapshotRevert,
                                &EncodeSnapshotRevert);
 }
 
 TEST(ServerObjectRoundTrip, UnknownMetadataFieldsAndManagedFieldsArePreserved) {
-  nlohmann::json json = EncodeDomain(testing::MaximalDomain());
+  nlohmann::json json = EncodeDomain(testsupport::MaximalDomain());
   json["metadata"]["futureField"] = {{"nested", {1, 2, 3}}};
   const DecodeResult<Domain> decoded = DecodeDomain(json);
   ASSERT_TRUE(decoded.has_value());
@@ -176,7 +176,7 @@ TEST(ServerObjectRoundTrip, AbsentOptionalFieldsStayAbsent) {
 }
 
 TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
-  nlohmann::json json = EncodeDomain(testing::MaximalDomain());
+  nlohmann::json json = EncodeDomain(testsupport::MaximalDomain());
   json["spec"]["memory"] = 1073741824;
   json["spec"]["disks"][0]["create"]["size"] = "0.5Ti";
   const DecodeResult<Domain> decoded = DecodeDomain(json);
@@ -187,7 +187,7 @@ TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
 }
 
 TEST(ServerObjectRoundTrip, NlohmannHooksWork) {
-  const Snapshot snapshot = testing::MaximalSnapshot();
+  const Snapshot snapshot = testsupport::MaximalSnapshot();
   const nlohmann::json json = snapshot;
   EXPECT_TRUE(json.get<Snapshot>() == snapshot);
   EXPECT_THROW((void)nlohmann::json({{"kind", "Snapshot"}}).get<Snapshot>(), DecodeException);

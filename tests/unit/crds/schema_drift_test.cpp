@@ -19,19 +19,19 @@
 #include "crds/domain.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
-#include "maximal_objects.h"
-#include "schema_walk.h"
+#include "tests/support/maximal_objects.h"
+#include "tests/support/schema_walk.h"
 
 namespace virtsnap::crds {
 namespace {
 
 using ::testing::IsEmpty;
-using testing::LoadCrd;
-using testing::OpenApiSchema;
-using testing::ResolveSchemaPath;
-using testing::SchemaPaths;
-using testing::SchemaProblems;
-using testing::WrittenPaths;
+using testsupport::LoadCrd;
+using testsupport::OpenApiSchema;
+using testsupport::ResolveSchemaPath;
+using testsupport::SchemaPaths;
+using testsupport::SchemaProblems;
+using testsupport::WrittenPaths;
 
 struct KindUnderTest {
   std::string kind;
@@ -61,7 +61,7 @@ std::vector<KindUnderTest> Kinds() {
   return {
       {"Domain",
        "virtsnap.io_domains.yaml",
-       [] { return EncodeDomain(testing::MaximalDomain()); },
+       [] { return EncodeDomain(testsupport::MaximalDomain()); },
        [](const nlohmann::json& json) { return ReadPaths(&DecodeDomain, json); },
        {{"spec.os.firmware", enumWireNames<Firmware>()},
         {"spec.disks[].bus", enumWireNames<DiskBus>()},
@@ -73,7 +73,7 @@ std::vector<KindUnderTest> Kinds() {
         {"status.state", enumWireNames<DomainState>()}}},
       {"Snapshot",
        "virtsnap.io_snapshots.yaml",
-       [] { return EncodeSnapshot(testing::MaximalSnapshot()); },
+       [] { return EncodeSnapshot(testsupport::MaximalSnapshot()); },
        [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshot, json); },
        {{"spec.location", enumWireNames<SnapshotLocation>()},
         {"spec.deletionPolicy", enumWireNames<SnapshotDeletionPolicy>()},
@@ -84,7 +84,7 @@ std::vector<KindUnderTest> Kinds() {
         {"status.disks[].snapshot", enumWireNames<DiskSnapshotMode>()}}},
       {"SnapshotRevert",
        "virtsnap.io_snapshotreverts.yaml",
-       [] { return EncodeSnapshotRevert(testing::MaximalSnapshotRevert()); },
+       [] { return EncodeSnapshotRevert(testsupport::MaximalSnapshotRevert()); },
        [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshotRevert, json); },
        {{"status.phase", enumWireNames<RevertPhase>()}, {"status.conditions[].status", condition_status}}},
   };
@@ -159,7 +159,7 @@ TEST(SchemaDriftDetection, FieldRemovedFromTheSchemaIsReported) {
   schema["properties"]["spec"]["properties"].erase("vcpus");
   schema["properties"]["status"]["properties"]["snapshotTree"]["items"]["properties"].erase("current");
 
-  EXPECT_THAT(SchemaProblems(EncodeDomain(testing::MaximalDomain()), schema),
+  EXPECT_THAT(SchemaProblems(EncodeDomain(testsupport::MaximalDomain()), schema),
               ::testing::IsSupersetOf({::testing::HasSubstr("spec.vcpus: is written by the C++ types"),
                                        ::testing::HasSubstr("status.snapshotTree[].current: is written")}));
   EXPECT_EQ(ResolveSchemaPath(schema, "spec.vcpus"), nullptr);
@@ -167,7 +167,7 @@ TEST(SchemaDriftDetection, FieldRemovedFromTheSchemaIsReported) {
 
 TEST(SchemaDriftDetection, FieldAddedOnlyToTheEncodedObjectIsReported) {
   const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshots.yaml"));
-  nlohmann::json snapshot = EncodeSnapshot(testing::MaximalSnapshot());
+  nlohmann::json snapshot = EncodeSnapshot(testsupport::MaximalSnapshot());
   snapshot["spec"]["retention"] = "7d";
   snapshot["status"]["disks"][0]["sizeBytes"] = 1;
 
@@ -179,14 +179,15 @@ TEST(SchemaDriftDetection, FieldAddedOnlyToTheEncodedObjectIsReported) {
 TEST(SchemaDriftDetection, SchemaFieldWithoutCppFieldIsReported) {
   nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshotreverts.yaml"));
   schema["properties"]["spec"]["properties"]["dryRun"] = {{"type", "boolean"}};
-  const std::set<std::string> written = WrittenPaths(EncodeSnapshotRevert(testing::MaximalSnapshotRevert()));
+  const std::set<std::string> written =
+      WrittenPaths(EncodeSnapshotRevert(testsupport::MaximalSnapshotRevert()));
   EXPECT_TRUE(SchemaPaths(schema).count("spec.dryRun"));
   EXPECT_FALSE(written.count("spec.dryRun"));
 }
 
 TEST(SchemaDriftDetection, WrongTypeOrEnumValueIsReported) {
   const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_domains.yaml"));
-  nlohmann::json domain = EncodeDomain(testing::MaximalDomain());
+  nlohmann::json domain = EncodeDomain(testsupport::MaximalDomain());
   domain["spec"]["vcpus"] = "two";
   domain["spec"]["runState"] = "Hibernating";
   EXPECT_THAT(

@@ -5,7 +5,7 @@
 #include "crds/domain.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
-#include "maximal_objects.h"
+#include "tests/support/maximal_objects.h"
 
 namespace virtsnap::crds {
 namespace {
@@ -19,11 +19,11 @@ auto ErrorAt(const std::string& path) {
 }
 
 TEST(ValidateDomainSpec, MaximalSpecIsValid) {
-  EXPECT_THAT(ValidateDomainSpec(testing::MaximalDomain().spec), IsEmpty());
+  EXPECT_THAT(ValidateDomainSpec(testsupport::MaximalDomain().spec), IsEmpty());
 }
 
 TEST(ValidateDomainSpec, DiskNeedsExactlyOneOfSourceAndCreate) {
-  DomainSpec spec = testing::MaximalDomain().spec;
+  DomainSpec spec = testsupport::MaximalDomain().spec;
   (*spec.disks)[0].source = DiskSource{"/var/lib/libvirt/images/a.qcow2"};  // now both
   (*spec.disks)[1].source.reset();                                          // now neither
   EXPECT_THAT(ValidateDomainSpec(spec), ElementsAre(ErrorAt("spec.disks[0]"), ErrorAt("spec.disks[1]")));
@@ -32,17 +32,17 @@ TEST(ValidateDomainSpec, DiskNeedsExactlyOneOfSourceAndCreate) {
 TEST(ValidateDomainSpec, SourcePathMustBeAbsoluteWithoutDotSegments) {
   for (const std::string path :
        {"images/a.qcow2", "/var/lib/../../etc/shadow", "/var/lib/libvirt/images/..", "/var/./a.qcow2", ""}) {
-    DomainSpec spec = testing::MaximalDomain().spec;
+    DomainSpec spec = testsupport::MaximalDomain().spec;
     (*spec.disks)[1].source->path = path;
     EXPECT_THAT(ValidateDomainSpec(spec), ElementsAre(ErrorAt("spec.disks[1].source.path"))) << path;
   }
-  DomainSpec spec = testing::MaximalDomain().spec;
+  DomainSpec spec = testsupport::MaximalDomain().spec;
   (*spec.disks)[1].source->path = "/var/lib/libvirt/images/a..b.qcow2";  // dots inside a name are fine
   EXPECT_THAT(ValidateDomainSpec(spec), IsEmpty());
 }
 
 TEST(ValidateDomainSpec, NetworkNeedsExactlyOneOfNetworkAndBridge) {
-  DomainSpec spec = testing::MaximalDomain().spec;
+  DomainSpec spec = testsupport::MaximalDomain().spec;
   (*spec.networks)[0].bridge = "br1";
   (*spec.networks)[1].bridge.reset();
   EXPECT_THAT(ValidateDomainSpec(spec),
@@ -50,7 +50,7 @@ TEST(ValidateDomainSpec, NetworkNeedsExactlyOneOfNetworkAndBridge) {
 }
 
 TEST(ValidateDomainSpec, DuplicateDiskNamesAndZeroSizesAreRefused) {
-  DomainSpec spec = testing::MaximalDomain().spec;
+  DomainSpec spec = testsupport::MaximalDomain().spec;
   (*spec.disks)[1].name = "vda";
   (*spec.disks)[0].create->size = Quantity::Parse("0Gi").value();
   spec.memory = Quantity::Parse("0").value();
@@ -60,7 +60,7 @@ TEST(ValidateDomainSpec, DuplicateDiskNamesAndZeroSizesAreRefused) {
 }
 
 TEST(ValidateDomainSpecUpdate, NodeNameIsImmutable) {
-  const DomainSpec old_spec = testing::MaximalDomain().spec;
+  const DomainSpec old_spec = testsupport::MaximalDomain().spec;
   DomainSpec new_spec = old_spec;
   new_spec.run_state = RunState::kStopped;
   EXPECT_THAT(ValidateDomainSpecUpdate(old_spec, new_spec), IsEmpty());
@@ -91,7 +91,7 @@ TEST(ValidateSnapshotSpec, QuiesceOnlyWithExternalDiskOnly) {
 }
 
 TEST(ValidateSnapshotSpecUpdate, OnlyDescriptionAndDeletionPolicyMayChange) {
-  const SnapshotSpec old_spec = testing::MaximalSnapshot().spec;
+  const SnapshotSpec old_spec = testsupport::MaximalSnapshot().spec;
   SnapshotSpec new_spec = old_spec;
   new_spec.description = "changed";
   new_spec.deletion_policy = SnapshotDeletionPolicy::kRetain;

@@ -1,6 +1,6 @@
-// The external-snapshot deletion rules (DESIGN.md section 2, second seed), one test per rule, and the
-// seed scenario: revert to a non-leaf external snapshot, branch, then every refusal and every allowed
-// deletion.
+// The external-snapshot deletion rules (docs/design.md, Snapshot tree rules), one test per rule, and the
+// branch-after-revert scenario: revert to a non-leaf external snapshot, branch, then every refusal and every
+// allowed deletion.
 
 #include "drivers/external_deletion_rules.h"
 
@@ -153,7 +153,7 @@ TEST_F(ExternalDeletionTest, ExternalLeafAndLinearChainAreDeletable) {
   EXPECT_EQ(reason("e1"), std::nullopt);  // a root in the active chain, one child
 }
 
-// The second seed: e1 -> e2 -> e3, revert to the non-leaf e2, create e4 (a branch), and so on.
+// Branch after revert: e1 -> e2 -> e3, revert to the non-leaf e2, create e4 (a branch), and so on.
 TEST_F(ExternalDeletionTest, RevertToNonLeafExternalThenBranchRefusesAndAllowsExactlyAsLibvirt) {
   create("e1");
   create("e2");

@@ -1,4 +1,4 @@
-// The snapshot tree model, one test per rule of DESIGN.md section 2 (libvirt's semantics).
+// The snapshot tree model, one test per rule of docs/design.md, Snapshot tree rules (libvirt's semantics).
 
 #include "drivers/snapshot_tree.h"
 
@@ -349,7 +349,7 @@ TEST(SnapshotTreeRedefine, RedefinesParentsBeforeChildrenAndMarksCurrent) {
   EXPECT_EQ(tree.checkInvariants(), std::nullopt);
 }
 
-// The first seed: a bulk redefine fails partway; everything it defined is removed again, the
+// All-or-nothing: a bulk redefine fails partway; everything it defined is removed again, the
 // metaroot holds nothing, and the current pointer (set during the attempt) is reset.
 TEST(SnapshotTreeRedefine, RedefineFailingPartwayLeavesTheTreeEmptyConsistentAndNothingCurrent) {
   SnapshotTree tree;

@@ -13,8 +13,9 @@
 #include <prometheus/text_serializer.h>
 
 #include "controller/kube/rate_limiters.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
-#include "tests/unit/kube/workqueue_test_support.h"
+#include "tests/support/workqueue_test_support.h"
 
 namespace virtsnap::kube {
 namespace {
@@ -94,7 +95,7 @@ class ControllerTest : public ::testing::Test {
     return logLines_;
   }
 
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ScriptedReconciler> reconciler_ = std::make_shared<ScriptedReconciler>();
   std::mutex logMutex_;  // guards logLines_

@@ -20,9 +20,9 @@ namespace virtsnap::kube {
 namespace {
 
 using nlohmann::json;
-using testing::EmbeddedApiServer;
-using testing::EmbeddedApiServerOptions;
-using testing::eventually;
+using testsupport::EmbeddedApiServer;
+using testsupport::EmbeddedApiServerOptions;
+using testsupport::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kEventsPath = "/api/v1/namespaces/vms/events";
@@ -100,7 +100,7 @@ class EventRecorderTest : public ::testing::Test {
 
   std::unique_ptr<EmbeddedApiServer> api_;
   std::shared_ptr<RestClient> client_;
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   FakeWallClock wall_;
   std::unique_ptr<ApiEventRecorder> recorder_;
 };
@@ -371,7 +371,7 @@ Event sample(const std::string& object, const std::string& message) {
 }
 
 TEST(EventCorrelatorTest, NamesAreUniqueWhileTheWallClockStandsStill) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   FakeWallClock wall;
   EventCorrelator correlator(EventCorrelatorOptions{}, clock, wall.function());
   std::set<std::string> names;
@@ -385,7 +385,7 @@ TEST(EventCorrelatorTest, NamesAreUniqueWhileTheWallClockStandsStill) {
 }
 
 TEST(EventCorrelatorTest, KeysDoNotRunFieldsTogether) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   EventCorrelator correlator(EventCorrelatorOptions{}, clock, nullptr);
   Event first = sample("vm-1", "x");
   first.reason = "ab";
@@ -398,7 +398,7 @@ TEST(EventCorrelatorTest, KeysDoNotRunFieldsTogether) {
 }
 
 TEST(EventCorrelatorTest, ARepeatPatchesCountTimestampAndMessage) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   FakeWallClock wall;
   EventCorrelator correlator(EventCorrelatorOptions{}, clock, wall.function());
   Event event = sample("vm-1", "hello");
@@ -419,7 +419,7 @@ TEST(EventCorrelatorTest, ARepeatPatchesCountTimestampAndMessage) {
 }
 
 TEST(EventCorrelatorTest, CachesForgetTheLeastRecentlyUsedKeys) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   EventCorrelatorOptions options;
   options.cacheSize = 2;
   EventCorrelator correlator(options, clock, nullptr);

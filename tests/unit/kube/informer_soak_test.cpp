@@ -16,16 +16,16 @@
 namespace virtsnap::kube {
 namespace {
 
-using testing::eventually;
-using testing::kubeError;
+using testsupport::eventually;
+using testsupport::kubeError;
 
 constexpr int kNames = 300;
 constexpr int kRounds = 12;
 constexpr int kWritesPerRound = 500;
 
 TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded) {
-  auto clock = std::make_shared<testing::FakeClock>();
-  auto client = std::make_shared<testing::ScriptedApiClient>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
+  auto client = std::make_shared<testsupport::ScriptedApiClient>();
   client->setHistoryLimit(400);  // the fake server's memory stays bounded too
 
   std::mutex mutex;  // guards failures
@@ -51,7 +51,7 @@ TEST(InformerSoak, ThousandsOfEventsWithDropsAndRelistsLeakNothingAndStayBounded
     failures.push_back(failure);
   };
   Informer informer(client, options, clock, seededRandom(99));
-  testing::WorldMirror mirror;
+  testsupport::WorldMirror mirror;
   informer.addHandler(mirror.handler());
 
   std::mt19937 random(4242);

@@ -13,8 +13,8 @@ namespace virtsnap::kube {
 namespace {
 
 using std::chrono::seconds;
-using testing::eventually;
-using testing::kubeError;
+using testsupport::eventually;
+using testsupport::kubeError;
 
 nlohmann::json domain(const std::string& name, const std::string& node = "node-a") {
   return {{"apiVersion", "virtsnap.io/v1alpha1"},
@@ -24,7 +24,7 @@ nlohmann::json domain(const std::string& name, const std::string& node = "node-a
           {"status", {{"state", "Running"}, {"bulky", std::string(200, 'x')}}}};
 }
 
-std::map<std::string, std::string> serverVersions(const testing::ScriptedApiClient& client,
+std::map<std::string, std::string> serverVersions(const testsupport::ScriptedApiClient& client,
                                                   const std::string& node = "") {
   std::map<std::string, std::string> versions;
   for (const auto& [key, object] : client.objects()) {
@@ -72,9 +72,10 @@ class InformerTest : public ::testing::Test {
     clock_->advance(failures_[count - 1].retryIn);
   }
 
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
-  std::shared_ptr<testing::ScriptedApiClient> client_ = std::make_shared<testing::ScriptedApiClient>();
-  testing::WorldMirror mirror_;
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
+  std::shared_ptr<testsupport::ScriptedApiClient> client_ =
+      std::make_shared<testsupport::ScriptedApiClient>();
+  testsupport::WorldMirror mirror_;
   std::unique_ptr<Informer> informer_;
   std::mutex mutex_;  // guards failures_
   std::vector<WatcherFailure> failures_;
@@ -276,7 +277,7 @@ TEST_F(InformerTest, AHandlerAddedLateFirstHearsOfWhatIsCached) {
   client_->upsert(domain("b"));
   start(options());
   awaitWatching();
-  testing::WorldMirror late;
+  testsupport::WorldMirror late;
   informer_->addHandler(late.handler());
   EXPECT_EQ(late.versions(), serverVersions(*client_));
   client_->upsert(domain("c"));

@@ -266,7 +266,7 @@ TEST_F(KubeConfigTest, InClusterReadsTheServiceAccount) {
 }
 
 TEST_F(KubeConfigTest, ATokenFileIsReReadWhenItChanges) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   const fs::path path = write("token", "one\n");
   const auto firstTime = fs::last_write_time(path);
   TokenSourcePtr source = fileTokenSource(path, clock);
@@ -278,7 +278,7 @@ TEST_F(KubeConfigTest, ATokenFileIsReReadWhenItChanges) {
 }
 
 TEST_F(KubeConfigTest, ATokenFileIsReReadOnceAMinuteEvenWithTheSameModificationTime) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   const fs::path path = write("token", "one\n");
   const auto sameTime = fs::last_write_time(path);
   TokenSourcePtr source = fileTokenSource(path, clock);
@@ -292,7 +292,7 @@ TEST_F(KubeConfigTest, ATokenFileIsReReadOnceAMinuteEvenWithTheSameModificationT
 }
 
 TEST_F(KubeConfigTest, ATokenFileThatDisappearsKeepsTheLastGoodToken) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   const fs::path path = write("token", "one\n");
   TokenSourcePtr source = fileTokenSource(path, clock);
   EXPECT_EQ(source->token().value(), "one");

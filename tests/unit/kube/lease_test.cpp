@@ -22,9 +22,9 @@ namespace virtsnap::kube {
 namespace {
 
 using nlohmann::json;
-using testing::EmbeddedApiServer;
-using testing::EmbeddedApiServerOptions;
-using testing::eventually;
+using testsupport::EmbeddedApiServer;
+using testsupport::EmbeddedApiServerOptions;
+using testsupport::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kNamespace = "virtsnap-system";
@@ -32,7 +32,7 @@ constexpr const char* kLeasesPath = "/apis/coordination.k8s.io/v1/namespaces/vir
 
 // A wall clock of its own per candidate, so machines can disagree on the time.
 WallClock wallClockAt(std::chrono::system_clock::time_point start,
-                      std::shared_ptr<testing::FakeClock> steady) {
+                      std::shared_ptr<testsupport::FakeClock> steady) {
   const auto origin = steady->now();
   return [start, origin, steady] {
     return start + std::chrono::duration_cast<std::chrono::system_clock::duration>(steady->now() - origin);
@@ -75,7 +75,7 @@ class LeaseTest : public ::testing::Test {
 
   std::unique_ptr<EmbeddedApiServer> api_;
   std::shared_ptr<RestClient> client_;
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::vector<std::unique_ptr<LeaderElector>> electors_;
 };
 

@@ -74,7 +74,7 @@ TEST(ItemExponentialRateLimiter, ZeroBaseNeverWaits) {
 }
 
 TEST(BucketRateLimiter, SpendsTheBurstThenSpacesRetriesAtQps) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   BucketRateLimiter limiter(/*qps=*/10, /*burst=*/100, clock);
   for (int i = 0; i < 100; ++i) {
     ASSERT_EQ(limiter.when("ns/key-" + std::to_string(i)), nanoseconds(0)) << i;
@@ -85,7 +85,7 @@ TEST(BucketRateLimiter, SpendsTheBurstThenSpacesRetriesAtQps) {
 }
 
 TEST(BucketRateLimiter, RefillsAsTheClockMoves) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   BucketRateLimiter limiter(/*qps=*/10, /*burst=*/2, clock);
   EXPECT_EQ(limiter.when("a"), nanoseconds(0));
   EXPECT_EQ(limiter.when("a"), nanoseconds(0));
@@ -133,7 +133,7 @@ TEST(MaxOfRateLimiter, AsksEveryLimiterAndWaitsForTheLongest) {
 }
 
 TEST(DefaultControllerRateLimiter, PerKeyBackoffUntilTheOverallBucketRunsDry) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   RateLimiterPtr limiter = defaultControllerRateLimiter(clock);
   // One key failing repeatedly: its own exponential backoff (the bucket still has tokens).
   EXPECT_EQ(limiter->when("ns/a"), milliseconds(5));
@@ -153,7 +153,7 @@ TEST(DefaultControllerRateLimiter, PerKeyBackoffUntilTheOverallBucketRunsDry) {
 }
 
 TEST(DefaultControllerRateLimiter, ReachesTheThousandSecondCap) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   RateLimiterPtr limiter = defaultControllerRateLimiter(clock);
   nanoseconds last(0);
   for (int i = 0; i < 40; ++i) {

@@ -23,10 +23,10 @@ namespace {
 
 using nlohmann::json;
 using ::testing::ElementsAre;
-using testing::EmbeddedApiServer;
-using testing::EmbeddedApiServerOptions;
 using ::testing::HasSubstr;
 using ::testing::Pair;
+using testsupport::EmbeddedApiServer;
+using testsupport::EmbeddedApiServerOptions;
 
 const meta::ResourceType& domains() {
   return meta::Resource<crds::Domain>::type();
@@ -51,7 +51,7 @@ class RestClientTest : public ::testing::Test {
     options.token = "s3cret";
     options.store.watch.bookmarkInterval = std::chrono::milliseconds(20);
     options.store.watch.historySize = 8;
-    clock_ = std::make_shared<testing::FakeClock>();
+    clock_ = std::make_shared<testsupport::FakeClock>();
     options.client.clock = clock_;
     options.namespaces = {"vms"};
     auto started = EmbeddedApiServer::start(options);
@@ -85,8 +85,8 @@ class RestClientTest : public ::testing::Test {
   }
 
   std::unique_ptr<EmbeddedApiServer> api_;
-  std::shared_ptr<testing::InProcessTransport> transport_;
-  std::shared_ptr<testing::FakeClock> clock_;
+  std::shared_ptr<testsupport::InProcessTransport> transport_;
+  std::shared_ptr<testsupport::FakeClock> clock_;
   std::shared_ptr<RestClient> client_;
 };
 
@@ -341,7 +341,7 @@ TEST_F(RestClientTest, ADroppedConnectionIsANetworkError) {
 }
 
 TEST_F(RestClientTest, AWrongTokenIsUnauthorized) {
-  auto stranger = std::make_shared<testing::InProcessTransport>(api_->handler(), "wrong");
+  auto stranger = std::make_shared<testsupport::InProcessTransport>(api_->handler(), "wrong");
   RestClient client(stranger);
   auto refused = client.list(domains(), "vms", {});
   ASSERT_FALSE(refused.has_value());

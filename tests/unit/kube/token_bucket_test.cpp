@@ -10,7 +10,7 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(TokenBucket, SpendsTheBurstThenRefillsAtQps) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   TokenBucket bucket(/*qps=*/10, /*burst=*/3, clock);
   EXPECT_TRUE(bucket.tryTake());
   EXPECT_TRUE(bucket.tryTake());
@@ -23,7 +23,7 @@ TEST(TokenBucket, SpendsTheBurstThenRefillsAtQps) {
 }
 
 TEST(TokenBucket, ReservationsQueueUpOneIntervalApart) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   TokenBucket bucket(/*qps=*/5, /*burst=*/1, clock);
   EXPECT_EQ(bucket.reserve(), milliseconds(0));
   EXPECT_EQ(std::chrono::round<milliseconds>(bucket.reserve()), milliseconds(200));
@@ -31,7 +31,7 @@ TEST(TokenBucket, ReservationsQueueUpOneIntervalApart) {
 }
 
 TEST(TokenBucket, NeverSavesMoreThanTheBurst) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   TokenBucket bucket(/*qps=*/100, /*burst=*/2, clock);
   clock->advance(std::chrono::hours(1));
   EXPECT_TRUE(bucket.tryTake());
@@ -40,7 +40,7 @@ TEST(TokenBucket, NeverSavesMoreThanTheBurst) {
 }
 
 TEST(TokenBucket, TakeSleepsOnTheClockUntilTheTokenIsEarned) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   TokenBucket bucket(/*qps=*/2, /*burst=*/1, clock);
   bucket.take();
   bucket.take();
@@ -49,7 +49,7 @@ TEST(TokenBucket, TakeSleepsOnTheClockUntilTheTokenIsEarned) {
 }
 
 TEST(TokenBucket, ZeroQpsIsUnlimited) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   TokenBucket bucket(/*qps=*/0, /*burst=*/1, clock);
   for (int i = 0; i < 1000; ++i) {
     ASSERT_TRUE(bucket.tryTake());

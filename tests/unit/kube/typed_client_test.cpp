@@ -44,7 +44,8 @@ class TypedClientTest : public ::testing::Test {
     handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, "");
     RestClientOptions options;
     options.qps = 0;
-    client_ = std::make_shared<RestClient>(std::make_shared<testing::InProcessTransport>(*handler_), options);
+    client_ =
+        std::make_shared<RestClient>(std::make_shared<testsupport::InProcessTransport>(*handler_), options);
     auto ns =
         client_->create(meta::resources::namespaces(),
                         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "vms"}}}}, {});

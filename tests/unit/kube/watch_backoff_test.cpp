@@ -38,7 +38,7 @@ std::vector<milliseconds> delays(WatchBackoff& backoff, int count) {
 }
 
 TEST(WatchBackoff, DoublesFrom800MillisecondsUpTo30Seconds) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   WatchBackoff backoff(withoutJitter(), clock, seededRandom(1));
   EXPECT_EQ(delays(backoff, 9),
             (std::vector<milliseconds>{milliseconds(800), milliseconds(1600), milliseconds(3200),
@@ -48,7 +48,7 @@ TEST(WatchBackoff, DoublesFrom800MillisecondsUpTo30Seconds) {
 }
 
 TEST(WatchBackoff, JitterAddsUpToHalfAStepAndNeverPassesTheCap) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   WatchBackoff backoff(BackoffPolicy{}, clock, seededRandom(42));
   bool jittered = false;
   for (int i = 0; i < 12; ++i) {
@@ -62,14 +62,14 @@ TEST(WatchBackoff, JitterAddsUpToHalfAStepAndNeverPassesTheCap) {
 }
 
 TEST(WatchBackoff, TheSameSeedGivesTheSameDelays) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   WatchBackoff first(BackoffPolicy{}, clock, seededRandom(7));
   WatchBackoff second(BackoffPolicy{}, clock, seededRandom(7));
   EXPECT_EQ(delays(first, 8), delays(second, 8));
 }
 
 TEST(WatchBackoff, TheLargestJitterAtTheCapStaysAtTheCap) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   WatchBackoff backoff(BackoffPolicy{}, clock, std::make_shared<FixedRandom>(0.999));
   EXPECT_EQ(std::chrono::floor<milliseconds>(backoff.next()), milliseconds(1199));  // 800 * 1.4995
   for (int i = 0; i < 10; ++i) {
@@ -79,7 +79,7 @@ TEST(WatchBackoff, TheLargestJitterAtTheCapStaysAtTheCap) {
 }
 
 TEST(WatchBackoff, StartsOverAfter120SecondsWithoutAFailure) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   WatchBackoff backoff(withoutJitter(), clock, seededRandom(1));
   delays(backoff, 4);  // 800 ms .. 6.4 s
   clock->advance(seconds(120));
@@ -88,7 +88,7 @@ TEST(WatchBackoff, StartsOverAfter120SecondsWithoutAFailure) {
 }
 
 TEST(WatchBackoff, FailuresCloserThan120SecondsKeepGrowing) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   WatchBackoff backoff(withoutJitter(), clock, seededRandom(1));
   std::vector<milliseconds> seen;
   for (int i = 0; i < 8; ++i) {
@@ -99,7 +99,7 @@ TEST(WatchBackoff, FailuresCloserThan120SecondsKeepGrowing) {
 }
 
 TEST(WatchBackoff, ResetStartsOverAtOnce) {
-  auto clock = std::make_shared<testing::FakeClock>();
+  auto clock = std::make_shared<testsupport::FakeClock>();
   WatchBackoff backoff(withoutJitter(), clock, seededRandom(1));
   delays(backoff, 5);
   backoff.reset();

@@ -12,8 +12,8 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing::eventually;
-using testing::kubeError;
+using testsupport::eventually;
+using testsupport::kubeError;
 
 nlohmann::json domain(const std::string& name, const std::string& node = "node-a") {
   return {{"apiVersion", "virtsnap.io/v1alpha1"},
@@ -91,8 +91,9 @@ class WatcherTest : public ::testing::Test {
     clock_->advance(failures()[count - 1].retryIn);
   }
 
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
-  std::shared_ptr<testing::ScriptedApiClient> client_ = std::make_shared<testing::ScriptedApiClient>();
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
+  std::shared_ptr<testsupport::ScriptedApiClient> client_ =
+      std::make_shared<testsupport::ScriptedApiClient>();
   std::unique_ptr<Watcher> watcher_;
   std::thread thread_;
   std::mutex mutex_;  // guards events_ and failures_

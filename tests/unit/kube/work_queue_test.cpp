@@ -10,8 +10,9 @@
 #include <gtest/gtest.h>
 
 #include "controller/kube/rate_limiters.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
-#include "tests/unit/kube/workqueue_test_support.h"
+#include "tests/support/workqueue_test_support.h"
 
 namespace virtsnap::kube {
 namespace {
@@ -23,7 +24,7 @@ using testsupport::eventually;
 
 class WorkQueueTest : public ::testing::Test {
  protected:
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::unique_ptr<WorkQueue> queue_ = std::make_unique<WorkQueue>(
       clock_, std::make_unique<ItemExponentialRateLimiter>(seconds(1), seconds(1000)), nullptr);
 };

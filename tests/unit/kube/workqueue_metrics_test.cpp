@@ -7,8 +7,9 @@
 
 #include "controller/kube/rate_limiters.h"
 #include "controller/kube/work_queue.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
-#include "tests/unit/kube/workqueue_test_support.h"
+#include "tests/support/workqueue_test_support.h"
 
 namespace virtsnap::kube {
 namespace {
@@ -35,7 +36,7 @@ class WorkqueueMetricsTest : public ::testing::Test {
   double gauge(const std::string& family) const { return gaugeValue(*registry_, family, kLabels); }
   double counter(const std::string& family) const { return counterValue(*registry_, family, kLabels); }
 
-  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   std::unique_ptr<WorkQueue> queue_;
 };

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/apiserver/storage/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
@@ -13,7 +13,7 @@ const json kObject = {{"metadata", {{"name", "web"}, {"namespace", "default"}}},
                       {"spec", {{"nodeName", "node-1"}, {"replicas", 3}, {"paused", true}}}};
 
 ResourceType type() {
-  ResourceType type = testing::widgetType();
+  ResourceType type = testsupport::widgetType();
   type.selectableFields = {".spec.nodeName", ".spec.replicas", ".spec.paused"};
   return type;
 }

@@ -5,14 +5,14 @@
 
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/memory_object_store.h"
-#include "tests/unit/apiserver/storage/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
 
 using nlohmann::json;
 
-class NamespaceLifecycle : public testing::StoreTestBase {
+class NamespaceLifecycle : public testsupport::StoreTestBase {
  protected:
   void SetUp() override {
     StoreTestBase::SetUp();

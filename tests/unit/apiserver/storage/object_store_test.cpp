@@ -7,14 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/storage/memory_object_store.h"
-#include "tests/unit/apiserver/storage/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
 
 using nlohmann::json;
-using testing::TempDir;
-using testing::widget;
+using testsupport::TempDir;
+using testsupport::widget;
 
 ListOptions selecting(std::string labels, std::string fields = "") {
   ListOptions options;
@@ -30,7 +30,7 @@ ListOptions fromVersion(std::string version, bool bookmarks = false) {
   return options;
 }
 
-class ObjectStoreTest : public testing::StoreTestBase {
+class ObjectStoreTest : public testsupport::StoreTestBase {
  protected:
   json create(json object, const std::string& ns = "default") {
     auto created = store_->create(type_, ns, std::move(object), WriteOptions{}, nullptr);
@@ -46,7 +46,7 @@ class ObjectStoreTest : public testing::StoreTestBase {
 
   std::string rv(const json& object) { return object["metadata"]["resourceVersion"].get<std::string>(); }
 
-  ResourceType type_ = testing::widgetType();
+  ResourceType type_ = testsupport::widgetType();
 };
 
 TEST_F(ObjectStoreTest, OpenCreatesTheDefaultNamespaces) {
@@ -154,7 +154,7 @@ TEST_F(ObjectStoreTest, CreateChecksApiVersionKindNamespaceAndResourceVersion) {
 }
 
 TEST_F(ObjectStoreTest, ClusterScopedObjectsHaveNoNamespace) {
-  type_ = testing::clusterWidgetType();
+  type_ = testsupport::clusterWidgetType();
   json object = widget("global");
   object["kind"] = "ClusterWidget";
   object["metadata"]["namespace"] = "default";
@@ -776,6 +776,8 @@ TEST_F(ObjectStoreTest, StoppedWatchEndsAndIsForgotten) {
   ASSERT_TRUE(watch.has_value());
   EXPECT_EQ(store_->watchCount(), 1u);
   std::thread waiter([&] { EXPECT_FALSE(watch.value()->next(std::chrono::seconds(10))); });
+  // Not a wait for a result: it only makes it likely that stop() finds next() blocked. A stop that
+  // comes first is seen by next() at once, and every assertion holds either way.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   watch.value()->stop();
   waiter.join();

@@ -4,13 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/apiserver/storage/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
 
 using nlohmann::json;
-using testing::TempDir;
+using testsupport::TempDir;
 
 std::unique_ptr<WriteAheadLog> openLog(const std::filesystem::path& dir, WriteAheadLog::Contents* contents) {
   auto log = WriteAheadLog::open(dir, contents);

@@ -14,7 +14,7 @@
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/memory_object_store.h"
 
-namespace virtsnap::apiserver::testing {
+namespace virtsnap::testsupport {
 
 class TempDir {
  public:
@@ -34,10 +34,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A clock that only moves when told to.
-class FakeClock {
+// A wall clock for the store (its Now function) that only moves when told to, in whole seconds.
+class ManualWallClock {
  public:
-  ObjectStore::Now now() {
+  apiserver::ObjectStore::Now now() {
     return [this] { return std::chrono::system_clock::time_point(std::chrono::seconds(seconds_.load())); };
   }
   void advance(std::int64_t seconds) { seconds_ += seconds; }
@@ -46,8 +46,8 @@ class FakeClock {
   std::atomic<std::int64_t> seconds_{1700000000};  // 2023-11-14T22:13:20Z
 };
 
-inline ResourceType widgetType() {
-  ResourceType type;
+inline apiserver::ResourceType widgetType() {
+  apiserver::ResourceType type;
   type.group = "example.virtsnap.io";
   type.version = "v1";
   type.kind = "Widget";
@@ -61,8 +61,8 @@ inline ResourceType widgetType() {
   return type;
 }
 
-inline ResourceType clusterWidgetType() {
-  ResourceType type = widgetType();
+inline apiserver::ResourceType clusterWidgetType() {
+  apiserver::ResourceType type = widgetType();
   type.kind = "ClusterWidget";
   type.listKind = "ClusterWidgetList";
   type.plural = "clusterwidgets";
@@ -71,8 +71,8 @@ inline ResourceType clusterWidgetType() {
   return type;
 }
 
-inline ResourceType namespaceType() {
-  ResourceType type;
+inline apiserver::ResourceType namespaceType() {
+  apiserver::ResourceType type;
   type.version = "v1";
   type.kind = "Namespace";
   type.listKind = "NamespaceList";
@@ -93,23 +93,23 @@ inline nlohmann::json widget(const std::string& name, nlohmann::json spec = nloh
 class StoreTestBase : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loaded = ResourceRegistry::load(VIRTSNAP_SOURCE_DIR "/crds");
+    auto loaded = apiserver::ResourceRegistry::load(VIRTSNAP_SOURCE_DIR "/crds");
     ASSERT_TRUE(loaded.has_value()) << loaded.error();
     registry_ = std::move(loaded).value();
     reopen();
   }
 
-  void reopen(StoreOptions options = {}) {
+  void reopen(apiserver::StoreOptions options = {}) {
     store_.reset();
-    auto opened = MemoryObjectStore::open(dir_.path(), registry_, clock_.now(), options);
+    auto opened = apiserver::MemoryObjectStore::open(dir_.path(), registry_, clock_.now(), options);
     ASSERT_TRUE(opened.has_value()) << opened.error();
     store_ = std::move(opened).value();
   }
 
   TempDir dir_;
-  FakeClock clock_;
-  ResourceRegistry registry_;
-  std::unique_ptr<MemoryObjectStore> store_;
+  ManualWallClock clock_;
+  apiserver::ResourceRegistry registry_;
+  std::unique_ptr<apiserver::MemoryObjectStore> store_;
 };
 
-}  // namespace virtsnap::apiserver::testing
+}  // namespace virtsnap::testsupport

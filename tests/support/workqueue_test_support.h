@@ -1,22 +1,19 @@
 #pragma once
 // Helpers for the work queue and controller tests: read one series back from a prometheus Registry
-// (through Collect(), as a scrape would), and wait for another thread to get somewhere.
+// (through Collect(), as a scrape would), and check that no key's latest version went unprocessed.
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cstddef>
-#include <functional>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
-namespace virtsnap::kube::testsupport {
+namespace virtsnap::testsupport {
 
 // The series of `family` whose labels are exactly `labels`.
 inline std::optional<prometheus::ClientMetric> findSeries(
@@ -58,19 +55,6 @@ inline prometheus::ClientMetric::Histogram histogramValue(
   return series ? series->histogram : prometheus::ClientMetric::Histogram{};
 }
 
-// Waits until `condition` holds, for another thread's progress (never for time to pass on a clock).
-// The wall-clock bound only turns a hang into a failure; nothing asserts on how long it took.
-inline bool eventually(const std::function<bool()>& condition) {
-  const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > giveUp) {
-      return false;
-    }
-    std::this_thread::yield();
-  }
-  return true;
-}
-
 // Whether every key's last processing saw its latest version: no add was lost or left unprocessed.
 template <std::size_t N>
 bool allSeen(const std::array<std::atomic<int>, N>& seen, const std::array<std::atomic<int>, N>& version) {
@@ -82,4 +66,4 @@ bool allSeen(const std::array<std::atomic<int>, N>& seen, const std::array<std::
   return true;
 }
 
-}  // namespace virtsnap::kube::testsupport
+}  // namespace virtsnap::testsupport

@@ -1,6 +1,9 @@
-#include "maximal_objects.h"
+#include "tests/support/maximal_objects.h"
 
-namespace virtsnap::crds::testing {
+namespace virtsnap::testsupport {
+
+using namespace crds;  // NOLINT(google-build-using-namespace): every line here builds a crds type
+
 namespace {
 
 Quantity MustParse(const std::string& text) {
@@ -129,4 +132,4 @@ SnapshotRevert MaximalSnapshotRevert() {
   return revert;
 }
 
-}  // namespace virtsnap::crds::testing
+}  // namespace virtsnap::testsupport

@@ -4,17 +4,17 @@
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
 
-namespace virtsnap::crds::testing {
+namespace virtsnap::testsupport {
 
 // Objects with every optional field set and every list non-empty, with values the CRD schemas
 // accept: what the schema drift test serializes. A field added to a type must be set here too,
 // or the drift test reports the schema field as never written.
-Domain MaximalDomain();
-Snapshot MaximalSnapshot();
-SnapshotRevert MaximalSnapshotRevert();
+crds::Domain MaximalDomain();
+crds::Snapshot MaximalSnapshot();
+crds::SnapshotRevert MaximalSnapshotRevert();
 
 // An object as the API server returns it: uid, resourceVersion, managedFields, owner references,
 // and a metadata field our types do not model.
-ObjectMeta ServerSideMetadata(const std::string& name);
+crds::ObjectMeta ServerSideMetadata(const std::string& name);
 
-}  // namespace virtsnap::crds::testing
+}  // namespace virtsnap::testsupport

@@ -1,11 +1,11 @@
-#include "schema_walk.h"
+#include "tests/support/schema_walk.h"
 
 #include <regex>
 
 #include "crds/meta/time.h"
-#include "yaml_to_json.h"
+#include "tests/support/yaml_files.h"
 
-namespace virtsnap::crds::testing {
+namespace virtsnap::testsupport {
 namespace {
 
 std::string Join(const std::string& parent, const std::string& key) {
@@ -140,7 +140,7 @@ class SchemaChecker {
         !std::regex_search(text, std::regex(schema["pattern"].get<std::string>()))) {
       Problem(path, "\"" + text + "\" does not match " + schema["pattern"].get<std::string>());
     }
-    if (schema.value("format", "") == "date-time" && !meta::parseTime(text)) {
+    if (schema.value("format", "") == "date-time" && !crds::meta::parseTime(text)) {
       Problem(path, "\"" + text + "\" is not a date-time");
     }
   }
@@ -162,7 +162,7 @@ class SchemaChecker {
 }  // namespace
 
 nlohmann::json LoadCrd(const std::string& file) {
-  return LoadYamlDocuments(SourcePath("crds/" + file)).at(0);
+  return loadYamlDocuments(sourcePath("crds/" + file)).at(0);
 }
 
 const nlohmann::json& OpenApiSchema(const nlohmann::json& crd) {
@@ -221,4 +221,4 @@ std::vector<std::string> SchemaProblems(const nlohmann::json& value, const nlohm
   return checker.problems;
 }
 
-}  // namespace virtsnap::crds::testing
+}  // namespace virtsnap::testsupport

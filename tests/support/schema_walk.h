@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace virtsnap::crds::testing {
+namespace virtsnap::testsupport {
 
 // Schema paths name fields the way FieldPathLog does: properties joined by ".", list items as
 // "[]" ("spec.disks[].create.size"), map values as their parent's path plus ".<key>".
@@ -32,4 +32,4 @@ std::set<std::string> WrittenPaths(const nlohmann::json& object);
 // Returns one message per problem, each starting with the path.
 std::vector<std::string> SchemaProblems(const nlohmann::json& value, const nlohmann::json& schema);
 
-}  // namespace virtsnap::crds::testing
+}  // namespace virtsnap::testsupport
