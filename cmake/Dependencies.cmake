@@ -12,6 +12,7 @@ find_package(OpenSSL REQUIRED)
 find_package(cpprestsdk CONFIG REQUIRED)
 if(NOT VIRTSNAP_FUZZ)
   find_package(prometheus-cpp CONFIG REQUIRED)
+  pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)  # Debian's re2 ships no CMake package
 endif()
 if(VIRTSNAP_BUILD_BENCH AND NOT VIRTSNAP_FUZZ)
   find_package(benchmark REQUIRED)
