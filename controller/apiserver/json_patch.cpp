@@ -245,17 +245,8 @@ Expected<nlohmann::json, PatchError> applyJsonPatch(const nlohmann::json& docume
 }
 
 nlohmann::json applyMergePatch(const nlohmann::json& document, const nlohmann::json& patch) {
-  if (!patch.is_object()) {
-    return patch;
-  }
-  nlohmann::json result = document.is_object() ? document : nlohmann::json::object();
-  for (const auto& [key, value] : patch.items()) {
-    if (value.is_null()) {
-      result.erase(key);
-    } else {
-      result[key] = applyMergePatch(result.contains(key) ? result[key] : nlohmann::json(), value);
-    }
-  }
+  nlohmann::json result = document;
+  result.merge_patch(patch);
   return result;
 }
 
