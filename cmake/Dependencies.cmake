@@ -13,6 +13,7 @@ find_package(cpprestsdk CONFIG REQUIRED)
 if(NOT VIRTSNAP_FUZZ)
   find_package(prometheus-cpp CONFIG REQUIRED)
   pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)  # Debian's re2 ships no CMake package
+  find_package(ZLIB REQUIRED)
 endif()
 if(VIRTSNAP_BUILD_BENCH AND NOT VIRTSNAP_FUZZ)
   find_package(benchmark REQUIRED)
