@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "drivers/libvirt/libvirt_driver.h"
-#include "drivers/libvirt/libvirt_error.h"
 #include "drivers/snapshot_tree.h"
 
 namespace {
@@ -211,9 +210,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  // libvirt's own error reports, on stderr with a prefix (they are also handled as values).
-  virtsnap::drivers::libvirt::setLibvirtLogSink(
-      [](std::string_view message) { std::cerr << "libvirt: " << message << '\n'; });
   LibvirtDriverOptions driverOptions;
   driverOptions.uri = options.uri;
   // The demo reverts many times a second; the test driver writes no overlay files that could collide.

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <iostream>
 
+#include "base/logger.h"
 #include "controller/apiserver/json_patch.h"
 #include "controller/apiserver/random_ids.h"
 #include "controller/apiserver/request_body.h"
@@ -448,7 +448,7 @@ void MemoryObjectStore::compactIfDue() {
   }
   // The write that triggered this is already durable in the log, so a failure here loses nothing.
   if (auto problem = log_->compact(json{{"rv", version_}, {"objects", std::move(objects)}})) {
-    std::cerr << "virtsnap apiserver: log compaction failed (will retry): " << *problem << "\n";
+    logLine(LogLevel::Warning, "apiserver", "log compaction failed (will retry): " + *problem);
   }
 }
 
