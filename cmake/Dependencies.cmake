@@ -14,6 +14,8 @@ if(NOT VIRTSNAP_FUZZ)
   find_package(prometheus-cpp CONFIG REQUIRED)
   pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)  # Debian's re2 ships no CMake package
   find_package(ZLIB REQUIRED)
+  find_package(spdlog CONFIG REQUIRED)
+  find_package(CLI11 CONFIG REQUIRED)
 endif()
 if(VIRTSNAP_BUILD_BENCH AND NOT VIRTSNAP_FUZZ)
   find_package(benchmark REQUIRED)
