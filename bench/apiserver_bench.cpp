@@ -21,6 +21,7 @@
 #include "controller/apiserver/http/kubeconfig_writer.h"
 #include "controller/kube/http/http_transport.h"
 #include "controller/kube/rest_client.h"
+#include "crds/domain.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"
 

@@ -18,6 +18,7 @@
 #include <malloc.h>
 
 #include "controller/kube/informer.h"
+#include "crds/snapshot.h"
 
 namespace {
 

@@ -2,6 +2,7 @@
 // API, and the backbone of the integration tests). Serves the CRDs in --crd-dir on loopback, keeps
 // every object under --data-dir, and writes a kubeconfig (mode 0600) with a fresh bearer token.
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -14,6 +15,8 @@
 #include "controller/apiserver/http/tls_certificates.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/object_store.h"
+#include "controller/command_line.h"
+#include "controller/logging/spdlog_logger.h"
 
 namespace {
 
@@ -22,73 +25,68 @@ void requestStop(int) {
   stopRequested = 1;
 }
 
-int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0
-            << " [--crd-dir DIR] [--data-dir DIR] [--kubeconfig FILE] [--address ADDR] [--port PORT]\n";
-  return 2;
+// A failure before serving: logged, and the process exits 1.
+int fail(const std::string& problem) {
+  virtsnap::logLine(virtsnap::LogLevel::Error, "apiserver", problem);
+  return 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::filesystem::path crdDir = "crds";
-  std::filesystem::path dataDir = "virtsnap-data";
-  std::filesystem::path kubeconfig;
+  std::string crdDir = "crds";
+  std::string dataDirName = "virtsnap-data";
+  std::string kubeconfigName;
   virtsnap::apiserver::HttpServerOptions serverOptions;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) {
-      return usage(argv[0]);
-    }
-    const std::string value = argv[++i];
-    if (arg == "--crd-dir") {
-      crdDir = value;
-    } else if (arg == "--data-dir") {
-      dataDir = value;
-    } else if (arg == "--kubeconfig") {
-      kubeconfig = value;
-    } else if (arg == "--address") {
-      serverOptions.address = value;
-    } else if (arg == "--port") {
-      serverOptions.port = std::stoi(value);
-    } else {
-      return usage(argv[0]);
-    }
+  virtsnap::logging::LogOptions logOptions;
+  CLI::App app("The embedded Kubernetes-compatible API server: serves the CRDs of --crd-dir on loopback.",
+               "virtsnap-apiserver");
+  app.add_option("--crd-dir", crdDir, "Folder of CustomResourceDefinition YAML files")->capture_default_str();
+  app.add_option("--data-dir", dataDirName, "Where objects are kept")->capture_default_str();
+  app.add_option("--kubeconfig", kubeconfigName, "Kubeconfig to write (default: <data-dir>/kubeconfig)");
+  app.add_option("--address", serverOptions.address, "Address to listen on")->capture_default_str();
+  app.add_option("--port", serverOptions.port, "Port to listen on (0: the first free one from 38000)")
+      ->check(virtsnap::integerIn(0, 65535))
+      ->capture_default_str();
+  virtsnap::addLogFlags(app, logOptions);
+  if (auto status = virtsnap::parseCommandLine(app, argc, argv)) {
+    return *status;
   }
+  virtsnap::logging::installProcessLogger(logOptions);
+
+  const std::filesystem::path dataDir = dataDirName;
+  std::filesystem::path kubeconfig = kubeconfigName;
   if (kubeconfig.empty()) {
     kubeconfig = dataDir / "kubeconfig";
   }
 
   auto registry = virtsnap::apiserver::ResourceRegistry::load(crdDir);
   if (!registry) {
-    std::cerr << "virtsnap-apiserver: " << registry.error() << '\n';
-    return 1;
+    return fail(registry.error());
   }
-  std::filesystem::create_directories(dataDir);
+  if (std::error_code ec; !std::filesystem::create_directories(dataDir, ec) && ec) {
+    return fail("cannot create " + dataDir.string() + ": " + ec.message());
+  }
   auto store = virtsnap::apiserver::ObjectStore::open(dataDir / "store", registry.value());
   if (!store) {
-    std::cerr << "virtsnap-apiserver: " << store.error() << '\n';
-    return 1;
+    return fail(store.error());
   }
   const std::string token = virtsnap::apiserver::randomToken();
   auto tls = virtsnap::apiserver::makeSelfSignedTls({"127.0.0.1", "::1"}, {"localhost"});
   if (!tls) {
-    std::cerr << "virtsnap-apiserver: " << tls.error() << '\n';
-    return 1;
+    return fail(tls.error());
   }
   serverOptions.tls = tls.value();
   virtsnap::apiserver::ApiHandler handler(registry.value(), *store.value(), token);
   virtsnap::apiserver::HttpServer server(handler, serverOptions);
   if (auto failed = server.start()) {
-    std::cerr << "virtsnap-apiserver: " << *failed << '\n';
-    return 1;
+    return fail(*failed);
   }
   const std::string& url = server.url();
   if (auto written =
           virtsnap::apiserver::writeKubeconfig(kubeconfig, url, token, tls.value().caCertificatePem);
       !written) {
-    std::cerr << "virtsnap-apiserver: " << written.error() << '\n';
-    return 1;
+    return fail(written.error());
   }
   std::cout << "virtsnap-apiserver: serving " << registry.value().all().size() << " resource types on " << url
             << "\nkubeconfig: " << std::filesystem::absolute(kubeconfig).string()

@@ -4,14 +4,15 @@
 // It prints the operations and the final tree. Exit status 0 only when they agreed throughout.
 
 #include <chrono>
-#include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "controller/command_line.h"
+#include "controller/logging/spdlog_logger.h"
 #include "drivers/libvirt/libvirt_driver.h"
-#include "drivers/libvirt/libvirt_error.h"
 #include "drivers/snapshot_tree.h"
 
 namespace {
@@ -33,11 +34,6 @@ struct Options {
   int randomSteps = 200;
   unsigned seed = 1;
 };
-
-int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0 << " [--uri URI] [--domain NAME] [--random-steps N] [--seed S]\n";
-  return 2;
-}
 
 // The tree libvirt reports, rebuilt with the same model so that the two can be compared.
 SnapshotTree treeOf(const SnapshotListing& listing) {
@@ -192,35 +188,32 @@ bool randomised(Demo& demo, int steps, unsigned seed) {
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) {
-      return usage(argv[0]);
-    }
-    const std::string value = argv[++i];
-    if (arg == "--uri") {
-      options.uri = value;
-    } else if (arg == "--domain") {
-      options.domain = value;
-    } else if (arg == "--random-steps") {
-      options.randomSteps = std::atoi(value.c_str());
-    } else if (arg == "--seed") {
-      options.seed = static_cast<unsigned>(std::strtoul(value.c_str(), nullptr, 10));
-    } else {
-      return usage(argv[0]);
-    }
+  virtsnap::logging::LogOptions logOptions;
+  CLI::App app(
+      "Drives libvirt through snapshot creates, reverts and deletes and checks after every step "
+      "that libvirt's snapshot tree and virtsnap's model agree.",
+      "virtsnap-tree-demo");
+  app.add_option("--uri", options.uri, "libvirt connection URI")->capture_default_str();
+  app.add_option("--domain", options.domain, "Domain to snapshot")->capture_default_str();
+  app.add_option("--random-steps", options.randomSteps, "Random operations after the scripted ones")
+      ->check(virtsnap::integerIn(0, 10000000))
+      ->capture_default_str();
+  app.add_option("--seed", options.seed, "Seed of the random operations")
+      ->check(virtsnap::integerIn(0, std::numeric_limits<unsigned>::max()))
+      ->capture_default_str();
+  virtsnap::addLogFlags(app, logOptions);
+  if (auto status = virtsnap::parseCommandLine(app, argc, argv)) {
+    return *status;
   }
+  virtsnap::logging::installProcessLogger(logOptions);
 
-  // libvirt's own error reports, on stderr with a prefix (they are also handled as values).
-  virtsnap::drivers::libvirt::setLibvirtLogSink(
-      [](std::string_view message) { std::cerr << "libvirt: " << message << '\n'; });
   LibvirtDriverOptions driverOptions;
   driverOptions.uri = options.uri;
   // The demo reverts many times a second; the test driver writes no overlay files that could collide.
   driverOptions.revertSpacing = std::chrono::milliseconds(options.uri.rfind("test:", 0) == 0 ? 0 : 1000);
   LibvirtDriver libvirt(driverOptions);
   if (auto caps = libvirt.capabilities(); !caps) {
-    std::cerr << caps.error().message << '\n';
+    virtsnap::logLine(virtsnap::LogLevel::Error, "tree-demo", caps.error().message);
     return 1;
   }
   std::cout << "virtsnap tree demo on " << options.uri << ", domain '" << options.domain << "'\n\n";

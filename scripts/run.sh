@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: libvirt's in-process test driver. Until the standalone agent
 # exists this is the tree demo: real libvirt snapshot operations mirrored in virtsnap's tree model,
-# checked against each other after every step. Arguments go to virtsnap-tree-demo (--help-like usage
-# on a bad one): --uri, --domain, --random-steps, --seed.
+# checked against each other after every step. Arguments go to virtsnap-tree-demo (see --help):
+# --uri, --domain, --random-steps, --seed, --log-level, --log-format.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

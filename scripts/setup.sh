@@ -22,6 +22,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcpprest-dev libssl-dev libboost-system-dev
   nlohmann-json3-dev libxml2-dev libyaml-cpp-dev
+  libre2-dev libcli11-dev libspdlog-dev zlib1g-dev
   prometheus-cpp-dev
   libvirt-dev libvirt-clients
   yamllint valgrind ccache

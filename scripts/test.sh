@@ -27,7 +27,6 @@ trap 'bash scripts/stop-libvirtd.sh --destroy-domains >/dev/null 2>&1 || true' E
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 fi
 
 stage "build (warnings are errors)"

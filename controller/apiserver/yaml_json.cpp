@@ -3,9 +3,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <regex>
 #include <string>
 
+#include <re2/re2.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
@@ -21,26 +21,25 @@ struct Refused {
 };
 
 nlohmann::json plainScalar(const std::string& text) {
-  // No null, bool or number is this long, and libstdc++'s std::regex recurses once per character
-  // matched: a scalar of a million digits would overflow the stack.
-  if (text.size() > 256) {
+  if (text.size() > 256) {  // no null, bool or number is this long
     return text;
   }
-  static const std::regex kNull("^(~|null|Null|NULL|)$");
-  static const std::regex kBool("^(true|True|TRUE|false|False|FALSE)$");
-  static const std::regex kInt("^[-+]?[0-9]+$");
-  static const std::regex kFloat("^[-+]?([.][0-9]+|[0-9]+([.][0-9]*)?)([eE][-+]?[0-9]+)?$");
-  if (std::regex_match(text, kNull)) {
+  // The plain scalars that resolve to null, a bool, an int or a float (anchored: FullMatch).
+  static const RE2 kNull("~|null|Null|NULL|");
+  static const RE2 kBool("true|True|TRUE|false|False|FALSE");
+  static const RE2 kInt("[-+]?[0-9]+");
+  static const RE2 kFloat("[-+]?([.][0-9]+|[0-9]+([.][0-9]*)?)([eE][-+]?[0-9]+)?");
+  if (RE2::FullMatch(text, kNull)) {
     return nullptr;
   }
-  if (std::regex_match(text, kBool)) {
+  if (RE2::FullMatch(text, kBool)) {
     return text[0] == 't' || text[0] == 'T';
   }
-  if (std::regex_match(text, kInt)) {
+  if (RE2::FullMatch(text, kInt)) {
     const auto parsed = nlohmann::json::parse(text[0] == '+' ? text.substr(1) : text, nullptr, false);
     return parsed.is_discarded() ? nlohmann::json(text) : parsed;  // too large for 64 bits: keep the text
   }
-  if (std::regex_match(text, kFloat)) {
+  if (RE2::FullMatch(text, kFloat)) {
     // Out of a double's range (1e400) it stays a string, as go-yaml resolves it.
     errno = 0;
     const double value = std::strtod(text.c_str(), nullptr);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <exception>
-#include <iostream>
 
 #include "controller/kube/rate_limiters.h"
 
@@ -17,17 +16,6 @@ ClockPtr clockOrSystem(ClockPtr clock) {
   return clock ? std::move(clock) : systemClock();
 }
 
-LogSink logOrStandardError(LogSink sink) {
-  if (sink) {
-    return sink;
-  }
-  return [](std::string_view line) {
-    static std::mutex mutex;  // guards std::cerr, so lines from several workers do not interleave
-    std::lock_guard lock(mutex);
-    std::cerr << line << '\n';
-  };
-}
-
 }  // namespace
 
 Controller::Controller(ControllerOptions options, std::shared_ptr<Reconciler> reconciler)
@@ -35,7 +23,7 @@ Controller::Controller(ControllerOptions options, std::shared_ptr<Reconciler> re
       workers_(std::max(1, options.workers)),
       clock_(clockOrSystem(std::move(options.clock))),
       reconciler_(std::move(reconciler)),
-      log_(logOrStandardError(std::move(options.log))),
+      logger_(std::move(options.logger)),
       registry_(options.registry ? std::move(options.registry) : std::make_shared<prometheus::Registry>()),
       metrics_(registry_, name_, workers_) {
   RateLimiterPtr rateLimiter =
@@ -139,8 +127,8 @@ void Controller::handleOutcome(const std::string& key, const ReconcileResult& ou
       queue_->addRateLimited(key);
       metrics_.reconcileError();
       metrics_.reconciled(ControllerMetrics::Result::Error);
-      log("controller " + name_ + ": reconcile " + key + " failed (will retry, attempt " +
-          std::to_string(queue_->numRequeues(key)) + "): " + outcome.message());
+      log(LogLevel::Warning, "reconcile " + key + " failed (will retry, attempt " +
+                                 std::to_string(queue_->numRequeues(key)) + "): " + outcome.message());
       return;
     case ReconcileResult::Kind::TerminalError:
       // Retrying cannot help; the next change to the object enqueues it again, from a fresh backoff.
@@ -148,14 +136,16 @@ void Controller::handleOutcome(const std::string& key, const ReconcileResult& ou
       metrics_.terminalReconcileError();
       metrics_.reconcileError();
       metrics_.reconciled(ControllerMetrics::Result::Error);
-      log("controller " + name_ + ": reconcile " + key +
-          " failed terminally (not retried): " + outcome.message());
+      log(LogLevel::Error, "reconcile " + key + " failed terminally (not retried): " + outcome.message());
       return;
   }
 }
 
-void Controller::log(const std::string& line) const {
-  log_(line);
+void Controller::log(LogLevel level, const std::string& line) const {
+  const LoggerPtr logger = logger_ ? logger_ : processLogger();
+  if (logger->enabled(level)) {
+    logger->log(level, "controller/" + name_, line);
+  }
 }
 
 }  // namespace virtsnap::kube

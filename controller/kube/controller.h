@@ -26,6 +26,7 @@
 #include <prometheus/registry.h>
 
 #include "base/clock.h"
+#include "base/logger.h"
 #include "controller/kube/controller_metrics.h"
 #include "controller/kube/rate_limiter.h"
 #include "controller/kube/reconciler.h"
@@ -33,16 +34,13 @@
 
 namespace virtsnap::kube {
 
-// Receives one log line (without a trailing newline).
-using LogSink = std::function<void(std::string_view line)>;
-
 struct ControllerOptions {
-  std::string name;                                // the metrics' controller/name label, and the log prefix
+  std::string name;                                // the metrics' controller label; logs as controller/<name>
   int workers = 1;                                 // MaxConcurrentReconciles (at least 1)
   ClockPtr clock;                                  // null: the system clock
   RateLimiterPtr rateLimiter;                      // null: defaultControllerRateLimiter(clock)
   std::shared_ptr<prometheus::Registry> registry;  // null: a private registry (metrics still counted)
-  LogSink log;                                     // null: standard error
+  LoggerPtr logger;                                // null: the process's logger, as it is at each line
 };
 
 class Controller {
@@ -72,13 +70,13 @@ class Controller {
   void reconcileKey(const std::string& key);
   ReconcileResult invokeReconciler(const std::string& key);
   void handleOutcome(const std::string& key, const ReconcileResult& outcome);  // the one place
-  void log(const std::string& line) const;
+  void log(LogLevel level, const std::string& line) const;
 
   const std::string name_;
   const int workers_;
   const ClockPtr clock_;
   const std::shared_ptr<Reconciler> reconciler_;
-  const LogSink log_;
+  const LoggerPtr logger_;  // may be null
   const std::shared_ptr<prometheus::Registry> registry_;
   ControllerMetrics metrics_;  // thread-safe
   // Thread-safe; a pointer so the queue (and its threads) go before the metrics registry does.

@@ -8,25 +8,18 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "base/logger.h"
+
 namespace virtsnap::drivers::libvirt {
 
 namespace {
-
-std::mutex sinkMutex;  // guards sink()
-LibvirtLogSink& sink() {
-  static LibvirtLogSink instance;
-  return instance;
-}
 
 // Called by libvirt on the thread that hit the error, before the call returns.
 void routeError(void* /*userData*/, virErrorPtr error) {
   if (error == nullptr || error->message == nullptr) {
     return;
   }
-  std::lock_guard lock(sinkMutex);
-  if (sink()) {
-    sink()(error->message);
-  }
+  logLine(LogLevel::Debug, "libvirt", error->message);
 }
 
 // libvirt's refusals of external snapshot deletion (qemu_snapshot.c), mapped to the tree model's
@@ -42,12 +35,6 @@ constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 7> kDelet
 }};
 
 }  // namespace
-
-void setLibvirtLogSink(LibvirtLogSink newSink) {
-  silenceLibvirtErrorPrinting();
-  std::lock_guard lock(sinkMutex);
-  sink() = std::move(newSink);
-}
 
 void silenceLibvirtErrorPrinting() {
   static std::once_flag once;

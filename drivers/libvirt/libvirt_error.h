@@ -2,19 +2,15 @@
 // libvirt's errors as DriverError values. libvirt keeps the last error per thread; it is read right
 // after the failing call. Its default printing to stderr is switched off once per process.
 
-#include <functional>
 #include <string_view>
 
 #include "drivers/driver_error.h"
 
 namespace virtsnap::drivers::libvirt {
 
-// Where libvirt's own error reports go instead of stderr: each one, as libvirt words it. The agent
-// points this at its logger; unset, they are dropped (every error also comes back as a value).
-using LibvirtLogSink = std::function<void(std::string_view message)>;
-void setLibvirtLogSink(LibvirtLogSink sink);
-
-// Stops libvirt from printing errors to stderr and routes them to the log sink. Idempotent.
+// Stops libvirt from printing its error reports to stderr and sends each one, as libvirt words it, to
+// the process's logger (base/logger.h) as component "libvirt" at debug level: every error also comes
+// back to the caller as a DriverError, and the caller decides how loud it is. Idempotent.
 void silenceLibvirtErrorPrinting();
 
 // The calling thread's last libvirt error, classified; `context` says what was being done.

@@ -140,7 +140,7 @@ class SchemaChecker {
         !std::regex_search(text, std::regex(schema["pattern"].get<std::string>()))) {
       Problem(path, "\"" + text + "\" does not match " + schema["pattern"].get<std::string>());
     }
-    if (schema.value("format", "") == "date-time" && !crds::meta::parseTime(text)) {
+    if (schema.value("format", "") == "date-time" && !meta::parseTime(text)) {
       Problem(path, "\"" + text + "\" is not a date-time");
     }
   }

@@ -3,43 +3,38 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <re2/re2.h>
+
 namespace virtsnap::apiserver::cel {
 
 namespace {
 
-constexpr std::size_t kMaxPatternLength = 4096;  // compiling std::regex recurses over the pattern
 constexpr std::size_t kMaxCached = 1024;
 
-std::regex::flag_type regexFlags() {
-#if defined(__GLIBCXX__)
-  return std::regex::ECMAScript | std::regex_constants::__polynomial;
-#else
-  return std::regex::ECMAScript;
-#endif
+std::mutex cacheMutex;  // guards cache
+std::unordered_map<std::string, Expected<std::shared_ptr<const re2::RE2>, std::string>> cache;
+
+RE2::Options regexOptions() {
+  RE2::Options options;           // UTF-8, Perl classes, leftmost-first: Go's regexp defaults
+  options.set_log_errors(false);  // the error is returned to the caller, not written to stderr
+  return options;
 }
 
 }  // namespace
 
-Expected<std::shared_ptr<const std::regex>, std::string> compileRegex(const std::string& pattern) {
-  using Result = Expected<std::shared_ptr<const std::regex>, std::string>;
-  static std::mutex mutex;
-  static std::unordered_map<std::string, Result> cache;
+Expected<std::shared_ptr<const re2::RE2>, std::string> compileRegex(const std::string& pattern) {
+  using Result = Expected<std::shared_ptr<const re2::RE2>, std::string>;
   {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(cacheMutex);
     auto it = cache.find(pattern);
     if (it != cache.end()) {
       return it->second;
     }
   }
-  Result result = std::string("pattern is too long");
-  if (pattern.size() <= kMaxPatternLength) {
-    try {
-      result = std::shared_ptr<const std::regex>(std::make_shared<std::regex>(pattern, regexFlags()));
-    } catch (const std::regex_error& e) {
-      result = std::string(e.what());
-    }
-  }
-  std::lock_guard lock(mutex);
+  auto compiled = std::make_shared<const re2::RE2>(pattern, regexOptions());
+  Result result =
+      compiled->has_value() ? Result(std::shared_ptr<const re2::RE2>(compiled)) : Result(compiled->error());
+  std::lock_guard lock(cacheMutex);
   if (cache.size() >= kMaxCached) {  // patterns can come from data (matches(self.x)); keep the cache bounded
     cache.clear();
   }
@@ -47,12 +42,13 @@ Expected<std::shared_ptr<const std::regex>, std::string> compileRegex(const std:
   return result;
 }
 
-bool regexSearch(const std::regex& regex, const std::string& text) {
-  try {
-    return std::regex_search(text, regex);
-  } catch (const std::regex_error&) {  // error_complexity / error_stack from the library's own limits
-    return false;
-  }
+bool regexSearch(const re2::RE2& regex, std::string_view text) {
+  return RE2::PartialMatch(text, regex);
+}
+
+std::size_t cachedRegexCount() {
+  std::lock_guard lock(cacheMutex);
+  return cache.size();
 }
 
 }  // namespace virtsnap::apiserver::cel

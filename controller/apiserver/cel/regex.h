@@ -1,21 +1,28 @@
 #pragma once
 // Regular expressions for CEL's matches() and the schema's `pattern`, compiled once per pattern text.
-// Kubernetes speaks RE2; std::regex's ECMAScript grammar agrees on everything the CRDs use. libstdc++'s
-// default matcher recurses once per input character and overflows the stack on long strings, so its
-// polynomial (breadth-first) matcher is used: linear in the input like RE2, and no back-references.
+// Kubernetes speaks RE2 (Go's regexp): UTF-8 text, Perl classes and flags such as (?i), (?P<name>...)
+// and \pL, and matching in time linear in the input. RE2 itself is used, so both agree.
 
+#include <cstddef>
 #include <memory>
-#include <regex>
 #include <string>
+#include <string_view>
 
 #include "base/expected.h"
 
+namespace re2 {
+class RE2;
+}  // namespace re2
+
 namespace virtsnap::apiserver::cel {
 
-// The compiled pattern, or the reason it does not compile.
-Expected<std::shared_ptr<const std::regex>, std::string> compileRegex(const std::string& pattern);
+// The compiled pattern, or RE2's reason it does not compile ("missing ): (").
+Expected<std::shared_ptr<const re2::RE2>, std::string> compileRegex(const std::string& pattern);
 
-// Whether `pattern` matches somewhere in `text` (RE2's partial match, as CEL and OpenAPI use it).
-bool regexSearch(const std::regex& regex, const std::string& text);
+// Whether `pattern` matches somewhere in `text` (a partial match, as CEL and OpenAPI use it).
+bool regexSearch(const re2::RE2& regex, std::string_view text);
+
+// How many compiled patterns the cache holds now (it never holds more than a fixed bound).
+std::size_t cachedRegexCount();
 
 }  // namespace virtsnap::apiserver::cel

@@ -224,6 +224,14 @@ Expected<nlohmann::json, PatchError> applyJsonPatch(const nlohmann::json& docume
         return PatchError{false, missing(op, path)};
       }
     } else if (op == "test") {
+      if (!tokens->empty()) {
+        // A missing parent is an error even when the value is null (null only matches a missing key).
+        const nlohmann::json* parent = parentOf(result, *tokens);
+        if (parent == nullptr || !(parent->is_object() || parent->is_array())) {
+          return PatchError{false,
+                            "test operation does not apply: is missing path: " + path + ": missing value"};
+        }
+      }
       nlohmann::json* target = find(result, *tokens);
       bool equal = target != nullptr ? *target == operation["value"] : operation["value"].is_null();
       if (!equal) {
@@ -237,17 +245,8 @@ Expected<nlohmann::json, PatchError> applyJsonPatch(const nlohmann::json& docume
 }
 
 nlohmann::json applyMergePatch(const nlohmann::json& document, const nlohmann::json& patch) {
-  if (!patch.is_object()) {
-    return patch;
-  }
-  nlohmann::json result = document.is_object() ? document : nlohmann::json::object();
-  for (const auto& [key, value] : patch.items()) {
-    if (value.is_null()) {
-      result.erase(key);
-    } else {
-      result[key] = applyMergePatch(result.contains(key) ? result[key] : nlohmann::json(), value);
-    }
-  }
+  nlohmann::json result = document;
+  result.merge_patch(patch);
   return result;
 }
 

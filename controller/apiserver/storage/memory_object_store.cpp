@@ -5,8 +5,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <iostream>
 
+#include "base/logger.h"
+#include "controller/apiserver/random_ids.h"
 #include "controller/apiserver/storage/json_patch.h"
 #include "controller/apiserver/storage/store_errors.h"
 #include "controller/apiserver/validation/request_body.h"
@@ -370,28 +371,6 @@ std::string MemoryObjectStore::timestamp() const {
   return meta::formatTime(now_());
 }
 
-std::string MemoryObjectStore::newUid() {
-  std::uint64_t high = random_();
-  std::uint64_t low = random_();
-  high = (high & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
-  low = (low & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;    // RFC 4122 variant
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
-                static_cast<unsigned>((high >> 16) & 0xFFFFu), static_cast<unsigned>(high & 0xFFFFu),
-                static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
-  return buffer;
-}
-
-std::string MemoryObjectStore::randomSuffix() {
-  // kube's generateName alphabet (no vowels, no confusable characters).
-  static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-  std::string out;
-  for (int i = 0; i < 5; ++i) {
-    out += alphabet[random_() % (sizeof alphabet - 1)];
-  }
-  return out;
-}
-
 const json* MemoryObjectStore::find(const ResourceType& type, const std::string& ns,
                                     const std::string& name) const {
   auto resource = resources_.find(resourceKey(type));
@@ -465,7 +444,7 @@ void MemoryObjectStore::compactIfDue() {
   }
   // The write that triggered this is already durable in the log, so a failure here loses nothing.
   if (auto problem = log_->compact(json{{"rv", version_}, {"objects", std::move(objects)}})) {
-    std::cerr << "virtsnap apiserver: log compaction failed (will retry): " << *problem << "\n";
+    logLine(LogLevel::Warning, "apiserver", "log compaction failed (will retry): " + *problem);
   }
 }
 
@@ -510,7 +489,7 @@ ApiResult<json> MemoryObjectStore::createLocked(const ResourceType& type, const 
           {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}});
     }
     for (int attempt = 0; attempt < 8; ++attempt) {
-      name = prefix + randomSuffix();
+      name = prefix + randomNameSuffix();
       if (find(type, effectiveNs, name) == nullptr) {
         break;
       }

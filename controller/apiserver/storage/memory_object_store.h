@@ -8,7 +8,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <utility>
 
@@ -89,19 +88,16 @@ class MemoryObjectStore : public ObjectStore {
   void compactIfDue();
   const nlohmann::json* find(const ResourceType& type, const std::string& ns, const std::string& name) const;
   std::string timestamp() const;
-  std::string newUid();
-  std::string randomSuffix();
 
   Now now_;
   StoreOptions options_;
   std::optional<ResourceType> namespaceType_;  // core/v1 namespaces, when the registry serves it
   std::vector<ResourceType> namespacedTypes_;
 
-  mutable std::mutex mutex_;                  // guards resources_, version_, log_ and random_
+  mutable std::mutex mutex_;                  // guards resources_, version_ and log_
   std::map<std::string, Objects> resources_;  // group/plural -> objects
   std::uint64_t version_ = 0;
   std::unique_ptr<WriteAheadLog> log_;
-  std::mt19937_64 random_{std::random_device{}()};
 
   std::unique_ptr<WatchHub> hub_;  // own lock; publish() is called with mutex_ held
 };

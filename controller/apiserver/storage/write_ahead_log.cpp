@@ -1,6 +1,5 @@
 #include "controller/apiserver/storage/write_ahead_log.h"
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -8,6 +7,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace virtsnap::apiserver {
 
@@ -18,18 +18,6 @@ namespace {
 constexpr char kLogMagic[8] = {'V', 'S', 'W', 'A', 'L', '0', '0', '1'};
 constexpr char kSnapshotMagic[8] = {'V', 'S', 'S', 'N', 'A', 'P', '0', '1'};
 constexpr std::uint32_t kMaxRecord = 256u << 20;  // a larger length field is corruption
-
-std::array<std::uint32_t, 256> makeCrcTable() {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) {
-      c = (c & 1u) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    }
-    table[i] = c;
-  }
-  return table;
-}
 
 std::string errnoText(const std::string& what, const fs::path& path) {
   return what + " " + path.string() + ": " + std::strerror(errno);
@@ -159,13 +147,8 @@ std::optional<std::string> readRecords(const fs::path& path, const char (&magic)
 }  // namespace
 
 std::uint32_t crc32(const void* data, std::size_t size) {
-  static const std::array<std::uint32_t, 256> table = makeCrcTable();
-  std::uint32_t c = 0xFFFFFFFFu;
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < size; ++i) {
-    c = table[(c ^ bytes[i]) & 0xFFu] ^ (c >> 8);
-  }
-  return c ^ 0xFFFFFFFFu;
+  // zlib's CRC-32 (IEEE 802.3, reflected 0xEDB88320): the polynomial every log ever written uses.
+  return static_cast<std::uint32_t>(::crc32_z(0L, static_cast<const Bytef*>(data), size));
 }
 
 Expected<std::unique_ptr<WriteAheadLog>, std::string> WriteAheadLog::open(const fs::path& dir,

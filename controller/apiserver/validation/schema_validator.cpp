@@ -485,7 +485,11 @@ class SchemaChecker {
     }
     if (const json* pattern = keyword(schema, "pattern"); pattern != nullptr && pattern->is_string()) {
       auto regex = cel::compileRegex(pattern->get<std::string>());
-      if (!regex || !cel::regexSearch(*regex.value(), s)) {
+      if (!regex) {  // kube-openapi's wording for a pattern that does not compile
+        causes_.push_back(invalid(path, s,
+                                  path + " in body should match '" + pattern->get<std::string>() +
+                                      ", but pattern is invalid: " + regex.error() + "'"));
+      } else if (!cel::regexSearch(*regex.value(), s)) {
         causes_.push_back(
             invalid(path, s, path + " in body should match '" + pattern->get<std::string>() + "'"));
       }

@@ -17,6 +17,7 @@
 #include "controller/apiserver/http/tls_certificates.h"
 #include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
+#include "crds/domain.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"
 

@@ -20,6 +20,7 @@
 #include "controller/apiserver/http/tls_certificates.h"
 #include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
+#include "crds/domain.h"
 #include "crds/meta/resource_type.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"
@@ -150,8 +151,8 @@ TEST_F(HttpTransportStressTest, ThousandsOfDeadlinesShorterThanTheServersLatency
           if (other++ < 5) {
             ADD_FAILURE() << "after " << deadline.count() << " ms: "
                           << (answer.has_value() ? "HTTP " + std::to_string(answer.value().status) + " " +
-                                                answer.value().body.substr(0, 200)
-                                          : answer.error().describe());
+                                                       answer.value().body.substr(0, 200)
+                                                 : answer.error().describe());
           }
         }
       }

@@ -19,6 +19,7 @@
 #include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
 #include "controller/kube/rest_client.h"
+#include "crds/domain.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/in_process_transport.h"
 #include "tests/support/scripted_api_client.h"

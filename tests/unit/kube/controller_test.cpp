@@ -15,6 +15,7 @@
 #include "controller/kube/rate_limiters.h"
 #include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/recording_logger.h"
 #include "tests/support/workqueue_test_support.h"
 
 namespace virtsnap::kube {
@@ -69,10 +70,7 @@ class ControllerTest : public ::testing::Test {
     options.workers = workers;
     options.clock = clock_;
     options.registry = registry_;
-    options.log = [this](std::string_view line) {
-      std::lock_guard lock(logMutex_);
-      logLines_.emplace_back(line);
-    };
+    options.logger = logger_;
     controller_ = std::make_unique<Controller>(std::move(options), reconciler_);
   }
   // Waits until `count` reconciles have been fully handled (the reconcile time is recorded last).
@@ -91,15 +89,18 @@ class ControllerTest : public ::testing::Test {
     return counterValue(*registry_, family, {{"controller", "snapshot"}});
   }
   std::vector<std::string> logLines() {
-    std::lock_guard lock(logMutex_);
-    return logLines_;
+    std::vector<std::string> messages;
+    for (const auto& line : logger_->lines()) {
+      messages.push_back(line.message);
+    }
+    return messages;
   }
 
   std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ScriptedReconciler> reconciler_ = std::make_shared<ScriptedReconciler>();
-  std::mutex logMutex_;  // guards logLines_
-  std::vector<std::string> logLines_;
+  std::shared_ptr<virtsnap::testing::RecordingLogger> logger_ =
+      std::make_shared<virtsnap::testing::RecordingLogger>();
   std::unique_ptr<Controller> controller_;
 };
 
@@ -188,6 +189,9 @@ TEST_F(ControllerTest, ErrorsAreRetriedWithExponentialBackoff) {
   ASSERT_EQ(lines.size(), 3U);
   EXPECT_NE(lines[0].find("ns/a"), std::string::npos);
   EXPECT_NE(lines[0].find("libvirt: connection reset"), std::string::npos);
+  // A retried failure is a warning of the controller's own component.
+  EXPECT_EQ(logger_->lines()[0].level, LogLevel::Warning);
+  EXPECT_EQ(logger_->lines()[0].component, "controller/snapshot");
 }
 
 TEST_F(ControllerTest, ATerminalErrorIsCountedAndNotRetried) {
@@ -211,6 +215,28 @@ TEST_F(ControllerTest, ATerminalErrorIsCountedAndNotRetried) {
   ASSERT_TRUE(handled(3));
   EXPECT_EQ(reconciler_->requests().back().name, "marker");
   EXPECT_NE(logLines().back().find("bad spec"), std::string::npos);
+  EXPECT_EQ(logger_->lines().back().level, LogLevel::Error);  // nothing will retry it
+}
+
+TEST_F(ControllerTest, WithoutALoggerOfItsOwnItLogsThroughTheProcessLogger) {
+  auto processWide = std::make_shared<virtsnap::testing::RecordingLogger>(LogLevel::Warning);
+  virtsnap::testing::ScopedProcessLogger installed(processWide);
+  reconciler_->script({returns(ReconcileResult::error("disk busy"))});
+  ControllerOptions options;
+  options.name = "snapshot";
+  options.clock = clock_;
+  options.registry = registry_;
+  controller_ = std::make_unique<Controller>(std::move(options), reconciler_);
+  ASSERT_TRUE(controller_->start());
+  controller_->enqueue("ns/a");
+  ASSERT_TRUE(handled(1));
+  const auto lines = processWide->linesOf("controller/snapshot");
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0].level, LogLevel::Warning);
+  EXPECT_NE(lines[0].message.find("reconcile ns/a failed (will retry"), std::string::npos)
+      << lines[0].message;
+  EXPECT_NE(lines[0].message.find("disk busy"), std::string::npos);
+  controller_->stop();
 }
 
 TEST_F(ControllerTest, AReconcilerThatThrowsCountsAsAnErrorAndTheWorkerLivesOn) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/kube/informer.h"
+#include "crds/snapshot.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/scripted_api_client.h"
 #include "tests/support/world_mirror.h"

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crds/domain.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/scripted_api_client.h"
 #include "tests/support/world_mirror.h"

@@ -14,6 +14,7 @@
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/memory_object_store.h"
 #include "controller/kube/status_error.h"
+#include "crds/domain.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/in_process_transport.h"

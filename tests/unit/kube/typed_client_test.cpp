@@ -13,6 +13,9 @@
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/object_store.h"
 #include "controller/kube/rest_client.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
 #include "tests/support/in_process_transport.h"
 
 namespace virtsnap::kube {

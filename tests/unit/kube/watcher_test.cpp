@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crds/domain.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/scripted_api_client.h"
 

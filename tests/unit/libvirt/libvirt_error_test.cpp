@@ -11,6 +11,7 @@
 #include <libvirt/virterror.h>
 
 #include "tests/support/driver_printers.h"
+#include "tests/support/recording_logger.h"
 
 namespace virtsnap::drivers::libvirt {
 namespace {
@@ -77,17 +78,31 @@ TEST(LibvirtError, ExternalDeletionRefusalsMapToTheTreeModelsReasons) {
   }
 }
 
-// libvirt's own reports reach the sink instead of stderr.
-TEST(LibvirtError, LibvirtsReportsAreRoutedToTheLogSink) {
-  std::vector<std::string> seen;
-  setLibvirtLogSink([&](std::string_view message) { seen.emplace_back(message); });
+// libvirt's own reports reach the process's logger, at debug level, instead of stderr.
+TEST(LibvirtError, LibvirtsReportsGoToTheProcessLogger) {
+  auto logger = std::make_shared<virtsnap::testing::RecordingLogger>();
+  virtsnap::testing::ScopedProcessLogger installed(logger);
+  silenceLibvirtErrorPrinting();
   virConnectPtr conn = virConnectOpen("test:///default");
   ASSERT_NE(conn, nullptr);
   EXPECT_EQ(virDomainLookupByName(conn, "no-such-domain"), nullptr);
   virConnectClose(conn);
-  setLibvirtLogSink(nullptr);
-  ASSERT_FALSE(seen.empty());
-  EXPECT_THAT(seen.back(), ::testing::HasSubstr("not found"));
+  const auto lines = logger->linesOf("libvirt");
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().level, LogLevel::Debug);
+  EXPECT_THAT(lines.back().message, ::testing::HasSubstr("not found"));
+}
+
+// At the default level (info) they are filtered out: the caller logs the DriverError it gets.
+TEST(LibvirtError, LibvirtsReportsAreBelowInfo) {
+  auto logger = std::make_shared<virtsnap::testing::RecordingLogger>(LogLevel::Info);
+  virtsnap::testing::ScopedProcessLogger installed(logger);
+  silenceLibvirtErrorPrinting();
+  virConnectPtr conn = virConnectOpen("test:///default");
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(virDomainLookupByName(conn, "no-such-domain"), nullptr);
+  virConnectClose(conn);
+  EXPECT_TRUE(logger->lines().empty());
 }
 
 }  // namespace

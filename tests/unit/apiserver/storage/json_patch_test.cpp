@@ -58,6 +58,19 @@ TEST(JsonPatch, FailuresUseTheLibraryTexts) {
   EXPECT_TRUE(failure(kDoc, R"({"op":"add"})").badRequest);
 }
 
+TEST(JsonPatch, TestOfNullPassesForAMissingKeyButNotUnderAMissingParent) {
+  // As evanphx/json-patch in kube-apiserver: null matches an absent key of an existing container ...
+  EXPECT_EQ(patched(kDoc, R"([{"op":"test","path":"/a/absent","value":null}])"), kDoc);
+  // ... but a path whose parent does not exist, or is not a container, does not apply.
+  EXPECT_EQ(failure(kDoc, R"([{"op":"test","path":"/nope/deeper","value":null}])").message,
+            "test operation does not apply: is missing path: /nope/deeper: missing value");
+  EXPECT_EQ(failure(kDoc, R"([{"op":"test","path":"/a/b/deeper","value":null}])").message,
+            "test operation does not apply: is missing path: /a/b/deeper: missing value");
+  EXPECT_FALSE(failure(kDoc, R"([{"op":"test","path":"/nope/deeper","value":null}])").badRequest);
+  EXPECT_EQ(failure(kDoc, R"([{"op":"test","path":"/nope/deeper","value":1}])").message,
+            "test operation does not apply: is missing path: /nope/deeper: missing value");
+}
+
 TEST(JsonPatch, AFailedOperationLeavesTheDocumentUnchanged) {
   json document = kDoc;
   auto result = applyJsonPatch(

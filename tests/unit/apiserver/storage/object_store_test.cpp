@@ -667,12 +667,12 @@ TEST_F(ObjectStoreTest, WatchFromNowSendsExistingObjectsThenChanges) {
   ASSERT_TRUE(watch.has_value());
   auto first = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(first);
-  EXPECT_EQ(first->type, "ADDED");
+  EXPECT_EQ(first->type, meta::WatchEventType::Added);
   EXPECT_EQ(first->object["metadata"]["name"], "a");
   create(widget("b"));
   auto second = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(second);
-  EXPECT_EQ(second->type, "ADDED");
+  EXPECT_EQ(second->type, meta::WatchEventType::Added);
   EXPECT_EQ(second->object["metadata"]["name"], "b");
   ASSERT_TRUE(store_
                   ->patch(type_, "default", "b", PatchType::Merge, R"({"spec":{"x":1}})", false,
@@ -680,11 +680,11 @@ TEST_F(ObjectStoreTest, WatchFromNowSendsExistingObjectsThenChanges) {
                   .has_value());
   auto modified = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(modified);
-  EXPECT_EQ(modified->type, "MODIFIED");
+  EXPECT_EQ(modified->type, meta::WatchEventType::Modified);
   ASSERT_TRUE(store_->remove(type_, "default", "b", json()).has_value());
   auto deleted = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(deleted);
-  EXPECT_EQ(deleted->type, "DELETED");
+  EXPECT_EQ(deleted->type, meta::WatchEventType::Deleted);
   EXPECT_EQ(deleted->object["metadata"]["resourceVersion"], std::to_string(store_->resourceVersion()));
   EXPECT_FALSE(watch.value()->next(std::chrono::milliseconds(10)));
   // Other namespaces and types are not seen.
@@ -743,14 +743,14 @@ TEST_F(ObjectStoreTest, WatchWithSelectorsSeesObjectsEnterAndLeave) {
                   .has_value());
   auto entered = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(entered);
-  EXPECT_EQ(entered->type, "ADDED");
+  EXPECT_EQ(entered->type, meta::WatchEventType::Added);
   ASSERT_TRUE(store_
                   ->patch(type_, "default", "a", PatchType::Merge, R"({"spec":{"nodeName":"n3"}})", false,
                           WriteOptions{}, nullptr)
                   .has_value());
   auto left = watch.value()->next(std::chrono::milliseconds(100));
   ASSERT_TRUE(left);
-  EXPECT_EQ(left->type, "DELETED");
+  EXPECT_EQ(left->type, meta::WatchEventType::Deleted);
   EXPECT_EQ(left->object["spec"]["nodeName"], "n2");
   EXPECT_EQ(left->object["metadata"]["resourceVersion"], std::to_string(store_->resourceVersion()));
   EXPECT_EQ(store_->watch(type_, "", selecting("a in")).error().code, 400);
@@ -765,7 +765,7 @@ TEST_F(ObjectStoreTest, WatchSendsBookmarksWhenAsked) {
   create(widget("x"), "kube-system");  // another namespace still moves the bookmark on
   auto bookmark = watch.value()->next(std::chrono::milliseconds(500));
   ASSERT_TRUE(bookmark);
-  EXPECT_EQ(bookmark->type, "BOOKMARK");
+  EXPECT_EQ(bookmark->type, meta::WatchEventType::Bookmark);
   EXPECT_EQ(bookmark->object["kind"], "Widget");
   EXPECT_EQ(bookmark->object["apiVersion"], "example.virtsnap.io/v1");
   EXPECT_EQ(bookmark->object["metadata"]["resourceVersion"], std::to_string(store_->resourceVersion()));

@@ -23,6 +23,23 @@ TEST(Crc32, KnownValue) {
   EXPECT_EQ(crc32("", 0), 0u);
 }
 
+TEST(WriteAheadLog, ALogWrittenByteForByteInTheFormatOpens) {
+  // The on-disk format, spelled out: magic, then per record a little-endian length, CRC-32 and JSON.
+  // The CRC was computed outside this code (Python's zlib.crc32), so a change of checksum shows here.
+  TempDir dir;
+  const std::string payload = R"({"rv":7,"text":"héllo"})";
+  ASSERT_EQ(payload.size(), 24u);
+  std::string bytes = "VSWAL001";
+  bytes += std::string("\x18\x00\x00\x00", 4);  // 24
+  bytes += std::string("\xb9\x82\xdc\x32", 4);  // 0x32dc82b9
+  bytes += payload;
+  std::ofstream(dir.path() / "wal.log", std::ios::binary) << bytes;
+  WriteAheadLog::Contents contents;
+  auto log = openLog(dir.path(), &contents);
+  ASSERT_EQ(contents.records.size(), 1u);
+  EXPECT_EQ(contents.records[0], json::parse(payload));
+}
+
 TEST(WriteAheadLog, RecordsSurviveReopening) {
   TempDir dir;
   {

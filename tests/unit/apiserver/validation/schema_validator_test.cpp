@@ -12,12 +12,17 @@
 
 #include "controller/apiserver/resource_registry.h"
 
-namespace virtsnap::apiserver {
+namespace virtsnap::meta {
 
-// How gtest shows a cause (found by argument-dependent lookup; internal linkage, so no clash elsewhere).
+// How gtest shows a cause (found by argument-dependent lookup in the cause's namespace; internal
+// linkage, so no clash elsewhere).
 static void PrintTo(const StatusCause& c, std::ostream* os) {
   *os << c.reason << " " << c.field << ": " << c.message;
 }
+
+}  // namespace virtsnap::meta
+
+namespace virtsnap::apiserver {
 
 namespace {
 
