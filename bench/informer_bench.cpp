@@ -25,6 +25,7 @@ namespace {
 using nlohmann::json;
 using namespace virtsnap::kube;  // NOLINT: a benchmark's own translation unit
 namespace meta = virtsnap::meta;
+namespace crds = virtsnap::crds;
 
 json snapshotObject(int i, int version) {
   const std::string name = "snap-" + std::to_string(i);

@@ -15,6 +15,7 @@
 #   apiserver (http)        base/ crds/meta/ controller/apiserver/              + cpprestsdk
 #   kube_core               base/ crds/meta/ controller/kube/ (not http/)       nlohmann yaml-cpp prometheus
 #   kube (http)             base/ crds/meta/ controller/kube/                   + cpprestsdk openssl
+#   logging                 base/ controller/logging/                        spdlog nlohmann
 #   controller binaries     anything (only the main files wire concrete classes together)
 #
 # The runtime and the API server never include a product kind (crds/ outside crds/meta/) or drivers/;
@@ -55,7 +56,7 @@ set(libraries
     "apiserver_core|^controller/apiserver/|^(base/|crds/meta/|controller/apiserver/(cel/|storage/|validation/|[^/]+$))|^(${family_nlohmann}|${family_yaml}|${family_openssl}|${family_re2}|${family_zlib})"
     "kube_http|^controller/kube/http/|^(base|crds/meta|controller/kube)/|^(${family_nlohmann}|${family_yaml}|${family_cpprest}|${family_openssl}|${family_prometheus})"
     "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_yaml}|${family_prometheus})"
-    "logging|^controller/logging/|^(base|controller/logging)/|^(${family_spdlog})")
+    "logging|^controller/logging/|^(base|controller/logging)/|^(${family_spdlog}|${family_nlohmann})")
 
 set(violations "")
 file(GLOB_RECURSE files RELATIVE "${SOURCE_DIR}" "${SOURCE_DIR}/base/*" "${SOURCE_DIR}/crds/*" "${SOURCE_DIR}/drivers/*"

@@ -10,7 +10,7 @@
 
 #include "base/logger.h"
 
-namespace virtsnap::testing {
+namespace virtsnap::testsupport {
 
 struct LoggedLine {
   LogLevel level = LogLevel::Info;
@@ -58,4 +58,4 @@ class ScopedProcessLogger {
   ScopedProcessLogger& operator=(const ScopedProcessLogger&) = delete;
 };
 
-}  // namespace virtsnap::testing
+}  // namespace virtsnap::testsupport

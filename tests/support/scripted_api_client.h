@@ -150,7 +150,7 @@ class ScriptedApiClient final : public kube::ApiClient {
   }
 
   // --- ApiClient ---
-  kube::KubeResult<nlohmann::json> get(const kube::ResourceType&, const std::string& ns,
+  kube::KubeResult<nlohmann::json> get(const meta::ResourceType&, const std::string& ns,
                                        const std::string& name) override {
     std::lock_guard lock(mutex_);
     auto found = objects_.find(key(ns, name));
@@ -160,7 +160,7 @@ class ScriptedApiClient final : public kube::ApiClient {
     return found->second;
   }
 
-  kube::KubeResult<nlohmann::json> list(const kube::ResourceType& type, const std::string&,
+  kube::KubeResult<nlohmann::json> list(const meta::ResourceType& type, const std::string&,
                                         const kube::ListOptions& options) override {
     std::lock_guard lock(mutex_);
     listCalls_.push_back(options);
@@ -187,24 +187,24 @@ class ScriptedApiClient final : public kube::ApiClient {
     return nlohmann::json{{"kind", type.kind + "List"}, {"metadata", metadata}, {"items", items}};
   }
 
-  kube::KubeResult<nlohmann::json> create(const kube::ResourceType&, const nlohmann::json& object,
+  kube::KubeResult<nlohmann::json> create(const meta::ResourceType&, const nlohmann::json& object,
                                           const kube::WriteOptions&) override {
     return upsert(object);
   }
-  kube::KubeResult<nlohmann::json> update(const kube::ResourceType&, const nlohmann::json& object,
+  kube::KubeResult<nlohmann::json> update(const meta::ResourceType&, const nlohmann::json& object,
                                           const kube::WriteOptions&) override {
     return upsert(object);
   }
-  kube::KubeResult<nlohmann::json> updateStatus(const kube::ResourceType&, const nlohmann::json&,
+  kube::KubeResult<nlohmann::json> updateStatus(const meta::ResourceType&, const nlohmann::json&,
                                                 const kube::WriteOptions&) override {
     return kubeError(kube::ErrorKind::BadRequest, 400, "updateStatus is not scripted");
   }
-  kube::KubeResult<nlohmann::json> patch(const kube::ResourceType&, const std::string&, const std::string&,
+  kube::KubeResult<nlohmann::json> patch(const meta::ResourceType&, const std::string&, const std::string&,
                                          kube::PatchType, const std::string&,
                                          const kube::PatchOptions&) override {
     return kubeError(kube::ErrorKind::BadRequest, 400, "patch is not scripted");
   }
-  kube::KubeResult<nlohmann::json> remove(const kube::ResourceType&, const std::string& ns,
+  kube::KubeResult<nlohmann::json> remove(const meta::ResourceType&, const std::string& ns,
                                           const std::string& name, const kube::DeleteOptions&) override {
     if (!erase(ns, name)) {
       return kubeError(kube::ErrorKind::NotFound, 404, "not found");
@@ -212,7 +212,7 @@ class ScriptedApiClient final : public kube::ApiClient {
     return nlohmann::json{{"kind", "Status"}, {"status", "Success"}};
   }
 
-  kube::KubeResult<kube::WatchStreamPtr> watch(const kube::ResourceType&, const std::string&,
+  kube::KubeResult<kube::WatchStreamPtr> watch(const meta::ResourceType&, const std::string&,
                                                const kube::ListOptions& options) override {
     std::lock_guard lock(mutex_);
     watchCalls_.push_back(options);

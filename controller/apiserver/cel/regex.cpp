@@ -33,7 +33,7 @@ Expected<std::shared_ptr<const re2::RE2>, std::string> compileRegex(const std::s
   }
   auto compiled = std::make_shared<const re2::RE2>(pattern, regexOptions());
   Result result =
-      compiled->has_value() ? Result(std::shared_ptr<const re2::RE2>(compiled)) : Result(compiled->error());
+      compiled->ok() ? Result(std::shared_ptr<const re2::RE2>(compiled)) : Result(compiled->error());
   std::lock_guard lock(cacheMutex);
   if (cache.size() >= kMaxCached) {  // patterns can come from data (matches(self.x)); keep the cache bounded
     cache.clear();

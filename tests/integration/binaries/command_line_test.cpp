@@ -12,8 +12,8 @@
 namespace virtsnap {
 namespace {
 
-using testing::runShell;
-using testing::ShellResult;
+using testsupport::runShell;
+using testsupport::ShellResult;
 
 ShellResult apiserver(const std::string& arguments) {
   return runShell(std::string("'") + VIRTSNAP_APISERVER_BINARY + "' " + arguments);

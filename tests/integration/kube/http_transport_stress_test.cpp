@@ -29,10 +29,10 @@
 namespace virtsnap::kube {
 namespace {
 
-using testing::EmbeddedApiServer;
-using testing::EmbeddedApiServerOptions;
-using testing::EmbeddedHttpsServer;
-using testing::eventually;
+using testsupport::EmbeddedApiServer;
+using testsupport::EmbeddedApiServerOptions;
+using testsupport::EmbeddedHttpsServer;
+using testsupport::eventually;
 
 // The injected latency of every slow call, and the deadlines drawn below it: the answer can never
 // come in time, so each of those calls must end as ErrorKind::Timeout.

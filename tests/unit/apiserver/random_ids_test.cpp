@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
-#include "tests/unit/apiserver/storage/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
@@ -57,8 +57,8 @@ class TwoStoresTest : public ::testing::Test {
   std::vector<std::string> createMany(MemoryObjectStore& store, int count) {
     std::vector<std::string> uids;
     for (int i = 0; i < count; ++i) {
-      auto created =
-          store.create(type_, "default", testing::widget("w" + std::to_string(i)), WriteOptions{}, nullptr);
+      auto created = store.create(type_, "default", testsupport::widget("w" + std::to_string(i)),
+                                  WriteOptions{}, nullptr);
       EXPECT_TRUE(created.has_value());
       if (created.has_value()) {
         uids.push_back(created.value()["metadata"]["uid"].get<std::string>());
@@ -67,11 +67,11 @@ class TwoStoresTest : public ::testing::Test {
     return uids;
   }
 
-  testing::TempDir dirs_[2];
-  testing::FakeClock clock_;
+  testsupport::TempDir dirs_[2];
+  testsupport::ManualWallClock clock_;
   ResourceRegistry registry_;
   std::unique_ptr<MemoryObjectStore> stores_[2];
-  ResourceType type_ = testing::widgetType();
+  ResourceType type_ = testsupport::widgetType();
 };
 
 TEST_F(TwoStoresTest, ObjectsGetUniqueUidsAndTheStoresDoNotShareASequence) {
@@ -91,7 +91,7 @@ TEST_F(TwoStoresTest, ObjectsGetUniqueUidsAndTheStoresDoNotShareASequence) {
 }
 
 TEST_F(TwoStoresTest, GeneratedNamesDifferBetweenTheStores) {
-  json object = testing::widget("");
+  json object = testsupport::widget("");
   object["metadata"].erase("name");
   object["metadata"]["generateName"] = "web-";
   std::set<std::string> names;

@@ -6,15 +6,15 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/recording_logger.h"
-#include "tests/unit/apiserver/storage/store_test_support.h"
+#include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
 namespace {
 
-using virtsnap::testing::RecordingLogger;
-using virtsnap::testing::ScopedProcessLogger;
+using virtsnap::testsupport::RecordingLogger;
+using virtsnap::testsupport::ScopedProcessLogger;
 
-class StoreLoggingTest : public testing::StoreTestBase {};
+class StoreLoggingTest : public testsupport::StoreTestBase {};
 
 TEST_F(StoreLoggingTest, AFailedCompactionIsAWarningOnTheProcessLogger) {
   auto logger = std::make_shared<RecordingLogger>();
@@ -25,7 +25,7 @@ TEST_F(StoreLoggingTest, AFailedCompactionIsAWarningOnTheProcessLogger) {
   // The snapshot is written to a temporary file first; a directory in its place makes that fail.
   std::filesystem::create_directories(dir_.path() / "snapshot.db.tmp");
   auto created =
-      store_->create(testing::widgetType(), "default", testing::widget("w"), WriteOptions{}, nullptr);
+      store_->create(testsupport::widgetType(), "default", testsupport::widget("w"), WriteOptions{}, nullptr);
   ASSERT_TRUE(created.has_value()) << created.error().message;  // the write itself is durable in the log
   const auto lines = logger->linesOf("apiserver");
   ASSERT_FALSE(lines.empty());
@@ -42,8 +42,9 @@ TEST_F(StoreLoggingTest, ALoggerAboveWarningSeesNothing) {
   options.compactAfterBytes = 1;
   reopen(options);
   std::filesystem::create_directories(dir_.path() / "snapshot.db.tmp");
-  ASSERT_TRUE(store_->create(testing::widgetType(), "default", testing::widget("w"), WriteOptions{}, nullptr)
-                  .has_value());
+  ASSERT_TRUE(
+      store_->create(testsupport::widgetType(), "default", testsupport::widget("w"), WriteOptions{}, nullptr)
+          .has_value());
   EXPECT_TRUE(logger->lines().empty());
 }
 

@@ -99,8 +99,8 @@ class ControllerTest : public ::testing::Test {
   std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ScriptedReconciler> reconciler_ = std::make_shared<ScriptedReconciler>();
-  std::shared_ptr<virtsnap::testing::RecordingLogger> logger_ =
-      std::make_shared<virtsnap::testing::RecordingLogger>();
+  std::shared_ptr<virtsnap::testsupport::RecordingLogger> logger_ =
+      std::make_shared<virtsnap::testsupport::RecordingLogger>();
   std::unique_ptr<Controller> controller_;
 };
 
@@ -219,8 +219,8 @@ TEST_F(ControllerTest, ATerminalErrorIsCountedAndNotRetried) {
 }
 
 TEST_F(ControllerTest, WithoutALoggerOfItsOwnItLogsThroughTheProcessLogger) {
-  auto processWide = std::make_shared<virtsnap::testing::RecordingLogger>(LogLevel::Warning);
-  virtsnap::testing::ScopedProcessLogger installed(processWide);
+  auto processWide = std::make_shared<virtsnap::testsupport::RecordingLogger>(LogLevel::Warning);
+  virtsnap::testsupport::ScopedProcessLogger installed(processWide);
   reconciler_->script({returns(ReconcileResult::error("disk busy"))});
   ControllerOptions options;
   options.name = "snapshot";

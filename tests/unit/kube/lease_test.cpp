@@ -14,6 +14,7 @@
 #include "controller/kube/lease_candidate.h"
 #include "controller/kube/lease_lock.h"
 #include "controller/kube/rest_client.h"
+#include "crds/meta/time.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"

@@ -80,8 +80,8 @@ TEST(LibvirtError, ExternalDeletionRefusalsMapToTheTreeModelsReasons) {
 
 // libvirt's own reports reach the process's logger, at debug level, instead of stderr.
 TEST(LibvirtError, LibvirtsReportsGoToTheProcessLogger) {
-  auto logger = std::make_shared<virtsnap::testing::RecordingLogger>();
-  virtsnap::testing::ScopedProcessLogger installed(logger);
+  auto logger = std::make_shared<virtsnap::testsupport::RecordingLogger>();
+  virtsnap::testsupport::ScopedProcessLogger installed(logger);
   silenceLibvirtErrorPrinting();
   virConnectPtr conn = virConnectOpen("test:///default");
   ASSERT_NE(conn, nullptr);
@@ -95,8 +95,8 @@ TEST(LibvirtError, LibvirtsReportsGoToTheProcessLogger) {
 
 // At the default level (info) they are filtered out: the caller logs the DriverError it gets.
 TEST(LibvirtError, LibvirtsReportsAreBelowInfo) {
-  auto logger = std::make_shared<virtsnap::testing::RecordingLogger>(LogLevel::Info);
-  virtsnap::testing::ScopedProcessLogger installed(logger);
+  auto logger = std::make_shared<virtsnap::testsupport::RecordingLogger>(LogLevel::Info);
+  virtsnap::testsupport::ScopedProcessLogger installed(logger);
   silenceLibvirtErrorPrinting();
   virConnectPtr conn = virConnectOpen("test:///default");
   ASSERT_NE(conn, nullptr);

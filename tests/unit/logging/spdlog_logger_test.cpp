@@ -83,7 +83,7 @@ TEST(SpdlogLogger, LinesBelowTheLevelAreDropped) {
 
 TEST(SpdlogLogger, InstalledAsTheProcessLoggerItReceivesLogLine) {
   std::ostringstream out;
-  virtsnap::testing::ScopedProcessLogger installed(
+  virtsnap::testsupport::ScopedProcessLogger installed(
       std::make_shared<SpdlogLogger>(LogOptions{LogLevel::Info, LogFormat::Text}, out));
   logLine(LogLevel::Debug, "libvirt", "below the level");
   logLine(LogLevel::Info, "apiserver", "serving");
