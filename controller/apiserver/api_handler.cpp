@@ -458,7 +458,7 @@ ApiResponse ApiHandler::route(const ApiRequest& request) {
   if (rest.empty() || rest.size() > 3) {
     return failure(error(404, "NotFound", "the server could not find the requested resource"));
   }
-  const ResourceType* type = registry_.find(group, version, rest[0]);
+  const ServedResource* type = registry_.find(group, version, rest[0]);
   if (type == nullptr) {
     return failure(error(404, "NotFound", "the server could not find the requested resource"));
   }
@@ -473,7 +473,7 @@ ApiResponse ApiHandler::route(const ApiRequest& request) {
   return objects(request, *type, ns, name, subresource);
 }
 
-ApiResponse ApiHandler::objects(const ApiRequest& request, const ResourceType& type, const std::string& ns,
+ApiResponse ApiHandler::objects(const ApiRequest& request, const ServedResource& type, const std::string& ns,
                                 const std::string& name, const std::string& subresource) {
   const bool status = subresource == "status";
   const bool table = wantsTable(request.header("accept"));

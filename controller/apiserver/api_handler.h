@@ -29,7 +29,7 @@ class ApiHandler {
  private:
   ApiResponse authorizedHandle(const ApiRequest& request);
   ApiResponse route(const ApiRequest& request);
-  ApiResponse objects(const ApiRequest& request, const ResourceType& type, const std::string& ns,
+  ApiResponse objects(const ApiRequest& request, const ServedResource& type, const std::string& ns,
                       const std::string& name, const std::string& subresource);
 
   const ResourceRegistry& registry_;

@@ -8,7 +8,7 @@ namespace {
 
 const std::vector<std::string> kVerbs{"create", "delete", "get", "list", "patch", "update", "watch"};
 
-nlohmann::json resourceEntry(const ResourceType& type) {
+nlohmann::json resourceEntry(const ServedResource& type) {
   return {{"name", type.plural},
           {"singularName", type.singular},
           {"namespaced", type.namespaced},
@@ -42,7 +42,7 @@ nlohmann::json coreApiVersions() {
 nlohmann::json apiGroupList(const ResourceRegistry& registry) {
   nlohmann::json groups = nlohmann::json::array();
   std::set<std::string> seen;
-  for (const ResourceType& type : registry.all()) {
+  for (const ServedResource& type : registry.all()) {
     if (type.group.empty() || !seen.insert(type.group).second) {
       continue;
     }
@@ -55,12 +55,12 @@ nlohmann::json apiGroupList(const ResourceRegistry& registry) {
 nlohmann::json aggregatedDiscovery(const ResourceRegistry& registry, bool legacy) {
   nlohmann::json items = nlohmann::json::array();
   std::set<std::string> seen;
-  for (const ResourceType& first : registry.all()) {
+  for (const ServedResource& first : registry.all()) {
     if (first.group.empty() != legacy || !seen.insert(first.group).second) {
       continue;
     }
     nlohmann::json resources = nlohmann::json::array();
-    for (const ResourceType& type : registry.all()) {
+    for (const ServedResource& type : registry.all()) {
       if (type.group != first.group) {
         continue;
       }
@@ -93,7 +93,7 @@ nlohmann::json aggregatedDiscovery(const ResourceRegistry& registry, bool legacy
 nlohmann::json apiResourceList(const ResourceRegistry& registry, const std::string& group,
                                const std::string& version) {
   nlohmann::json resources = nlohmann::json::array();
-  for (const ResourceType& type : registry.all()) {
+  for (const ServedResource& type : registry.all()) {
     if (type.group != group || type.version != version) {
       continue;
     }

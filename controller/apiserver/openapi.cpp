@@ -10,12 +10,12 @@ namespace {
 constexpr const char* kObjectMetaRef = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 constexpr const char* kListMetaRef = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
 
-std::string pathOf(const ResourceType& type) {
+std::string pathOf(const ServedResource& type) {
   return type.group.empty() ? "api/" + type.version : "apis/" + type.group + "/" + type.version;
 }
 
 // io.virtsnap.v1alpha1.Domain: the group reversed, as kube-apiserver names CRD definitions.
-std::string definitionName(const ResourceType& type) {
+std::string definitionName(const ServedResource& type) {
   if (type.group.empty()) {
     return "io.k8s.api.core." + type.version + "." + type.kind;
   }
@@ -61,12 +61,12 @@ nlohmann::json objectMetaSchema() {
               {"items", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}}}}}};
 }
 
-nlohmann::json gvk(const ResourceType& type, const std::string& kind) {
+nlohmann::json gvk(const ServedResource& type, const std::string& kind) {
   return nlohmann::json::array({{{"group", type.group}, {"version", type.version}, {"kind", kind}}});
 }
 
 // The CRD's schema with metadata pointing at ObjectMeta, as kube-apiserver publishes it.
-nlohmann::json objectSchema(const ResourceType& type) {
+nlohmann::json objectSchema(const ServedResource& type) {
   nlohmann::json schema =
       type.schema.is_object()
           ? type.schema
@@ -79,7 +79,7 @@ nlohmann::json objectSchema(const ResourceType& type) {
   return schema;
 }
 
-nlohmann::json listSchema(const ResourceType& type) {
+nlohmann::json listSchema(const ServedResource& type) {
   return {{"type", "object"},
           {"required", {"items"}},
           {"properties",
@@ -103,7 +103,7 @@ nlohmann::json writeParameters() {
   return parameters;
 }
 
-void addPaths(nlohmann::json& paths, const ResourceType& type) {
+void addPaths(nlohmann::json& paths, const ServedResource& type) {
   const std::string base =
       "/" + pathOf(type) + (type.namespaced ? "/namespaces/{namespace}/" : "/") + type.plural;
   const nlohmann::json objectBody{
@@ -156,7 +156,7 @@ std::string hashOf(const nlohmann::json& document) {
 nlohmann::json openApiDocument(const ResourceRegistry& registry, const std::string& groupVersionPath) {
   nlohmann::json schemas = nlohmann::json::object();
   nlohmann::json paths = nlohmann::json::object();
-  for (const ResourceType& type : registry.all()) {
+  for (const ServedResource& type : registry.all()) {
     if (pathOf(type) == groupVersionPath) {
       schemas[definitionName(type)] = objectSchema(type);
       schemas[definitionName(type) + "List"] = listSchema(type);
@@ -180,7 +180,7 @@ nlohmann::json openApiDocument(const ResourceRegistry& registry, const std::stri
 
 nlohmann::json openApiIndex(const ResourceRegistry& registry) {
   nlohmann::json paths = nlohmann::json::object();
-  for (const ResourceType& type : registry.all()) {
+  for (const ServedResource& type : registry.all()) {
     const std::string path = pathOf(type);
     if (!paths.contains(path)) {
       paths[path] = {

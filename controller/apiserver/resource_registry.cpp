@@ -1,6 +1,7 @@
 #include "controller/apiserver/resource_registry.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -24,11 +25,11 @@ std::vector<std::string> strings(const nlohmann::json& list) {
   return out;
 }
 
-// One served version of a CustomResourceDefinition as a ResourceType.
-Expected<ResourceType, std::string> fromCrd(const nlohmann::json& crd, const std::string& file) {
+// The storage version of a CustomResourceDefinition as a ServedResource.
+Expected<ServedResource, std::string> fromCrd(const nlohmann::json& crd, const std::string& file) {
   const nlohmann::json& spec = crd.value("spec", nlohmann::json::object());
   const nlohmann::json& names = spec.value("names", nlohmann::json::object());
-  ResourceType type;
+  ServedResource type;
   type.group = spec.value("group", "");
   type.kind = names.value("kind", "");
   type.plural = names.value("plural", "");
@@ -61,17 +62,13 @@ Expected<ResourceType, std::string> fromCrd(const nlohmann::json& crd, const std
   return type;
 }
 
-ResourceType builtin(std::string group, std::string version, std::string kind, std::string plural,
-                     bool namespaced, std::vector<std::string> shortNames) {
-  ResourceType type;
-  type.group = std::move(group);
-  type.version = std::move(version);
-  type.kind = kind;
-  type.listKind = kind + "List";
-  type.plural = std::move(plural);
-  std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
-  type.singular = kind;
-  type.namespaced = namespaced;
+ServedResource builtin(const meta::ResourceType& where, std::vector<std::string> shortNames) {
+  ServedResource type;
+  static_cast<meta::ResourceType&>(type) = where;
+  type.listKind = where.kind + "List";
+  type.singular = where.kind;
+  std::transform(type.singular.begin(), type.singular.end(), type.singular.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   type.shortNames = std::move(shortNames);
   return type;
 }
@@ -95,16 +92,16 @@ PrinterColumn ageColumn() {
 
 // The selectable fields and Table columns below are kube-apiserver's for these kinds
 // (pkg/registry/core/{namespace,event}/strategy.go, pkg/printers/internalversion/printers.go).
-ResourceType namespaceType() {
-  ResourceType type = builtin("", "v1", "Namespace", "namespaces", false, {"ns"});
+ServedResource namespaceType() {
+  ServedResource type = builtin(meta::resources::namespaces(), {"ns"});
   type.fieldLabels = {label("metadata.name"), label("status.phase")};
   type.printerColumns = {
       PrinterColumn{"Status", "string", "", "The status of the namespace", ".status.phase", 0}, ageColumn()};
   return type;
 }
 
-ResourceType eventType() {
-  ResourceType type = builtin("", "v1", "Event", "events", true, {"ev"});
+ServedResource eventType() {
+  ServedResource type = builtin(meta::resources::events(), {"ev"});
   type.fieldLabels = {label("metadata.name"),
                       label("metadata.namespace"),
                       label("involvedObject.kind"),
@@ -121,8 +118,8 @@ ResourceType eventType() {
   return type;  // its Table is printed by table.cpp: the columns are computed, not paths
 }
 
-ResourceType leaseType() {
-  ResourceType type = builtin("coordination.k8s.io", "v1", "Lease", "leases", true, {});
+ServedResource leaseType() {
+  ServedResource type = builtin(meta::resources::leases(), {});
   type.fieldLabels = {label("metadata.name"), label("metadata.namespace")};
   type.printerColumns = {
       PrinterColumn{"Holder", "string", "",
@@ -172,9 +169,9 @@ Expected<ResourceRegistry, std::string> ResourceRegistry::load(const fs::path& c
   return registry;
 }
 
-const ResourceType* ResourceRegistry::find(const std::string& group, const std::string& version,
-                                           const std::string& plural) const {
-  for (const ResourceType& type : types_) {
+const ServedResource* ResourceRegistry::find(const std::string& group, const std::string& version,
+                                             const std::string& plural) const {
+  for (const ServedResource& type : types_) {
     if (type.group == group && type.version == version && type.plural == plural) {
       return &type;
     }
@@ -182,8 +179,8 @@ const ResourceType* ResourceRegistry::find(const std::string& group, const std::
   return nullptr;
 }
 
-const ResourceType* ResourceRegistry::findKind(const std::string& group, const std::string& kind) const {
-  for (const ResourceType& type : types_) {
+const ServedResource* ResourceRegistry::findKind(const std::string& group, const std::string& kind) const {
+  for (const ServedResource& type : types_) {
     if (type.group == group && type.kind == kind) {
       return &type;
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/expected.h"
+#include "crds/meta/resource_type.h"
 
 namespace virtsnap::apiserver {
 
@@ -31,16 +32,13 @@ struct FieldLabel {
   bool operator==(const FieldLabel&) const = default;
 };
 
-struct ResourceType {
-  std::string group;  // "" for core
-  std::string version;
-  std::string kind;
+// A kind as this server serves it: where it lives (meta::ResourceType: group, version, plural, kind,
+// scope) and what discovery, validation, selectors and tables need beyond that.
+struct ServedResource : meta::ResourceType {
   std::string listKind;
-  std::string plural;
   std::string singular;
   std::vector<std::string> shortNames;
   std::vector<std::string> categories;
-  bool namespaced = true;
   bool hasStatus = false;                     // a /status subresource
   nlohmann::json schema;                      // openAPIV3Schema; null for built-ins (no validation)
   std::vector<std::string> selectableFields;  // JSON paths such as .spec.nodeName
@@ -50,8 +48,6 @@ struct ResourceType {
   std::vector<FieldLabel> fieldLabels;
   std::vector<PrinterColumn> printerColumns;
   nlohmann::json crd;  // the CustomResourceDefinition it came from (null for built-ins)
-
-  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
 };
 
 class ResourceRegistry {
@@ -59,13 +55,13 @@ class ResourceRegistry {
   // Loads every CustomResourceDefinition (*.yaml) in `crdDir` and adds the built-ins.
   static Expected<ResourceRegistry, std::string> load(const std::filesystem::path& crdDir);
 
-  const ResourceType* find(const std::string& group, const std::string& version,
-                           const std::string& plural) const;
-  const ResourceType* findKind(const std::string& group, const std::string& kind) const;
-  const std::vector<ResourceType>& all() const { return types_; }
+  const ServedResource* find(const std::string& group, const std::string& version,
+                             const std::string& plural) const;
+  const ServedResource* findKind(const std::string& group, const std::string& kind) const;
+  const std::vector<ServedResource>& all() const { return types_; }
 
  private:
-  std::vector<ResourceType> types_;
+  std::vector<ServedResource> types_;
 };
 
 }  // namespace virtsnap::apiserver

@@ -43,7 +43,7 @@ std::string since(const std::string& timestamp, std::chrono::system_clock::time_
   return when ? humanDuration(std::chrono::duration_cast<std::chrono::seconds>(now - *when)) : "<unknown>";
 }
 
-bool isCoreEvent(const ResourceType& type) {
+bool isCoreEvent(const ServedResource& type) {
   return type.group.empty() && type.kind == "Event";
 }
 
@@ -114,7 +114,7 @@ nlohmann::json eventCells(const nlohmann::json& event, std::chrono::system_clock
        text(event.value("metadata", nlohmann::json::object()), "name")});
 }
 
-std::vector<PrinterColumn> columnsOf(const ResourceType& type) {
+std::vector<PrinterColumn> columnsOf(const ServedResource& type) {
   std::vector<PrinterColumn> columns = type.printerColumns;
   if (columns.empty()) {
     columns.push_back(PrinterColumn{"Age", "date", "", "", ".metadata.creationTimestamp", 0});
@@ -206,7 +206,7 @@ nlohmann::json evaluateColumnPath(const nlohmann::json& object, const std::strin
   return *at;
 }
 
-nlohmann::json toTable(const ResourceType& type, const std::vector<nlohmann::json>& objects,
+nlohmann::json toTable(const ServedResource& type, const std::vector<nlohmann::json>& objects,
                        const nlohmann::json& listMetadata, std::chrono::system_clock::time_point now,
                        IncludeObject include) {
   const bool event = isCoreEvent(type);

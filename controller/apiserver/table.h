@@ -21,7 +21,7 @@ bool wantsTable(const std::string& accept);
 enum class IncludeObject { None, Metadata, Object };
 
 // `objects` become rows; `listMetadata` (resourceVersion, continue) is kept.
-nlohmann::json toTable(const ResourceType& type, const std::vector<nlohmann::json>& objects,
+nlohmann::json toTable(const ServedResource& type, const std::vector<nlohmann::json>& objects,
                        const nlohmann::json& listMetadata, std::chrono::system_clock::time_point now,
                        IncludeObject include = IncludeObject::Metadata);
 

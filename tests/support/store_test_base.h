@@ -46,8 +46,8 @@ class ManualWallClock {
   std::atomic<std::int64_t> seconds_{1700000000};  // 2023-11-14T22:13:20Z
 };
 
-inline apiserver::ResourceType widgetType() {
-  apiserver::ResourceType type;
+inline apiserver::ServedResource widgetType() {
+  apiserver::ServedResource type;
   type.group = "example.virtsnap.io";
   type.version = "v1";
   type.kind = "Widget";
@@ -61,8 +61,8 @@ inline apiserver::ResourceType widgetType() {
   return type;
 }
 
-inline apiserver::ResourceType clusterWidgetType() {
-  apiserver::ResourceType type = widgetType();
+inline apiserver::ServedResource clusterWidgetType() {
+  apiserver::ServedResource type = widgetType();
   type.kind = "ClusterWidget";
   type.listKind = "ClusterWidgetList";
   type.plural = "clusterwidgets";
@@ -71,8 +71,8 @@ inline apiserver::ResourceType clusterWidgetType() {
   return type;
 }
 
-inline apiserver::ResourceType namespaceType() {
-  apiserver::ResourceType type;
+inline apiserver::ServedResource namespaceType() {
+  apiserver::ServedResource type;
   type.version = "v1";
   type.kind = "Namespace";
   type.listKind = "NamespaceList";

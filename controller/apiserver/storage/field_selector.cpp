@@ -67,7 +67,7 @@ std::string trim(const std::string& text) {
 
 }  // namespace
 
-Expected<FieldSelector, std::string> FieldSelector::parse(std::string_view text, const ResourceType& type) {
+Expected<FieldSelector, std::string> FieldSelector::parse(std::string_view text, const ServedResource& type) {
   FieldSelector selector;
   if (trim(std::string(text)).empty()) {
     return selector;

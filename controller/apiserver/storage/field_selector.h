@@ -26,7 +26,7 @@ class FieldSelector {
   };
 
   // Parses and checks the fields against `type`; the error is the message for a 400 answer.
-  static Expected<FieldSelector, std::string> parse(std::string_view text, const ResourceType& type);
+  static Expected<FieldSelector, std::string> parse(std::string_view text, const ServedResource& type);
 
   bool empty() const { return terms_.empty(); }
   bool matches(const nlohmann::json& object) const;

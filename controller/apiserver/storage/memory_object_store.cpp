@@ -20,12 +20,12 @@ namespace {
 
 using nlohmann::json;
 
-std::string resourceKey(const ResourceType& type) {
+std::string resourceKey(const ServedResource& type) {
   return type.group + "/" + type.plural;
 }
 
 // CRD-backed types get kube's custom-resource behaviour (generation, no strategic merge patch).
-bool isCustom(const ResourceType& type) {
+bool isCustom(const ServedResource& type) {
   return !type.crd.is_null();
 }
 
@@ -108,7 +108,7 @@ bool isSubdomain(const std::string& name) {
 }
 
 // kube's name checks: namespaces are DNS-1123 labels, everything else here DNS-1123 subdomains.
-std::vector<StatusCause> nameCauses(const ResourceType& type, const std::string& name) {
+std::vector<StatusCause> nameCauses(const ServedResource& type, const std::string& name) {
   std::vector<StatusCause> causes;
   bool label = type.group.empty() && type.plural == "namespaces";
   std::size_t max = label ? 63 : 253;
@@ -127,7 +127,7 @@ std::vector<StatusCause> nameCauses(const ResourceType& type, const std::string&
 }
 
 // apiVersion and kind must name the type when given; they are filled in when not.
-std::optional<ApiError> checkTypeMeta(const ResourceType& type, json& object) {
+std::optional<ApiError> checkTypeMeta(const ServedResource& type, json& object) {
   std::string apiVersion = text(object, "apiVersion");
   std::string kind = text(object, "kind");
   if (!apiVersion.empty() && apiVersion != type.apiVersion()) {
@@ -145,7 +145,7 @@ std::optional<ApiError> checkTypeMeta(const ResourceType& type, json& object) {
 
 // The validator's verdict as kube answers it: unknown fields under Strict are a 400 strict decoding
 // error (before any other problem), anything else a 422.
-std::optional<ApiError> validate(const ResourceType& type, const std::string& name, json& object,
+std::optional<ApiError> validate(const ServedResource& type, const std::string& name, json& object,
                                  const json* old, FieldValidation fieldValidation,
                                  std::vector<std::string>* warnings) {
   ValidationOutcome outcome = validateObject(type, object, old, fieldValidation);
@@ -171,7 +171,7 @@ std::optional<ApiError> validate(const ResourceType& type, const std::string& na
 }
 
 // What the generation follows: everything but metadata (and status, when it is a subresource).
-json generationView(const ResourceType& type, json object) {
+json generationView(const ServedResource& type, json object) {
   object.erase("metadata");
   if (type.hasStatus) {
     object.erase("status");
@@ -194,7 +194,7 @@ bool sameObject(json a, json b) {
   return a == b;
 }
 
-FieldScope scopeFor(const ResourceType& type, bool statusSubresource) {
+FieldScope scopeFor(const ServedResource& type, bool statusSubresource) {
   if (statusSubresource) {
     return FieldScope::StatusOnly;
   }
@@ -203,7 +203,7 @@ FieldScope scopeFor(const ResourceType& type, bool statusSubresource) {
 
 // Applies the subresource rules kube's strategies apply: the main resource keeps the stored status,
 // /status keeps everything of the stored object but status (and the managedFields the write brings).
-json prepare(const ResourceType& type, const json& old, json incoming, bool statusSubresource) {
+json prepare(const ServedResource& type, const json& old, json incoming, bool statusSubresource) {
   if (statusSubresource) {
     json result = old;
     if (incoming.contains("status")) {
@@ -291,7 +291,7 @@ Expected<std::unique_ptr<MemoryObjectStore>, std::string> MemoryObjectStore::ope
     now = [] { return std::chrono::system_clock::now(); };
   }
   std::unique_ptr<MemoryObjectStore> store(new MemoryObjectStore(std::move(now), options));
-  for (const ResourceType& type : registry.all()) {
+  for (const ServedResource& type : registry.all()) {
     if (type.group.empty() && type.plural == "namespaces") {
       store->namespaceType_ = type;
     }
@@ -371,7 +371,7 @@ std::string MemoryObjectStore::timestamp() const {
   return meta::formatTime(now_());
 }
 
-const json* MemoryObjectStore::find(const ResourceType& type, const std::string& ns,
+const json* MemoryObjectStore::find(const ServedResource& type, const std::string& ns,
                                     const std::string& name) const {
   auto resource = resources_.find(resourceKey(type));
   if (resource == resources_.end()) {
@@ -391,7 +391,7 @@ std::uint64_t MemoryObjectStore::logBytes() const {
   return log_->logBytes();
 }
 
-std::optional<ApiError> MemoryObjectStore::commit(const ResourceType& type, meta::WatchEventType eventType,
+std::optional<ApiError> MemoryObjectStore::commit(const ServedResource& type, meta::WatchEventType eventType,
                                                   json& object, const json* previous) {
   const std::uint64_t version = version_ + 1;
   json& metadata = metadataOf(object);
@@ -448,14 +448,14 @@ void MemoryObjectStore::compactIfDue() {
   }
 }
 
-ApiResult<json> MemoryObjectStore::create(const ResourceType& type, const std::string& ns, json object,
+ApiResult<json> MemoryObjectStore::create(const ServedResource& type, const std::string& ns, json object,
                                           const WriteOptions& options, std::vector<std::string>* warnings) {
   std::lock_guard lock(mutex_);
   return createLocked(type, ns, std::move(object), options, warnings, std::nullopt);
 }
 
-ApiResult<json> MemoryObjectStore::createLocked(const ResourceType& type, const std::string& ns, json object,
-                                                const WriteOptions& options,
+ApiResult<json> MemoryObjectStore::createLocked(const ServedResource& type, const std::string& ns,
+                                                json object, const WriteOptions& options,
                                                 std::vector<std::string>* warnings,
                                                 const std::optional<std::string>& applyManager) {
   if (!object.is_object()) {
@@ -545,7 +545,7 @@ ApiResult<json> MemoryObjectStore::createLocked(const ResourceType& type, const 
   return object;
 }
 
-ApiResult<json> MemoryObjectStore::get(const ResourceType& type, const std::string& ns,
+ApiResult<json> MemoryObjectStore::get(const ServedResource& type, const std::string& ns,
                                        const std::string& name) {
   std::lock_guard lock(mutex_);
   const json* object = find(type, ns, name);
@@ -555,7 +555,7 @@ ApiResult<json> MemoryObjectStore::get(const ResourceType& type, const std::stri
   return *object;
 }
 
-ApiResult<json> MemoryObjectStore::list(const ResourceType& type, const std::string& ns,
+ApiResult<json> MemoryObjectStore::list(const ServedResource& type, const std::string& ns,
                                         const ListOptions& options) {
   auto labels = LabelSelector::parse(options.labelSelector);
   if (!labels) {
@@ -624,7 +624,7 @@ ApiResult<json> MemoryObjectStore::list(const ResourceType& type, const std::str
               {"items", std::move(items)}};
 }
 
-ApiResult<json> MemoryObjectStore::update(const ResourceType& type, const std::string& ns,
+ApiResult<json> MemoryObjectStore::update(const ServedResource& type, const std::string& ns,
                                           const std::string& name, json object, bool statusSubresource,
                                           const WriteOptions& options, std::vector<std::string>* warnings) {
   std::lock_guard lock(mutex_);
@@ -661,7 +661,7 @@ ApiResult<json> MemoryObjectStore::update(const ResourceType& type, const std::s
                       statusSubresource, options, warnings, true);
 }
 
-ApiResult<json> MemoryObjectStore::finishUpdate(const ResourceType& type, const json& old, json updated,
+ApiResult<json> MemoryObjectStore::finishUpdate(const ServedResource& type, const json& old, json updated,
                                                 bool statusSubresource, const WriteOptions& options,
                                                 std::vector<std::string>* warnings, bool recordManager) {
   const json& oldMetadata = metadataOf(old);
@@ -734,7 +734,7 @@ ApiResult<json> MemoryObjectStore::finishUpdate(const ResourceType& type, const 
   return updated;
 }
 
-ApiResult<json> MemoryObjectStore::patch(const ResourceType& type, const std::string& ns,
+ApiResult<json> MemoryObjectStore::patch(const ServedResource& type, const std::string& ns,
                                          const std::string& name, PatchType patchType,
                                          const std::string& body, bool statusSubresource,
                                          const WriteOptions& options, std::vector<std::string>* warnings) {
@@ -802,7 +802,7 @@ ApiResult<json> MemoryObjectStore::patch(const ResourceType& type, const std::st
                       options, warnings, true);
 }
 
-ApiResult<json> MemoryObjectStore::applyLocked(const ResourceType& type, const std::string& ns,
+ApiResult<json> MemoryObjectStore::applyLocked(const ServedResource& type, const std::string& ns,
                                                const std::string& name, const std::string& body,
                                                bool statusSubresource, const WriteOptions& options,
                                                std::vector<std::string>* warnings) {
@@ -874,7 +874,7 @@ ApiResult<json> MemoryObjectStore::applyLocked(const ResourceType& type, const s
                       statusSubresource, options, warnings, false);
 }
 
-ApiResult<json> MemoryObjectStore::remove(const ResourceType& type, const std::string& ns,
+ApiResult<json> MemoryObjectStore::remove(const ServedResource& type, const std::string& ns,
                                           const std::string& name, const json& deleteOptions) {
   std::lock_guard lock(mutex_);
   if (namespaceType_ && type.group == namespaceType_->group && type.plural == namespaceType_->plural) {
@@ -904,7 +904,7 @@ ApiResult<json> MemoryObjectStore::removeNamespaceLocked(const std::string& name
   } else if (dryRun) {
     return old;
   }
-  for (const ResourceType& type : namespacedTypes_) {
+  for (const ServedResource& type : namespacedTypes_) {
     std::vector<std::string> names;
     auto objects = resources_.find(resourceKey(type));
     if (objects == resources_.end()) {
@@ -929,7 +929,7 @@ ApiResult<json> MemoryObjectStore::removeNamespaceLocked(const std::string& name
 }
 
 bool MemoryObjectStore::namespaceEmpty(const std::string& ns) const {
-  for (const ResourceType& type : namespacedTypes_) {
+  for (const ServedResource& type : namespacedTypes_) {
     auto objects = resources_.find(resourceKey(type));
     if (objects == resources_.end()) {
       continue;
@@ -955,7 +955,7 @@ std::optional<ApiError> MemoryObjectStore::finishNamespaceIfEmpty(const std::str
   return commit(*namespaceType_, meta::WatchEventType::Deleted, last, &previous);
 }
 
-ApiResult<json> MemoryObjectStore::removeLocked(const ResourceType& type, const std::string& ns,
+ApiResult<json> MemoryObjectStore::removeLocked(const ServedResource& type, const std::string& ns,
                                                 const std::string& name, const json& deleteOptions) {
   const json* stored = find(type, ns, name);
   if (stored == nullptr) {
@@ -1012,7 +1012,7 @@ ApiResult<json> MemoryObjectStore::removeLocked(const ResourceType& type, const 
   return old;
 }
 
-ApiResult<std::shared_ptr<Watch>> MemoryObjectStore::watch(const ResourceType& type, const std::string& ns,
+ApiResult<std::shared_ptr<Watch>> MemoryObjectStore::watch(const ServedResource& type, const std::string& ns,
                                                            const ListOptions& options) {
   auto labels = LabelSelector::parse(options.labelSelector);
   if (!labels) {

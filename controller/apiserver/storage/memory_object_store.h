@@ -29,21 +29,21 @@ class MemoryObjectStore : public ObjectStore {
                                                                         const ResourceRegistry& registry,
                                                                         Now now, StoreOptions options);
 
-  ApiResult<nlohmann::json> create(const ResourceType& type, const std::string& ns, nlohmann::json object,
+  ApiResult<nlohmann::json> create(const ServedResource& type, const std::string& ns, nlohmann::json object,
                                    const WriteOptions& options, std::vector<std::string>* warnings) override;
-  ApiResult<nlohmann::json> get(const ResourceType& type, const std::string& ns,
+  ApiResult<nlohmann::json> get(const ServedResource& type, const std::string& ns,
                                 const std::string& name) override;
-  ApiResult<nlohmann::json> list(const ResourceType& type, const std::string& ns,
+  ApiResult<nlohmann::json> list(const ServedResource& type, const std::string& ns,
                                  const ListOptions& options) override;
-  ApiResult<nlohmann::json> update(const ResourceType& type, const std::string& ns, const std::string& name,
+  ApiResult<nlohmann::json> update(const ServedResource& type, const std::string& ns, const std::string& name,
                                    nlohmann::json object, bool statusSubresource, const WriteOptions& options,
                                    std::vector<std::string>* warnings) override;
-  ApiResult<nlohmann::json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+  ApiResult<nlohmann::json> patch(const ServedResource& type, const std::string& ns, const std::string& name,
                                   PatchType patchType, const std::string& body, bool statusSubresource,
                                   const WriteOptions& options, std::vector<std::string>* warnings) override;
-  ApiResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
+  ApiResult<nlohmann::json> remove(const ServedResource& type, const std::string& ns, const std::string& name,
                                    const nlohmann::json& deleteOptions) override;
-  ApiResult<std::shared_ptr<Watch>> watch(const ResourceType& type, const std::string& ns,
+  ApiResult<std::shared_ptr<Watch>> watch(const ServedResource& type, const std::string& ns,
                                           const ListOptions& options) override;
   std::uint64_t resourceVersion() const override;
 
@@ -68,31 +68,32 @@ class MemoryObjectStore : public ObjectStore {
   bool namespaceEmpty(const std::string& ns) const;
 
   // Everything below runs with mutex_ held.
-  ApiResult<nlohmann::json> removeLocked(const ResourceType& type, const std::string& ns,
+  ApiResult<nlohmann::json> removeLocked(const ServedResource& type, const std::string& ns,
                                          const std::string& name, const nlohmann::json& deleteOptions);
-  ApiResult<nlohmann::json> createLocked(const ResourceType& type, const std::string& ns,
+  ApiResult<nlohmann::json> createLocked(const ServedResource& type, const std::string& ns,
                                          nlohmann::json object, const WriteOptions& options,
                                          std::vector<std::string>* warnings,
                                          const std::optional<std::string>& applyManager);
-  ApiResult<nlohmann::json> applyLocked(const ResourceType& type, const std::string& ns,
+  ApiResult<nlohmann::json> applyLocked(const ServedResource& type, const std::string& ns,
                                         const std::string& name, const std::string& body,
                                         bool statusSubresource, const WriteOptions& options,
                                         std::vector<std::string>* warnings);
   // Checks, validates and commits `updated` over `old` (prepared: subresource rules applied).
-  ApiResult<nlohmann::json> finishUpdate(const ResourceType& type, const nlohmann::json& old,
+  ApiResult<nlohmann::json> finishUpdate(const ServedResource& type, const nlohmann::json& old,
                                          nlohmann::json updated, bool statusSubresource,
                                          const WriteOptions& options, std::vector<std::string>* warnings,
                                          bool recordManager);
-  std::optional<ApiError> commit(const ResourceType& type, meta::WatchEventType eventType,
+  std::optional<ApiError> commit(const ServedResource& type, meta::WatchEventType eventType,
                                  nlohmann::json& object, const nlohmann::json* previous);
   void compactIfDue();
-  const nlohmann::json* find(const ResourceType& type, const std::string& ns, const std::string& name) const;
+  const nlohmann::json* find(const ServedResource& type, const std::string& ns,
+                             const std::string& name) const;
   std::string timestamp() const;
 
   Now now_;
   StoreOptions options_;
-  std::optional<ResourceType> namespaceType_;  // core/v1 namespaces, when the registry serves it
-  std::vector<ResourceType> namespacedTypes_;
+  std::optional<ServedResource> namespaceType_;  // core/v1 namespaces, when the registry serves it
+  std::vector<ServedResource> namespacedTypes_;
 
   mutable std::mutex mutex_;                  // guards resources_, version_ and log_
   std::map<std::string, Objects> resources_;  // group/plural -> objects

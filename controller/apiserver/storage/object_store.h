@@ -67,28 +67,28 @@ class ObjectStore {
   virtual ~ObjectStore() = default;
 
   // `ns` is empty for cluster-scoped types (and, for list/watch, means all namespaces).
-  virtual ApiResult<nlohmann::json> create(const ResourceType& type, const std::string& ns,
+  virtual ApiResult<nlohmann::json> create(const ServedResource& type, const std::string& ns,
                                            nlohmann::json object, const WriteOptions& options,
                                            std::vector<std::string>* warnings) = 0;
-  virtual ApiResult<nlohmann::json> get(const ResourceType& type, const std::string& ns,
+  virtual ApiResult<nlohmann::json> get(const ServedResource& type, const std::string& ns,
                                         const std::string& name) = 0;
   // A List object (kind <Kind>List) with metadata.resourceVersion and, when cut by limit, continue.
-  virtual ApiResult<nlohmann::json> list(const ResourceType& type, const std::string& ns,
+  virtual ApiResult<nlohmann::json> list(const ServedResource& type, const std::string& ns,
                                          const ListOptions& options) = 0;
-  virtual ApiResult<nlohmann::json> update(const ResourceType& type, const std::string& ns,
+  virtual ApiResult<nlohmann::json> update(const ServedResource& type, const std::string& ns,
                                            const std::string& name, nlohmann::json object,
                                            bool statusSubresource, const WriteOptions& options,
                                            std::vector<std::string>* warnings) = 0;
-  virtual ApiResult<nlohmann::json> patch(const ResourceType& type, const std::string& ns,
+  virtual ApiResult<nlohmann::json> patch(const ServedResource& type, const std::string& ns,
                                           const std::string& name, PatchType patchType,
                                           const std::string& body, bool statusSubresource,
                                           const WriteOptions& options,
                                           std::vector<std::string>* warnings) = 0;
   // Deletes, or (with finalizers) sets deletionTimestamp and returns the object. `deleteOptions` is a
   // metav1.DeleteOptions body (preconditions.uid / resourceVersion honoured; may be null).
-  virtual ApiResult<nlohmann::json> remove(const ResourceType& type, const std::string& ns,
+  virtual ApiResult<nlohmann::json> remove(const ServedResource& type, const std::string& ns,
                                            const std::string& name, const nlohmann::json& deleteOptions) = 0;
-  virtual ApiResult<std::shared_ptr<Watch>> watch(const ResourceType& type, const std::string& ns,
+  virtual ApiResult<std::shared_ptr<Watch>> watch(const ServedResource& type, const std::string& ns,
                                                   const ListOptions& options) = 0;
   virtual std::uint64_t resourceVersion() const = 0;
 };

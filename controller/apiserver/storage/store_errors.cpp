@@ -2,15 +2,15 @@
 
 namespace virtsnap::apiserver {
 
-std::string qualifiedResource(const ResourceType& type) {
+std::string qualifiedResource(const ServedResource& type) {
   return type.group.empty() ? type.plural : type.plural + "." + type.group;
 }
 
-std::string qualifiedKind(const ResourceType& type) {
+std::string qualifiedKind(const ServedResource& type) {
   return type.group.empty() ? type.kind : type.kind + "." + type.group;
 }
 
-ApiError notFoundError(const ResourceType& type, const std::string& name) {
+ApiError notFoundError(const ServedResource& type, const std::string& name) {
   ApiError error;
   error.code = 404;
   error.reason = "NotFound";
@@ -41,7 +41,7 @@ ApiError namespaceTerminatingError(const std::string& ns) {
   return error;
 }
 
-ApiError alreadyExistsError(const ResourceType& type, const std::string& name) {
+ApiError alreadyExistsError(const ServedResource& type, const std::string& name) {
   ApiError error;
   error.code = 409;
   error.reason = "AlreadyExists";
@@ -52,7 +52,7 @@ ApiError alreadyExistsError(const ResourceType& type, const std::string& name) {
   return error;
 }
 
-ApiError conflictError(const ResourceType& type, const std::string& name, const std::string& detail) {
+ApiError conflictError(const ServedResource& type, const std::string& name, const std::string& detail) {
   ApiError error;
   error.code = 409;
   error.reason = "Conflict";
@@ -64,7 +64,7 @@ ApiError conflictError(const ResourceType& type, const std::string& name, const 
   return error;
 }
 
-ApiError invalidError(const ResourceType& type, const std::string& name, std::vector<StatusCause> causes) {
+ApiError invalidError(const ServedResource& type, const std::string& name, std::vector<StatusCause> causes) {
   ApiError error;
   error.code = 422;
   error.reason = "Invalid";

@@ -833,7 +833,7 @@ bool blocksRules(const std::vector<StatusCause>& causes) {
 
 }  // namespace
 
-ValidationOutcome validateObject(const ResourceType& type, json& object, const json* old,
+ValidationOutcome validateObject(const ServedResource& type, json& object, const json* old,
                                  FieldValidation fieldValidation) {
   ValidationOutcome outcome;
   if (!type.schema.is_object() || !object.is_object()) {

@@ -43,7 +43,7 @@ struct ValidationOutcome {
 // `Invalid value: "string": spec.vcpus in body must be of type integer: "string"` (FieldValueTypeInvalid),
 // `Unsupported value: "Foo": supported values: "Running", "Paused", "Stopped"` (FieldValueNotSupported),
 // and for a failed rule `Invalid value: "string": nodeName is immutable` (the bad value is the node's type).
-ValidationOutcome validateObject(const ResourceType& type, nlohmann::json& object, const nlohmann::json* old,
-                                 FieldValidation fieldValidation);
+ValidationOutcome validateObject(const ServedResource& type, nlohmann::json& object,
+                                 const nlohmann::json* old, FieldValidation fieldValidation);
 
 }  // namespace virtsnap::apiserver

@@ -21,26 +21,26 @@ using ::testing::Return;
 class MockStore : public ObjectStore {
  public:
   MOCK_METHOD(ApiResult<nlohmann::json>, create,
-              (const ResourceType&, const std::string&, nlohmann::json, const WriteOptions&,
+              (const ServedResource&, const std::string&, nlohmann::json, const WriteOptions&,
                std::vector<std::string>*),
               (override));
-  MOCK_METHOD(ApiResult<nlohmann::json>, get, (const ResourceType&, const std::string&, const std::string&),
+  MOCK_METHOD(ApiResult<nlohmann::json>, get, (const ServedResource&, const std::string&, const std::string&),
               (override));
-  MOCK_METHOD(ApiResult<nlohmann::json>, list, (const ResourceType&, const std::string&, const ListOptions&),
-              (override));
+  MOCK_METHOD(ApiResult<nlohmann::json>, list,
+              (const ServedResource&, const std::string&, const ListOptions&), (override));
   MOCK_METHOD(ApiResult<nlohmann::json>, update,
-              (const ResourceType&, const std::string&, const std::string&, nlohmann::json, bool,
+              (const ServedResource&, const std::string&, const std::string&, nlohmann::json, bool,
                const WriteOptions&, std::vector<std::string>*),
               (override));
   MOCK_METHOD(ApiResult<nlohmann::json>, patch,
-              (const ResourceType&, const std::string&, const std::string&, PatchType, const std::string&,
+              (const ServedResource&, const std::string&, const std::string&, PatchType, const std::string&,
                bool, const WriteOptions&, std::vector<std::string>*),
               (override));
   MOCK_METHOD(ApiResult<nlohmann::json>, remove,
-              (const ResourceType&, const std::string&, const std::string&, const nlohmann::json&),
+              (const ServedResource&, const std::string&, const std::string&, const nlohmann::json&),
               (override));
   MOCK_METHOD(ApiResult<std::shared_ptr<Watch>>, watch,
-              (const ResourceType&, const std::string&, const ListOptions&), (override));
+              (const ServedResource&, const std::string&, const ListOptions&), (override));
   MOCK_METHOD(std::uint64_t, resourceVersion, (), (const, override));
 };
 
@@ -116,11 +116,11 @@ TEST_F(ApiHandlerTest, OpenApiV3HasTheCrdSchemasWithGroupVersionKind) {
 }
 
 TEST_F(ApiHandlerTest, ObjectPathsReachTheStoreWithTheirNamespaceNameAndSubresource) {
-  EXPECT_CALL(store, get(Field(&ResourceType::plural, "domains"), "vms", "web"))
+  EXPECT_CALL(store, get(Field(&ServedResource::plural, "domains"), "vms", "web"))
       .WillOnce(Return(domain("web")));
   EXPECT_EQ(call("GET", "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/web").status, 200);
 
-  EXPECT_CALL(store, list(Field(&ResourceType::plural, "snapshots"), "", _))
+  EXPECT_CALL(store, list(Field(&ServedResource::plural, "snapshots"), "", _))
       .WillOnce(Return(nlohmann::json{{"kind", "SnapshotList"}, {"items", nlohmann::json::array()}}));
   EXPECT_EQ(call("GET", "/apis/virtsnap.io/v1alpha1/snapshots").status, 200);
 
@@ -131,7 +131,7 @@ TEST_F(ApiHandlerTest, ObjectPathsReachTheStoreWithTheirNamespaceNameAndSubresou
                 .status,
             200);
 
-  EXPECT_CALL(store, get(Field(&ResourceType::plural, "namespaces"), "", "vms"))
+  EXPECT_CALL(store, get(Field(&ServedResource::plural, "namespaces"), "", "vms"))
       .WillOnce(Return(nlohmann::json{{"kind", "Namespace"}}));
   EXPECT_EQ(call("GET", "/api/v1/namespaces/vms").status, 200);
 }

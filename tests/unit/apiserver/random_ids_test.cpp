@@ -71,7 +71,7 @@ class TwoStoresTest : public ::testing::Test {
   testsupport::ManualWallClock clock_;
   ResourceRegistry registry_;
   std::unique_ptr<MemoryObjectStore> stores_[2];
-  ResourceType type_ = testsupport::widgetType();
+  ServedResource type_ = testsupport::widgetType();
 };
 
 TEST_F(TwoStoresTest, ObjectsGetUniqueUidsAndTheStoresDoNotShareASequence) {

@@ -34,7 +34,7 @@ std::string celMatches(const std::string& text, const std::string& pattern) {
 
 // The schema's causes for {"spec": {"name": text}} where name has `pattern`.
 std::vector<StatusCause> patternCauses(const std::string& pattern, const std::string& text) {
-  ResourceType type;
+  ServedResource type;
   type.schema = {
       {"type", "object"},
       {"properties",

@@ -12,8 +12,8 @@ using nlohmann::json;
 const json kObject = {{"metadata", {{"name", "web"}, {"namespace", "default"}}},
                       {"spec", {{"nodeName", "node-1"}, {"replicas", 3}, {"paused", true}}}};
 
-ResourceType type() {
-  ResourceType type = testsupport::widgetType();
+ServedResource type() {
+  ServedResource type = testsupport::widgetType();
   type.selectableFields = {".spec.nodeName", ".spec.replicas", ".spec.paused"};
   return type;
 }

@@ -31,12 +31,12 @@ class NamespaceLifecycle : public testsupport::StoreTestBase {
     ASSERT_TRUE(created.has_value()) << created.error().message;
   }
 
-  bool exists(const ResourceType& type, const std::string& ns, const std::string& name) {
+  bool exists(const ServedResource& type, const std::string& ns, const std::string& name) {
     return store_->get(type, ns, name).has_value();
   }
 
-  ResourceType domains_;
-  ResourceType namespaces_;
+  ServedResource domains_;
+  ServedResource namespaces_;
 };
 
 TEST_F(NamespaceLifecycle, DeletingAnEmptyNamespaceRemovesItAtOnce) {

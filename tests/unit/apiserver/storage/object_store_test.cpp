@@ -46,11 +46,11 @@ class ObjectStoreTest : public testsupport::StoreTestBase {
 
   std::string rv(const json& object) { return object["metadata"]["resourceVersion"].get<std::string>(); }
 
-  ResourceType type_ = testsupport::widgetType();
+  ServedResource type_ = testsupport::widgetType();
 };
 
 TEST_F(ObjectStoreTest, OpenCreatesTheDefaultNamespaces) {
-  const ResourceType* namespaces = registry_.find("", "v1", "namespaces");
+  const ServedResource* namespaces = registry_.find("", "v1", "namespaces");
   ASSERT_NE(namespaces, nullptr);
   auto list = store_->list(*namespaces, "", ListOptions{});
   ASSERT_TRUE(list.has_value());
@@ -415,7 +415,7 @@ TEST_F(ObjectStoreTest, StrategicMergeIsRefusedForCustomResourcesAndMergeForBuil
             "the body of the request was in an unknown format - accepted media types include: "
             "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
 
-  const ResourceType* leases = registry_.find("coordination.k8s.io", "v1", "leases");
+  const ServedResource* leases = registry_.find("coordination.k8s.io", "v1", "leases");
   ASSERT_NE(leases, nullptr);
   json lease{{"apiVersion", "coordination.k8s.io/v1"},
              {"kind", "Lease"},
@@ -907,7 +907,7 @@ class DomainStoreTest : public ObjectStoreTest {
  protected:
   void SetUp() override {
     ObjectStoreTest::SetUp();
-    const ResourceType* domains = registry_.findKind("virtsnap.io", "Domain");
+    const ServedResource* domains = registry_.findKind("virtsnap.io", "Domain");
     ASSERT_NE(domains, nullptr);
     type_ = *domains;
   }

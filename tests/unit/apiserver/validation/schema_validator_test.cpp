@@ -42,11 +42,11 @@ const ResourceRegistry& registry() {
   return loaded;
 }
 
-const ResourceType& crd(const std::string& kind) {
-  const ResourceType* type = registry().findKind("virtsnap.io", kind);
+const ServedResource& crd(const std::string& kind) {
+  const ServedResource* type = registry().findKind("virtsnap.io", kind);
   if (type == nullptr) {
     ADD_FAILURE() << "no CRD for " << kind;
-    static const ResourceType none;
+    static const ServedResource none;
     return none;
   }
   return *type;
@@ -68,15 +68,15 @@ ValidationOutcome check(const std::string& kind, json& obj, const json* old = nu
   return validateObject(crd(kind), obj, old, mode);
 }
 
-ResourceType withSchema(const json& properties) {
-  ResourceType type;
+ServedResource withSchema(const json& properties) {
+  ServedResource type;
   type.schema = {{"type", "object"}, {"properties", properties}};
   return type;
 }
 
 // Validates {"spec": value} against a schema whose spec property is `spec`.
 std::vector<StatusCause> causesFor(const json& spec, const json& value, const json* oldValue = nullptr) {
-  const ResourceType type = withSchema({{"spec", spec}});
+  const ServedResource type = withSchema({{"spec", spec}});
   json obj = {{"spec", value}};
   json old = {{"spec", oldValue != nullptr ? *oldValue : json()}};
   return validateObject(type, obj, oldValue != nullptr ? &old : nullptr, FieldValidation::Strict).causes;
@@ -352,7 +352,7 @@ TEST(SchemaValidatorPruning, PreserveUnknownFieldsAndAdditionalProperties) {
       "labels": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 3}},
       "nested": {"type": "object", "additionalProperties": {"type": "object", "properties": {"x": {"type": "integer"}}}}
     }})");
-  const ResourceType type = withSchema({{"spec", spec}});
+  const ServedResource type = withSchema({{"spec", spec}});
   json obj = {{"spec", json::parse(R"({"free": {"anything": {"deep": 1}, "known": {"a": "s", "b": 1}},
                                         "labels": {"k": "abcd"}, "nested": {"one": {"x": 1, "y": 2}}})")}};
   const ValidationOutcome outcome = validateObject(type, obj, nullptr, FieldValidation::Warn);
@@ -364,7 +364,7 @@ TEST(SchemaValidatorPruning, PreserveUnknownFieldsAndAdditionalProperties) {
 }
 
 TEST(SchemaValidatorPruning, NoSchemaAcceptsAsIs) {
-  ResourceType builtin;
+  ServedResource builtin;
   json obj = {{"anything", {{"goes", 1}}}};
   const ValidationOutcome outcome = validateObject(builtin, obj, nullptr, FieldValidation::Strict);
   EXPECT_THAT(outcome.causes, IsEmpty());
