@@ -4,16 +4,16 @@
 #
 #   library                 may include (project)                               third-party
 #   base                    base/                                               standard library only
-#   meta                    base/ crds/meta/                                    nlohmann
+#   meta                    base/ crds/meta/                                    nlohmann yaml-cpp
 #   crds                    base/ crds/                                         nlohmann
 #   drivers                 base/ drivers/ (not drivers/libvirt/)               -
 #   libvirt                 base/ drivers/                                      libvirt libxml2
 #   reconcilers             base/ crds/ drivers/ (not drivers/libvirt/),        nlohmann
 #                           the runtime's interface headers (see below)
 #   cel                     base/ controller/apiserver/cel/                     nlohmann re2
-#   apiserver_core          base/ crds/meta/ controller/apiserver/ (not http/)  nlohmann yaml-cpp openssl re2 zlib
-#   apiserver (http)        base/ crds/meta/ controller/apiserver/              + cpprestsdk
-#   kube_core               base/ crds/meta/ controller/kube/ (not http/)       nlohmann yaml-cpp prometheus
+#   apiserver_core          base/ crds/meta/ controller/apiserver/ (not http/)  nlohmann openssl zlib
+#   apiserver (http)        base/ crds/meta/ controller/apiserver/              + cpprestsdk yaml-cpp
+#   kube_core               base/ crds/meta/ controller/kube/ (not http/)       nlohmann prometheus
 #   kube (http)             base/ crds/meta/ controller/kube/                   + cpprestsdk openssl
 #   logging                 base/ controller/logging/                        spdlog nlohmann
 #   controller binaries     anything (only the main files wire concrete classes together)
@@ -46,16 +46,16 @@ set(runtime_interfaces
 # name | folder regex (relative path) | allowed project include regex | allowed third-party regex
 set(libraries
     "base|^base/|^base/|^$"
-    "meta|^crds/meta/|^(base|crds/meta)/|^(${family_nlohmann})"
+    "meta|^crds/meta/|^(base|crds/meta)/|^(${family_nlohmann}|${family_yaml})"
     "crds|^crds/|^(base|crds)/|^(${family_nlohmann})"
     "libvirt|^drivers/libvirt/|^(base|drivers)/|^(${family_libvirt}|${family_libxml})"
     "drivers|^drivers/|^(base/|drivers/[^/]+$)|^$"
     "reconcilers|^reconcilers/|^(base/|crds/|drivers/[^/]+$|reconcilers/|${runtime_interfaces}$)|^(${family_nlohmann})"
     "cel|^controller/apiserver/cel/|^(base|controller/apiserver/cel)/|^(${family_nlohmann}|${family_re2})"
-    "apiserver_http|^controller/apiserver/http/|^(base|crds/meta|controller/apiserver)/|^(${family_nlohmann}|${family_yaml}|${family_cpprest}|${family_openssl}|${family_re2}|${family_zlib})"
-    "apiserver_core|^controller/apiserver/|^(base/|crds/meta/|controller/apiserver/(cel/|storage/|validation/|[^/]+$))|^(${family_nlohmann}|${family_yaml}|${family_openssl}|${family_re2}|${family_zlib})"
-    "kube_http|^controller/kube/http/|^(base|crds/meta|controller/kube)/|^(${family_nlohmann}|${family_yaml}|${family_cpprest}|${family_openssl}|${family_prometheus})"
-    "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_yaml}|${family_prometheus})"
+    "apiserver_http|^controller/apiserver/http/|^(base|crds/meta|controller/apiserver)/|^(${family_nlohmann}|${family_yaml}|${family_cpprest}|${family_openssl}|${family_zlib})"
+    "apiserver_core|^controller/apiserver/|^(base/|crds/meta/|controller/apiserver/(cel/|storage/|validation/|[^/]+$))|^(${family_nlohmann}|${family_openssl}|${family_zlib})"
+    "kube_http|^controller/kube/http/|^(base|crds/meta|controller/kube)/|^(${family_nlohmann}|${family_cpprest}|${family_openssl}|${family_prometheus})"
+    "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
     "logging|^controller/logging/|^(base|controller/logging)/|^(${family_spdlog}|${family_nlohmann})")
 
 set(violations "")

@@ -13,8 +13,8 @@
 #include "controller/apiserver/protobuf_decoder.h"
 #include "controller/apiserver/table.h"
 #include "controller/apiserver/validation/request_body.h"
-#include "controller/apiserver/yaml_json.h"
 #include "crds/meta/patch_type.h"
+#include "crds/meta/yaml_json.h"
 
 namespace virtsnap::apiserver {
 
@@ -194,7 +194,7 @@ Expected<nlohmann::json, ApiError> parseBody(const ApiRequest& request) {
     return decoded.value();
   }
   if (type.find("yaml") != std::string::npos) {
-    auto documents = yamlDocumentsToJson(request.body);
+    auto documents = meta::yamlDocumentsToJson(request.body, {.maxNestingDepth = kMaxNestingDepth});
     if (!documents || documents.value().size() != 1) {
       return error(400, "BadRequest", documents ? "expected exactly one YAML document" : documents.error());
     }

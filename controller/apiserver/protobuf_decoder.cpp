@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "base/utf8.h"
 #include "controller/apiserver/validation/request_body.h"
 
 namespace virtsnap::apiserver {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "controller/apiserver/yaml_json.h"
+#include "crds/meta/yaml_json.h"
 
 namespace virtsnap::apiserver {
 
@@ -148,7 +148,7 @@ Expected<ResourceRegistry, std::string> ResourceRegistry::load(const fs::path& c
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();
-    auto documents = yamlDocumentsToJson(text.str());
+    auto documents = meta::yamlDocumentsToJson(text.str());
     if (!documents) {
       return file.string() + ": " + documents.error();
     }

@@ -7,8 +7,10 @@
 #include <map>
 #include <sstream>
 
-#include <yaml-cpp/binary.h>
-#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "crds/meta/base64.h"
+#include "crds/meta/yaml_json.h"
 
 namespace virtsnap::kube {
 
@@ -18,7 +20,7 @@ namespace {
 
 // One named entry of a kubeconfig (a cluster, user or context) and the file that defined it.
 struct Entry {
-  YAML::Node node;
+  nlohmann::json node;
   fs::path file;
 };
 
@@ -45,12 +47,13 @@ ConfigResult<Bytes> readFile(const fs::path& path, const std::string& what) {
   return Bytes{text.str()};
 }
 
-std::string scalar(const YAML::Node& map, const char* key) {
-  if (!map.IsMap()) {
+// The kubeconfig is read with PlainScalars::Text, so every scalar but null is a string.
+std::string scalar(const nlohmann::json& map, const char* key) {
+  if (!map.is_object()) {
     return {};
   }
-  const YAML::Node value = map[key];
-  return value && value.IsScalar() ? value.as<std::string>() : std::string();
+  auto value = map.find(key);
+  return value != map.end() && value->is_string() ? value->get<std::string>() : std::string();
 }
 
 fs::path relativeTo(const fs::path& kubeconfig, const std::string& path) {
@@ -60,21 +63,22 @@ fs::path relativeTo(const fs::path& kubeconfig, const std::string& path) {
 
 // The `name` -> `inner` entries of a list such as `clusters: [{name: x, cluster: {...}}]`; the first
 // definition of a name wins, as when client-go merges KUBECONFIG.
-std::optional<std::string> mergeList(const YAML::Node& root, const char* list, const char* inner,
+std::optional<std::string> mergeList(const nlohmann::json& root, const char* list, const char* inner,
                                      const fs::path& file, std::map<std::string, Entry>& into) {
-  const YAML::Node entries = root[list];
-  if (!entries || entries.IsNull()) {
+  auto found = root.find(list);
+  if (found == root.end() || found->is_null()) {
     return std::nullopt;
   }
-  if (!entries.IsSequence()) {
+  const nlohmann::json& entries = *found;
+  if (!entries.is_array()) {
     return file.string() + ": " + list + " must be a list";
   }
-  for (const YAML::Node& entry : entries) {
+  for (const nlohmann::json& entry : entries) {
     const std::string name = scalar(entry, "name");
     if (name.empty()) {
       return file.string() + ": an entry of " + list + " has no name";
     }
-    into.emplace(name, Entry{entry[inner], file});
+    into.emplace(name, Entry{entry.value(inner, nlohmann::json()), file});
   }
   return std::nullopt;
 }
@@ -85,16 +89,15 @@ std::optional<std::string> mergeFile(const fs::path& file, MergedKubeconfig& mer
     return text.error();
   }
   merged.files += (merged.files.empty() ? "" : ":") + file.string();
-  YAML::Node root;
-  try {
-    root = YAML::Load(text.value().data);
-  } catch (const YAML::Exception& e) {
-    return file.string() + " is not valid YAML: " + e.what();
+  auto documents = meta::yamlDocumentsToJson(text.value().data, {.plainScalars = meta::PlainScalars::Text});
+  if (!documents) {
+    return file.string() + " is not valid YAML: " + documents.error();
   }
-  if (root.IsNull()) {
+  if (documents.value().empty()) {
     return std::nullopt;  // an empty file adds nothing
   }
-  if (!root.IsMap()) {
+  const nlohmann::json& root = documents.value().front();
+  if (!root.is_object()) {
     return file.string() + " is not a kubeconfig (expected a mapping at the top)";
   }
   for (auto [list, inner, into] :
@@ -111,15 +114,15 @@ std::optional<std::string> mergeFile(const fs::path& file, MergedKubeconfig& mer
 }
 
 // `<key>-data` (base64) or `<key>` (a file next to the kubeconfig); "" when neither is there.
-ConfigResult<Bytes> pemFrom(const YAML::Node& node, const fs::path& file, const std::string& key,
+ConfigResult<Bytes> pemFrom(const nlohmann::json& node, const fs::path& file, const std::string& key,
                             const std::string& owner) {
   const std::string data = scalar(node, (key + "-data").c_str());
   if (!data.empty()) {
-    const std::vector<unsigned char> decoded = YAML::DecodeBase64(data);
-    if (decoded.empty()) {
+    std::optional<std::string> decoded = meta::base64Decode(data);
+    if (!decoded || decoded->empty()) {
       return owner + " in " + file.string() + ": " + key + "-data is not valid base64";
     }
-    return Bytes{std::string(decoded.begin(), decoded.end())};
+    return Bytes{std::move(*decoded)};
   }
   const std::string path = scalar(node, key.c_str());
   if (path.empty()) {
@@ -138,7 +141,7 @@ ConfigResult<ClusterConfig> resolve(const MergedKubeconfig& merged, const std::s
   if (context == merged.contexts.end()) {
     return "context \"" + contextName + "\" is not defined in " + merged.files;
   }
-  const YAML::Node& ctx = context->second.node;
+  const nlohmann::json& ctx = context->second.node;
   const std::string clusterName = scalar(ctx, "cluster");
   if (clusterName.empty()) {
     return "context \"" + contextName + "\" in " + context->second.file.string() + " names no cluster";
@@ -152,7 +155,7 @@ ConfigResult<ClusterConfig> resolve(const MergedKubeconfig& merged, const std::s
   ClusterConfig config;
   config.origin = context->second.file.string() + " context " + contextName;
   const std::string clusterOwner = "cluster \"" + clusterName + "\"";
-  const YAML::Node& clusterNode = cluster->second.node;
+  const nlohmann::json& clusterNode = cluster->second.node;
   config.server = scalar(clusterNode, "server");
   if (config.server.empty()) {
     return clusterOwner + " in " + cluster->second.file.string() + " has no server";
@@ -180,7 +183,7 @@ ConfigResult<ClusterConfig> resolve(const MergedKubeconfig& merged, const std::s
              merged.files;
     }
     const std::string userOwner = "user \"" + userName + "\"";
-    const YAML::Node& userNode = user->second.node;
+    const nlohmann::json& userNode = user->second.node;
     auto certificate = pemFrom(userNode, user->second.file, "client-certificate", userOwner);
     if (!certificate) {
       return certificate.error();
@@ -205,8 +208,8 @@ ConfigResult<ClusterConfig> resolve(const MergedKubeconfig& merged, const std::s
         return userOwner + ": " + first.error().message;
       }
     }
-    if (!config.tokenSource && config.clientCertificatePem.empty() && userNode.IsMap() &&
-        (userNode["exec"] || userNode["auth-provider"] || userNode["username"])) {
+    if (!config.tokenSource && config.clientCertificatePem.empty() && userNode.is_object() &&
+        (userNode.contains("exec") || userNode.contains("auth-provider") || userNode.contains("username"))) {
       return userOwner + " in " + user->second.file.string() +
              " authenticates with exec, auth-provider or basic auth, which virtsnap does not support; use a "
              "token, tokenFile or client certificate";
@@ -240,16 +243,12 @@ ConfigResult<ClusterConfig> loadKubeconfig(const std::vector<fs::path>& files, c
     return std::string("no kubeconfig file given");
   }
   MergedKubeconfig merged;
-  try {
-    for (const fs::path& file : files) {
-      if (auto problem = mergeFile(file, merged)) {
-        return *problem;
-      }
+  for (const fs::path& file : files) {
+    if (auto problem = mergeFile(file, merged)) {
+      return *problem;
     }
-    return resolve(merged, context, clock ? clock : systemClock());
-  } catch (const YAML::Exception& e) {
-    return merged.files + ": " + e.what();
   }
+  return resolve(merged, context, clock ? clock : systemClock());
 }
 
 bool runningInCluster(const Getenv& getenv) {

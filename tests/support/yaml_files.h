@@ -1,7 +1,7 @@
 #pragma once
 // Files of the repository read as a test needs them: a path under the source tree, and the documents
-// of a YAML file as JSON, converted by the API server's own YAML reader (the one kubectl's manifests go
-// through), so tests and server cannot disagree on what a manifest means.
+// of a YAML file as JSON, converted by the shared YAML reader (crds/meta/yaml_json.h, the one the API server
+// reads kubectl's manifests through), so tests and server cannot disagree on what a manifest means.
 
 #include <filesystem>
 #include <fstream>
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/apiserver/yaml_json.h"
+#include "crds/meta/yaml_json.h"
 
 namespace virtsnap::testsupport {
 
@@ -30,7 +30,7 @@ inline std::vector<nlohmann::json> loadYamlDocuments(const std::filesystem::path
   }
   std::ostringstream text;
   text << in.rdbuf();
-  auto documents = apiserver::yamlDocumentsToJson(text.str());
+  auto documents = meta::yamlDocumentsToJson(text.str());
   if (!documents.has_value()) {
     throw std::runtime_error(file.string() + ": " + documents.error());
   }

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
-#include "controller/apiserver/http/tls_certificates.h"
+#include "crds/meta/base64.h"
 
 namespace virtsnap::apiserver {
 
@@ -35,7 +35,7 @@ Expected<bool, std::string> writeKubeconfig(const std::filesystem::path& path, c
   out << YAML::Key << "cluster" << YAML::Value << YAML::BeginMap << YAML::Key << "server" << YAML::Value
       << server;
   if (!caCertificatePem.empty()) {
-    out << YAML::Key << "certificate-authority-data" << YAML::Value << base64(caCertificatePem);
+    out << YAML::Key << "certificate-authority-data" << YAML::Value << meta::base64Encode(caCertificatePem);
   }
   out << YAML::EndMap;
   out << YAML::EndMap << YAML::EndSeq;

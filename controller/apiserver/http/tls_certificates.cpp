@@ -125,13 +125,4 @@ Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::stri
   return TlsMaterial{pem(ca.get()), pem(server.get()), pem(serverKey.get())};
 }
 
-std::string base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
-
 }  // namespace virtsnap::apiserver

@@ -20,6 +20,4 @@ struct TlsMaterial {
 Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::string>& ipAddresses,
                                                      const std::vector<std::string>& dnsNames);
 
-std::string base64(const std::string& bytes);
-
 }  // namespace virtsnap::apiserver

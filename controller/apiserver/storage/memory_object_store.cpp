@@ -11,8 +11,9 @@
 #include "controller/apiserver/storage/json_patch.h"
 #include "controller/apiserver/storage/store_errors.h"
 #include "controller/apiserver/validation/request_body.h"
-#include "controller/apiserver/yaml_json.h"
+#include "crds/meta/base64.h"
 #include "crds/meta/time.h"
+#include "crds/meta/yaml_json.h"
 
 namespace virtsnap::apiserver {
 
@@ -225,48 +226,6 @@ json prepare(const ServedResource& type, const json& old, json incoming, bool st
     }
   }
   return incoming;
-}
-
-const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64(const std::string& in) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(buffer >> bits) & 0x3Fu];
-    }
-  }
-  if (bits > 0) {
-    out += kAlphabet[(buffer << (6 - bits)) & 0x3Fu];
-  }
-  return out;
-}
-
-std::optional<std::string> unbase64(const std::string& in) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') {
-      break;
-    }
-    const char* at = std::strchr(kAlphabet, c == '+' ? '-' : c == '/' ? '_' : c);
-    if (at == nullptr || c == '\0') {
-      return std::nullopt;
-    }
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(at - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFFu);
-    }
-  }
-  return out;
 }
 
 std::optional<std::uint64_t> parseVersion(const std::string& value) {
@@ -572,7 +531,7 @@ ApiResult<json> MemoryObjectStore::list(const ServedResource& type, const std::s
     if (!options.resourceVersion.empty() && options.resourceVersion != "0") {
       return badRequestError("specifying resource version is not allowed when using continue");
     }
-    auto decoded = unbase64(options.continueToken);
+    auto decoded = meta::base64Decode(options.continueToken);
     json token = decoded ? json::parse(*decoded, nullptr, false) : json();
     std::string start = token.is_object() ? text(token, "start") : std::string();
     std::size_t slash = start.find('/');
@@ -613,7 +572,7 @@ ApiResult<json> MemoryObjectStore::list(const ServedResource& type, const std::s
   if (remaining > 0 && last) {
     json token{
         {"v", "meta.k8s.io/v1"}, {"rv", listVersion}, {"start", last->first + "/" + last->second + '\0'}};
-    metadata["continue"] = base64(token.dump());
+    metadata["continue"] = meta::base64Encode(token.dump(), meta::Base64Alphabet::RawUrl);
     if (labels.value().empty() && fields.value().empty()) {
       metadata["remainingItemCount"] = remaining;
     }
@@ -819,7 +778,7 @@ ApiResult<json> MemoryObjectStore::applyLocked(const ServedResource& type, const
         {"FieldValueRequired", "Required value: is required for apply patch", "fieldManager"});
     return error;
   }
-  auto documents = yamlDocumentsToJson(body);
+  auto documents = meta::yamlDocumentsToJson(body, {.maxNestingDepth = kMaxNestingDepth});
   if (!documents) {
     return badRequestError("error decoding YAML: " + documents.error());
   }

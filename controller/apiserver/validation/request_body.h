@@ -1,8 +1,9 @@
 #pragma once
 // What one request body may cost the server. kube-apiserver refuses bodies over 3 MiB (413), and its
 // decoders refuse invalid UTF-8, absurd nesting and YAML alias expansion; every body this server
-// decodes (JSON here, YAML in yaml_json.h, protobuf in protobuf_decoder.h) keeps to the same limits, so
-// one request costs at most a small multiple of kMaxRequestBodyBytes in memory and a bounded stack.
+// decodes (JSON here, YAML through crds/meta/yaml_json.h, protobuf in protobuf_decoder.h) keeps to the same
+// limits, so one request costs at most a small multiple of kMaxRequestBodyBytes in memory and a bounded
+// stack.
 
 #include <cstddef>
 #include <string>
@@ -21,9 +22,6 @@ inline constexpr std::size_t kMaxRequestBodyBytes = 3 * 1024 * 1024;
 // that grow; this server's processing (copies, comparisons, patches, serialisation) recurses on fixed
 // thread stacks, and no manifest comes near a hundred.
 inline constexpr int kMaxNestingDepth = 1000;
-
-// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
-bool isValidUtf8(std::string_view text);
 
 // Whether arrays and objects in the JSON `text` nest deeper than `limit` (brackets inside strings do
 // not count). A linear scan, run before parsing so that depth costs nothing.

@@ -10,11 +10,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "base/utf8.h"
 #include "controller/apiserver/api_handler.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/object_store.h"
 #include "controller/apiserver/validation/request_body.h"
-#include "controller/apiserver/yaml_json.h"
 #include "tests/support/store_test_base.h"
 
 namespace virtsnap::apiserver {
@@ -273,32 +273,6 @@ TEST_F(KubeCompatibility, ABodyOverTheLimitIs413AndAServerFaultIsAStatus) {
   ApiRequest flagged{"POST", kDomains, {}, {{"content-type", "application/json"}}, "{}"};
   flagged.bodyTooLarge = true;  // the front end stopped reading
   EXPECT_EQ(handler->handle(flagged).status, 413);
-}
-
-TEST(YamlLimits, NumbersOutOfRangeAndHugeScalarsStayStrings) {
-  auto documents = yamlDocumentsToJson("big: 1e400\nsmall: 1e5\ndigits: " + std::string(1000000, '7') + "\n");
-  ASSERT_TRUE(documents.has_value()) << documents.error();
-  const json& document = documents.value().front();
-  EXPECT_EQ(document["big"], "1e400");  // as go-yaml: not a float, so a string
-  EXPECT_EQ(document["small"], 100000.0);
-  EXPECT_TRUE(document["digits"].is_string());  // and no stack overflow in std::regex on the way
-}
-
-TEST(YamlLimits, AModestAnchorIsFineAnExpansionBeyondTheBudgetIsNot) {
-  auto anchored = yamlDocumentsToJson("base: &b {a: 1, b: 2}\none: *b\ntwo: *b\n");
-  ASSERT_TRUE(anchored.has_value()) << anchored.error();
-  EXPECT_EQ(anchored.value().front()["two"]["b"], 2);
-  std::string bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n";
-  for (char level = 'b'; level <= 'g'; ++level) {
-    bomb += std::string(1, level) + ": &" + level + " [";
-    for (int i = 0; i < 10; ++i) {
-      bomb += std::string(i ? ",*" : "*") + static_cast<char>(level - 1);
-    }
-    bomb += "]\n";
-  }
-  auto refused = yamlDocumentsToJson(bomb);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_THAT(refused.error(), HasSubstr("excessive aliasing"));
 }
 
 TEST(RequestBody, Utf8AndNestingChecks) {

@@ -1,17 +1,16 @@
-#include "controller/apiserver/yaml_json.h"
+#include "crds/meta/yaml_json.h"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <string>
 
-#include <re2/re2.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
-#include "controller/apiserver/validation/request_body.h"
+#include "base/utf8.h"
 
-namespace virtsnap::apiserver {
+namespace virtsnap::meta {
 
 namespace {
 
@@ -20,26 +19,69 @@ struct Refused {
   std::string message;
 };
 
+std::size_t digitsFrom(const std::string& text, std::size_t at) {
+  std::size_t count = 0;
+  while (at + count < text.size() && text[at + count] >= '0' && text[at + count] <= '9') {
+    ++count;
+  }
+  return count;
+}
+
+std::size_t signAt(const std::string& text, std::size_t at) {
+  return at < text.size() && (text[at] == '-' || text[at] == '+') ? 1 : 0;
+}
+
+// [-+]?[0-9]+
+bool isInteger(const std::string& text) {
+  const std::size_t sign = signAt(text, 0);
+  const std::size_t digits = digitsFrom(text, sign);
+  return digits > 0 && sign + digits == text.size();
+}
+
+// [-+]?([.][0-9]+|[0-9]+([.][0-9]*)?)([eE][-+]?[0-9]+)?
+bool isFloat(const std::string& text) {
+  std::size_t at = signAt(text, 0);
+  const std::size_t whole = digitsFrom(text, at);
+  at += whole;
+  if (at < text.size() && text[at] == '.') {
+    const std::size_t fraction = digitsFrom(text, ++at);
+    at += fraction;
+    if (whole == 0 && fraction == 0) {
+      return false;
+    }
+  } else if (whole == 0) {
+    return false;
+  }
+  if (at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+    ++at;
+    at += signAt(text, at);
+    const std::size_t exponent = digitsFrom(text, at);
+    if (exponent == 0) {
+      return false;
+    }
+    at += exponent;
+  }
+  return at == text.size();
+}
+
 nlohmann::json plainScalar(const std::string& text) {
   if (text.size() > 256) {  // no null, bool or number is this long
     return text;
   }
-  // The plain scalars that resolve to null, a bool, an int or a float (anchored: FullMatch).
-  static const RE2 kNull("~|null|Null|NULL|");
-  static const RE2 kBool("true|True|TRUE|false|False|FALSE");
-  static const RE2 kInt("[-+]?[0-9]+");
-  static const RE2 kFloat("[-+]?([.][0-9]+|[0-9]+([.][0-9]*)?)([eE][-+]?[0-9]+)?");
-  if (RE2::FullMatch(text, kNull)) {
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
     return nullptr;
   }
-  if (RE2::FullMatch(text, kBool)) {
-    return text[0] == 't' || text[0] == 'T';
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return true;
   }
-  if (RE2::FullMatch(text, kInt)) {
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return false;
+  }
+  if (isInteger(text)) {
     const auto parsed = nlohmann::json::parse(text[0] == '+' ? text.substr(1) : text, nullptr, false);
     return parsed.is_discarded() ? nlohmann::json(text) : parsed;  // too large for 64 bits: keep the text
   }
-  if (RE2::FullMatch(text, kFloat)) {
+  if (isFloat(text)) {
     // Out of a double's range (1e400) it stays a string, as go-yaml resolves it.
     errno = 0;
     const double value = std::strtod(text.c_str(), nullptr);
@@ -54,18 +96,21 @@ nlohmann::json plainScalar(const std::string& text) {
 // refused as kube's YAML decoder refuses "excessive aliasing" once it runs out.
 class Converter {
  public:
-  explicit Converter(std::size_t budget) : budget_(budget) {}
+  Converter(std::size_t budget, const YamlOptions& options) : budget_(budget), options_(options) {}
 
   nlohmann::json toJson(const YAML::Node& node, int depth) {
-    if (depth > kMaxNestingDepth) {
-      throw Refused{"the document nests deeper than " + std::to_string(kMaxNestingDepth) + " levels"};
+    if (depth > options_.maxNestingDepth) {
+      throw Refused{"the document nests deeper than " + std::to_string(options_.maxNestingDepth) + " levels"};
     }
     spend(1);
     switch (node.Type()) {
       case YAML::NodeType::Scalar:
         spend(node.Scalar().size());
-        // "!" marks a quoted (non-plain) scalar: always a string.
-        return node.Tag() == "!" ? nlohmann::json(node.Scalar()) : plainScalar(node.Scalar());
+        // "!" marks a quoted (non-plain) scalar: always a string. yaml-cpp gives the plain scalars
+        // null, ~ and the empty one the Null type, so Text keeps them null.
+        return node.Tag() == "!" || options_.plainScalars == PlainScalars::Text
+                   ? nlohmann::json(node.Scalar())
+                   : plainScalar(node.Scalar());
       case YAML::NodeType::Sequence: {
         nlohmann::json array = nlohmann::json::array();
         for (const YAML::Node& item : node) {
@@ -98,11 +143,13 @@ class Converter {
   }
 
   std::size_t budget_;
+  const YamlOptions& options_;
 };
 
 }  // namespace
 
-Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::string_view text) {
+Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::string_view text,
+                                                                       const YamlOptions& options) {
   // yaml-cpp passes invalid UTF-8 through into strings that cannot be written as JSON afterwards.
   if (!isValidUtf8(text)) {
     return std::string("malformed YAML: the document is not valid UTF-8");
@@ -111,7 +158,7 @@ Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::stri
     std::vector<nlohmann::json> documents;
     // Without aliases a document's JSON costs about as many units as it has bytes; the budget leaves
     // room for the modest anchors people write and refuses expansions beyond that.
-    Converter converter(2 * text.size() + 64 * 1024);
+    Converter converter(2 * text.size() + 64 * 1024, options);
     for (const YAML::Node& document : YAML::LoadAll(std::string(text))) {
       if (!document.IsNull()) {
         documents.push_back(converter.toJson(document, 1));
@@ -129,4 +176,4 @@ Expected<std::vector<nlohmann::json>, std::string> yamlDocumentsToJson(std::stri
   }
 }
 
-}  // namespace virtsnap::apiserver
+}  // namespace virtsnap::meta
