@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/apiserver/resource_registry.h"
+#include "tests/support/crd_registry.h"
 
 namespace virtsnap::apiserver::cel {
 namespace {
@@ -345,18 +346,6 @@ TEST(CelValues, FromJsonFollowsTheSchema) {
 
 // ---- Every rule of crds/*.yaml -------------------------------------------------------------------------
 
-const ResourceRegistry& registry() {
-  static const ResourceRegistry loaded = [] {
-    auto result = ResourceRegistry::load(std::string(VIRTSNAP_SOURCE_DIR) + "/crds");
-    if (!result) {
-      ADD_FAILURE() << result.error();
-      return ResourceRegistry();
-    }
-    return std::move(result).value();
-  }();
-  return loaded;
-}
-
 void collectRules(const json& schema, std::vector<std::string>& rules) {
   if (schema.is_object()) {
     if (auto it = schema.find("x-kubernetes-validations"); it != schema.end()) {
@@ -384,7 +373,7 @@ bool holds(const std::string& rule, const json& self, const json* oldSelf = null
 
 TEST(CelCrdRules, EveryRuleCompiles) {
   std::vector<std::string> rules;
-  for (const auto& type : registry().all()) {
+  for (const auto& type : testsupport::crdRegistry().all()) {
     collectRules(type.schema, rules);
   }
   EXPECT_EQ(rules.size(), 11u);  // update this and add cases below when a CRD gains a rule

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/apiserver/resource_registry.h"
+#include "tests/support/crd_registry.h"
 
 namespace virtsnap::meta {
 
@@ -30,20 +31,8 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-const ResourceRegistry& registry() {
-  static const ResourceRegistry loaded = [] {
-    auto result = ResourceRegistry::load(std::string(VIRTSNAP_SOURCE_DIR) + "/crds");
-    if (!result) {
-      ADD_FAILURE() << result.error();
-      return ResourceRegistry();
-    }
-    return std::move(result).value();
-  }();
-  return loaded;
-}
-
 const ServedResource& crd(const std::string& kind) {
-  const ServedResource* type = registry().findKind("virtsnap.io", kind);
+  const ServedResource* type = testsupport::crdRegistry().findKind("virtsnap.io", kind);
   if (type == nullptr) {
     ADD_FAILURE() << "no CRD for " << kind;
     static const ServedResource none;
