@@ -32,10 +32,6 @@ std::string validateLeaderElectionConfig(const LeaderElectionConfig& config) {
   return {};
 }
 
-std::string nodeLeaseName(const std::string& nodeName) {
-  return "virtsnap-agent-" + nodeName;
-}
-
 LeaderElector::LeaderElector(ApiClientPtr client, LeaderElectionConfig config, LeaderCallbacks callbacks,
                              ClockPtr clock, WallClock wallClock, RandomSourcePtr random)
     : config_(std::move(config)),

@@ -38,7 +38,7 @@ namespace virtsnap::kube {
 
 struct LeaderElectionConfig {
   std::string ns;        // the Lease's namespace: the agent's own
-  std::string name;      // the Lease: nodeLeaseName(node) for the per-node lock
+  std::string name;      // the Lease, chosen by the caller: one per node for the per-node lock
   std::string identity;  // this candidate, unique among them: the pod name
   // client-go's defaults.
   std::chrono::seconds leaseDuration{15};
@@ -50,9 +50,6 @@ struct LeaderElectionConfig {
 // Empty when the config is usable, else what is wrong with it (client-go's rules: a Lease name and an
 // identity; leaseDuration > renewDeadline > 1.2 x retryPeriod; retryPeriod > 0).
 std::string validateLeaderElectionConfig(const LeaderElectionConfig& config);
-
-// The per-node Lease's name: "virtsnap-agent-<node>".
-std::string nodeLeaseName(const std::string& nodeName);
 
 struct LeaderCallbacks {
   std::function<void()> onStartedLeading;

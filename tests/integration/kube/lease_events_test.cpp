@@ -31,6 +31,8 @@ using testsupport::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kAgentNamespace = "virtsnap-system";
+// The product names its per-node Lease; the runtime takes the name as given.
+constexpr const char* kLeaseName = "virtsnap-agent-node-1";
 
 class LeaseEventsOverHttps : public ::testing::Test {
  protected:
@@ -64,7 +66,7 @@ class LeaseEventsOverHttps : public ::testing::Test {
   }
 
   LeaderElector& elector(const std::string& identity) {
-    LeaderElectionConfig config{.ns = kAgentNamespace, .name = nodeLeaseName("node-1"), .identity = identity};
+    LeaderElectionConfig config{.ns = kAgentNamespace, .name = kLeaseName, .identity = identity};
     electors_.push_back(std::make_unique<LeaderElector>(client_, config, LeaderCallbacks{}, clock_, nullptr,
                                                         seededRandom(3)));
     return *electors_.back();
@@ -89,7 +91,7 @@ class LeaseEventsOverHttps : public ::testing::Test {
   }
 
   json lease() {
-    auto got = client_->get(meta::resources::leases(), kAgentNamespace, nodeLeaseName("node-1"));
+    auto got = client_->get(meta::resources::leases(), kAgentNamespace, kLeaseName);
     EXPECT_TRUE(got.has_value()) << got.error().describe();
     return got.has_value() ? got.value() : json::object();
   }

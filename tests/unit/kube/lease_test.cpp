@@ -29,6 +29,8 @@ using testsupport::eventually;
 using namespace std::chrono_literals;
 
 constexpr const char* kNamespace = "virtsnap-system";
+// The product names its per-node Lease; the runtime takes the name as given.
+constexpr const char* kLeaseName = "virtsnap-agent-node-1";
 constexpr const char* kLeasesPath = "/apis/coordination.k8s.io/v1/namespaces/virtsnap-system/leases";
 
 // A wall clock of its own per candidate, so machines can disagree on the time.
@@ -63,12 +65,12 @@ class LeaseTest : public ::testing::Test {
 
   LeaseCandidate candidate(const std::string& identity,
                            std::chrono::system_clock::time_point wallStart = kMay1st) {
-    return LeaseCandidate(LeaseLock(client_, kNamespace, nodeLeaseName("node-1")), identity, 15s, clock_,
+    return LeaseCandidate(LeaseLock(client_, kNamespace, kLeaseName), identity, 15s, clock_,
                           wallClockAt(wallStart, clock_));
   }
 
   json lease() {
-    auto got = client_->get(meta::resources::leases(), kNamespace, nodeLeaseName("node-1"));
+    auto got = client_->get(meta::resources::leases(), kNamespace, kLeaseName);
     EXPECT_TRUE(got.has_value()) << got.error().describe();
     return got.has_value() ? got.value() : json::object();
   }
@@ -278,7 +280,7 @@ class Recorded {
 class LeaderElectorTest : public LeaseTest {
  protected:
   LeaderElector& elector(const std::string& identity, bool releaseOnStop = true) {
-    LeaderElectionConfig config{.ns = kNamespace, .name = nodeLeaseName("node-1"), .identity = identity};
+    LeaderElectionConfig config{.ns = kNamespace, .name = kLeaseName, .identity = identity};
     config.releaseOnStop = releaseOnStop;
     electors_.push_back(std::make_unique<LeaderElector>(client_, config, recorded_.callbacks(identity),
                                                         clock_, wallClockAt(kMay1st, clock_),
