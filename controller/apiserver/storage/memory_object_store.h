@@ -57,6 +57,9 @@ class MemoryObjectStore : public ObjectStore {
 
   MemoryObjectStore(Now now, StoreOptions options) : now_(std::move(now)), options_(options) {}
 
+  // The key of `type`'s objects in resources_ and in the log: "<group>/<plural>".
+  static std::string resourceKey(const ServedResource& type);
+
   std::optional<std::string> replay(const WriteAheadLog::Contents& contents);
   std::optional<std::string> createDefaultNamespaces();
   // Deleting a namespace (kube's namespace lifecycle): it turns Terminating, everything in it is

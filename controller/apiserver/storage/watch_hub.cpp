@@ -37,16 +37,6 @@ struct WatchHub::Core {
 
 namespace {
 
-bool matches(const WatchFilter& filter, const nlohmann::json& object) {
-  if (filter.labels.empty() && filter.fields.empty()) {
-    return true;
-  }
-  const nlohmann::json& metadata = object.contains("metadata") ? object["metadata"] : nlohmann::json();
-  nlohmann::json labels =
-      metadata.is_object() ? metadata.value("labels", nlohmann::json()) : nlohmann::json();
-  return filter.labels.matches(labels) && filter.fields.matches(object);
-}
-
 nlohmann::json withVersion(nlohmann::json object, std::uint64_t version) {
   object["metadata"]["resourceVersion"] = std::to_string(version);
   return object;
@@ -54,9 +44,9 @@ nlohmann::json withVersion(nlohmann::json object, std::uint64_t version) {
 
 // The event a watcher sees for a change, after its selectors; nullopt when it sees nothing.
 std::optional<WatchEvent> present(const WatchFilter& filter, const StoreEvent& event) {
-  bool now = matches(filter, event.object);
+  bool now = filter.selector.matches(event.object);
   if (event.type == meta::WatchEventType::Modified && !event.previous.is_null()) {
-    bool before = matches(filter, event.previous);
+    bool before = filter.selector.matches(event.previous);
     if (before && now) {
       return WatchEvent{meta::WatchEventType::Modified, event.object};
     }

@@ -19,8 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/apiserver/storage/field_selector.h"
-#include "controller/apiserver/storage/label_selector.h"
+#include "controller/apiserver/storage/object_selector.h"
 #include "controller/apiserver/storage/object_store.h"
 
 namespace virtsnap::apiserver {
@@ -39,8 +38,7 @@ using StoreEventPtr = std::shared_ptr<const StoreEvent>;
 struct WatchFilter {
   std::string resource;
   std::string ns;  // empty: every namespace
-  LabelSelector labels;
-  FieldSelector fields;
+  ObjectSelector selector;
   bool bookmarks = false;
   std::string apiVersion;  // of bookmark objects
   std::string kind;
