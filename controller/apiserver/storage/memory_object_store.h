@@ -3,6 +3,8 @@
 // write in the write-ahead log first, changes fanned out to watches by the WatchHub.
 // One mutex guards the objects, the resourceVersion counter and the log; watch consumers never take
 // it (they read their own queues), so a slow watch cannot hold up a writer.
+// The members are defined by job: here (open, lookups), memory_object_store_log.cpp (replay, commit,
+// compaction), _create, _update, _patch (patches and apply), _remove, _namespaces and _reads.
 
 #include <cstdint>
 #include <map>
