@@ -9,25 +9,25 @@ namespace virtsnap::crds {
 void to_json(nlohmann::json& json, const Condition& condition) {
   json = nlohmann::json::object();
   json["type"] = condition.type;
-  PutField(json, "status", condition.status);
-  PutOptional(json, "observedGeneration", condition.observed_generation);
-  json["lastTransitionTime"] = condition.last_transition_time;
+  putField(json, "status", condition.status);
+  putOptional(json, "observedGeneration", condition.observedGeneration);
+  json["lastTransitionTime"] = condition.lastTransitionTime;
   json["reason"] = condition.reason;
   json["message"] = condition.message;
 }
 
-Condition DecodeCondition(const ObjectReader& reader) {
+Condition decodeCondition(const ObjectReader& reader) {
   Condition condition;
-  condition.type = reader.RequiredString("type");
+  condition.type = reader.requiredString("type");
   if (condition.type.empty()) {
-    reader.Fail("type", "must not be empty");
+    reader.fail("type", "must not be empty");
   }
-  condition.status = reader.RequiredEnum<ConditionStatus>("status");
-  condition.observed_generation =
-      reader.OptionalInteger("observedGeneration", 0, std::numeric_limits<std::int64_t>::max());
-  condition.last_transition_time = reader.RequiredTimestamp("lastTransitionTime");
-  condition.reason = reader.RequiredString("reason");
-  condition.message = reader.RequiredString("message");
+  condition.status = reader.requiredEnum<ConditionStatus>("status");
+  condition.observedGeneration =
+      reader.optionalInteger("observedGeneration", 0, std::numeric_limits<std::int64_t>::max());
+  condition.lastTransitionTime = reader.requiredTimestamp("lastTransitionTime");
+  condition.reason = reader.requiredString("reason");
+  condition.message = reader.requiredString("message");
   return condition;
 }
 

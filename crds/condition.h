@@ -22,13 +22,13 @@ inline constexpr std::string_view kConditionStalled = "Stalled";
 inline constexpr std::string_view kConditionRestartRequired = "RestartRequired";  // Domain
 inline constexpr std::string_view kConditionDeletionBlocked = "DeletionBlocked";  // Snapshot
 
-enum class ConditionStatus { kTrue, kFalse, kUnknown };
+enum class ConditionStatus { True, False, Unknown };
 
 constexpr std::array<std::pair<ConditionStatus, std::string_view>, 3> wireNames(ConditionStatus /*unused*/) {
   return {{
-      {ConditionStatus::kTrue, "True"},
-      {ConditionStatus::kFalse, "False"},
-      {ConditionStatus::kUnknown, "Unknown"},
+      {ConditionStatus::True, "True"},
+      {ConditionStatus::False, "False"},
+      {ConditionStatus::Unknown, "Unknown"},
   }};
 }
 
@@ -36,9 +36,9 @@ constexpr std::array<std::pair<ConditionStatus, std::string_view>, 3> wireNames(
 // message are always present on the wire (message may be empty).
 struct Condition {
   std::string type;
-  ConditionStatus status = ConditionStatus::kUnknown;
-  std::optional<std::int64_t> observed_generation;
-  std::string last_transition_time;
+  ConditionStatus status = ConditionStatus::Unknown;
+  std::optional<std::int64_t> observedGeneration;
+  std::string lastTransitionTime;
   std::string reason;
   std::string message;
 
@@ -46,6 +46,6 @@ struct Condition {
 };
 
 void to_json(nlohmann::json& json, const Condition& condition);
-Condition DecodeCondition(const ObjectReader& reader);
+Condition decodeCondition(const ObjectReader& reader);
 
 }  // namespace virtsnap::crds

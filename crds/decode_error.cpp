@@ -4,11 +4,11 @@
 
 namespace virtsnap::crds {
 
-std::string DecodeError::ToString() const {
+std::string DecodeError::toString() const {
   return path.empty() ? message : path + ": " + message;
 }
 
 DecodeException::DecodeException(DecodeError error)
-    : std::runtime_error(error.ToString()), error_(std::move(error)) {}
+    : std::runtime_error(error.toString()), error_(std::move(error)) {}
 
 }  // namespace virtsnap::crds

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 
-// Every key DecodeObjectMeta reads; anything else goes to unknown_fields.
+// Every key decodeObjectMeta reads; anything else goes to unknownFields.
 constexpr std::array<std::string_view, 14> kModeledFields{"name",
                                                           "generateName",
                                                           "namespace",
@@ -28,79 +28,79 @@ constexpr std::array<std::string_view, 14> kModeledFields{"name",
                                                           "ownerReferences",
                                                           "managedFields"};
 
-bool IsModeled(std::string_view key) {
+bool isModeled(std::string_view key) {
   return std::find(kModeledFields.begin(), kModeledFields.end(), key) != kModeledFields.end();
 }
 
 }  // namespace
 
-bool ObjectMeta::HasFinalizer(std::string_view finalizer) const {
+bool ObjectMeta::hasFinalizer(std::string_view finalizer) const {
   return finalizers && std::find(finalizers->begin(), finalizers->end(), finalizer) != finalizers->end();
 }
 
 void to_json(nlohmann::json& json, const OwnerReference& reference) {
   json = nlohmann::json::object();
-  json["apiVersion"] = reference.api_version;
+  json["apiVersion"] = reference.apiVersion;
   json["kind"] = reference.kind;
   json["name"] = reference.name;
   json["uid"] = reference.uid;
-  PutOptional(json, "controller", reference.controller);
-  PutOptional(json, "blockOwnerDeletion", reference.block_owner_deletion);
+  putOptional(json, "controller", reference.controller);
+  putOptional(json, "blockOwnerDeletion", reference.blockOwnerDeletion);
 }
 
 void to_json(nlohmann::json& json, const ObjectMeta& meta) {
-  json = meta.unknown_fields.is_object() ? meta.unknown_fields : nlohmann::json::object();
-  PutOptional(json, "name", meta.name);
-  PutOptional(json, "generateName", meta.generate_name);
-  PutOptional(json, "namespace", meta.namespace_name);
-  PutOptional(json, "uid", meta.uid);
-  PutOptional(json, "resourceVersion", meta.resource_version);
-  PutOptional(json, "generation", meta.generation);
-  PutOptional(json, "creationTimestamp", meta.creation_timestamp);
-  PutOptional(json, "deletionTimestamp", meta.deletion_timestamp);
-  PutOptional(json, "deletionGracePeriodSeconds", meta.deletion_grace_period_seconds);
-  PutOptional(json, "labels", meta.labels);
-  PutOptional(json, "annotations", meta.annotations);
-  PutOptional(json, "finalizers", meta.finalizers);
-  PutOptional(json, "ownerReferences", meta.owner_references);
-  PutOptional(json, "managedFields", meta.managed_fields);
+  json = meta.unknownFields.is_object() ? meta.unknownFields : nlohmann::json::object();
+  putOptional(json, "name", meta.name);
+  putOptional(json, "generateName", meta.generateName);
+  putOptional(json, "namespace", meta.namespaceName);
+  putOptional(json, "uid", meta.uid);
+  putOptional(json, "resourceVersion", meta.resourceVersion);
+  putOptional(json, "generation", meta.generation);
+  putOptional(json, "creationTimestamp", meta.creationTimestamp);
+  putOptional(json, "deletionTimestamp", meta.deletionTimestamp);
+  putOptional(json, "deletionGracePeriodSeconds", meta.deletionGracePeriodSeconds);
+  putOptional(json, "labels", meta.labels);
+  putOptional(json, "annotations", meta.annotations);
+  putOptional(json, "finalizers", meta.finalizers);
+  putOptional(json, "ownerReferences", meta.ownerReferences);
+  putOptional(json, "managedFields", meta.managedFields);
 }
 
-OwnerReference DecodeOwnerReference(const ObjectReader& reader) {
+OwnerReference decodeOwnerReference(const ObjectReader& reader) {
   OwnerReference reference;
-  reference.api_version = reader.RequiredString("apiVersion");
-  reference.kind = reader.RequiredString("kind");
-  reference.name = reader.RequiredString("name");
-  reference.uid = reader.RequiredString("uid");
-  reference.controller = reader.OptionalBool("controller");
-  reference.block_owner_deletion = reader.OptionalBool("blockOwnerDeletion");
+  reference.apiVersion = reader.requiredString("apiVersion");
+  reference.kind = reader.requiredString("kind");
+  reference.name = reader.requiredString("name");
+  reference.uid = reader.requiredString("uid");
+  reference.controller = reader.optionalBool("controller");
+  reference.blockOwnerDeletion = reader.optionalBool("blockOwnerDeletion");
   return reference;
 }
 
-ObjectMeta DecodeObjectMeta(const ObjectReader& reader) {
+ObjectMeta decodeObjectMeta(const ObjectReader& reader) {
   ObjectMeta meta;
-  meta.name = reader.OptionalString("name");
-  meta.generate_name = reader.OptionalString("generateName");
-  meta.namespace_name = reader.OptionalString("namespace");
-  meta.uid = reader.OptionalString("uid");
-  meta.resource_version = reader.OptionalString("resourceVersion");
-  meta.generation = reader.OptionalInteger("generation", 0, kInt64Max);
-  meta.creation_timestamp = reader.OptionalTimestamp("creationTimestamp");
-  meta.deletion_timestamp = reader.OptionalTimestamp("deletionTimestamp");
-  meta.deletion_grace_period_seconds = reader.OptionalInteger("deletionGracePeriodSeconds", 0, kInt64Max);
-  meta.labels = reader.OptionalStringMap("labels");
-  meta.annotations = reader.OptionalStringMap("annotations");
-  meta.finalizers = reader.OptionalStringList("finalizers");
-  meta.owner_references = reader.OptionalObjectList("ownerReferences", DecodeOwnerReference);
-  if (const nlohmann::json* managed = reader.Find("managedFields")) {
+  meta.name = reader.optionalString("name");
+  meta.generateName = reader.optionalString("generateName");
+  meta.namespaceName = reader.optionalString("namespace");
+  meta.uid = reader.optionalString("uid");
+  meta.resourceVersion = reader.optionalString("resourceVersion");
+  meta.generation = reader.optionalInteger("generation", 0, kInt64Max);
+  meta.creationTimestamp = reader.optionalTimestamp("creationTimestamp");
+  meta.deletionTimestamp = reader.optionalTimestamp("deletionTimestamp");
+  meta.deletionGracePeriodSeconds = reader.optionalInteger("deletionGracePeriodSeconds", 0, kInt64Max);
+  meta.labels = reader.optionalStringMap("labels");
+  meta.annotations = reader.optionalStringMap("annotations");
+  meta.finalizers = reader.optionalStringList("finalizers");
+  meta.ownerReferences = reader.optionalObjectList("ownerReferences", decodeOwnerReference);
+  if (const nlohmann::json* managed = reader.find("managedFields")) {
     if (!managed->is_array()) {
-      reader.Fail("managedFields", "must be a list, got " + std::string(managed->type_name()));
+      reader.fail("managedFields", "must be a list, got " + std::string(managed->type_name()));
     }
-    meta.managed_fields = *managed;
+    meta.managedFields = *managed;
   }
-  for (const auto& [key, value] : reader.Json().items()) {
-    if (!IsModeled(key)) {
-      meta.unknown_fields[key] = value;
+  for (const auto& [key, value] : reader.json().items()) {
+    if (!isModeled(key)) {
+      meta.unknownFields[key] = value;
     }
   }
   return meta;

@@ -13,7 +13,7 @@ namespace virtsnap::crds {
 // Writes a field only when it is set, so that absent optional fields stay absent on the wire.
 // Enums are written by their wire names; everything else through nlohmann's to_json (ADL).
 template <typename T>
-void PutField(nlohmann::json& object, std::string_view key, const T& value) {
+void putField(nlohmann::json& object, std::string_view key, const T& value) {
   if constexpr (NamedEnum<T>) {
     object[std::string(key)] = std::string(enumName(value));
   } else {
@@ -22,9 +22,9 @@ void PutField(nlohmann::json& object, std::string_view key, const T& value) {
 }
 
 template <typename T>
-void PutOptional(nlohmann::json& object, std::string_view key, const std::optional<T>& value) {
+void putOptional(nlohmann::json& object, std::string_view key, const std::optional<T>& value) {
   if (value) {
-    PutField(object, key, *value);
+    putField(object, key, *value);
   }
 }
 

@@ -4,22 +4,22 @@
 
 namespace virtsnap::crds {
 
-TypeMeta DecodeTypeMeta(const ObjectReader& reader, std::string_view expected_kind) {
-  TypeMeta type_meta{reader.OptionalString("apiVersion").value_or(std::string(kApiVersion)),
-                     reader.OptionalString("kind").value_or(std::string(expected_kind))};
-  if (type_meta.api_version != kApiVersion) {
-    reader.Fail("apiVersion",
-                "must be \"" + std::string(kApiVersion) + "\", got \"" + type_meta.api_version + "\"");
+TypeMeta decodeTypeMeta(const ObjectReader& reader, std::string_view expectedKind) {
+  TypeMeta typeMeta{reader.optionalString("apiVersion").value_or(std::string(kApiVersion)),
+                    reader.optionalString("kind").value_or(std::string(expectedKind))};
+  if (typeMeta.apiVersion != kApiVersion) {
+    reader.fail("apiVersion",
+                "must be \"" + std::string(kApiVersion) + "\", got \"" + typeMeta.apiVersion + "\"");
   }
-  if (type_meta.kind != expected_kind) {
-    reader.Fail("kind", "must be \"" + std::string(expected_kind) + "\", got \"" + type_meta.kind + "\"");
+  if (typeMeta.kind != expectedKind) {
+    reader.fail("kind", "must be \"" + std::string(expectedKind) + "\", got \"" + typeMeta.kind + "\"");
   }
-  return type_meta;
+  return typeMeta;
 }
 
-void PutTypeMeta(nlohmann::json& json, const TypeMeta& type_meta) {
-  json["apiVersion"] = type_meta.api_version;
-  json["kind"] = type_meta.kind;
+void putTypeMeta(nlohmann::json& json, const TypeMeta& typeMeta) {
+  json["apiVersion"] = typeMeta.apiVersion;
+  json["kind"] = typeMeta.kind;
 }
 
 }  // namespace virtsnap::crds
