@@ -5,9 +5,28 @@
 #include <stdexcept>
 
 #include "crds/api_names.h"
-#include "crds/object_writer.h"
+#include "crds/meta/object_writer.h"
 
 namespace virtsnap::crds {
+
+// The Kubernetes object vocabulary every kind is written in.
+using meta::decodeCondition;
+using meta::decodeDocument;
+using meta::DecodeError;
+using meta::DecodeException;
+using meta::decodeObjectMeta;
+using meta::DecodeResult;
+using meta::decodeTypeMeta;
+using meta::FieldPathLog;
+using meta::ObjectMeta;
+using meta::ObjectReader;
+using meta::putField;
+using meta::putOptional;
+using meta::putTypeMeta;
+using meta::Quantity;
+using meta::quantityFromJson;
+using meta::QuantityResult;
+
 namespace {
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
@@ -109,7 +128,7 @@ DomainStatus decodeDomainStatus(const ObjectReader& reader) {
 
 Domain decodeDomainObject(const ObjectReader& reader) {
   Domain domain;
-  domain.typeMeta = decodeTypeMeta(reader, kDomainKind);
+  domain.typeMeta = decodeTypeMeta(reader, kApiVersion, kDomainKind);
   domain.metadata = reader.optionalObject("metadata", decodeObjectMeta).value_or(ObjectMeta{});
   domain.spec = reader.requiredObject("spec", decodeDomainSpec);
   domain.status = reader.optionalObject("status", decodeDomainStatus);

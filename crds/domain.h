@@ -12,13 +12,13 @@
 
 #include "base/enum_names.h"
 #include "crds/api_names.h"
-#include "crds/condition.h"
-#include "crds/decode_error.h"
+#include "crds/meta/condition.h"
+#include "crds/meta/decode_error.h"
+#include "crds/meta/object_meta.h"
+#include "crds/meta/object_reader.h"
+#include "crds/meta/quantity.h"
 #include "crds/meta/resource.h"
-#include "crds/object_meta.h"
-#include "crds/object_reader.h"
-#include "crds/quantity.h"
-#include "crds/type_meta.h"
+#include "crds/meta/type_meta.h"
 
 namespace virtsnap::crds {
 
@@ -26,6 +26,10 @@ namespace virtsnap::crds {
 // node. Every optional field is std::optional so that what was absent stays absent; defaults are
 // the API server's business (the CRD declares them), not the decoder's, except inside list items:
 // the CRD declares none there (see kDefaultDiskBus below), and the agent applies those.
+
+// The Domain's own condition type (docs/design.md, The API), beside kstatus's Ready, Reconciling
+// and Stalled (crds/meta/condition.h).
+inline constexpr std::string_view kConditionRestartRequired = "RestartRequired";
 
 enum class Firmware { Bios, Efi };
 enum class DiskBus { Virtio, Sata, Scsi, Ide, Usb };
@@ -121,7 +125,7 @@ struct DiskSource {
 };
 
 struct DiskCreate {
-  Quantity size;
+  meta::Quantity size;
   std::optional<ImageFormat> format;
 
   friend bool operator==(const DiskCreate&, const DiskCreate&) = default;
@@ -152,7 +156,7 @@ struct DomainSpec {
   std::optional<bool> adoptExisting;
   std::optional<std::string> type;
   std::optional<std::int32_t> vcpus;
-  std::optional<Quantity> memory;
+  std::optional<meta::Quantity> memory;
   std::optional<DomainOs> os;
   std::optional<std::vector<Disk>> disks;
   std::optional<std::vector<NetworkInterface>> networks;
@@ -185,7 +189,7 @@ inline constexpr std::size_t kMaxUnmanagedSnapshots = 1000;
 
 struct DomainStatus {
   std::optional<std::int64_t> observedGeneration;
-  std::optional<std::vector<Condition>> conditions;
+  std::optional<std::vector<meta::Condition>> conditions;
   std::optional<DomainState> state;
   std::optional<HypervisorRef> hypervisor;
   std::optional<std::string> currentSnapshot;
@@ -197,8 +201,8 @@ struct DomainStatus {
 };
 
 struct Domain {
-  TypeMeta typeMeta{std::string(kApiVersion), std::string(kDomainKind)};
-  ObjectMeta metadata;
+  meta::TypeMeta typeMeta{std::string(kApiVersion), std::string(kDomainKind)};
+  meta::ObjectMeta metadata;
   DomainSpec spec;
   std::optional<DomainStatus> status;
 
@@ -206,14 +210,14 @@ struct Domain {
 };
 
 // Decodes a Domain document; `log` (optional) records every field path looked up.
-DecodeResult<Domain> decodeDomain(const nlohmann::json& document, FieldPathLog* log = nullptr);
+meta::DecodeResult<Domain> decodeDomain(const nlohmann::json& document, meta::FieldPathLog* log = nullptr);
 nlohmann::json encodeDomain(const Domain& domain);
 
 // The CRD's CEL and format rules for a spec, for callers that see objects no API server has
 // validated (standalone mode, adoption): one error per violated rule, empty when valid.
-std::vector<DecodeError> validateDomainSpec(const DomainSpec& spec);
+std::vector<meta::DecodeError> validateDomainSpec(const DomainSpec& spec);
 // The CRD's transition rules: what an update may not change.
-std::vector<DecodeError> validateDomainSpecUpdate(const DomainSpec& oldSpec, const DomainSpec& newSpec);
+std::vector<meta::DecodeError> validateDomainSpecUpdate(const DomainSpec& oldSpec, const DomainSpec& newSpec);
 
 // nlohmann hooks, so that json.get<Domain>() and json(domain) work; from_json throws
 // DecodeException (prefer decodeDomain, which does not).
@@ -235,7 +239,7 @@ void to_json(nlohmann::json& json, const SnapshotTreeEntry& entry);
 template <>
 struct virtsnap::meta::Resource<virtsnap::crds::Domain> {
   static const ResourceType& type();
-  static crds::DecodeResult<crds::Domain> decode(const nlohmann::json& document) {
+  static meta::DecodeResult<crds::Domain> decode(const nlohmann::json& document) {
     return crds::decodeDomain(document);
   }
   static nlohmann::json encode(const crds::Domain& object) { return crds::encodeDomain(object); }

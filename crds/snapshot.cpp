@@ -3,9 +3,24 @@
 #include <limits>
 
 #include "crds/api_names.h"
-#include "crds/object_writer.h"
+#include "crds/meta/object_writer.h"
 
 namespace virtsnap::crds {
+
+// The Kubernetes object vocabulary every kind is written in.
+using meta::decodeCondition;
+using meta::decodeDocument;
+using meta::DecodeError;
+using meta::DecodeException;
+using meta::decodeObjectMeta;
+using meta::DecodeResult;
+using meta::decodeTypeMeta;
+using meta::FieldPathLog;
+using meta::ObjectMeta;
+using meta::ObjectReader;
+using meta::putOptional;
+using meta::putTypeMeta;
+
 namespace {
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
@@ -55,7 +70,7 @@ SnapshotStatus decodeSnapshotStatus(const ObjectReader& reader) {
 
 Snapshot decodeSnapshotObject(const ObjectReader& reader) {
   Snapshot snapshot;
-  snapshot.typeMeta = decodeTypeMeta(reader, kSnapshotKind);
+  snapshot.typeMeta = decodeTypeMeta(reader, kApiVersion, kSnapshotKind);
   snapshot.metadata = reader.optionalObject("metadata", decodeObjectMeta).value_or(ObjectMeta{});
   snapshot.spec = reader.requiredObject("spec", decodeSnapshotSpec);
   snapshot.status = reader.optionalObject("status", decodeSnapshotStatus);

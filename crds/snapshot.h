@@ -12,17 +12,22 @@
 
 #include "base/enum_names.h"
 #include "crds/api_names.h"
-#include "crds/condition.h"
-#include "crds/decode_error.h"
+#include "crds/meta/condition.h"
+#include "crds/meta/decode_error.h"
+#include "crds/meta/object_meta.h"
+#include "crds/meta/object_reader.h"
 #include "crds/meta/resource.h"
-#include "crds/object_meta.h"
-#include "crds/object_reader.h"
-#include "crds/type_meta.h"
+#include "crds/meta/type_meta.h"
 
 namespace virtsnap::crds {
 
 // The Snapshot kind (crds/virtsnap.io_snapshots.yaml): one libvirt snapshot of a Domain. The
 // hypervisor's snapshot name is metadata.name; the parent is an outcome reported in status.
+
+// The Snapshot's own condition type (docs/design.md, The API): its deletion is refused for now, and
+// status.deletionBlockedReason says why. kstatus's Ready, Reconciling and Stalled are in
+// crds/meta/condition.h.
+inline constexpr std::string_view kConditionDeletionBlocked = "DeletionBlocked";
 
 enum class SnapshotLocation { Internal, External };
 enum class SnapshotDeletionPolicy { Delete, MetadataOnly, Retain };
@@ -121,7 +126,7 @@ inline constexpr std::size_t kMaxSnapshotChildren = 1000;
 struct SnapshotStatus {
   std::optional<SnapshotPhase> phase;
   std::optional<std::int64_t> observedGeneration;
-  std::optional<std::vector<Condition>> conditions;
+  std::optional<std::vector<meta::Condition>> conditions;
   std::optional<std::string> nodeName;
   std::optional<std::string> creationTime;  // the hypervisor's, RFC 3339
   std::optional<std::string> parent;
@@ -140,8 +145,8 @@ struct SnapshotStatus {
 };
 
 struct Snapshot {
-  TypeMeta typeMeta{std::string(kApiVersion), std::string(kSnapshotKind)};
-  ObjectMeta metadata;
+  meta::TypeMeta typeMeta{std::string(kApiVersion), std::string(kSnapshotKind)};
+  meta::ObjectMeta metadata;
   SnapshotSpec spec;
   std::optional<SnapshotStatus> status;
 
@@ -149,13 +154,15 @@ struct Snapshot {
 };
 
 // Decodes a Snapshot document; `log` (optional) records every field path looked up.
-DecodeResult<Snapshot> decodeSnapshot(const nlohmann::json& document, FieldPathLog* log = nullptr);
+meta::DecodeResult<Snapshot> decodeSnapshot(const nlohmann::json& document,
+                                            meta::FieldPathLog* log = nullptr);
 nlohmann::json encodeSnapshot(const Snapshot& snapshot);
 
 // The CRD's cross-field CEL rules (memory only for External; quiesce only External disk-only).
-std::vector<DecodeError> validateSnapshotSpec(const SnapshotSpec& spec);
+std::vector<meta::DecodeError> validateSnapshotSpec(const SnapshotSpec& spec);
 // The CRD's transition rules: only description and deletionPolicy may change.
-std::vector<DecodeError> validateSnapshotSpecUpdate(const SnapshotSpec& oldSpec, const SnapshotSpec& newSpec);
+std::vector<meta::DecodeError> validateSnapshotSpecUpdate(const SnapshotSpec& oldSpec,
+                                                          const SnapshotSpec& newSpec);
 
 void to_json(nlohmann::json& json, const Snapshot& snapshot);
 void from_json(const nlohmann::json& json, Snapshot& snapshot);  // throws DecodeException
@@ -169,7 +176,7 @@ void to_json(nlohmann::json& json, const SnapshotDiskStatus& disk);
 template <>
 struct virtsnap::meta::Resource<virtsnap::crds::Snapshot> {
   static const ResourceType& type();
-  static crds::DecodeResult<crds::Snapshot> decode(const nlohmann::json& document) {
+  static meta::DecodeResult<crds::Snapshot> decode(const nlohmann::json& document) {
     return crds::decodeSnapshot(document);
   }
   static nlohmann::json encode(const crds::Snapshot& object) { return crds::encodeSnapshot(object); }

@@ -3,9 +3,24 @@
 #include <limits>
 
 #include "crds/api_names.h"
-#include "crds/object_writer.h"
+#include "crds/meta/object_writer.h"
 
 namespace virtsnap::crds {
+
+// The Kubernetes object vocabulary every kind is written in.
+using meta::decodeCondition;
+using meta::decodeDocument;
+using meta::DecodeError;
+using meta::DecodeException;
+using meta::decodeObjectMeta;
+using meta::DecodeResult;
+using meta::decodeTypeMeta;
+using meta::FieldPathLog;
+using meta::ObjectMeta;
+using meta::ObjectReader;
+using meta::putOptional;
+using meta::putTypeMeta;
+
 namespace {
 
 SnapshotRevertSpec decodeSnapshotRevertSpec(const ObjectReader& reader) {
@@ -30,7 +45,7 @@ SnapshotRevertStatus decodeSnapshotRevertStatus(const ObjectReader& reader) {
 
 SnapshotRevert decodeSnapshotRevertObject(const ObjectReader& reader) {
   SnapshotRevert revert;
-  revert.typeMeta = decodeTypeMeta(reader, kSnapshotRevertKind);
+  revert.typeMeta = decodeTypeMeta(reader, kApiVersion, kSnapshotRevertKind);
   revert.metadata = reader.optionalObject("metadata", decodeObjectMeta).value_or(ObjectMeta{});
   revert.spec = reader.requiredObject("spec", decodeSnapshotRevertSpec);
   revert.status = reader.optionalObject("status", decodeSnapshotRevertStatus);

@@ -12,12 +12,12 @@
 
 #include "base/enum_names.h"
 #include "crds/api_names.h"
-#include "crds/condition.h"
-#include "crds/decode_error.h"
+#include "crds/meta/condition.h"
+#include "crds/meta/decode_error.h"
+#include "crds/meta/object_meta.h"
+#include "crds/meta/object_reader.h"
 #include "crds/meta/resource.h"
-#include "crds/object_meta.h"
-#include "crds/object_reader.h"
-#include "crds/type_meta.h"
+#include "crds/meta/type_meta.h"
 
 namespace virtsnap::crds {
 
@@ -47,7 +47,7 @@ struct SnapshotRevertSpec {
 struct SnapshotRevertStatus {
   std::optional<RevertPhase> phase;
   std::optional<std::int64_t> observedGeneration;
-  std::optional<std::vector<Condition>> conditions;
+  std::optional<std::vector<meta::Condition>> conditions;
   std::optional<std::string> previousSnapshot;
   std::optional<std::string> startTime;       // RFC 3339
   std::optional<std::string> completionTime;  // RFC 3339
@@ -56,8 +56,8 @@ struct SnapshotRevertStatus {
 };
 
 struct SnapshotRevert {
-  TypeMeta typeMeta{std::string(kApiVersion), std::string(kSnapshotRevertKind)};
-  ObjectMeta metadata;
+  meta::TypeMeta typeMeta{std::string(kApiVersion), std::string(kSnapshotRevertKind)};
+  meta::ObjectMeta metadata;
   SnapshotRevertSpec spec;
   std::optional<SnapshotRevertStatus> status;
 
@@ -65,13 +65,13 @@ struct SnapshotRevert {
 };
 
 // Decodes a SnapshotRevert document; `log` (optional) records every field path looked up.
-DecodeResult<SnapshotRevert> decodeSnapshotRevert(const nlohmann::json& document,
-                                                  FieldPathLog* log = nullptr);
+meta::DecodeResult<SnapshotRevert> decodeSnapshotRevert(const nlohmann::json& document,
+                                                        meta::FieldPathLog* log = nullptr);
 nlohmann::json encodeSnapshotRevert(const SnapshotRevert& revert);
 
 // The CRD's transition rule: the spec never changes.
-std::vector<DecodeError> validateSnapshotRevertSpecUpdate(const SnapshotRevertSpec& oldSpec,
-                                                          const SnapshotRevertSpec& newSpec);
+std::vector<meta::DecodeError> validateSnapshotRevertSpecUpdate(const SnapshotRevertSpec& oldSpec,
+                                                                const SnapshotRevertSpec& newSpec);
 
 void to_json(nlohmann::json& json, const SnapshotRevert& revert);
 void from_json(const nlohmann::json& json, SnapshotRevert& revert);  // throws DecodeException
@@ -84,7 +84,7 @@ void to_json(nlohmann::json& json, const SnapshotRevertStatus& status);
 template <>
 struct virtsnap::meta::Resource<virtsnap::crds::SnapshotRevert> {
   static const ResourceType& type();
-  static crds::DecodeResult<crds::SnapshotRevert> decode(const nlohmann::json& document) {
+  static meta::DecodeResult<crds::SnapshotRevert> decode(const nlohmann::json& document) {
     return crds::decodeSnapshotRevert(document);
   }
   static nlohmann::json encode(const crds::SnapshotRevert& object) {

@@ -7,8 +7,8 @@
 namespace virtsnap::reconcilers {
 namespace {
 
-using crds::Condition;
-using crds::ConditionStatus;
+using meta::Condition;
+using meta::ConditionStatus;
 
 bool byType(const Condition& a, const Condition& b) {
   return a.type < b.type;
@@ -132,24 +132,24 @@ bool applyReconcileOutcome(std::optional<Conditions>& conditions, const Reconcil
   const bool ready = outcome.state == ReconcileState::Ready;
   bool changed = setCondition(
       conditions,
-      {std::string(crds::kConditionReady), ready ? ConditionStatus::True : ConditionStatus::False,
+      {std::string(meta::kConditionReady), ready ? ConditionStatus::True : ConditionStatus::False,
        outcome.reason, outcome.message, generation},
       now);
   if (outcome.state == ReconcileState::InProgress) {
     changed |= setCondition(conditions,
-                            {std::string(crds::kConditionReconciling), ConditionStatus::True, outcome.reason,
+                            {std::string(meta::kConditionReconciling), ConditionStatus::True, outcome.reason,
                              outcome.message, generation},
                             now);
   } else {
-    changed |= removeCondition(conditions, crds::kConditionReconciling);
+    changed |= removeCondition(conditions, meta::kConditionReconciling);
   }
   if (outcome.state == ReconcileState::Stalled) {
     changed |= setCondition(conditions,
-                            {std::string(crds::kConditionStalled), ConditionStatus::True, outcome.reason,
+                            {std::string(meta::kConditionStalled), ConditionStatus::True, outcome.reason,
                              outcome.message, generation},
                             now);
   } else {
-    changed |= removeCondition(conditions, crds::kConditionStalled);
+    changed |= removeCondition(conditions, meta::kConditionStalled);
   }
   return changed;
 }
@@ -159,13 +159,13 @@ KstatusHealth computeKstatusHealth(const std::optional<Conditions>& conditions, 
   if (observedGeneration && *observedGeneration != generation) {
     return KstatusHealth::InProgress;
   }
-  if (isConditionTrue(conditions, crds::kConditionReconciling)) {
+  if (isConditionTrue(conditions, meta::kConditionReconciling)) {
     return KstatusHealth::InProgress;
   }
-  if (isConditionTrue(conditions, crds::kConditionStalled)) {
+  if (isConditionTrue(conditions, meta::kConditionStalled)) {
     return KstatusHealth::Failed;
   }
-  if (isConditionTrue(conditions, crds::kConditionReady)) {
+  if (isConditionTrue(conditions, meta::kConditionReady)) {
     return KstatusHealth::Current;
   }
   return KstatusHealth::InProgress;

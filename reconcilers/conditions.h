@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crds/condition.h"
+#include "crds/meta/condition.h"
 
 namespace virtsnap::reconcilers {
 
@@ -20,7 +20,7 @@ namespace virtsnap::reconcilers {
 //  - every mutator reports whether it changed anything, which is what decides a status write.
 // Time is passed in; nothing here reads a clock.
 
-using Conditions = std::vector<crds::Condition>;
+using Conditions = std::vector<meta::Condition>;
 using Clock = std::chrono::system_clock;
 
 // The schema's limit for message (metav1.Condition); longer messages are cut at a UTF-8 boundary.
@@ -29,15 +29,15 @@ inline constexpr std::size_t kMaxConditionMessageBytes = 32768;
 // What a condition should say. observedGeneration is the metadata.generation being reconciled.
 struct ConditionUpdate {
   std::string type;
-  crds::ConditionStatus status = crds::ConditionStatus::Unknown;
+  meta::ConditionStatus status = meta::ConditionStatus::Unknown;
   std::string reason;  // CamelCase, see isValidConditionReason
   std::string message;
   std::int64_t observedGeneration = 0;
 };
 
 // The condition of `type`, or nullptr.
-const crds::Condition* findCondition(const Conditions& conditions, std::string_view type);
-const crds::Condition* findCondition(const std::optional<Conditions>& conditions, std::string_view type);
+const meta::Condition* findCondition(const Conditions& conditions, std::string_view type);
+const meta::Condition* findCondition(const std::optional<Conditions>& conditions, std::string_view type);
 // Whether the condition of `type` exists with status True.
 bool isConditionTrue(const std::optional<Conditions>& conditions, std::string_view type);
 

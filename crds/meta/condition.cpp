@@ -1,10 +1,10 @@
-#include "crds/condition.h"
+#include "crds/meta/condition.h"
 
 #include <limits>
 
-#include "crds/object_writer.h"
+#include "crds/meta/object_writer.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 void to_json(nlohmann::json& json, const Condition& condition) {
   json = nlohmann::json::object();
@@ -31,4 +31,4 @@ Condition decodeCondition(const ObjectReader& reader) {
   return condition;
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

@@ -10,17 +10,16 @@
 #include <nlohmann/json.hpp>
 
 #include "base/enum_names.h"
-#include "crds/object_reader.h"
+#include "crds/meta/object_reader.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
-// The condition types of docs/design.md (The API). Ready is the summary; Reconciling and Stalled are
-// kstatus's "abnormal-true" conditions, present only while true.
+// kstatus's condition types, shared by every kind (docs/design.md, The API): Ready is the summary;
+// Reconciling and Stalled are "abnormal-true" conditions, present only while true. A kind's own
+// condition types sit next to it (crds/domain.h, crds/snapshot.h).
 inline constexpr std::string_view kConditionReady = "Ready";
 inline constexpr std::string_view kConditionReconciling = "Reconciling";
 inline constexpr std::string_view kConditionStalled = "Stalled";
-inline constexpr std::string_view kConditionRestartRequired = "RestartRequired";  // Domain
-inline constexpr std::string_view kConditionDeletionBlocked = "DeletionBlocked";  // Snapshot
 
 enum class ConditionStatus { True, False, Unknown };
 
@@ -32,7 +31,7 @@ constexpr std::array<std::pair<ConditionStatus, std::string_view>, 3> wireNames(
   }};
 }
 
-// metav1.Condition. lastTransitionTime is RFC 3339 text (see crds/timestamp.h); reason and
+// metav1.Condition. lastTransitionTime is RFC 3339 text (see crds/meta/time.h); reason and
 // message are always present on the wire (message may be empty).
 struct Condition {
   std::string type;
@@ -48,4 +47,4 @@ struct Condition {
 void to_json(nlohmann::json& json, const Condition& condition);
 Condition decodeCondition(const ObjectReader& reader);
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

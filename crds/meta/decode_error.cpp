@@ -1,8 +1,8 @@
-#include "crds/decode_error.h"
+#include "crds/meta/decode_error.h"
 
 #include <utility>
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 std::string DecodeError::toString() const {
   return path.empty() ? message : path + ": " + message;
@@ -11,4 +11,4 @@ std::string DecodeError::toString() const {
 DecodeException::DecodeException(DecodeError error)
     : std::runtime_error(error.toString()), error_(std::move(error)) {}
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

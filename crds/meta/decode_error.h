@@ -6,7 +6,7 @@
 
 #include "base/expected.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 // Why a JSON document is not a valid object of our API: the field (a path such as
 // "spec.disks[1].create.size"; empty for the document itself) and what is wrong with it.
@@ -36,4 +36,4 @@ class DecodeException : public std::runtime_error {
   DecodeError error_;
 };
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

@@ -1,13 +1,13 @@
-#include "crds/object_meta.h"
+#include "crds/meta/object_meta.h"
 
 #include <algorithm>
 #include <array>
 #include <limits>
 #include <string_view>
 
-#include "crds/object_writer.h"
+#include "crds/meta/object_writer.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 namespace {
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
@@ -106,4 +106,4 @@ ObjectMeta decodeObjectMeta(const ObjectReader& reader) {
   return meta;
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crds/object_reader.h"
+#include "crds/meta/object_reader.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 // metav1.OwnerReference.
 struct OwnerReference {
@@ -57,4 +57,4 @@ void to_json(nlohmann::json& json, const ObjectMeta& meta);
 OwnerReference decodeOwnerReference(const ObjectReader& reader);
 ObjectMeta decodeObjectMeta(const ObjectReader& reader);
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

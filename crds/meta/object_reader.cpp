@@ -1,10 +1,10 @@
-#include "crds/object_reader.h"
+#include "crds/meta/object_reader.h"
 
 #include <utility>
 
 #include "crds/meta/time.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 namespace {
 
 std::string join(const std::string& parent, std::string_view key) {
@@ -125,7 +125,7 @@ std::optional<std::int64_t> ObjectReader::optionalInteger(std::string_view key, 
 
 std::optional<std::string> ObjectReader::optionalTimestamp(std::string_view key) const {
   std::optional<std::string> value = optionalString(key);
-  if (value && !meta::parseTime(*value)) {
+  if (value && !parseTime(*value)) {
     fail(key, "must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got \"" + *value + "\"");
   }
   return value;
@@ -180,4 +180,4 @@ std::optional<std::map<std::string, std::string>> ObjectReader::optionalStringMa
   return items;
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

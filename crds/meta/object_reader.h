@@ -15,9 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/enum_names.h"
-#include "crds/decode_error.h"
+#include "crds/meta/decode_error.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 // The schema paths of every field a decoder looked up, present or not: list items show as "[]",
 // e.g. "spec.disks[].create.size". The schema drift test compares them with the CRDs.
@@ -160,4 +160,4 @@ class ObjectReader {
   FieldPathLog* log_;
 };
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

@@ -8,7 +8,7 @@
 
 #include "base/enum_names.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 // Writes a field only when it is set, so that absent optional fields stay absent on the wire.
 // Enums are written by their wire names; everything else through nlohmann's to_json (ADL).
@@ -28,4 +28,4 @@ void putOptional(nlohmann::json& object, std::string_view key, const std::option
   }
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

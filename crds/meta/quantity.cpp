@@ -1,4 +1,4 @@
-#include "crds/quantity.h"
+#include "crds/meta/quantity.h"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 namespace {
 
 // Exact intermediate arithmetic: at most 19 significant digits (< 2^64) times 2^60 fits.
@@ -275,4 +275,4 @@ QuantityResult quantityFromJson(const nlohmann::json& json) {
                            (json.is_number() ? " " + json.dump() : std::string())};
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

@@ -8,7 +8,7 @@
 
 #include "base/expected.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 enum class QuantityErrorKind {
   Empty,      // ""
@@ -63,4 +63,4 @@ class Quantity {
 void to_json(nlohmann::json& json, const Quantity& quantity);
 QuantityResult quantityFromJson(const nlohmann::json& json);
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

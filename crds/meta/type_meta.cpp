@@ -1,15 +1,14 @@
-#include "crds/type_meta.h"
+#include "crds/meta/type_meta.h"
 
-#include "crds/api_names.h"
+namespace virtsnap::meta {
 
-namespace virtsnap::crds {
-
-TypeMeta decodeTypeMeta(const ObjectReader& reader, std::string_view expectedKind) {
-  TypeMeta typeMeta{reader.optionalString("apiVersion").value_or(std::string(kApiVersion)),
+TypeMeta decodeTypeMeta(const ObjectReader& reader, std::string_view expectedApiVersion,
+                        std::string_view expectedKind) {
+  TypeMeta typeMeta{reader.optionalString("apiVersion").value_or(std::string(expectedApiVersion)),
                     reader.optionalString("kind").value_or(std::string(expectedKind))};
-  if (typeMeta.apiVersion != kApiVersion) {
+  if (typeMeta.apiVersion != expectedApiVersion) {
     reader.fail("apiVersion",
-                "must be \"" + std::string(kApiVersion) + "\", got \"" + typeMeta.apiVersion + "\"");
+                "must be \"" + std::string(expectedApiVersion) + "\", got \"" + typeMeta.apiVersion + "\"");
   }
   if (typeMeta.kind != expectedKind) {
     reader.fail("kind", "must be \"" + std::string(expectedKind) + "\", got \"" + typeMeta.kind + "\"");
@@ -22,4 +21,4 @@ void putTypeMeta(nlohmann::json& json, const TypeMeta& typeMeta) {
   json["kind"] = typeMeta.kind;
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

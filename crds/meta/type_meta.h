@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crds/decode_error.h"
-#include "crds/object_reader.h"
+#include "crds/meta/decode_error.h"
+#include "crds/meta/object_reader.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 // apiVersion and kind of a top-level object. They are optional on input (a decoder may be handed
 // an object whose type is known from the request) but must match when present, and are always
@@ -21,8 +21,10 @@ struct TypeMeta {
   friend bool operator==(const TypeMeta&, const TypeMeta&) = default;
 };
 
-// Reads apiVersion and kind, defaulting absent ones to ours; fails when either names another type.
-TypeMeta decodeTypeMeta(const ObjectReader& reader, std::string_view expectedKind);
+// Reads apiVersion and kind, defaulting absent ones to the expected ones (the kind's own); fails when
+// either names another type.
+TypeMeta decodeTypeMeta(const ObjectReader& reader, std::string_view expectedApiVersion,
+                        std::string_view expectedKind);
 void putTypeMeta(nlohmann::json& json, const TypeMeta& typeMeta);
 
 // The decode boundary: runs `decode(const ObjectReader&)` on the document and returns its value,
@@ -37,4 +39,4 @@ auto decodeDocument(const nlohmann::json& document, FieldPathLog* log, Decode de
   }
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

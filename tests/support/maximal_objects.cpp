@@ -3,6 +3,11 @@
 namespace virtsnap::testsupport {
 
 using namespace crds;  // NOLINT(google-build-using-namespace): every line here builds a crds type
+using meta::Condition;
+using meta::ConditionStatus;
+using meta::ObjectMeta;
+using meta::OwnerReference;
+using meta::Quantity;
 
 namespace {
 

@@ -12,6 +12,9 @@
 namespace virtsnap::crds {
 namespace {
 
+using meta::DecodeError;
+using meta::DecodeException;
+using meta::DecodeResult;
 using ::testing::HasSubstr;
 
 DecodeError DomainError(const nlohmann::json& json) {

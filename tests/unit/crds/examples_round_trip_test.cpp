@@ -17,6 +17,9 @@
 namespace virtsnap::crds {
 namespace {
 
+using meta::DecodeException;
+using meta::DecodeResult;
+using meta::FieldPathLog;
 using testsupport::loadYamlDocuments;
 using testsupport::sourcePath;
 

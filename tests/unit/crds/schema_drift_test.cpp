@@ -15,8 +15,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "crds/condition.h"
 #include "crds/domain.h"
+#include "crds/meta/condition.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
 #include "tests/support/maximal_objects.h"
@@ -25,6 +25,9 @@
 namespace virtsnap::crds {
 namespace {
 
+using meta::ConditionStatus;
+using meta::DecodeResult;
+using meta::FieldPathLog;
 using ::testing::IsEmpty;
 using testsupport::LoadCrd;
 using testsupport::OpenApiSchema;

@@ -10,6 +10,8 @@
 namespace virtsnap::crds {
 namespace {
 
+using meta::DecodeError;
+using meta::Quantity;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::IsEmpty;

@@ -12,8 +12,8 @@
 namespace virtsnap::reconcilers {
 namespace {
 
-using crds::Condition;
-using crds::ConditionStatus;
+using meta::Condition;
+using meta::ConditionStatus;
 using ::testing::ElementsAre;
 using ::testing::Field;
 

@@ -1,4 +1,4 @@
-#include "crds/quantity.h"
+#include "crds/meta/quantity.h"
 
 #include <cstdint>
 #include <string>
@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 namespace {
 
 using ::testing::HasSubstr;
@@ -183,4 +183,4 @@ TEST(QuantityFromBytes, UsesTheLargestExactBinarySuffix) {
 }
 
 }  // namespace
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta
