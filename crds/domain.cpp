@@ -5,118 +5,137 @@
 #include <stdexcept>
 
 #include "crds/api_names.h"
-#include "crds/object_writer.h"
+#include "crds/meta/object_writer.h"
 
 namespace virtsnap::crds {
+
+// The Kubernetes object vocabulary every kind is written in.
+using meta::decodeCondition;
+using meta::decodeDocument;
+using meta::DecodeError;
+using meta::DecodeException;
+using meta::decodeObjectMeta;
+using meta::DecodeResult;
+using meta::decodeTypeMeta;
+using meta::FieldPathLog;
+using meta::ObjectMeta;
+using meta::ObjectReader;
+using meta::putField;
+using meta::putOptional;
+using meta::putTypeMeta;
+using meta::Quantity;
+using meta::quantityFromJson;
+using meta::QuantityResult;
+
 namespace {
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
 
-Quantity ParseQuantity(const nlohmann::json& value) {
-  QuantityResult quantity = QuantityFromJson(value);
+Quantity parseQuantity(const nlohmann::json& value) {
+  QuantityResult quantity = quantityFromJson(value);
   if (!quantity) {
     throw std::invalid_argument(quantity.error().message);
   }
   return std::move(quantity).value();
 }
 
-DomainOs DecodeDomainOs(const ObjectReader& reader) {
+DomainOs decodeDomainOs(const ObjectReader& reader) {
   DomainOs os;
-  os.arch = reader.OptionalString("arch");
-  os.machine = reader.OptionalString("machine");
-  os.firmware = reader.OptionalEnum<Firmware>("firmware");
+  os.arch = reader.optionalString("arch");
+  os.machine = reader.optionalString("machine");
+  os.firmware = reader.optionalEnum<Firmware>("firmware");
   return os;
 }
 
-DiskSource DecodeDiskSource(const ObjectReader& reader) {
-  return DiskSource{reader.RequiredString("path")};
+DiskSource decodeDiskSource(const ObjectReader& reader) {
+  return DiskSource{reader.requiredString("path")};
 }
 
-DiskCreate DecodeDiskCreate(const ObjectReader& reader) {
+DiskCreate decodeDiskCreate(const ObjectReader& reader) {
   DiskCreate create;
-  create.size = reader.RequiredCustom("size", ParseQuantity);
-  create.format = reader.OptionalEnum<ImageFormat>("format");
+  create.size = reader.requiredCustom("size", parseQuantity);
+  create.format = reader.optionalEnum<ImageFormat>("format");
   return create;
 }
 
-Disk DecodeDisk(const ObjectReader& reader) {
+Disk decodeDisk(const ObjectReader& reader) {
   Disk disk;
-  disk.name = reader.RequiredString("name");
-  disk.bus = reader.OptionalEnum<DiskBus>("bus");
-  disk.source = reader.OptionalObject("source", DecodeDiskSource);
-  disk.create = reader.OptionalObject("create", DecodeDiskCreate);
+  disk.name = reader.requiredString("name");
+  disk.bus = reader.optionalEnum<DiskBus>("bus");
+  disk.source = reader.optionalObject("source", decodeDiskSource);
+  disk.create = reader.optionalObject("create", decodeDiskCreate);
   return disk;
 }
 
-NetworkInterface DecodeNetworkInterface(const ObjectReader& reader) {
+NetworkInterface decodeNetworkInterface(const ObjectReader& reader) {
   NetworkInterface network;
-  network.network = reader.OptionalString("network");
-  network.bridge = reader.OptionalString("bridge");
-  network.model = reader.OptionalString("model");
+  network.network = reader.optionalString("network");
+  network.bridge = reader.optionalString("bridge");
+  network.model = reader.optionalString("model");
   return network;
 }
 
-DomainSpec DecodeDomainSpec(const ObjectReader& reader) {
+DomainSpec decodeDomainSpec(const ObjectReader& reader) {
   DomainSpec spec;
-  spec.node_name = reader.RequiredString("nodeName");
-  spec.hypervisor_name = reader.OptionalString("hypervisorName");
-  spec.adopt_existing = reader.OptionalBool("adoptExisting");
-  spec.type = reader.OptionalString("type");
-  if (auto vcpus = reader.OptionalInteger("vcpus", 1, kInt32Max)) {
+  spec.nodeName = reader.requiredString("nodeName");
+  spec.hypervisorName = reader.optionalString("hypervisorName");
+  spec.adoptExisting = reader.optionalBool("adoptExisting");
+  spec.type = reader.optionalString("type");
+  if (auto vcpus = reader.optionalInteger("vcpus", 1, kInt32Max)) {
     spec.vcpus = static_cast<std::int32_t>(*vcpus);
   }
-  spec.memory = reader.OptionalCustom("memory", ParseQuantity);
-  spec.os = reader.OptionalObject("os", DecodeDomainOs);
-  spec.disks = reader.OptionalObjectList("disks", DecodeDisk);
-  spec.networks = reader.OptionalObjectList("networks", DecodeNetworkInterface);
-  spec.run_state = reader.OptionalEnum<RunState>("runState");
-  spec.deletion_policy = reader.OptionalEnum<DomainDeletionPolicy>("deletionPolicy");
-  spec.unmanaged_snapshots = reader.OptionalEnum<UnmanagedSnapshotPolicy>("unmanagedSnapshots");
+  spec.memory = reader.optionalCustom("memory", parseQuantity);
+  spec.os = reader.optionalObject("os", decodeDomainOs);
+  spec.disks = reader.optionalObjectList("disks", decodeDisk);
+  spec.networks = reader.optionalObjectList("networks", decodeNetworkInterface);
+  spec.runState = reader.optionalEnum<RunState>("runState");
+  spec.deletionPolicy = reader.optionalEnum<DomainDeletionPolicy>("deletionPolicy");
+  spec.unmanagedSnapshots = reader.optionalEnum<UnmanagedSnapshotPolicy>("unmanagedSnapshots");
   return spec;
 }
 
-HypervisorRef DecodeHypervisorRef(const ObjectReader& reader) {
+HypervisorRef decodeHypervisorRef(const ObjectReader& reader) {
   HypervisorRef hypervisor;
-  hypervisor.name = reader.OptionalString("name");
-  hypervisor.uuid = reader.OptionalString("uuid");
-  hypervisor.uri = reader.OptionalString("uri");
+  hypervisor.name = reader.optionalString("name");
+  hypervisor.uuid = reader.optionalString("uuid");
+  hypervisor.uri = reader.optionalString("uri");
   return hypervisor;
 }
 
-SnapshotTreeEntry DecodeSnapshotTreeEntry(const ObjectReader& reader) {
+SnapshotTreeEntry decodeSnapshotTreeEntry(const ObjectReader& reader) {
   SnapshotTreeEntry entry;
-  entry.name = reader.RequiredString("name");
-  entry.parent = reader.OptionalString("parent");
-  entry.current = reader.OptionalBool("current");
+  entry.name = reader.requiredString("name");
+  entry.parent = reader.optionalString("parent");
+  entry.current = reader.optionalBool("current");
   return entry;
 }
 
-DomainStatus DecodeDomainStatus(const ObjectReader& reader) {
+DomainStatus decodeDomainStatus(const ObjectReader& reader) {
   DomainStatus status;
-  status.observed_generation = reader.OptionalInteger("observedGeneration", 0, kInt64Max);
-  status.conditions = reader.OptionalObjectList("conditions", DecodeCondition);
-  status.state = reader.OptionalEnum<DomainState>("state");
-  status.hypervisor = reader.OptionalObject("hypervisor", DecodeHypervisorRef);
-  status.current_snapshot = reader.OptionalString("currentSnapshot");
-  if (auto count = reader.OptionalInteger("snapshotCount", 0, kInt32Max)) {
-    status.snapshot_count = static_cast<std::int32_t>(*count);
+  status.observedGeneration = reader.optionalInteger("observedGeneration", 0, kInt64Max);
+  status.conditions = reader.optionalObjectList("conditions", decodeCondition);
+  status.state = reader.optionalEnum<DomainState>("state");
+  status.hypervisor = reader.optionalObject("hypervisor", decodeHypervisorRef);
+  status.currentSnapshot = reader.optionalString("currentSnapshot");
+  if (auto count = reader.optionalInteger("snapshotCount", 0, kInt32Max)) {
+    status.snapshotCount = static_cast<std::int32_t>(*count);
   }
-  status.snapshot_tree = reader.OptionalObjectList("snapshotTree", DecodeSnapshotTreeEntry);
-  status.unmanaged_snapshots = reader.OptionalStringList("unmanagedSnapshots");
+  status.snapshotTree = reader.optionalObjectList("snapshotTree", decodeSnapshotTreeEntry);
+  status.unmanagedSnapshots = reader.optionalStringList("unmanagedSnapshots");
   return status;
 }
 
-Domain DecodeDomainObject(const ObjectReader& reader) {
+Domain decodeDomainObject(const ObjectReader& reader) {
   Domain domain;
-  domain.type_meta = DecodeTypeMeta(reader, kDomainKind);
-  domain.metadata = reader.OptionalObject("metadata", DecodeObjectMeta).value_or(ObjectMeta{});
-  domain.spec = reader.RequiredObject("spec", DecodeDomainSpec);
-  domain.status = reader.OptionalObject("status", DecodeDomainStatus);
+  domain.typeMeta = decodeTypeMeta(reader, kApiVersion, kDomainKind);
+  domain.metadata = reader.optionalObject("metadata", decodeObjectMeta).value_or(ObjectMeta{});
+  domain.spec = reader.requiredObject("spec", decodeDomainSpec);
+  domain.status = reader.optionalObject("status", decodeDomainStatus);
   return domain;
 }
 
-std::string DiskPath(std::size_t index) {
+std::string diskPath(std::size_t index) {
   return "spec.disks[" + std::to_string(index) + "]";
 }
 
@@ -124,9 +143,9 @@ std::string DiskPath(std::size_t index) {
 
 void to_json(nlohmann::json& json, const DomainOs& os) {
   json = nlohmann::json::object();
-  PutOptional(json, "arch", os.arch);
-  PutOptional(json, "machine", os.machine);
-  PutOptional(json, "firmware", os.firmware);
+  putOptional(json, "arch", os.arch);
+  putOptional(json, "machine", os.machine);
+  putOptional(json, "firmware", os.firmware);
 }
 
 void to_json(nlohmann::json& json, const DiskSource& source) {
@@ -135,100 +154,100 @@ void to_json(nlohmann::json& json, const DiskSource& source) {
 
 void to_json(nlohmann::json& json, const DiskCreate& create) {
   json = nlohmann::json::object();
-  PutField(json, "size", create.size);
-  PutOptional(json, "format", create.format);
+  putField(json, "size", create.size);
+  putOptional(json, "format", create.format);
 }
 
 void to_json(nlohmann::json& json, const Disk& disk) {
   json = nlohmann::json::object();
   json["name"] = disk.name;
-  PutOptional(json, "bus", disk.bus);
-  PutOptional(json, "source", disk.source);
-  PutOptional(json, "create", disk.create);
+  putOptional(json, "bus", disk.bus);
+  putOptional(json, "source", disk.source);
+  putOptional(json, "create", disk.create);
 }
 
 void to_json(nlohmann::json& json, const NetworkInterface& network) {
   json = nlohmann::json::object();
-  PutOptional(json, "network", network.network);
-  PutOptional(json, "bridge", network.bridge);
-  PutOptional(json, "model", network.model);
+  putOptional(json, "network", network.network);
+  putOptional(json, "bridge", network.bridge);
+  putOptional(json, "model", network.model);
 }
 
 void to_json(nlohmann::json& json, const DomainSpec& spec) {
   json = nlohmann::json::object();
-  json["nodeName"] = spec.node_name;
-  PutOptional(json, "hypervisorName", spec.hypervisor_name);
-  PutOptional(json, "adoptExisting", spec.adopt_existing);
-  PutOptional(json, "type", spec.type);
-  PutOptional(json, "vcpus", spec.vcpus);
-  PutOptional(json, "memory", spec.memory);
-  PutOptional(json, "os", spec.os);
-  PutOptional(json, "disks", spec.disks);
-  PutOptional(json, "networks", spec.networks);
-  PutOptional(json, "runState", spec.run_state);
-  PutOptional(json, "deletionPolicy", spec.deletion_policy);
-  PutOptional(json, "unmanagedSnapshots", spec.unmanaged_snapshots);
+  json["nodeName"] = spec.nodeName;
+  putOptional(json, "hypervisorName", spec.hypervisorName);
+  putOptional(json, "adoptExisting", spec.adoptExisting);
+  putOptional(json, "type", spec.type);
+  putOptional(json, "vcpus", spec.vcpus);
+  putOptional(json, "memory", spec.memory);
+  putOptional(json, "os", spec.os);
+  putOptional(json, "disks", spec.disks);
+  putOptional(json, "networks", spec.networks);
+  putOptional(json, "runState", spec.runState);
+  putOptional(json, "deletionPolicy", spec.deletionPolicy);
+  putOptional(json, "unmanagedSnapshots", spec.unmanagedSnapshots);
 }
 
 void to_json(nlohmann::json& json, const HypervisorRef& hypervisor) {
   json = nlohmann::json::object();
-  PutOptional(json, "name", hypervisor.name);
-  PutOptional(json, "uuid", hypervisor.uuid);
-  PutOptional(json, "uri", hypervisor.uri);
+  putOptional(json, "name", hypervisor.name);
+  putOptional(json, "uuid", hypervisor.uuid);
+  putOptional(json, "uri", hypervisor.uri);
 }
 
 void to_json(nlohmann::json& json, const SnapshotTreeEntry& entry) {
   json = nlohmann::json::object();
   json["name"] = entry.name;
-  PutOptional(json, "parent", entry.parent);
-  PutOptional(json, "current", entry.current);
+  putOptional(json, "parent", entry.parent);
+  putOptional(json, "current", entry.current);
 }
 
 void to_json(nlohmann::json& json, const DomainStatus& status) {
   json = nlohmann::json::object();
-  PutOptional(json, "observedGeneration", status.observed_generation);
-  PutOptional(json, "conditions", status.conditions);
-  PutOptional(json, "state", status.state);
-  PutOptional(json, "hypervisor", status.hypervisor);
-  PutOptional(json, "currentSnapshot", status.current_snapshot);
-  PutOptional(json, "snapshotCount", status.snapshot_count);
-  PutOptional(json, "snapshotTree", status.snapshot_tree);
-  PutOptional(json, "unmanagedSnapshots", status.unmanaged_snapshots);
+  putOptional(json, "observedGeneration", status.observedGeneration);
+  putOptional(json, "conditions", status.conditions);
+  putOptional(json, "state", status.state);
+  putOptional(json, "hypervisor", status.hypervisor);
+  putOptional(json, "currentSnapshot", status.currentSnapshot);
+  putOptional(json, "snapshotCount", status.snapshotCount);
+  putOptional(json, "snapshotTree", status.snapshotTree);
+  putOptional(json, "unmanagedSnapshots", status.unmanagedSnapshots);
 }
 
 void to_json(nlohmann::json& json, const Domain& domain) {
   json = nlohmann::json::object();
-  PutTypeMeta(json, domain.type_meta);
+  putTypeMeta(json, domain.typeMeta);
   json["metadata"] = domain.metadata;
   json["spec"] = domain.spec;
-  PutOptional(json, "status", domain.status);
+  putOptional(json, "status", domain.status);
 }
 
 void from_json(const nlohmann::json& json, Domain& domain) {
-  DecodeResult<Domain> result = DecodeDomain(json);
+  DecodeResult<Domain> result = decodeDomain(json);
   if (!result) {
     throw DecodeException(result.error());
   }
   domain = std::move(result).value();
 }
 
-DecodeResult<Domain> DecodeDomain(const nlohmann::json& document, FieldPathLog* log) {
-  return DecodeDocument(document, log, DecodeDomainObject);
+DecodeResult<Domain> decodeDomain(const nlohmann::json& document, FieldPathLog* log) {
+  return decodeDocument(document, log, decodeDomainObject);
 }
 
-nlohmann::json EncodeDomain(const Domain& domain) {
+nlohmann::json encodeDomain(const Domain& domain) {
   return domain;
 }
 
-std::vector<DecodeError> ValidateDomainSpec(const DomainSpec& spec) {
+std::vector<DecodeError> validateDomainSpec(const DomainSpec& spec) {
   std::vector<DecodeError> errors;
-  if (spec.node_name.empty()) {
+  if (spec.nodeName.empty()) {
     errors.push_back({"spec.nodeName", "required field is missing"});
   }
   if (spec.vcpus && *spec.vcpus < 1) {
     errors.push_back({"spec.vcpus", "must be at least 1"});
   }
-  if (spec.memory && spec.memory->Bytes() == 0) {
+  if (spec.memory && spec.memory->bytes() == 0) {
     errors.push_back({"spec.memory", "must be more than 0 bytes"});
   }
   static const std::regex kDotSegment("(^|/)[.][.]?(/|$)");
@@ -237,22 +256,22 @@ std::vector<DecodeError> ValidateDomainSpec(const DomainSpec& spec) {
       const Disk& disk = (*spec.disks)[i];
       for (std::size_t j = 0; j < i; ++j) {
         if ((*spec.disks)[j].name == disk.name) {
-          errors.push_back({DiskPath(i) + ".name", "duplicate disk name \"" + disk.name + "\""});
+          errors.push_back({diskPath(i) + ".name", "duplicate disk name \"" + disk.name + "\""});
         }
       }
       if (disk.source.has_value() == disk.create.has_value()) {
-        errors.push_back({DiskPath(i), "a disk has exactly one of source and create"});
+        errors.push_back({diskPath(i), "a disk has exactly one of source and create"});
       }
       if (disk.source) {
         const std::string& path = disk.source->path;
         if (path.empty() || path.front() != '/') {
-          errors.push_back({DiskPath(i) + ".source.path", "must be an absolute path"});
+          errors.push_back({diskPath(i) + ".source.path", "must be an absolute path"});
         } else if (std::regex_search(path, kDotSegment)) {
-          errors.push_back({DiskPath(i) + ".source.path", "path must not contain . or .. segments"});
+          errors.push_back({diskPath(i) + ".source.path", "path must not contain . or .. segments"});
         }
       }
-      if (disk.create && disk.create->size.Bytes() == 0) {
-        errors.push_back({DiskPath(i) + ".create.size", "must be more than 0 bytes"});
+      if (disk.create && disk.create->size.bytes() == 0) {
+        errors.push_back({diskPath(i) + ".create.size", "must be more than 0 bytes"});
       }
     }
   }
@@ -268,9 +287,9 @@ std::vector<DecodeError> ValidateDomainSpec(const DomainSpec& spec) {
   return errors;
 }
 
-std::vector<DecodeError> ValidateDomainSpecUpdate(const DomainSpec& old_spec, const DomainSpec& new_spec) {
+std::vector<DecodeError> validateDomainSpecUpdate(const DomainSpec& oldSpec, const DomainSpec& newSpec) {
   std::vector<DecodeError> errors;
-  if (old_spec.node_name != new_spec.node_name) {
+  if (oldSpec.nodeName != newSpec.nodeName) {
     errors.push_back({"spec.nodeName", "nodeName is immutable"});
   }
   return errors;
@@ -279,8 +298,8 @@ std::vector<DecodeError> ValidateDomainSpecUpdate(const DomainSpec& old_spec, co
 }  // namespace virtsnap::crds
 
 const virtsnap::meta::ResourceType& virtsnap::meta::Resource<virtsnap::crds::Domain>::type() {
-  static const ResourceType type{std::string(crds::kGroup), std::string(crds::kVersion),
-                                 std::string(crds::kDomainPlural), std::string(crds::kDomainKind),
-                                 /*namespaced=*/true};
-  return type;
+  static const ResourceType kType{std::string(crds::kGroup), std::string(crds::kVersion),
+                                  std::string(crds::kDomainPlural), std::string(crds::kDomainKind),
+                                  /*namespaced=*/true};
+  return kType;
 }

@@ -12,13 +12,13 @@
 
 #include "base/enum_names.h"
 #include "crds/api_names.h"
-#include "crds/condition.h"
-#include "crds/decode_error.h"
+#include "crds/meta/condition.h"
+#include "crds/meta/decode_error.h"
+#include "crds/meta/object_meta.h"
+#include "crds/meta/object_reader.h"
+#include "crds/meta/quantity.h"
 #include "crds/meta/resource.h"
-#include "crds/object_meta.h"
-#include "crds/object_reader.h"
-#include "crds/quantity.h"
-#include "crds/type_meta.h"
+#include "crds/meta/type_meta.h"
 
 namespace virtsnap::crds {
 
@@ -27,74 +27,78 @@ namespace virtsnap::crds {
 // the API server's business (the CRD declares them), not the decoder's, except inside list items:
 // the CRD declares none there (see kDefaultDiskBus below), and the agent applies those.
 
-enum class Firmware { kBios, kEfi };
-enum class DiskBus { kVirtio, kSata, kScsi, kIde, kUsb };
-enum class ImageFormat { kQcow2, kRaw };
-enum class RunState { kRunning, kPaused, kStopped };
-enum class DomainDeletionPolicy { kDelete, kRetain };
-enum class UnmanagedSnapshotPolicy { kReport, kAdopt, kIgnore };
+// The Domain's own condition type (docs/design.md, The API), beside kstatus's Ready, Reconciling
+// and Stalled (crds/meta/condition.h).
+inline constexpr std::string_view kConditionRestartRequired = "RestartRequired";
+
+enum class Firmware { Bios, Efi };
+enum class DiskBus { Virtio, Sata, Scsi, Ide, Usb };
+enum class ImageFormat { Qcow2, Raw };
+enum class RunState { Running, Paused, Stopped };
+enum class DomainDeletionPolicy { Delete, Retain };
+enum class UnmanagedSnapshotPolicy { Report, Adopt, Ignore };
 // libvirt's virDomainState.
-enum class DomainState { kNoState, kRunning, kBlocked, kPaused, kShutdown, kShutoff, kCrashed, kPMSuspended };
+enum class DomainState { NoState, Running, Blocked, Paused, Shutdown, Shutoff, Crashed, PMSuspended };
 
 constexpr std::array<std::pair<Firmware, std::string_view>, 2> wireNames(Firmware /*unused*/) {
   return {{
-      {Firmware::kBios, "bios"},
-      {Firmware::kEfi, "efi"},
+      {Firmware::Bios, "bios"},
+      {Firmware::Efi, "efi"},
   }};
 }
 
 constexpr std::array<std::pair<DiskBus, std::string_view>, 5> wireNames(DiskBus /*unused*/) {
   return {{
-      {DiskBus::kVirtio, "virtio"},
-      {DiskBus::kSata, "sata"},
-      {DiskBus::kScsi, "scsi"},
-      {DiskBus::kIde, "ide"},
-      {DiskBus::kUsb, "usb"},
+      {DiskBus::Virtio, "virtio"},
+      {DiskBus::Sata, "sata"},
+      {DiskBus::Scsi, "scsi"},
+      {DiskBus::Ide, "ide"},
+      {DiskBus::Usb, "usb"},
   }};
 }
 
 constexpr std::array<std::pair<ImageFormat, std::string_view>, 2> wireNames(ImageFormat /*unused*/) {
   return {{
-      {ImageFormat::kQcow2, "qcow2"},
-      {ImageFormat::kRaw, "raw"},
+      {ImageFormat::Qcow2, "qcow2"},
+      {ImageFormat::Raw, "raw"},
   }};
 }
 
 constexpr std::array<std::pair<RunState, std::string_view>, 3> wireNames(RunState /*unused*/) {
   return {{
-      {RunState::kRunning, "Running"},
-      {RunState::kPaused, "Paused"},
-      {RunState::kStopped, "Stopped"},
+      {RunState::Running, "Running"},
+      {RunState::Paused, "Paused"},
+      {RunState::Stopped, "Stopped"},
   }};
 }
 
 constexpr std::array<std::pair<DomainDeletionPolicy, std::string_view>, 2> wireNames(
     DomainDeletionPolicy /*unused*/) {
   return {{
-      {DomainDeletionPolicy::kDelete, "Delete"},
-      {DomainDeletionPolicy::kRetain, "Retain"},
+      {DomainDeletionPolicy::Delete, "Delete"},
+      {DomainDeletionPolicy::Retain, "Retain"},
   }};
 }
 
 constexpr std::array<std::pair<UnmanagedSnapshotPolicy, std::string_view>, 3> wireNames(
     UnmanagedSnapshotPolicy /*unused*/) {
   return {{
-      {UnmanagedSnapshotPolicy::kReport, "Report"},
-      {UnmanagedSnapshotPolicy::kAdopt, "Adopt"},
-      {UnmanagedSnapshotPolicy::kIgnore, "Ignore"},
+      {UnmanagedSnapshotPolicy::Report, "Report"},
+      {UnmanagedSnapshotPolicy::Adopt, "Adopt"},
+      {UnmanagedSnapshotPolicy::Ignore, "Ignore"},
   }};
 }
 
 constexpr std::array<std::pair<DomainState, std::string_view>, 8> wireNames(DomainState /*unused*/) {
   return {{
-      {DomainState::kNoState, "NoState"},
-      {DomainState::kRunning, "Running"},
-      {DomainState::kBlocked, "Blocked"},
-      {DomainState::kPaused, "Paused"},
-      {DomainState::kShutdown, "Shutdown"},
-      {DomainState::kShutoff, "Shutoff"},
-      {DomainState::kCrashed, "Crashed"},
-      {DomainState::kPMSuspended, "PMSuspended"},
+      {DomainState::NoState, "NoState"},
+      {DomainState::Running, "Running"},
+      {DomainState::Blocked, "Blocked"},
+      {DomainState::Paused, "Paused"},
+      {DomainState::Shutdown, "Shutdown"},
+      {DomainState::Shutoff, "Shutoff"},
+      {DomainState::Crashed, "Crashed"},
+      {DomainState::PMSuspended, "PMSuspended"},
   }};
 }
 
@@ -102,8 +106,8 @@ constexpr std::array<std::pair<DomainState, std::string_view>, 8> wireNames(Doma
 // of a list makes the stored list differ from the applied one, so every `kubectl apply` of an
 // unchanged manifest would patch the whole list and report "configured" (crds/README.md). Whoever
 // turns a Domain into a libvirt definition applies these to an absent bus, format or model.
-inline constexpr DiskBus kDefaultDiskBus = DiskBus::kVirtio;
-inline constexpr ImageFormat kDefaultImageFormat = ImageFormat::kQcow2;
+inline constexpr DiskBus kDefaultDiskBus = DiskBus::Virtio;
+inline constexpr ImageFormat kDefaultImageFormat = ImageFormat::Qcow2;
 inline constexpr std::string_view kDefaultNetworkModel = "virtio";
 
 struct DomainOs {
@@ -121,13 +125,13 @@ struct DiskSource {
 };
 
 struct DiskCreate {
-  Quantity size;
+  meta::Quantity size;
   std::optional<ImageFormat> format;
 
   friend bool operator==(const DiskCreate&, const DiskCreate&) = default;
 };
 
-// Exactly one of source and create is set (ValidateDomainSpec checks it, as the CRD's CEL does).
+// Exactly one of source and create is set (validateDomainSpec checks it, as the CRD's CEL does).
 struct Disk {
   std::string name;  // target dev, e.g. "vda"
   std::optional<DiskBus> bus;
@@ -147,18 +151,18 @@ struct NetworkInterface {
 };
 
 struct DomainSpec {
-  std::string node_name;
-  std::optional<std::string> hypervisor_name;
-  std::optional<bool> adopt_existing;
+  std::string nodeName;
+  std::optional<std::string> hypervisorName;
+  std::optional<bool> adoptExisting;
   std::optional<std::string> type;
   std::optional<std::int32_t> vcpus;
-  std::optional<Quantity> memory;
+  std::optional<meta::Quantity> memory;
   std::optional<DomainOs> os;
   std::optional<std::vector<Disk>> disks;
   std::optional<std::vector<NetworkInterface>> networks;
-  std::optional<RunState> run_state;
-  std::optional<DomainDeletionPolicy> deletion_policy;
-  std::optional<UnmanagedSnapshotPolicy> unmanaged_snapshots;
+  std::optional<RunState> runState;
+  std::optional<DomainDeletionPolicy> deletionPolicy;
+  std::optional<UnmanagedSnapshotPolicy> unmanagedSnapshots;
 
   friend bool operator==(const DomainSpec&, const DomainSpec&) = default;
 };
@@ -179,26 +183,26 @@ struct SnapshotTreeEntry {
   friend bool operator==(const SnapshotTreeEntry&, const SnapshotTreeEntry&) = default;
 };
 
-// The CRD bounds snapshotTree; writers truncate to this and keep snapshot_count exact.
+// The CRD bounds snapshotTree; writers truncate to this and keep snapshotCount exact.
 inline constexpr std::size_t kMaxSnapshotTreeEntries = 1000;
 inline constexpr std::size_t kMaxUnmanagedSnapshots = 1000;
 
 struct DomainStatus {
-  std::optional<std::int64_t> observed_generation;
-  std::optional<std::vector<Condition>> conditions;
+  std::optional<std::int64_t> observedGeneration;
+  std::optional<std::vector<meta::Condition>> conditions;
   std::optional<DomainState> state;
   std::optional<HypervisorRef> hypervisor;
-  std::optional<std::string> current_snapshot;
-  std::optional<std::int32_t> snapshot_count;
-  std::optional<std::vector<SnapshotTreeEntry>> snapshot_tree;  // topological order
-  std::optional<std::vector<std::string>> unmanaged_snapshots;  // sorted
+  std::optional<std::string> currentSnapshot;
+  std::optional<std::int32_t> snapshotCount;
+  std::optional<std::vector<SnapshotTreeEntry>> snapshotTree;  // topological order
+  std::optional<std::vector<std::string>> unmanagedSnapshots;  // sorted
 
   friend bool operator==(const DomainStatus&, const DomainStatus&) = default;
 };
 
 struct Domain {
-  TypeMeta type_meta{std::string(kApiVersion), std::string(kDomainKind)};
-  ObjectMeta metadata;
+  meta::TypeMeta typeMeta{std::string(kApiVersion), std::string(kDomainKind)};
+  meta::ObjectMeta metadata;
   DomainSpec spec;
   std::optional<DomainStatus> status;
 
@@ -206,17 +210,17 @@ struct Domain {
 };
 
 // Decodes a Domain document; `log` (optional) records every field path looked up.
-DecodeResult<Domain> DecodeDomain(const nlohmann::json& document, FieldPathLog* log = nullptr);
-nlohmann::json EncodeDomain(const Domain& domain);
+meta::DecodeResult<Domain> decodeDomain(const nlohmann::json& document, meta::FieldPathLog* log = nullptr);
+nlohmann::json encodeDomain(const Domain& domain);
 
 // The CRD's CEL and format rules for a spec, for callers that see objects no API server has
 // validated (standalone mode, adoption): one error per violated rule, empty when valid.
-std::vector<DecodeError> ValidateDomainSpec(const DomainSpec& spec);
+std::vector<meta::DecodeError> validateDomainSpec(const DomainSpec& spec);
 // The CRD's transition rules: what an update may not change.
-std::vector<DecodeError> ValidateDomainSpecUpdate(const DomainSpec& old_spec, const DomainSpec& new_spec);
+std::vector<meta::DecodeError> validateDomainSpecUpdate(const DomainSpec& oldSpec, const DomainSpec& newSpec);
 
 // nlohmann hooks, so that json.get<Domain>() and json(domain) work; from_json throws
-// DecodeException (prefer DecodeDomain, which does not).
+// DecodeException (prefer decodeDomain, which does not).
 void to_json(nlohmann::json& json, const Domain& domain);
 void from_json(const nlohmann::json& json, Domain& domain);
 void to_json(nlohmann::json& json, const DomainSpec& spec);
@@ -235,8 +239,8 @@ void to_json(nlohmann::json& json, const SnapshotTreeEntry& entry);
 template <>
 struct virtsnap::meta::Resource<virtsnap::crds::Domain> {
   static const ResourceType& type();
-  static crds::DecodeResult<crds::Domain> decode(const nlohmann::json& document) {
-    return crds::DecodeDomain(document);
+  static meta::DecodeResult<crds::Domain> decode(const nlohmann::json& document) {
+    return crds::decodeDomain(document);
   }
-  static nlohmann::json encode(const crds::Domain& object) { return crds::EncodeDomain(object); }
+  static nlohmann::json encode(const crds::Domain& object) { return crds::encodeDomain(object); }
 };

@@ -12,97 +12,102 @@
 
 #include "base/enum_names.h"
 #include "crds/api_names.h"
-#include "crds/condition.h"
-#include "crds/decode_error.h"
+#include "crds/meta/condition.h"
+#include "crds/meta/decode_error.h"
+#include "crds/meta/object_meta.h"
+#include "crds/meta/object_reader.h"
 #include "crds/meta/resource.h"
-#include "crds/object_meta.h"
-#include "crds/object_reader.h"
-#include "crds/type_meta.h"
+#include "crds/meta/type_meta.h"
 
 namespace virtsnap::crds {
 
 // The Snapshot kind (crds/virtsnap.io_snapshots.yaml): one libvirt snapshot of a Domain. The
 // hypervisor's snapshot name is metadata.name; the parent is an outcome reported in status.
 
-enum class SnapshotLocation { kInternal, kExternal };
-enum class SnapshotDeletionPolicy { kDelete, kMetadataOnly, kRetain };
-enum class SnapshotPhase { kPending, kCreating, kReady, kDeleting, kFailed, kLost };
+// The Snapshot's own condition type (docs/design.md, The API): its deletion is refused for now, and
+// status.deletionBlockedReason says why. kstatus's Ready, Reconciling and Stalled are in
+// crds/meta/condition.h.
+inline constexpr std::string_view kConditionDeletionBlocked = "DeletionBlocked";
+
+enum class SnapshotLocation { Internal, External };
+enum class SnapshotDeletionPolicy { Delete, MetadataOnly, Retain };
+enum class SnapshotPhase { Pending, Creating, Ready, Deleting, Failed, Lost };
 // libvirt's virDomainSnapshotState: a domain state, or DiskSnapshot for a disk-only snapshot.
 enum class SnapshotDomainState {
-  kNoState,
-  kRunning,
-  kBlocked,
-  kPaused,
-  kShutdown,
-  kShutoff,
-  kCrashed,
-  kPMSuspended,
-  kDiskSnapshot,
+  NoState,
+  Running,
+  Blocked,
+  Paused,
+  Shutdown,
+  Shutoff,
+  Crashed,
+  PMSuspended,
+  DiskSnapshot,
 };
 // libvirt's <disk snapshot='...'>.
-enum class DiskSnapshotMode { kNone, kInternal, kExternal, kManual };
+enum class DiskSnapshotMode { None, Internal, External, Manual };
 
 constexpr std::array<std::pair<SnapshotLocation, std::string_view>, 2> wireNames(
     SnapshotLocation /*unused*/) {
   return {{
-      {SnapshotLocation::kInternal, "Internal"},
-      {SnapshotLocation::kExternal, "External"},
+      {SnapshotLocation::Internal, "Internal"},
+      {SnapshotLocation::External, "External"},
   }};
 }
 
 constexpr std::array<std::pair<SnapshotDeletionPolicy, std::string_view>, 3> wireNames(
     SnapshotDeletionPolicy /*unused*/) {
   return {{
-      {SnapshotDeletionPolicy::kDelete, "Delete"},
-      {SnapshotDeletionPolicy::kMetadataOnly, "MetadataOnly"},
-      {SnapshotDeletionPolicy::kRetain, "Retain"},
+      {SnapshotDeletionPolicy::Delete, "Delete"},
+      {SnapshotDeletionPolicy::MetadataOnly, "MetadataOnly"},
+      {SnapshotDeletionPolicy::Retain, "Retain"},
   }};
 }
 
 constexpr std::array<std::pair<SnapshotPhase, std::string_view>, 6> wireNames(SnapshotPhase /*unused*/) {
   return {{
-      {SnapshotPhase::kPending, "Pending"},
-      {SnapshotPhase::kCreating, "Creating"},
-      {SnapshotPhase::kReady, "Ready"},
-      {SnapshotPhase::kDeleting, "Deleting"},
-      {SnapshotPhase::kFailed, "Failed"},
-      {SnapshotPhase::kLost, "Lost"},
+      {SnapshotPhase::Pending, "Pending"},
+      {SnapshotPhase::Creating, "Creating"},
+      {SnapshotPhase::Ready, "Ready"},
+      {SnapshotPhase::Deleting, "Deleting"},
+      {SnapshotPhase::Failed, "Failed"},
+      {SnapshotPhase::Lost, "Lost"},
   }};
 }
 
 constexpr std::array<std::pair<SnapshotDomainState, std::string_view>, 9> wireNames(
     SnapshotDomainState /*unused*/) {
   return {{
-      {SnapshotDomainState::kNoState, "NoState"},
-      {SnapshotDomainState::kRunning, "Running"},
-      {SnapshotDomainState::kBlocked, "Blocked"},
-      {SnapshotDomainState::kPaused, "Paused"},
-      {SnapshotDomainState::kShutdown, "Shutdown"},
-      {SnapshotDomainState::kShutoff, "Shutoff"},
-      {SnapshotDomainState::kCrashed, "Crashed"},
-      {SnapshotDomainState::kPMSuspended, "PMSuspended"},
-      {SnapshotDomainState::kDiskSnapshot, "DiskSnapshot"},
+      {SnapshotDomainState::NoState, "NoState"},
+      {SnapshotDomainState::Running, "Running"},
+      {SnapshotDomainState::Blocked, "Blocked"},
+      {SnapshotDomainState::Paused, "Paused"},
+      {SnapshotDomainState::Shutdown, "Shutdown"},
+      {SnapshotDomainState::Shutoff, "Shutoff"},
+      {SnapshotDomainState::Crashed, "Crashed"},
+      {SnapshotDomainState::PMSuspended, "PMSuspended"},
+      {SnapshotDomainState::DiskSnapshot, "DiskSnapshot"},
   }};
 }
 
 constexpr std::array<std::pair<DiskSnapshotMode, std::string_view>, 4> wireNames(
     DiskSnapshotMode /*unused*/) {
   return {{
-      {DiskSnapshotMode::kNone, "None"},
-      {DiskSnapshotMode::kInternal, "Internal"},
-      {DiskSnapshotMode::kExternal, "External"},
-      {DiskSnapshotMode::kManual, "Manual"},
+      {DiskSnapshotMode::None, "None"},
+      {DiskSnapshotMode::Internal, "Internal"},
+      {DiskSnapshotMode::External, "External"},
+      {DiskSnapshotMode::Manual, "Manual"},
   }};
 }
 
-// Immutable after creation except description and deletion_policy.
+// Immutable after creation except description and deletionPolicy.
 struct SnapshotSpec {
-  std::string domain_name;
+  std::string domainName;
   std::optional<std::string> description;
   std::optional<SnapshotLocation> location;
   std::optional<bool> memory;   // External only
   std::optional<bool> quiesce;  // External with memory == false only
-  std::optional<SnapshotDeletionPolicy> deletion_policy;
+  std::optional<SnapshotDeletionPolicy> deletionPolicy;
 
   friend bool operator==(const SnapshotSpec&, const SnapshotSpec&) = default;
 };
@@ -120,28 +125,28 @@ inline constexpr std::size_t kMaxSnapshotChildren = 1000;
 
 struct SnapshotStatus {
   std::optional<SnapshotPhase> phase;
-  std::optional<std::int64_t> observed_generation;
-  std::optional<std::vector<Condition>> conditions;
-  std::optional<std::string> node_name;
-  std::optional<std::string> creation_time;  // the hypervisor's, RFC 3339
+  std::optional<std::int64_t> observedGeneration;
+  std::optional<std::vector<meta::Condition>> conditions;
+  std::optional<std::string> nodeName;
+  std::optional<std::string> creationTime;  // the hypervisor's, RFC 3339
   std::optional<std::string> parent;
   std::optional<std::vector<std::string>> children;  // sorted
   std::optional<bool> current;
   std::optional<std::int32_t> depth;
-  std::optional<SnapshotDomainState> domain_state;
+  std::optional<SnapshotDomainState> domainState;
   std::optional<SnapshotLocation> location;
   std::optional<bool> memory;
   std::optional<std::vector<SnapshotDiskStatus>> disks;  // sorted by name
   std::optional<bool> deletable;
-  std::optional<std::string> deletion_blocked_reason;
+  std::optional<std::string> deletionBlockedReason;
   std::optional<std::string> definition;  // libvirt snapshot XML, for redefining a lost tree
 
   friend bool operator==(const SnapshotStatus&, const SnapshotStatus&) = default;
 };
 
 struct Snapshot {
-  TypeMeta type_meta{std::string(kApiVersion), std::string(kSnapshotKind)};
-  ObjectMeta metadata;
+  meta::TypeMeta typeMeta{std::string(kApiVersion), std::string(kSnapshotKind)};
+  meta::ObjectMeta metadata;
   SnapshotSpec spec;
   std::optional<SnapshotStatus> status;
 
@@ -149,14 +154,15 @@ struct Snapshot {
 };
 
 // Decodes a Snapshot document; `log` (optional) records every field path looked up.
-DecodeResult<Snapshot> DecodeSnapshot(const nlohmann::json& document, FieldPathLog* log = nullptr);
-nlohmann::json EncodeSnapshot(const Snapshot& snapshot);
+meta::DecodeResult<Snapshot> decodeSnapshot(const nlohmann::json& document,
+                                            meta::FieldPathLog* log = nullptr);
+nlohmann::json encodeSnapshot(const Snapshot& snapshot);
 
 // The CRD's cross-field CEL rules (memory only for External; quiesce only External disk-only).
-std::vector<DecodeError> ValidateSnapshotSpec(const SnapshotSpec& spec);
+std::vector<meta::DecodeError> validateSnapshotSpec(const SnapshotSpec& spec);
 // The CRD's transition rules: only description and deletionPolicy may change.
-std::vector<DecodeError> ValidateSnapshotSpecUpdate(const SnapshotSpec& old_spec,
-                                                    const SnapshotSpec& new_spec);
+std::vector<meta::DecodeError> validateSnapshotSpecUpdate(const SnapshotSpec& oldSpec,
+                                                          const SnapshotSpec& newSpec);
 
 void to_json(nlohmann::json& json, const Snapshot& snapshot);
 void from_json(const nlohmann::json& json, Snapshot& snapshot);  // throws DecodeException
@@ -170,8 +176,8 @@ void to_json(nlohmann::json& json, const SnapshotDiskStatus& disk);
 template <>
 struct virtsnap::meta::Resource<virtsnap::crds::Snapshot> {
   static const ResourceType& type();
-  static crds::DecodeResult<crds::Snapshot> decode(const nlohmann::json& document) {
-    return crds::DecodeSnapshot(document);
+  static meta::DecodeResult<crds::Snapshot> decode(const nlohmann::json& document) {
+    return crds::decodeSnapshot(document);
   }
-  static nlohmann::json encode(const crds::Snapshot& object) { return crds::EncodeSnapshot(object); }
+  static nlohmann::json encode(const crds::Snapshot& object) { return crds::encodeSnapshot(object); }
 };

@@ -3,37 +3,52 @@
 #include <limits>
 
 #include "crds/api_names.h"
-#include "crds/object_writer.h"
+#include "crds/meta/object_writer.h"
 
 namespace virtsnap::crds {
+
+// The Kubernetes object vocabulary every kind is written in.
+using meta::decodeCondition;
+using meta::decodeDocument;
+using meta::DecodeError;
+using meta::DecodeException;
+using meta::decodeObjectMeta;
+using meta::DecodeResult;
+using meta::decodeTypeMeta;
+using meta::FieldPathLog;
+using meta::ObjectMeta;
+using meta::ObjectReader;
+using meta::putOptional;
+using meta::putTypeMeta;
+
 namespace {
 
-SnapshotRevertSpec DecodeSnapshotRevertSpec(const ObjectReader& reader) {
+SnapshotRevertSpec decodeSnapshotRevertSpec(const ObjectReader& reader) {
   SnapshotRevertSpec spec;
-  spec.domain_name = reader.RequiredString("domainName");
-  spec.snapshot_name = reader.RequiredString("snapshotName");
-  spec.force = reader.OptionalBool("force");
+  spec.domainName = reader.requiredString("domainName");
+  spec.snapshotName = reader.requiredString("snapshotName");
+  spec.force = reader.optionalBool("force");
   return spec;
 }
 
-SnapshotRevertStatus DecodeSnapshotRevertStatus(const ObjectReader& reader) {
+SnapshotRevertStatus decodeSnapshotRevertStatus(const ObjectReader& reader) {
   SnapshotRevertStatus status;
-  status.phase = reader.OptionalEnum<RevertPhase>("phase");
-  status.observed_generation =
-      reader.OptionalInteger("observedGeneration", 0, std::numeric_limits<std::int64_t>::max());
-  status.conditions = reader.OptionalObjectList("conditions", DecodeCondition);
-  status.previous_snapshot = reader.OptionalString("previousSnapshot");
-  status.start_time = reader.OptionalTimestamp("startTime");
-  status.completion_time = reader.OptionalTimestamp("completionTime");
+  status.phase = reader.optionalEnum<RevertPhase>("phase");
+  status.observedGeneration =
+      reader.optionalInteger("observedGeneration", 0, std::numeric_limits<std::int64_t>::max());
+  status.conditions = reader.optionalObjectList("conditions", decodeCondition);
+  status.previousSnapshot = reader.optionalString("previousSnapshot");
+  status.startTime = reader.optionalTimestamp("startTime");
+  status.completionTime = reader.optionalTimestamp("completionTime");
   return status;
 }
 
-SnapshotRevert DecodeSnapshotRevertObject(const ObjectReader& reader) {
+SnapshotRevert decodeSnapshotRevertObject(const ObjectReader& reader) {
   SnapshotRevert revert;
-  revert.type_meta = DecodeTypeMeta(reader, kSnapshotRevertKind);
-  revert.metadata = reader.OptionalObject("metadata", DecodeObjectMeta).value_or(ObjectMeta{});
-  revert.spec = reader.RequiredObject("spec", DecodeSnapshotRevertSpec);
-  revert.status = reader.OptionalObject("status", DecodeSnapshotRevertStatus);
+  revert.typeMeta = decodeTypeMeta(reader, kApiVersion, kSnapshotRevertKind);
+  revert.metadata = reader.optionalObject("metadata", decodeObjectMeta).value_or(ObjectMeta{});
+  revert.spec = reader.requiredObject("spec", decodeSnapshotRevertSpec);
+  revert.status = reader.optionalObject("status", decodeSnapshotRevertStatus);
   return revert;
 }
 
@@ -41,48 +56,48 @@ SnapshotRevert DecodeSnapshotRevertObject(const ObjectReader& reader) {
 
 void to_json(nlohmann::json& json, const SnapshotRevertSpec& spec) {
   json = nlohmann::json::object();
-  json["domainName"] = spec.domain_name;
-  json["snapshotName"] = spec.snapshot_name;
-  PutOptional(json, "force", spec.force);
+  json["domainName"] = spec.domainName;
+  json["snapshotName"] = spec.snapshotName;
+  putOptional(json, "force", spec.force);
 }
 
 void to_json(nlohmann::json& json, const SnapshotRevertStatus& status) {
   json = nlohmann::json::object();
-  PutOptional(json, "phase", status.phase);
-  PutOptional(json, "observedGeneration", status.observed_generation);
-  PutOptional(json, "conditions", status.conditions);
-  PutOptional(json, "previousSnapshot", status.previous_snapshot);
-  PutOptional(json, "startTime", status.start_time);
-  PutOptional(json, "completionTime", status.completion_time);
+  putOptional(json, "phase", status.phase);
+  putOptional(json, "observedGeneration", status.observedGeneration);
+  putOptional(json, "conditions", status.conditions);
+  putOptional(json, "previousSnapshot", status.previousSnapshot);
+  putOptional(json, "startTime", status.startTime);
+  putOptional(json, "completionTime", status.completionTime);
 }
 
 void to_json(nlohmann::json& json, const SnapshotRevert& revert) {
   json = nlohmann::json::object();
-  PutTypeMeta(json, revert.type_meta);
+  putTypeMeta(json, revert.typeMeta);
   json["metadata"] = revert.metadata;
   json["spec"] = revert.spec;
-  PutOptional(json, "status", revert.status);
+  putOptional(json, "status", revert.status);
 }
 
 void from_json(const nlohmann::json& json, SnapshotRevert& revert) {
-  DecodeResult<SnapshotRevert> result = DecodeSnapshotRevert(json);
+  DecodeResult<SnapshotRevert> result = decodeSnapshotRevert(json);
   if (!result) {
     throw DecodeException(result.error());
   }
   revert = std::move(result).value();
 }
 
-DecodeResult<SnapshotRevert> DecodeSnapshotRevert(const nlohmann::json& document, FieldPathLog* log) {
-  return DecodeDocument(document, log, DecodeSnapshotRevertObject);
+DecodeResult<SnapshotRevert> decodeSnapshotRevert(const nlohmann::json& document, FieldPathLog* log) {
+  return decodeDocument(document, log, decodeSnapshotRevertObject);
 }
 
-nlohmann::json EncodeSnapshotRevert(const SnapshotRevert& revert) {
+nlohmann::json encodeSnapshotRevert(const SnapshotRevert& revert) {
   return revert;
 }
 
-std::vector<DecodeError> ValidateSnapshotRevertSpecUpdate(const SnapshotRevertSpec& old_spec,
-                                                          const SnapshotRevertSpec& new_spec) {
-  if (old_spec == new_spec) {
+std::vector<DecodeError> validateSnapshotRevertSpecUpdate(const SnapshotRevertSpec& oldSpec,
+                                                          const SnapshotRevertSpec& newSpec) {
+  if (oldSpec == newSpec) {
     return {};
   }
   return {{"spec", "spec is immutable"}};
@@ -91,8 +106,8 @@ std::vector<DecodeError> ValidateSnapshotRevertSpecUpdate(const SnapshotRevertSp
 }  // namespace virtsnap::crds
 
 const virtsnap::meta::ResourceType& virtsnap::meta::Resource<virtsnap::crds::SnapshotRevert>::type() {
-  static const ResourceType type{std::string(crds::kGroup), std::string(crds::kVersion),
-                                 std::string(crds::kSnapshotRevertPlural),
-                                 std::string(crds::kSnapshotRevertKind), /*namespaced=*/true};
-  return type;
+  static const ResourceType kType{std::string(crds::kGroup), std::string(crds::kVersion),
+                                  std::string(crds::kSnapshotRevertPlural),
+                                  std::string(crds::kSnapshotRevertKind), /*namespaced=*/true};
+  return kType;
 }

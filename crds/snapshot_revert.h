@@ -12,33 +12,33 @@
 
 #include "base/enum_names.h"
 #include "crds/api_names.h"
-#include "crds/condition.h"
-#include "crds/decode_error.h"
+#include "crds/meta/condition.h"
+#include "crds/meta/decode_error.h"
+#include "crds/meta/object_meta.h"
+#include "crds/meta/object_reader.h"
 #include "crds/meta/resource.h"
-#include "crds/object_meta.h"
-#include "crds/object_reader.h"
-#include "crds/type_meta.h"
+#include "crds/meta/type_meta.h"
 
 namespace virtsnap::crds {
 
 // The SnapshotRevert kind (crds/virtsnap.io_snapshotreverts.yaml): a one-shot request to revert a
 // Domain to one of its Snapshots, executed once and kept afterwards as a record.
 
-enum class RevertPhase { kPending, kRunning, kSucceeded, kFailed };
+enum class RevertPhase { Pending, Running, Succeeded, Failed };
 
 constexpr std::array<std::pair<RevertPhase, std::string_view>, 4> wireNames(RevertPhase /*unused*/) {
   return {{
-      {RevertPhase::kPending, "Pending"},
-      {RevertPhase::kRunning, "Running"},
-      {RevertPhase::kSucceeded, "Succeeded"},
-      {RevertPhase::kFailed, "Failed"},
+      {RevertPhase::Pending, "Pending"},
+      {RevertPhase::Running, "Running"},
+      {RevertPhase::Succeeded, "Succeeded"},
+      {RevertPhase::Failed, "Failed"},
   }};
 }
 
 // Immutable.
 struct SnapshotRevertSpec {
-  std::string domain_name;
-  std::string snapshot_name;
+  std::string domainName;
+  std::string snapshotName;
   std::optional<bool> force;
 
   friend bool operator==(const SnapshotRevertSpec&, const SnapshotRevertSpec&) = default;
@@ -46,18 +46,18 @@ struct SnapshotRevertSpec {
 
 struct SnapshotRevertStatus {
   std::optional<RevertPhase> phase;
-  std::optional<std::int64_t> observed_generation;
-  std::optional<std::vector<Condition>> conditions;
-  std::optional<std::string> previous_snapshot;
-  std::optional<std::string> start_time;       // RFC 3339
-  std::optional<std::string> completion_time;  // RFC 3339
+  std::optional<std::int64_t> observedGeneration;
+  std::optional<std::vector<meta::Condition>> conditions;
+  std::optional<std::string> previousSnapshot;
+  std::optional<std::string> startTime;       // RFC 3339
+  std::optional<std::string> completionTime;  // RFC 3339
 
   friend bool operator==(const SnapshotRevertStatus&, const SnapshotRevertStatus&) = default;
 };
 
 struct SnapshotRevert {
-  TypeMeta type_meta{std::string(kApiVersion), std::string(kSnapshotRevertKind)};
-  ObjectMeta metadata;
+  meta::TypeMeta typeMeta{std::string(kApiVersion), std::string(kSnapshotRevertKind)};
+  meta::ObjectMeta metadata;
   SnapshotRevertSpec spec;
   std::optional<SnapshotRevertStatus> status;
 
@@ -65,13 +65,13 @@ struct SnapshotRevert {
 };
 
 // Decodes a SnapshotRevert document; `log` (optional) records every field path looked up.
-DecodeResult<SnapshotRevert> DecodeSnapshotRevert(const nlohmann::json& document,
-                                                  FieldPathLog* log = nullptr);
-nlohmann::json EncodeSnapshotRevert(const SnapshotRevert& revert);
+meta::DecodeResult<SnapshotRevert> decodeSnapshotRevert(const nlohmann::json& document,
+                                                        meta::FieldPathLog* log = nullptr);
+nlohmann::json encodeSnapshotRevert(const SnapshotRevert& revert);
 
 // The CRD's transition rule: the spec never changes.
-std::vector<DecodeError> ValidateSnapshotRevertSpecUpdate(const SnapshotRevertSpec& old_spec,
-                                                          const SnapshotRevertSpec& new_spec);
+std::vector<meta::DecodeError> validateSnapshotRevertSpecUpdate(const SnapshotRevertSpec& oldSpec,
+                                                                const SnapshotRevertSpec& newSpec);
 
 void to_json(nlohmann::json& json, const SnapshotRevert& revert);
 void from_json(const nlohmann::json& json, SnapshotRevert& revert);  // throws DecodeException
@@ -84,10 +84,10 @@ void to_json(nlohmann::json& json, const SnapshotRevertStatus& status);
 template <>
 struct virtsnap::meta::Resource<virtsnap::crds::SnapshotRevert> {
   static const ResourceType& type();
-  static crds::DecodeResult<crds::SnapshotRevert> decode(const nlohmann::json& document) {
-    return crds::DecodeSnapshotRevert(document);
+  static meta::DecodeResult<crds::SnapshotRevert> decode(const nlohmann::json& document) {
+    return crds::decodeSnapshotRevert(document);
   }
   static nlohmann::json encode(const crds::SnapshotRevert& object) {
-    return crds::EncodeSnapshotRevert(object);
+    return crds::encodeSnapshotRevert(object);
   }
 };

@@ -7,15 +7,15 @@
 namespace virtsnap::reconcilers {
 namespace {
 
-using crds::Condition;
-using crds::ConditionStatus;
+using meta::Condition;
+using meta::ConditionStatus;
 
-bool ByType(const Condition& a, const Condition& b) {
+bool byType(const Condition& a, const Condition& b) {
   return a.type < b.type;
 }
 
 // Cuts `message` to at most kMaxConditionMessageBytes without splitting a UTF-8 sequence.
-std::string BoundedMessage(const std::string& message) {
+std::string boundedMessage(const std::string& message) {
   if (message.size() <= kMaxConditionMessageBytes) {
     return message;
   }
@@ -26,47 +26,47 @@ std::string BoundedMessage(const std::string& message) {
   return message.substr(0, end);
 }
 
-bool IsReasonChar(char c) {
+bool isReasonChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == ',' ||
          c == ':';
 }
 
 }  // namespace
 
-const Condition* FindCondition(const Conditions& conditions, std::string_view type) {
+const Condition* findCondition(const Conditions& conditions, std::string_view type) {
   const auto it = std::find_if(conditions.begin(), conditions.end(),
                                [type](const Condition& condition) { return condition.type == type; });
   return it == conditions.end() ? nullptr : &*it;
 }
 
-const Condition* FindCondition(const std::optional<Conditions>& conditions, std::string_view type) {
-  return conditions ? FindCondition(*conditions, type) : nullptr;
+const Condition* findCondition(const std::optional<Conditions>& conditions, std::string_view type) {
+  return conditions ? findCondition(*conditions, type) : nullptr;
 }
 
-bool IsConditionTrue(const std::optional<Conditions>& conditions, std::string_view type) {
-  const Condition* condition = FindCondition(conditions, type);
-  return condition != nullptr && condition->status == ConditionStatus::kTrue;
+bool isConditionTrue(const std::optional<Conditions>& conditions, std::string_view type) {
+  const Condition* condition = findCondition(conditions, type);
+  return condition != nullptr && condition->status == ConditionStatus::True;
 }
 
-bool SetCondition(Conditions& conditions, const ConditionUpdate& update, Clock::time_point now) {
+bool setCondition(Conditions& conditions, const ConditionUpdate& update, Clock::time_point now) {
   bool changed = false;
-  if (!std::is_sorted(conditions.begin(), conditions.end(), ByType)) {
-    std::stable_sort(conditions.begin(), conditions.end(), ByType);
+  if (!std::is_sorted(conditions.begin(), conditions.end(), byType)) {
+    std::stable_sort(conditions.begin(), conditions.end(), byType);
     changed = true;
   }
-  const std::string message = BoundedMessage(update.message);
+  const std::string message = boundedMessage(update.message);
   auto it = std::lower_bound(
       conditions.begin(), conditions.end(), update.type,
       [](const Condition& condition, const std::string& type) { return condition.type < type; });
   if (it == conditions.end() || it->type != update.type) {
-    conditions.insert(it, Condition{update.type, update.status, update.observed_generation,
+    conditions.insert(it, Condition{update.type, update.status, update.observedGeneration,
                                     meta::formatTime(now), update.reason, message});
     return true;
   }
   Condition& existing = *it;
   if (existing.status != update.status) {
     existing.status = update.status;
-    existing.last_transition_time = meta::formatTime(now);
+    existing.lastTransitionTime = meta::formatTime(now);
     changed = true;
   }
   if (existing.reason != update.reason) {
@@ -77,22 +77,22 @@ bool SetCondition(Conditions& conditions, const ConditionUpdate& update, Clock::
     existing.message = message;
     changed = true;
   }
-  if (existing.observed_generation != update.observed_generation) {
-    existing.observed_generation = update.observed_generation;
+  if (existing.observedGeneration != update.observedGeneration) {
+    existing.observedGeneration = update.observedGeneration;
     changed = true;
   }
   return changed;
 }
 
-bool SetCondition(std::optional<Conditions>& conditions, const ConditionUpdate& update,
+bool setCondition(std::optional<Conditions>& conditions, const ConditionUpdate& update,
                   Clock::time_point now) {
   if (!conditions) {
     conditions.emplace();
   }
-  return SetCondition(*conditions, update, now);
+  return setCondition(*conditions, update, now);
 }
 
-bool RemoveCondition(Conditions& conditions, std::string_view type) {
+bool removeCondition(Conditions& conditions, std::string_view type) {
   const auto it = std::remove_if(conditions.begin(), conditions.end(),
                                  [type](const Condition& condition) { return condition.type == type; });
   if (it == conditions.end()) {
@@ -102,8 +102,8 @@ bool RemoveCondition(Conditions& conditions, std::string_view type) {
   return true;
 }
 
-bool RemoveCondition(std::optional<Conditions>& conditions, std::string_view type) {
-  if (!conditions || !RemoveCondition(*conditions, type)) {
+bool removeCondition(std::optional<Conditions>& conditions, std::string_view type) {
+  if (!conditions || !removeCondition(*conditions, type)) {
     return false;
   }
   if (conditions->empty()) {
@@ -112,7 +112,7 @@ bool RemoveCondition(std::optional<Conditions>& conditions, std::string_view typ
   return true;
 }
 
-bool IsValidConditionReason(std::string_view reason) {
+bool isValidConditionReason(std::string_view reason) {
   if (reason.empty() || reason.size() > 1024) {
     return false;
   }
@@ -124,51 +124,51 @@ bool IsValidConditionReason(std::string_view reason) {
   if (last == ',' || last == ':') {
     return false;
   }
-  return std::all_of(reason.begin(), reason.end(), IsReasonChar);
+  return std::all_of(reason.begin(), reason.end(), isReasonChar);
 }
 
-bool ApplyReconcileOutcome(std::optional<Conditions>& conditions, const ReconcileOutcome& outcome,
+bool applyReconcileOutcome(std::optional<Conditions>& conditions, const ReconcileOutcome& outcome,
                            std::int64_t generation, Clock::time_point now) {
-  const bool ready = outcome.state == ReconcileState::kReady;
-  bool changed = SetCondition(
+  const bool ready = outcome.state == ReconcileState::Ready;
+  bool changed = setCondition(
       conditions,
-      {std::string(crds::kConditionReady), ready ? ConditionStatus::kTrue : ConditionStatus::kFalse,
+      {std::string(meta::kConditionReady), ready ? ConditionStatus::True : ConditionStatus::False,
        outcome.reason, outcome.message, generation},
       now);
-  if (outcome.state == ReconcileState::kInProgress) {
-    changed |= SetCondition(conditions,
-                            {std::string(crds::kConditionReconciling), ConditionStatus::kTrue, outcome.reason,
+  if (outcome.state == ReconcileState::InProgress) {
+    changed |= setCondition(conditions,
+                            {std::string(meta::kConditionReconciling), ConditionStatus::True, outcome.reason,
                              outcome.message, generation},
                             now);
   } else {
-    changed |= RemoveCondition(conditions, crds::kConditionReconciling);
+    changed |= removeCondition(conditions, meta::kConditionReconciling);
   }
-  if (outcome.state == ReconcileState::kStalled) {
-    changed |= SetCondition(conditions,
-                            {std::string(crds::kConditionStalled), ConditionStatus::kTrue, outcome.reason,
+  if (outcome.state == ReconcileState::Stalled) {
+    changed |= setCondition(conditions,
+                            {std::string(meta::kConditionStalled), ConditionStatus::True, outcome.reason,
                              outcome.message, generation},
                             now);
   } else {
-    changed |= RemoveCondition(conditions, crds::kConditionStalled);
+    changed |= removeCondition(conditions, meta::kConditionStalled);
   }
   return changed;
 }
 
-KstatusHealth ComputeKstatusHealth(const std::optional<Conditions>& conditions, std::int64_t generation,
-                                   std::optional<std::int64_t> observed_generation) {
-  if (observed_generation && *observed_generation != generation) {
-    return KstatusHealth::kInProgress;
+KstatusHealth computeKstatusHealth(const std::optional<Conditions>& conditions, std::int64_t generation,
+                                   std::optional<std::int64_t> observedGeneration) {
+  if (observedGeneration && *observedGeneration != generation) {
+    return KstatusHealth::InProgress;
   }
-  if (IsConditionTrue(conditions, crds::kConditionReconciling)) {
-    return KstatusHealth::kInProgress;
+  if (isConditionTrue(conditions, meta::kConditionReconciling)) {
+    return KstatusHealth::InProgress;
   }
-  if (IsConditionTrue(conditions, crds::kConditionStalled)) {
-    return KstatusHealth::kFailed;
+  if (isConditionTrue(conditions, meta::kConditionStalled)) {
+    return KstatusHealth::Failed;
   }
-  if (IsConditionTrue(conditions, crds::kConditionReady)) {
-    return KstatusHealth::kCurrent;
+  if (isConditionTrue(conditions, meta::kConditionReady)) {
+    return KstatusHealth::Current;
   }
-  return KstatusHealth::kInProgress;
+  return KstatusHealth::InProgress;
 }
 
 }  // namespace virtsnap::reconcilers

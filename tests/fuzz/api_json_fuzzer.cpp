@@ -32,8 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (json.is_discarded()) {
     return 0;
   }
-  roundTrip(json, DecodeDomain, EncodeDomain);
-  roundTrip(json, DecodeSnapshot, EncodeSnapshot);
-  roundTrip(json, DecodeSnapshotRevert, EncodeSnapshotRevert);
+  roundTrip(json, decodeDomain, encodeDomain);
+  roundTrip(json, decodeSnapshot, encodeSnapshot);
+  roundTrip(json, decodeSnapshotRevert, encodeSnapshotRevert);
   return 0;
 }

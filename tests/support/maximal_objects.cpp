@@ -3,17 +3,22 @@
 namespace virtsnap::testsupport {
 
 using namespace crds;  // NOLINT(google-build-using-namespace): every line here builds a crds type
+using meta::Condition;
+using meta::ConditionStatus;
+using meta::ObjectMeta;
+using meta::OwnerReference;
+using meta::Quantity;
 
 namespace {
 
 Quantity MustParse(const std::string& text) {
-  return Quantity::Parse(text).value();
+  return Quantity::parse(text).value();
 }
 
 std::vector<Condition> AllConditions(std::int64_t generation) {
   return {
-      {"Ready", ConditionStatus::kTrue, generation, "2024-05-01T12:00:00Z", "Reconciled", "Up to date"},
-      {"Reconciling", ConditionStatus::kFalse, generation, "2024-05-01T12:00:00Z", "Idle", ""},
+      {"Ready", ConditionStatus::True, generation, "2024-05-01T12:00:00Z", "Reconciled", "Up to date"},
+      {"Reconciling", ConditionStatus::False, generation, "2024-05-01T12:00:00Z", "Idle", ""},
   };
 }
 
@@ -22,24 +27,24 @@ std::vector<Condition> AllConditions(std::int64_t generation) {
 ObjectMeta ServerSideMetadata(const std::string& name) {
   ObjectMeta meta;
   meta.name = name;
-  meta.generate_name = name + "-";
-  meta.namespace_name = "vms";
+  meta.generateName = name + "-";
+  meta.namespaceName = "vms";
   meta.uid = "6f1c2d34-8a9b-4c1d-9e2f-0a1b2c3d4e5f";
-  meta.resource_version = "12345";
+  meta.resourceVersion = "12345";
   meta.generation = 3;
-  meta.creation_timestamp = "2024-05-01T11:59:00Z";
-  meta.deletion_timestamp = "2024-05-02T08:00:00.123456Z";
-  meta.deletion_grace_period_seconds = 0;
+  meta.creationTimestamp = "2024-05-01T11:59:00Z";
+  meta.deletionTimestamp = "2024-05-02T08:00:00.123456Z";
+  meta.deletionGracePeriodSeconds = 0;
   meta.labels = std::map<std::string, std::string>{{"app.kubernetes.io/name", "web"}};
   meta.annotations = std::map<std::string, std::string>{{"virtsnap.io/note", "x"}};
   meta.finalizers = std::vector<std::string>{"virtsnap.io/domain-protection"};
-  meta.owner_references = std::vector<OwnerReference>{
+  meta.ownerReferences = std::vector<OwnerReference>{
       {"virtsnap.io/v1alpha1", "Domain", "web-01", "0a1b2c3d-0000-4000-8000-000000000001", true, false}};
-  meta.managed_fields = nlohmann::json::array({{{"manager", "kubectl"},
-                                                {"operation", "Apply"},
-                                                {"fieldsType", "FieldsV1"},
-                                                {"fieldsV1", {{"f:spec", {}}}}}});
-  meta.unknown_fields = {{"selfLink", "/apis/virtsnap.io/v1alpha1/namespaces/vms/x"}};
+  meta.managedFields = nlohmann::json::array({{{"manager", "kubectl"},
+                                               {"operation", "Apply"},
+                                               {"fieldsType", "FieldsV1"},
+                                               {"fieldsV1", {{"f:spec", {}}}}}});
+  meta.unknownFields = {{"selfLink", "/apis/virtsnap.io/v1alpha1/namespaces/vms/x"}};
   return meta;
 }
 
@@ -47,38 +52,38 @@ Domain MaximalDomain() {
   Domain domain;
   domain.metadata = ServerSideMetadata("web-01");
   DomainSpec& spec = domain.spec;
-  spec.node_name = "worker-1";
-  spec.hypervisor_name = "vms.web-01";
-  spec.adopt_existing = true;
+  spec.nodeName = "worker-1";
+  spec.hypervisorName = "vms.web-01";
+  spec.adoptExisting = true;
   spec.type = "kvm";
   spec.vcpus = 2;
   spec.memory = MustParse("1536Mi");
-  spec.os = DomainOs{"x86_64", "pc-q35-8.2", Firmware::kEfi};
+  spec.os = DomainOs{"x86_64", "pc-q35-8.2", Firmware::Efi};
   spec.disks = std::vector<Disk>{
-      {"vda", DiskBus::kVirtio, std::nullopt, DiskCreate{MustParse("20Gi"), ImageFormat::kQcow2}},
-      {"sdb", DiskBus::kSata, DiskSource{"/var/lib/libvirt/images/data.raw"}, std::nullopt},
+      {"vda", DiskBus::Virtio, std::nullopt, DiskCreate{MustParse("20Gi"), ImageFormat::Qcow2}},
+      {"sdb", DiskBus::Sata, DiskSource{"/var/lib/libvirt/images/data.raw"}, std::nullopt},
   };
   spec.networks = std::vector<NetworkInterface>{
       {"default", std::nullopt, "virtio"},
       {std::nullopt, "br0", "e1000e"},
   };
-  spec.run_state = RunState::kPaused;
-  spec.deletion_policy = DomainDeletionPolicy::kRetain;
-  spec.unmanaged_snapshots = UnmanagedSnapshotPolicy::kAdopt;
+  spec.runState = RunState::Paused;
+  spec.deletionPolicy = DomainDeletionPolicy::Retain;
+  spec.unmanagedSnapshots = UnmanagedSnapshotPolicy::Adopt;
 
   DomainStatus status;
-  status.observed_generation = 3;
+  status.observedGeneration = 3;
   status.conditions = AllConditions(3);
-  status.state = DomainState::kPaused;
+  status.state = DomainState::Paused;
   status.hypervisor = HypervisorRef{"vms.web-01", "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", "qemu:///system"};
-  status.current_snapshot = "web-01-b";
-  status.snapshot_count = 3;
-  status.snapshot_tree = std::vector<SnapshotTreeEntry>{
+  status.currentSnapshot = "web-01-b";
+  status.snapshotCount = 3;
+  status.snapshotTree = std::vector<SnapshotTreeEntry>{
       {"web-01-a", std::nullopt, false},
       {"web-01-b", "web-01-a", true},
       {"web-01-c", "web-01-a", false},
   };
-  status.unmanaged_snapshots = std::vector<std::string>{"made-with-virsh"};
+  status.unmanagedSnapshots = std::vector<std::string>{"made-with-virsh"};
   domain.status = status;
   return domain;
 }
@@ -87,31 +92,31 @@ Snapshot MaximalSnapshot() {
   Snapshot snapshot;
   snapshot.metadata = ServerSideMetadata("web-01-b");
   SnapshotSpec& spec = snapshot.spec;
-  spec.domain_name = "web-01";
+  spec.domainName = "web-01";
   spec.description = "before upgrade";
-  spec.location = SnapshotLocation::kExternal;
+  spec.location = SnapshotLocation::External;
   spec.memory = false;
   spec.quiesce = true;
-  spec.deletion_policy = SnapshotDeletionPolicy::kMetadataOnly;
+  spec.deletionPolicy = SnapshotDeletionPolicy::MetadataOnly;
 
   SnapshotStatus status;
-  status.phase = SnapshotPhase::kReady;
-  status.observed_generation = 3;
+  status.phase = SnapshotPhase::Ready;
+  status.observedGeneration = 3;
   status.conditions = AllConditions(3);
-  status.node_name = "worker-1";
-  status.creation_time = "2024-05-01T12:00:01Z";
+  status.nodeName = "worker-1";
+  status.creationTime = "2024-05-01T12:00:01Z";
   status.parent = "web-01-a";
   status.children = std::vector<std::string>{"web-01-c", "web-01-d"};
   status.current = true;
   status.depth = 1;
-  status.domain_state = SnapshotDomainState::kDiskSnapshot;
-  status.location = SnapshotLocation::kExternal;
+  status.domainState = SnapshotDomainState::DiskSnapshot;
+  status.location = SnapshotLocation::External;
   status.memory = false;
   status.disks = std::vector<SnapshotDiskStatus>{
-      {"vda", DiskSnapshotMode::kExternal, "/var/lib/libvirt/images/web-01.web-01-b"},
+      {"vda", DiskSnapshotMode::External, "/var/lib/libvirt/images/web-01.web-01-b"},
   };
   status.deletable = false;
-  status.deletion_blocked_reason = "external snapshot with more than one child";
+  status.deletionBlockedReason = "external snapshot with more than one child";
   status.definition = "<domainsnapshot><name>web-01-b</name></domainsnapshot>";
   snapshot.status = status;
   return snapshot;
@@ -122,12 +127,12 @@ SnapshotRevert MaximalSnapshotRevert() {
   revert.metadata = ServerSideMetadata("web-01-back");
   revert.spec = SnapshotRevertSpec{"web-01", "web-01-a", true};
   SnapshotRevertStatus status;
-  status.phase = RevertPhase::kSucceeded;
-  status.observed_generation = 1;
+  status.phase = RevertPhase::Succeeded;
+  status.observedGeneration = 1;
   status.conditions = AllConditions(1);
-  status.previous_snapshot = "web-01-b";
-  status.start_time = "2024-05-01T12:00:02Z";
-  status.completion_time = "2024-05-01T12:00:03Z";
+  status.previousSnapshot = "web-01-b";
+  status.startTime = "2024-05-01T12:00:02Z";
+  status.completionTime = "2024-05-01T12:00:03Z";
   revert.status = status;
   return revert;
 }

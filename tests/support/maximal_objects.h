@@ -1,6 +1,7 @@
 #pragma once
 
 #include "crds/domain.h"
+#include "crds/meta/object_meta.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
 
@@ -15,6 +16,6 @@ crds::SnapshotRevert MaximalSnapshotRevert();
 
 // An object as the API server returns it: uid, resourceVersion, managedFields, owner references,
 // and a metadata field our types do not model.
-crds::ObjectMeta ServerSideMetadata(const std::string& name);
+meta::ObjectMeta ServerSideMetadata(const std::string& name);
 
 }  // namespace virtsnap::testsupport

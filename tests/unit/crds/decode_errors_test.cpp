@@ -12,16 +12,19 @@
 namespace virtsnap::crds {
 namespace {
 
+using meta::DecodeError;
+using meta::DecodeException;
+using meta::DecodeResult;
 using ::testing::HasSubstr;
 
 DecodeError DomainError(const nlohmann::json& json) {
-  const DecodeResult<Domain> result = DecodeDomain(json);
+  const DecodeResult<Domain> result = decodeDomain(json);
   EXPECT_FALSE(result.has_value()) << json.dump();
   return result.has_value() ? DecodeError{} : result.error();
 }
 
 nlohmann::json ValidDomain() {
-  return EncodeDomain(testsupport::MaximalDomain());
+  return encodeDomain(testsupport::MaximalDomain());
 }
 
 TEST(DecodeErrors, DocumentThatIsNotAnObject) {
@@ -146,30 +149,30 @@ TEST(DecodeErrors, BadTimestamp) {
   EXPECT_EQ(DomainError(json).path, "metadata.creationTimestamp");
   json = ValidDomain();
   json["status"]["conditions"][0]["lastTransitionTime"] = "2024-02-30T00:00:00Z";
-  EXPECT_THAT(DomainError(json).ToString(),
+  EXPECT_THAT(DomainError(json).toString(),
               HasSubstr("status.conditions[0].lastTransitionTime: must be an RFC 3339 timestamp"));
 }
 
 TEST(DecodeErrors, SnapshotAndRevertErrorsNameTheirFields) {
-  nlohmann::json snapshot = EncodeSnapshot(testsupport::MaximalSnapshot());
+  nlohmann::json snapshot = encodeSnapshot(testsupport::MaximalSnapshot());
   snapshot["status"]["disks"][0]["snapshot"] = "external";
-  const DecodeResult<Snapshot> bad_snapshot = DecodeSnapshot(snapshot);
+  const DecodeResult<Snapshot> bad_snapshot = decodeSnapshot(snapshot);
   ASSERT_FALSE(bad_snapshot.has_value());
   EXPECT_EQ(bad_snapshot.error().path, "status.disks[0].snapshot");
 
-  nlohmann::json revert = EncodeSnapshotRevert(testsupport::MaximalSnapshotRevert());
+  nlohmann::json revert = encodeSnapshotRevert(testsupport::MaximalSnapshotRevert());
   revert["spec"].erase("snapshotName");
-  const DecodeResult<SnapshotRevert> bad_revert = DecodeSnapshotRevert(revert);
+  const DecodeResult<SnapshotRevert> bad_revert = decodeSnapshotRevert(revert);
   ASSERT_FALSE(bad_revert.has_value());
-  EXPECT_EQ(bad_revert.error().ToString(), "spec.snapshotName: required field is missing");
+  EXPECT_EQ(bad_revert.error().toString(), "spec.snapshotName: required field is missing");
 }
 
 TEST(DecodeErrors, NullCountsAsAbsent) {
   nlohmann::json json = ValidDomain();
   json["spec"]["vcpus"] = nullptr;
   json["status"] = nullptr;
-  const DecodeResult<Domain> result = DecodeDomain(json);
-  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  const DecodeResult<Domain> result = decodeDomain(json);
+  ASSERT_TRUE(result.has_value()) << result.error().toString();
   EXPECT_FALSE(result.value().spec.vcpus.has_value());
   EXPECT_FALSE(result.value().status.has_value());
 }

@@ -17,6 +17,9 @@
 namespace virtsnap::crds {
 namespace {
 
+using meta::DecodeException;
+using meta::DecodeResult;
+using meta::FieldPathLog;
 using testsupport::loadYamlDocuments;
 using testsupport::sourcePath;
 
@@ -25,19 +28,19 @@ nlohmann::json DecodeAndEncode(const nlohmann::json& json, std::string& error) {
   const std::string kind = json.value("kind", "");
   auto finish = [&error](const auto& result, auto encode) -> nlohmann::json {
     if (!result.has_value()) {
-      error = result.error().ToString();
+      error = result.error().toString();
       return nullptr;
     }
     return encode(result.value());
   };
   if (kind == "Domain") {
-    return finish(DecodeDomain(json), EncodeDomain);
+    return finish(decodeDomain(json), encodeDomain);
   }
   if (kind == "Snapshot") {
-    return finish(DecodeSnapshot(json), EncodeSnapshot);
+    return finish(decodeSnapshot(json), encodeSnapshot);
   }
   if (kind == "SnapshotRevert") {
-    return finish(DecodeSnapshotRevert(json), EncodeSnapshotRevert);
+    return finish(decodeSnapshotRevert(json), encodeSnapshotRevert);
   }
   error = "unknown kind \"" + kind + "\"";
   return nullptr;
@@ -92,9 +95,9 @@ TEST(ExamplesRoundTrip, ExampleSpecsPassTheCrossFieldRules) {
     for (const nlohmann::json& document : loadYamlDocuments(file)) {
       SCOPED_TRACE(file.filename().string());
       if (document["kind"] == "Domain") {
-        EXPECT_TRUE(ValidateDomainSpec(DecodeDomain(document).value().spec).empty());
+        EXPECT_TRUE(validateDomainSpec(decodeDomain(document).value().spec).empty());
       } else if (document["kind"] == "Snapshot") {
-        EXPECT_TRUE(ValidateSnapshotSpec(DecodeSnapshot(document).value().spec).empty());
+        EXPECT_TRUE(validateSnapshotSpec(decodeSnapshot(document).value().spec).empty());
       }
     }
   }
@@ -106,15 +109,15 @@ TEST(ExamplesRoundTrip, ExamplesCoverTheDocumentedScenarios) {
   for (const std::filesystem::path& file : ExampleFiles()) {
     for (const nlohmann::json& document : loadYamlDocuments(file)) {
       if (document["kind"] == "Domain") {
-        const DomainSpec spec = DecodeDomain(document).value().spec;
+        const DomainSpec spec = decodeDomain(document).value().spec;
         for (const Disk& disk : spec.disks.value_or(std::vector<Disk>{})) {
-          created_qcow2_with_network |= disk.create && disk.create->format == ImageFormat::kQcow2 &&
+          created_qcow2_with_network |= disk.create && disk.create->format == ImageFormat::Qcow2 &&
                                         spec.networks && !spec.networks->empty();
-          adopted_source_path |= disk.source && spec.adopt_existing == true;
+          adopted_source_path |= disk.source && spec.adoptExisting == true;
         }
       } else if (document["kind"] == "Snapshot") {
-        const SnapshotSpec spec = DecodeSnapshot(document).value().spec;
-        external_memory |= spec.location == SnapshotLocation::kExternal && spec.memory == true;
+        const SnapshotSpec spec = decodeSnapshot(document).value().spec;
+        external_memory |= spec.location == SnapshotLocation::External && spec.memory == true;
         disk_only_quiesce |= spec.memory == false && spec.quiesce == true;
       } else if (document["kind"] == "SnapshotRevert") {
         revert = true;
@@ -134,32 +137,32 @@ void ExpectServerObjectRoundTrips(const T& object,
                                   nlohmann::json (*encode)(const T&)) {
   const nlohmann::json encoded = encode(object);
   const DecodeResult<T> decoded = decode(encoded, nullptr);
-  ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().toString();
   EXPECT_TRUE(decoded.value() == object);
   EXPECT_EQ(encode(decoded.value()), encoded);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedDomainRoundTrips) {
-  ExpectServerObjectRoundTrips(testsupport::MaximalDomain(), &DecodeDomain, &EncodeDomain);
+  ExpectServerObjectRoundTrips(testsupport::MaximalDomain(), &decodeDomain, &encodeDomain);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRoundTrips) {
-  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshot(), &DecodeSnapshot, &EncodeSnapshot);
+  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshot(), &decodeSnapshot, &encodeSnapshot);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRevertRoundTrips) {
-  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshotRevert(), &DecodeSnapshotRevert,
-                               &EncodeSnapshotRevert);
+  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshotRevert(), &decodeSnapshotRevert,
+                               &encodeSnapshotRevert);
 }
 
 TEST(ServerObjectRoundTrip, UnknownMetadataFieldsAndManagedFieldsArePreserved) {
-  nlohmann::json json = EncodeDomain(testsupport::MaximalDomain());
+  nlohmann::json json = encodeDomain(testsupport::MaximalDomain());
   json["metadata"]["futureField"] = {{"nested", {1, 2, 3}}};
-  const DecodeResult<Domain> decoded = DecodeDomain(json);
+  const DecodeResult<Domain> decoded = decodeDomain(json);
   ASSERT_TRUE(decoded.has_value());
-  EXPECT_EQ(decoded.value().metadata.unknown_fields["futureField"], json["metadata"]["futureField"]);
-  EXPECT_EQ(*decoded.value().metadata.managed_fields, json["metadata"]["managedFields"]);
-  EXPECT_EQ(EncodeDomain(decoded.value()), json);
+  EXPECT_EQ(decoded.value().metadata.unknownFields["futureField"], json["metadata"]["futureField"]);
+  EXPECT_EQ(*decoded.value().metadata.managedFields, json["metadata"]["managedFields"]);
+  EXPECT_EQ(encodeDomain(decoded.value()), json);
 }
 
 TEST(ServerObjectRoundTrip, AbsentOptionalFieldsStayAbsent) {
@@ -167,23 +170,23 @@ TEST(ServerObjectRoundTrip, AbsentOptionalFieldsStayAbsent) {
                                   {"kind", "Domain"},
                                   {"metadata", {{"name", "a"}}},
                                   {"spec", {{"nodeName", "n"}, {"disks", nlohmann::json::array()}}}};
-  const DecodeResult<Domain> decoded = DecodeDomain(minimal);
+  const DecodeResult<Domain> decoded = decodeDomain(minimal);
   ASSERT_TRUE(decoded.has_value());
   EXPECT_FALSE(decoded.value().spec.vcpus.has_value());
   EXPECT_FALSE(decoded.value().status.has_value());
   ASSERT_TRUE(decoded.value().spec.disks.has_value());  // an empty list is not an absent one
-  EXPECT_EQ(EncodeDomain(decoded.value()), minimal);
+  EXPECT_EQ(encodeDomain(decoded.value()), minimal);
 }
 
 TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
-  nlohmann::json json = EncodeDomain(testsupport::MaximalDomain());
+  nlohmann::json json = encodeDomain(testsupport::MaximalDomain());
   json["spec"]["memory"] = 1073741824;
   json["spec"]["disks"][0]["create"]["size"] = "0.5Ti";
-  const DecodeResult<Domain> decoded = DecodeDomain(json);
+  const DecodeResult<Domain> decoded = decodeDomain(json);
   ASSERT_TRUE(decoded.has_value());
-  EXPECT_EQ(decoded.value().spec.memory->Bytes(), 1073741824);
-  EXPECT_EQ((*decoded.value().spec.disks)[0].create->size.Bytes(), std::int64_t{1} << 39);
-  EXPECT_EQ(EncodeDomain(decoded.value()), json);
+  EXPECT_EQ(decoded.value().spec.memory->bytes(), 1073741824);
+  EXPECT_EQ((*decoded.value().spec.disks)[0].create->size.bytes(), std::int64_t{1} << 39);
+  EXPECT_EQ(encodeDomain(decoded.value()), json);
 }
 
 TEST(ServerObjectRoundTrip, NlohmannHooksWork) {

@@ -15,8 +15,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "crds/condition.h"
 #include "crds/domain.h"
+#include "crds/meta/condition.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
 #include "tests/support/maximal_objects.h"
@@ -25,6 +25,9 @@
 namespace virtsnap::crds {
 namespace {
 
+using meta::ConditionStatus;
+using meta::DecodeResult;
+using meta::FieldPathLog;
 using ::testing::IsEmpty;
 using testsupport::LoadCrd;
 using testsupport::OpenApiSchema;
@@ -52,7 +55,7 @@ FieldPathLog ReadPaths(DecodeResult<T> (*decode)(const nlohmann::json&, FieldPat
                        const nlohmann::json& json) {
   FieldPathLog log;
   const DecodeResult<T> result = decode(json, &log);
-  EXPECT_TRUE(result.has_value()) << (result.has_value() ? "" : result.error().ToString());
+  EXPECT_TRUE(result.has_value()) << (result.has_value() ? "" : result.error().toString());
   return log;
 }
 
@@ -61,8 +64,8 @@ std::vector<KindUnderTest> Kinds() {
   return {
       {"Domain",
        "virtsnap.io_domains.yaml",
-       [] { return EncodeDomain(testsupport::MaximalDomain()); },
-       [](const nlohmann::json& json) { return ReadPaths(&DecodeDomain, json); },
+       [] { return encodeDomain(testsupport::MaximalDomain()); },
+       [](const nlohmann::json& json) { return ReadPaths(&decodeDomain, json); },
        {{"spec.os.firmware", enumWireNames<Firmware>()},
         {"spec.disks[].bus", enumWireNames<DiskBus>()},
         {"spec.disks[].create.format", enumWireNames<ImageFormat>()},
@@ -73,8 +76,8 @@ std::vector<KindUnderTest> Kinds() {
         {"status.state", enumWireNames<DomainState>()}}},
       {"Snapshot",
        "virtsnap.io_snapshots.yaml",
-       [] { return EncodeSnapshot(testsupport::MaximalSnapshot()); },
-       [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshot, json); },
+       [] { return encodeSnapshot(testsupport::MaximalSnapshot()); },
+       [](const nlohmann::json& json) { return ReadPaths(&decodeSnapshot, json); },
        {{"spec.location", enumWireNames<SnapshotLocation>()},
         {"spec.deletionPolicy", enumWireNames<SnapshotDeletionPolicy>()},
         {"status.phase", enumWireNames<SnapshotPhase>()},
@@ -84,8 +87,8 @@ std::vector<KindUnderTest> Kinds() {
         {"status.disks[].snapshot", enumWireNames<DiskSnapshotMode>()}}},
       {"SnapshotRevert",
        "virtsnap.io_snapshotreverts.yaml",
-       [] { return EncodeSnapshotRevert(testsupport::MaximalSnapshotRevert()); },
-       [](const nlohmann::json& json) { return ReadPaths(&DecodeSnapshotRevert, json); },
+       [] { return encodeSnapshotRevert(testsupport::MaximalSnapshotRevert()); },
+       [](const nlohmann::json& json) { return ReadPaths(&decodeSnapshotRevert, json); },
        {{"status.phase", enumWireNames<RevertPhase>()}, {"status.conditions[].status", condition_status}}},
   };
 }
@@ -159,7 +162,7 @@ TEST(SchemaDriftDetection, FieldRemovedFromTheSchemaIsReported) {
   schema["properties"]["spec"]["properties"].erase("vcpus");
   schema["properties"]["status"]["properties"]["snapshotTree"]["items"]["properties"].erase("current");
 
-  EXPECT_THAT(SchemaProblems(EncodeDomain(testsupport::MaximalDomain()), schema),
+  EXPECT_THAT(SchemaProblems(encodeDomain(testsupport::MaximalDomain()), schema),
               ::testing::IsSupersetOf({::testing::HasSubstr("spec.vcpus: is written by the C++ types"),
                                        ::testing::HasSubstr("status.snapshotTree[].current: is written")}));
   EXPECT_EQ(ResolveSchemaPath(schema, "spec.vcpus"), nullptr);
@@ -167,7 +170,7 @@ TEST(SchemaDriftDetection, FieldRemovedFromTheSchemaIsReported) {
 
 TEST(SchemaDriftDetection, FieldAddedOnlyToTheEncodedObjectIsReported) {
   const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshots.yaml"));
-  nlohmann::json snapshot = EncodeSnapshot(testsupport::MaximalSnapshot());
+  nlohmann::json snapshot = encodeSnapshot(testsupport::MaximalSnapshot());
   snapshot["spec"]["retention"] = "7d";
   snapshot["status"]["disks"][0]["sizeBytes"] = 1;
 
@@ -180,14 +183,14 @@ TEST(SchemaDriftDetection, SchemaFieldWithoutCppFieldIsReported) {
   nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshotreverts.yaml"));
   schema["properties"]["spec"]["properties"]["dryRun"] = {{"type", "boolean"}};
   const std::set<std::string> written =
-      WrittenPaths(EncodeSnapshotRevert(testsupport::MaximalSnapshotRevert()));
+      WrittenPaths(encodeSnapshotRevert(testsupport::MaximalSnapshotRevert()));
   EXPECT_TRUE(SchemaPaths(schema).count("spec.dryRun"));
   EXPECT_FALSE(written.count("spec.dryRun"));
 }
 
 TEST(SchemaDriftDetection, WrongTypeOrEnumValueIsReported) {
   const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_domains.yaml"));
-  nlohmann::json domain = EncodeDomain(testsupport::MaximalDomain());
+  nlohmann::json domain = encodeDomain(testsupport::MaximalDomain());
   domain["spec"]["vcpus"] = "two";
   domain["spec"]["runState"] = "Hibernating";
   EXPECT_THAT(
@@ -200,7 +203,7 @@ TEST(SchemaDriftDetection, DecoderLogRecordsAbsentOptionalFieldsToo) {
   // An example without status still makes the decoder look up (and log) every spec field it knows.
   FieldPathLog log;
   ASSERT_TRUE(
-      DecodeSnapshotRevert({{"spec", {{"domainName", "a"}, {"snapshotName", "b"}}}}, &log).has_value());
+      decodeSnapshotRevert({{"spec", {{"domainName", "a"}, {"snapshotName", "b"}}}}, &log).has_value());
   EXPECT_TRUE(log.count("spec.force"));
   EXPECT_TRUE(log.count("status"));
 }

@@ -27,8 +27,8 @@ using ::testing::HasSubstr;
 crds::Domain makeDomain(const std::string& name) {
   crds::Domain domain;
   domain.metadata.name = name;
-  domain.metadata.namespace_name = "vms";
-  domain.spec.node_name = "worker-1";
+  domain.metadata.namespaceName = "vms";
+  domain.spec.nodeName = "worker-1";
   return domain;
 }
 
@@ -82,10 +82,10 @@ TEST_F(TypedClientTest, DomainsGoInAndComeBackAsCrdsTypes) {
 
   crds::Domain withStatus = got.value();
   withStatus.status = crds::DomainStatus{};
-  withStatus.status->observed_generation = 1;
+  withStatus.status->observedGeneration = 1;
   auto written = domains.updateStatus(withStatus);
   ASSERT_TRUE(written.has_value()) << written.error().describe();
-  EXPECT_EQ(written.value().status->observed_generation, 1);
+  EXPECT_EQ(written.value().status->observedGeneration, 1);
 
   auto listed = domains.list("vms");
   ASSERT_TRUE(listed.has_value()) << listed.error().describe();
@@ -103,20 +103,20 @@ TEST_F(TypedClientTest, DomainsGoInAndComeBackAsCrdsTypes) {
 TEST_F(TypedClientTest, SnapshotsAndRevertsUseTheirOwnResources) {
   crds::Snapshot snapshot;
   snapshot.metadata.name = "before-upgrade";
-  snapshot.metadata.namespace_name = "vms";
-  snapshot.spec.domain_name = "web-1";
+  snapshot.metadata.namespaceName = "vms";
+  snapshot.spec.domainName = "web-1";
   auto created = TypedClient<crds::Snapshot>(client_).create(snapshot);
   ASSERT_TRUE(created.has_value()) << created.error().describe();
-  EXPECT_EQ(created.value().spec.domain_name, "web-1");
+  EXPECT_EQ(created.value().spec.domainName, "web-1");
 
   crds::SnapshotRevert revert;
   revert.metadata.name = "back";
-  revert.metadata.namespace_name = "vms";
-  revert.spec.domain_name = "web-1";
-  revert.spec.snapshot_name = "before-upgrade";
+  revert.metadata.namespaceName = "vms";
+  revert.spec.domainName = "web-1";
+  revert.spec.snapshotName = "before-upgrade";
   auto reverted = TypedClient<crds::SnapshotRevert>(client_).create(revert);
   ASSERT_TRUE(reverted.has_value()) << reverted.error().describe();
-  EXPECT_EQ(reverted.value().spec.snapshot_name, "before-upgrade");
+  EXPECT_EQ(reverted.value().spec.snapshotName, "before-upgrade");
   EXPECT_TRUE(client_->get(meta::Resource<crds::SnapshotRevert>::type(), "vms", "back").has_value());
 }
 

@@ -6,7 +6,7 @@
 
 #include "base/expected.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 // Why a JSON document is not a valid object of our API: the field (a path such as
 // "spec.disks[1].create.size"; empty for the document itself) and what is wrong with it.
@@ -15,17 +15,17 @@ struct DecodeError {
   std::string message;
 
   // "spec.disks[1].create.size: ..." — the form for logs, conditions and Events.
-  std::string ToString() const;
+  std::string toString() const;
   friend bool operator==(const DecodeError&, const DecodeError&) = default;
   friend std::ostream& operator<<(std::ostream& out, const DecodeError& error) {
-    return out << error.ToString();
+    return out << error.toString();
   }
 };
 
 template <typename T>
 using DecodeResult = Expected<T, DecodeError>;
 
-// Thrown inside the decoders and by from_json (so that `json.get<Domain>()` works); the Decode*
+// Thrown inside the decoders and by from_json (so that `json.get<Domain>()` works); the decode*
 // functions catch it and return a DecodeError instead, so callers never see an exception.
 class DecodeException : public std::runtime_error {
  public:
@@ -36,4 +36,4 @@ class DecodeException : public std::runtime_error {
   DecodeError error_;
 };
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

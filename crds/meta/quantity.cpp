@@ -1,4 +1,4 @@
-#include "crds/quantity.h"
+#include "crds/meta/quantity.h"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 namespace {
 
 // Exact intermediate arithmetic: at most 19 significant digits (< 2^64) times 2^60 fits.
@@ -21,14 +21,14 @@ constexpr std::int64_t kMaxBytes = std::numeric_limits<std::int64_t>::max();
 // arithmetic below in range.
 constexpr int kExponentClamp = 1000;
 
-bool IsDigit(char c) {
+bool isDigit(char c) {
   return c >= '0' && c <= '9';
 }
 
-// The scale a suffix applies: value * 2^binary_shift * 10^decimal_exponent.
+// The scale a suffix applies: value * 2^binaryShift * 10^decimalExponent.
 struct Scale {
-  int binary_shift = 0;
-  int decimal_exponent = 0;
+  int binaryShift = 0;
+  int decimalExponent = 0;
 };
 
 struct Suffix {
@@ -57,12 +57,12 @@ constexpr std::array<Suffix, 15> kSuffixes{{
 // The pieces of a quantity's text, before any arithmetic.
 struct Tokens {
   bool negative = false;
-  std::string digits;       // integer and fraction digits, without the point
-  int fraction_digits = 0;  // how many of `digits` follow the point
+  std::string digits;      // integer and fraction digits, without the point
+  int fractionDigits = 0;  // how many of `digits` follow the point
   Scale scale;
 };
 
-QuantityError Error(QuantityErrorKind kind, std::string_view text, std::string_view what) {
+QuantityError error(QuantityErrorKind kind, std::string_view text, std::string_view what) {
   return {kind, "invalid quantity \"" + std::string(text) + "\": " + std::string(what)};
 }
 
@@ -71,28 +71,28 @@ class Tokenizer {
  public:
   explicit Tokenizer(std::string_view text) : text_(text) {}
 
-  Expected<Tokens, QuantityError> Run() {
+  Expected<Tokens, QuantityError> run() {
     Tokens tokens;
-    if (Peek() == '+' || Peek() == '-') {
-      tokens.negative = Peek() == '-';
+    if (peek() == '+' || peek() == '-') {
+      tokens.negative = peek() == '-';
       ++pos_;
     }
-    while (IsDigit(Peek())) {
+    while (isDigit(peek())) {
       tokens.digits.push_back(text_[pos_++]);
     }
-    if (Peek() == '.') {
+    if (peek() == '.') {
       ++pos_;
-      while (IsDigit(Peek())) {
+      while (isDigit(peek())) {
         tokens.digits.push_back(text_[pos_++]);
-        ++tokens.fraction_digits;
+        ++tokens.fractionDigits;
       }
     }
     if (tokens.digits.empty()) {
-      return Fail("expected a number");
+      return fail("expected a number");
     }
-    std::optional<Scale> scale = ReadSuffix();
+    std::optional<Scale> scale = readSuffix();
     if (!scale) {
-      return Fail("unknown suffix \"" + std::string(text_.substr(suffix_start_)) + "\"",
+      return fail("unknown suffix \"" + std::string(text_.substr(suffixStart_)) + "\"",
                   " (expected Ki Mi Gi Ti Pi Ei, n u m k M G T P E, or an exponent such as e6)");
     }
     tokens.scale = *scale;
@@ -100,22 +100,22 @@ class Tokenizer {
   }
 
  private:
-  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
 
-  QuantityError Fail(const std::string& what, const std::string& hint = "") const {
-    return Error(QuantityErrorKind::kSyntax, text_, what + " at position " + std::to_string(pos_) + hint);
+  QuantityError fail(const std::string& what, const std::string& hint = "") const {
+    return error(QuantityErrorKind::Syntax, text_, what + " at position " + std::to_string(pos_) + hint);
   }
 
   // Everything after the number must be exactly one suffix.
-  std::optional<Scale> ReadSuffix() {
-    suffix_start_ = pos_;
+  std::optional<Scale> readSuffix() {
+    suffixStart_ = pos_;
     const std::string_view rest = text_.substr(pos_);
     if (rest.empty()) {
       return Scale{};
     }
     // "E" alone is exa; "E" or "e" followed by a signed integer is an exponent.
     if ((rest[0] == 'e' || rest[0] == 'E') && rest.size() > 1 && rest[1] != 'i') {
-      return ReadExponent(rest.substr(1));
+      return readExponent(rest.substr(1));
     }
     for (const Suffix& suffix : kSuffixes) {
       if (rest == suffix.text) {
@@ -126,7 +126,7 @@ class Tokenizer {
     return std::nullopt;
   }
 
-  std::optional<Scale> ReadExponent(std::string_view exponent) {
+  std::optional<Scale> readExponent(std::string_view exponent) {
     std::size_t i = 0;
     int sign = 1;
     if (exponent[0] == '+' || exponent[0] == '-') {
@@ -138,7 +138,7 @@ class Tokenizer {
     }
     int value = 0;
     for (; i < exponent.size(); ++i) {
-      if (!IsDigit(exponent[i])) {
+      if (!isDigit(exponent[i])) {
         return std::nullopt;
       }
       value = std::min(kExponentClamp, value * 10 + (exponent[i] - '0'));
@@ -149,41 +149,41 @@ class Tokenizer {
 
   std::string_view text_;
   std::size_t pos_ = 0;
-  std::size_t suffix_start_ = 0;
+  std::size_t suffixStart_ = 0;
 };
 
-// value = digits * 10^-fraction_digits * 2^binary_shift * 10^decimal_exponent, rounded up.
-Expected<std::int64_t, QuantityError> ToBytes(std::string_view text, Tokens tokens) {
+// value = digits * 10^-fractionDigits * 2^binaryShift * 10^decimalExponent, rounded up.
+Expected<std::int64_t, QuantityError> toBytes(std::string_view text, Tokens tokens) {
   // Trailing zeros of the fraction and leading zeros do not count as precision.
-  while (tokens.fraction_digits > 0 && tokens.digits.back() == '0') {
+  while (tokens.fractionDigits > 0 && tokens.digits.back() == '0') {
     tokens.digits.pop_back();
-    --tokens.fraction_digits;
+    --tokens.fractionDigits;
   }
   const std::size_t first = tokens.digits.find_first_not_of('0');
   if (first == std::string::npos) {
     return std::int64_t{0};  // zero with any sign and suffix
   }
   if (tokens.negative) {
-    return Error(QuantityErrorKind::kNegative, text, "a size cannot be negative");
+    return error(QuantityErrorKind::Negative, text, "a size cannot be negative");
   }
   const std::string_view significant = std::string_view(tokens.digits).substr(first);
   if (significant.size() > kMaxSignificantDigits) {
     // Digits before the point after scaling: 20 or more means at least 10^19 > 2^63-1.
     const long magnitude =
-        static_cast<long>(significant.size()) - tokens.fraction_digits + tokens.scale.decimal_exponent;
+        static_cast<long>(significant.size()) - tokens.fractionDigits + tokens.scale.decimalExponent;
     if (magnitude > static_cast<long>(kMaxSignificantDigits)) {
-      return Error(QuantityErrorKind::kOverflow, text, "more than 2^63-1 bytes");
+      return error(QuantityErrorKind::Overflow, text, "more than 2^63-1 bytes");
     }
-    return Error(QuantityErrorKind::kPrecision, text,
+    return error(QuantityErrorKind::Precision, text,
                  "more than " + std::to_string(kMaxSignificantDigits) + " significant digits");
   }
   Uint128 value = 0;
   for (char c : significant) {
     value = value * 10 + static_cast<unsigned>(c - '0');
   }
-  value <<= tokens.scale.binary_shift;
-  const QuantityError overflow = Error(QuantityErrorKind::kOverflow, text, "more than 2^63-1 bytes");
-  const int exponent = tokens.scale.decimal_exponent - tokens.fraction_digits;
+  value <<= tokens.scale.binaryShift;
+  const QuantityError overflow = error(QuantityErrorKind::Overflow, text, "more than 2^63-1 bytes");
+  const int exponent = tokens.scale.decimalExponent - tokens.fractionDigits;
   if (exponent >= 0) {
     for (int i = 0; i < exponent; ++i) {
       value *= 10;
@@ -210,33 +210,33 @@ Expected<std::int64_t, QuantityError> ToBytes(std::string_view text, Tokens toke
 
 Quantity::Quantity() : text_("0") {}
 
-Quantity::Quantity(std::string text, std::int64_t bytes, bool json_number)
-    : text_(std::move(text)), bytes_(bytes), json_number_(json_number) {}
+Quantity::Quantity(std::string text, std::int64_t bytes, bool jsonNumber)
+    : text_(std::move(text)), bytes_(bytes), jsonNumber_(jsonNumber) {}
 
-QuantityResult Quantity::Parse(std::string_view text) {
+QuantityResult Quantity::parse(std::string_view text) {
   if (text.empty()) {
-    return QuantityError{QuantityErrorKind::kEmpty, "invalid quantity: empty"};
+    return QuantityError{QuantityErrorKind::Empty, "invalid quantity: empty"};
   }
-  Expected<Tokens, QuantityError> tokens = Tokenizer(text).Run();
+  Expected<Tokens, QuantityError> tokens = Tokenizer(text).run();
   if (!tokens) {
     return tokens.error();
   }
-  Expected<std::int64_t, QuantityError> bytes = ToBytes(text, std::move(tokens).value());
+  Expected<std::int64_t, QuantityError> bytes = toBytes(text, std::move(tokens).value());
   if (!bytes) {
     return bytes.error();
   }
   return Quantity(std::string(text), bytes.value(), /*json_number=*/false);
 }
 
-QuantityResult Quantity::FromJsonInteger(std::int64_t value) {
+QuantityResult Quantity::fromJsonInteger(std::int64_t value) {
   if (value < 0) {
-    return QuantityError{QuantityErrorKind::kNegative,
+    return QuantityError{QuantityErrorKind::Negative,
                          "invalid quantity " + std::to_string(value) + ": a size cannot be negative"};
   }
   return Quantity(std::to_string(value), value, /*json_number=*/true);
 }
 
-Quantity Quantity::FromBytes(std::int64_t bytes) {
+Quantity Quantity::fromBytes(std::int64_t bytes) {
   static constexpr std::array<std::pair<int, std::string_view>, 6> kBinary{
       {{60, "Ei"}, {50, "Pi"}, {40, "Ti"}, {30, "Gi"}, {20, "Mi"}, {10, "Ki"}}};
   if (bytes > 0) {
@@ -251,28 +251,28 @@ Quantity Quantity::FromBytes(std::int64_t bytes) {
 }
 
 void to_json(nlohmann::json& json, const Quantity& quantity) {
-  if (quantity.IsJsonNumber()) {
-    json = quantity.Bytes();
+  if (quantity.isJsonNumber()) {
+    json = quantity.bytes();
   } else {
-    json = quantity.Text();
+    json = quantity.text();
   }
 }
 
-QuantityResult QuantityFromJson(const nlohmann::json& json) {
+QuantityResult quantityFromJson(const nlohmann::json& json) {
   if (json.is_string()) {
-    return Quantity::Parse(json.get_ref<const std::string&>());
+    return Quantity::parse(json.get_ref<const std::string&>());
   }
   if (json.is_number_unsigned() && json.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxBytes)) {
-    return QuantityError{QuantityErrorKind::kOverflow,
+    return QuantityError{QuantityErrorKind::Overflow,
                          "invalid quantity " + json.dump() + ": more than 2^63-1 bytes"};
   }
   if (json.is_number_integer()) {
-    return Quantity::FromJsonInteger(json.get<std::int64_t>());
+    return Quantity::fromJsonInteger(json.get<std::int64_t>());
   }
-  return QuantityError{QuantityErrorKind::kSyntax,
+  return QuantityError{QuantityErrorKind::Syntax,
                        "a quantity must be an integer or a string such as \"512Mi\", got " +
                            std::string(json.type_name()) +
                            (json.is_number() ? " " + json.dump() : std::string())};
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

@@ -8,12 +8,12 @@
 
 #include "base/enum_names.h"
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 
 // Writes a field only when it is set, so that absent optional fields stay absent on the wire.
 // Enums are written by their wire names; everything else through nlohmann's to_json (ADL).
 template <typename T>
-void PutField(nlohmann::json& object, std::string_view key, const T& value) {
+void putField(nlohmann::json& object, std::string_view key, const T& value) {
   if constexpr (NamedEnum<T>) {
     object[std::string(key)] = std::string(enumName(value));
   } else {
@@ -22,10 +22,10 @@ void PutField(nlohmann::json& object, std::string_view key, const T& value) {
 }
 
 template <typename T>
-void PutOptional(nlohmann::json& object, std::string_view key, const std::optional<T>& value) {
+void putOptional(nlohmann::json& object, std::string_view key, const std::optional<T>& value) {
   if (value) {
-    PutField(object, key, *value);
+    putField(object, key, *value);
   }
 }
 
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta

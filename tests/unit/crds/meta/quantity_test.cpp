@@ -1,4 +1,4 @@
-#include "crds/quantity.h"
+#include "crds/meta/quantity.h"
 
 #include <cstdint>
 #include <string>
@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-namespace virtsnap::crds {
+namespace virtsnap::meta {
 namespace {
 
 using ::testing::HasSubstr;
@@ -15,15 +15,15 @@ using ::testing::HasSubstr;
 constexpr std::int64_t kKi = 1024;
 
 std::int64_t BytesOf(const std::string& text) {
-  const QuantityResult result = Quantity::Parse(text);
+  const QuantityResult result = Quantity::parse(text);
   EXPECT_TRUE(result.has_value()) << text << ": " << (result.has_value() ? "" : result.error().message);
-  return result.has_value() ? result.value().Bytes() : -1;
+  return result.has_value() ? result.value().bytes() : -1;
 }
 
 QuantityError ErrorOf(const std::string& text) {
-  const QuantityResult result = Quantity::Parse(text);
+  const QuantityResult result = Quantity::parse(text);
   EXPECT_FALSE(result.has_value()) << text << " parsed as "
-                                   << (result.has_value() ? result.value().Bytes() : 0);
+                                   << (result.has_value() ? result.value().bytes() : 0);
   return result.has_value() ? QuantityError{} : result.error();
 }
 
@@ -85,15 +85,15 @@ TEST(QuantityParse, Exponents) {
 }
 
 TEST(QuantityParse, KeepsTheOriginalText) {
-  const QuantityResult result = Quantity::Parse("1.50Gi");
+  const QuantityResult result = Quantity::parse("1.50Gi");
   ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result.value().Text(), "1.50Gi");
-  EXPECT_FALSE(result.value().IsJsonNumber());
+  EXPECT_EQ(result.value().text(), "1.50Gi");
+  EXPECT_FALSE(result.value().isJsonNumber());
 }
 
 TEST(QuantityParse, EmptyIsAnError) {
   const QuantityError error = ErrorOf("");
-  EXPECT_EQ(error.kind, QuantityErrorKind::kEmpty);
+  EXPECT_EQ(error.kind, QuantityErrorKind::Empty);
   EXPECT_THAT(error.message, HasSubstr("empty"));
 }
 
@@ -120,7 +120,7 @@ TEST(QuantityParse, GarbageIsASyntaxErrorNamingTheProblem) {
            Case{"0x10", "unknown suffix \"x10\""},
        }) {
     const QuantityError error = ErrorOf(c.text);
-    EXPECT_EQ(error.kind, QuantityErrorKind::kSyntax) << c.text;
+    EXPECT_EQ(error.kind, QuantityErrorKind::Syntax) << c.text;
     EXPECT_THAT(error.message, HasSubstr(c.message)) << c.text;
   }
 }
@@ -128,7 +128,7 @@ TEST(QuantityParse, GarbageIsASyntaxErrorNamingTheProblem) {
 TEST(QuantityParse, NegativeIsAnError) {
   for (const std::string text : {"-1", "-512Mi", "-0.5Gi", "-1e3"}) {
     const QuantityError error = ErrorOf(text);
-    EXPECT_EQ(error.kind, QuantityErrorKind::kNegative) << text;
+    EXPECT_EQ(error.kind, QuantityErrorKind::Negative) << text;
     EXPECT_THAT(error.message, HasSubstr("cannot be negative")) << text;
   }
   EXPECT_EQ(BytesOf("-0"), 0);  // negative zero is zero, as in Kubernetes
@@ -137,50 +137,50 @@ TEST(QuantityParse, NegativeIsAnError) {
 TEST(QuantityParse, OverflowIsAnError) {
   for (const std::string text : {"9223372036854775808", "8Ei", "10E", "1e19", "16777216Ti", "1e1000000"}) {
     const QuantityError error = ErrorOf(text);
-    EXPECT_EQ(error.kind, QuantityErrorKind::kOverflow) << text;
+    EXPECT_EQ(error.kind, QuantityErrorKind::Overflow) << text;
     EXPECT_THAT(error.message, HasSubstr("more than 2^63-1 bytes")) << text;
   }
 }
 
 TEST(QuantityParse, TooManySignificantDigitsIsAnError) {
   const QuantityError error = ErrorOf("1.0000000000000000001");
-  EXPECT_EQ(error.kind, QuantityErrorKind::kPrecision);
+  EXPECT_EQ(error.kind, QuantityErrorKind::Precision);
   EXPECT_THAT(error.message, HasSubstr("significant digits"));
   EXPECT_EQ(BytesOf("1.000000000000000000000"), 1);  // trailing zeros are not precision
 }
 
 TEST(QuantityJson, IntegersAndStringsAreAccepted) {
-  const QuantityResult number = QuantityFromJson(nlohmann::json(1024));
+  const QuantityResult number = quantityFromJson(nlohmann::json(1024));
   ASSERT_TRUE(number.has_value());
-  EXPECT_EQ(number.value().Bytes(), 1024);
-  EXPECT_TRUE(number.value().IsJsonNumber());
+  EXPECT_EQ(number.value().bytes(), 1024);
+  EXPECT_TRUE(number.value().isJsonNumber());
   EXPECT_EQ(nlohmann::json(number.value()), nlohmann::json(1024));
 
-  const QuantityResult text = QuantityFromJson(nlohmann::json("1Ki"));
+  const QuantityResult text = quantityFromJson(nlohmann::json("1Ki"));
   ASSERT_TRUE(text.has_value());
-  EXPECT_EQ(text.value().Bytes(), 1024);
+  EXPECT_EQ(text.value().bytes(), 1024);
   EXPECT_EQ(nlohmann::json(text.value()), nlohmann::json("1Ki"));
   EXPECT_FALSE(number.value() == text.value());  // same size, different spelling
 }
 
 TEST(QuantityJson, OtherJsonTypesAreErrors) {
   for (const nlohmann::json& value : {nlohmann::json(1.5), nlohmann::json(true), nlohmann::json::array()}) {
-    const QuantityResult result = QuantityFromJson(value);
+    const QuantityResult result = quantityFromJson(value);
     ASSERT_FALSE(result.has_value()) << value;
-    EXPECT_EQ(result.error().kind, QuantityErrorKind::kSyntax);
+    EXPECT_EQ(result.error().kind, QuantityErrorKind::Syntax);
     EXPECT_THAT(result.error().message, HasSubstr("must be an integer or a string"));
   }
-  EXPECT_EQ(QuantityFromJson(nlohmann::json(-5)).error().kind, QuantityErrorKind::kNegative);
-  EXPECT_EQ(QuantityFromJson(nlohmann::json(UINT64_MAX)).error().kind, QuantityErrorKind::kOverflow);
+  EXPECT_EQ(quantityFromJson(nlohmann::json(-5)).error().kind, QuantityErrorKind::Negative);
+  EXPECT_EQ(quantityFromJson(nlohmann::json(UINT64_MAX)).error().kind, QuantityErrorKind::Overflow);
 }
 
 TEST(QuantityFromBytes, UsesTheLargestExactBinarySuffix) {
-  EXPECT_EQ(Quantity::FromBytes(536870912).Text(), "512Mi");
-  EXPECT_EQ(Quantity::FromBytes(3 * (std::int64_t{1} << 29)).Text(), "1536Mi");
-  EXPECT_EQ(Quantity::FromBytes(1000).Text(), "1000");
-  EXPECT_EQ(Quantity::FromBytes(0).Text(), "0");
-  EXPECT_EQ(Quantity::Parse(Quantity::FromBytes(12345 * kKi).Text()).value().Bytes(), 12345 * kKi);
+  EXPECT_EQ(Quantity::fromBytes(536870912).text(), "512Mi");
+  EXPECT_EQ(Quantity::fromBytes(3 * (std::int64_t{1} << 29)).text(), "1536Mi");
+  EXPECT_EQ(Quantity::fromBytes(1000).text(), "1000");
+  EXPECT_EQ(Quantity::fromBytes(0).text(), "0");
+  EXPECT_EQ(Quantity::parse(Quantity::fromBytes(12345 * kKi).text()).value().bytes(), 12345 * kKi);
 }
 
 }  // namespace
-}  // namespace virtsnap::crds
+}  // namespace virtsnap::meta
