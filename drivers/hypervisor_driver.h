@@ -88,6 +88,10 @@ class HypervisorDriver {
 
   // Creates a volume in a storage pool; returns its path.
   virtual Expected<std::string, DriverError> createVolume(const VolumeRequest& request) = 0;
+  // The path of the volume `name` in `pool`, or nullopt when the pool has none of that name (so a
+  // create that was done before an agent restart is found, not repeated).
+  virtual Expected<std::optional<std::string>, DriverError> findVolume(const std::string& pool,
+                                                                       const std::string& name) = 0;
   virtual std::optional<DriverError> deleteVolume(const std::string& path) = 0;
 
   virtual Expected<SnapshotListing, DriverError> listSnapshots(const std::string& domain) = 0;

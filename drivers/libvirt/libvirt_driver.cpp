@@ -401,6 +401,30 @@ Expected<std::string, DriverError> LibvirtDriver::createVolume(const VolumeReque
   });
 }
 
+Expected<std::optional<std::string>, DriverError> LibvirtDriver::findVolume(const std::string& pool,
+                                                                            const std::string& name) {
+  using Found = std::optional<std::string>;
+  return run<Found>(Access::Read, [&](virConnectPtr conn) -> Result<Found> {
+    PoolHandle handle(virStoragePoolLookupByName(conn, pool.c_str()));
+    if (!handle) {
+      return lastLibvirtError("looking up storage pool '" + pool + "'");
+    }
+    VolumeHandle volume(virStorageVolLookupByName(handle.get(), name.c_str()));
+    if (!volume) {
+      DriverError error = lastLibvirtError("looking up volume '" + name + "' in pool '" + pool + "'");
+      if (error.kind == DriverErrorKind::NotFound) {
+        return Found();
+      }
+      return error;
+    }
+    LibvirtString path(virStorageVolGetPath(volume.get()));
+    if (!path) {
+      return lastLibvirtError("reading the path of volume '" + name + "'");
+    }
+    return Found(std::string(path.get()));
+  });
+}
+
 std::optional<DriverError> LibvirtDriver::deleteVolume(const std::string& path) {
   auto result = run<Done>(Access::Write, [&](virConnectPtr conn) -> Result<Done> {
     VolumeHandle volume(virStorageVolLookupByPath(conn, path.c_str()));

@@ -44,6 +44,8 @@ class LibvirtDriver final : public HypervisorDriver {
                                       const std::optional<Ownership>& owner) override;
 
   Expected<std::string, DriverError> createVolume(const VolumeRequest& request) override;
+  Expected<std::optional<std::string>, DriverError> findVolume(const std::string& pool,
+                                                               const std::string& name) override;
   std::optional<DriverError> deleteVolume(const std::string& path) override;
 
   Expected<SnapshotListing, DriverError> listSnapshots(const std::string& domain) override;

@@ -1,0 +1,291 @@
+#include "controller/agent/agent_manager.h"
+
+#include "base/logger.h"
+#include "controller/kube/event_recorder_api.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
+#include "reconcilers/domain_reconciler.h"
+#include "reconcilers/operation_order.h"
+#include "reconcilers/snapshot_reconciler.h"
+#include "reconcilers/snapshot_revert_reconciler.h"
+
+namespace virtsnap::agent {
+namespace {
+
+std::string stringAt(const nlohmann::json& object, const char* section, const char* key) {
+  auto outer = object.find(section);
+  if (outer == object.end() || !outer->is_object()) {
+    return {};
+  }
+  auto inner = outer->find(key);
+  return inner != outer->end() && inner->is_string() ? inner->get<std::string>() : std::string();
+}
+
+// "<namespace>/<spec.domainName>" of a Snapshot or SnapshotRevert.
+kube::Indexers byDomain() {
+  return {{reconcilers::kByDomainIndex, [](const nlohmann::json& object) -> std::vector<std::string> {
+             std::string domain = stringAt(object, "spec", "domainName");
+             if (domain.empty()) {
+               return {};
+             }
+             return {kube::namespacedIndexValue(object, domain)};
+           }}};
+}
+
+kube::InformerOptions informerOptions(const meta::ResourceType& type, std::string fieldSelector,
+                                      kube::Indexers indexers,
+                                      std::optional<std::chrono::nanoseconds> resync) {
+  kube::InformerOptions options;
+  options.watcher.type = type;
+  options.watcher.fieldSelector = std::move(fieldSelector);
+  options.indexers = std::move(indexers);
+  options.resyncPeriod = resync;
+  options.onFailure = [name = type.plural](const kube::WatcherFailure& failure) {
+    logLine(LogLevel::Warning, "informer/" + name, "watch failed: " + failure.error.message);
+  };
+  return options;
+}
+
+}  // namespace
+
+std::string agentLeaseName(const std::string& nodeName) {
+  return "virtsnap-agent-" + nodeName;
+}
+
+AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr client,
+                           kube::ApiClientPtr leaseClient, drivers::HypervisorDriver& driver,
+                           std::shared_ptr<prometheus::Registry> registry)
+    : options_(std::move(options)),
+      client_(std::move(client)),
+      driver_(driver),
+      registry_(std::move(registry)),
+      clock_(systemClock()),
+      random_(systemRandom()),
+      views_(driver) {
+  const std::string& node = options_.settings.nodeName;
+  kube::ApiEventRecorderOptions recorderOptions;
+  recorderOptions.component = "virtsnap-agent";
+  recorderOptions.host = node;
+  recorder_ =
+      std::make_shared<kube::ApiEventRecorder>(client_, recorderOptions, clock_, WallClock{}, random_);
+
+  domains_ =
+      std::make_unique<kube::Informer>(client_,
+                                       informerOptions(meta::Resource<crds::Domain>::type(),
+                                                       "spec.nodeName=" + node, {}, options_.resyncPeriod),
+                                       clock_, random_);
+  snapshots_ = std::make_unique<kube::Informer>(
+      client_, informerOptions(meta::Resource<crds::Snapshot>::type(), "", byDomain(), options_.resyncPeriod),
+      clock_, random_);
+  reverts_ = std::make_unique<kube::Informer>(
+      client_,
+      informerOptions(meta::Resource<crds::SnapshotRevert>::type(), "", byDomain(), options_.resyncPeriod),
+      clock_, random_);
+
+  context_.settings = options_.settings;
+  context_.driver = &driver_;
+  context_.storageRoots = std::make_shared<drivers::StorageRoots>(options_.storageRoots);
+  context_.views = &views_;
+  context_.client = client_;
+  context_.domains = &domains_->cache();
+  context_.snapshots = &snapshots_->cache();
+  context_.reverts = &reverts_->cache();
+  context_.events = recorder_;
+  context_.queues = this;
+
+  auto controllerOptions = [&](const std::string& name) {
+    kube::ControllerOptions controller;
+    controller.name = name;
+    controller.workers = options_.workers;
+    controller.clock = clock_;
+    controller.registry = registry_;
+    return controller;
+  };
+  domainController_ = std::make_unique<kube::Controller>(
+      controllerOptions("domain"), std::make_shared<reconcilers::DomainReconciler>(context_));
+  snapshotController_ = std::make_unique<kube::Controller>(
+      controllerOptions("snapshot"), std::make_shared<reconcilers::SnapshotReconciler>(context_));
+  revertController_ = std::make_unique<kube::Controller>(
+      controllerOptions("snapshotrevert"), std::make_shared<reconcilers::SnapshotRevertReconciler>(context_));
+  wireHandlers();
+
+  kube::LeaderElectionConfig lease;
+  lease.ns = options_.leaseNamespace;
+  lease.name = agentLeaseName(node);
+  lease.identity = options_.identity;
+  lease.leaseDuration = options_.leaseDuration;
+  kube::LeaderCallbacks callbacks;
+  callbacks.onStartedLeading = [this] {
+    std::lock_guard lock(mutex_);
+    leading_ = true;
+    changed_.notify_all();
+  };
+  callbacks.onStoppedLeading = [this] {
+    std::lock_guard lock(mutex_);
+    leading_ = false;
+    changed_.notify_all();
+  };
+  elector_ = std::make_unique<kube::LeaderElector>(std::move(leaseClient), lease, callbacks, clock_,
+                                                   WallClock{}, random_);
+}
+
+AgentManager::~AgentManager() {
+  stop();
+}
+
+void AgentManager::wireHandlers() {
+  kube::EventHandler domainEvents;
+  auto enqueueDomainObject = [this](const kube::ObjectPtr& object) {
+    domainController_->enqueue(kube::objectKey(*object));
+  };
+  domainEvents.onAdd = enqueueDomainObject;
+  domainEvents.onUpdate = [enqueueDomainObject](const kube::ObjectPtr&, const kube::ObjectPtr& current) {
+    enqueueDomainObject(current);
+  };
+  domainEvents.onDelete = [enqueueDomainObject](const kube::ObjectPtr& last, bool) {
+    enqueueDomainObject(last);
+  };
+  domains_->addHandler(std::move(domainEvents));
+
+  auto domainOf = [this](const nlohmann::json& object) {
+    enqueueDomain(stringAt(object, "metadata", "namespace"), stringAt(object, "spec", "domainName"));
+  };
+  kube::EventHandler snapshotEvents;
+  snapshotEvents.onAdd = [this, domainOf](const kube::ObjectPtr& object) {
+    snapshotController_->enqueue(kube::objectKey(*object));
+    domainOf(*object);  // the Domain's list of unmanaged snapshots may shrink
+  };
+  snapshotEvents.onUpdate = [this](const kube::ObjectPtr& previous, const kube::ObjectPtr& current) {
+    snapshotController_->enqueue(kube::objectKey(*current));
+    if (reconcilers::snapshotPending(*previous) && !reconcilers::snapshotPending(*current)) {
+      enqueueNextOperation(*current);
+    }
+  };
+  snapshotEvents.onDelete = [this, domainOf](const kube::ObjectPtr& last, bool) {
+    domainOf(*last);
+    enqueueNextOperation(*last);
+  };
+  snapshots_->addHandler(std::move(snapshotEvents));
+
+  kube::EventHandler revertEvents;
+  revertEvents.onAdd = [this](const kube::ObjectPtr& object) {
+    revertController_->enqueue(kube::objectKey(*object));
+  };
+  revertEvents.onUpdate = [this](const kube::ObjectPtr& previous, const kube::ObjectPtr& current) {
+    revertController_->enqueue(kube::objectKey(*current));
+    if (reconcilers::revertPending(*previous) && !reconcilers::revertPending(*current)) {
+      enqueueNextOperation(*current);
+    }
+  };
+  revertEvents.onDelete = [this](const kube::ObjectPtr& last, bool) { enqueueNextOperation(*last); };
+  reverts_->addHandler(std::move(revertEvents));
+}
+
+void AgentManager::enqueueNextOperation(const nlohmann::json& object) {
+  const std::string domainKey =
+      kube::objectKey(stringAt(object, "metadata", "namespace"), stringAt(object, "spec", "domainName"));
+  auto next = reconcilers::nextOperation(snapshots_->cache().byIndex(reconcilers::kByDomainIndex, domainKey),
+                                         reverts_->cache().byIndex(reconcilers::kByDomainIndex, domainKey));
+  if (!next) {
+    return;
+  }
+  const std::string ns = stringAt(object, "metadata", "namespace");
+  if (next->kind == reconcilers::PendingOperation::Kind::Snapshot) {
+    enqueueSnapshot(ns, next->name);
+  } else {
+    enqueueRevert(ns, next->name);
+  }
+}
+
+void AgentManager::enqueueDomain(const std::string& ns, const std::string& name) {
+  domainController_->enqueue(kube::objectKey(ns, name));
+}
+
+void AgentManager::enqueueSnapshot(const std::string& ns, const std::string& name) {
+  snapshotController_->enqueue(kube::objectKey(ns, name));
+}
+
+void AgentManager::enqueueRevert(const std::string& ns, const std::string& name) {
+  revertController_->enqueue(kube::objectKey(ns, name));
+}
+
+Expected<void, std::string> AgentManager::start() {
+  auto capabilities = driver_.capabilities();
+  if (!capabilities) {
+    return unexpected("cannot reach the hypervisor: " + capabilities.error().message);
+  }
+  context_.capabilities = capabilities.value();
+  elector_->start();
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void AgentManager::run() {
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return leading_ || stopping_; });
+    if (stopping_) {
+      return;
+    }
+  }
+  logLine(LogLevel::Info, "manager", "holding the node's Lease; starting the informers");
+  domains_->start();
+  snapshots_->start();
+  reverts_->start();
+  for (kube::Informer* informer : {domains_.get(), snapshots_.get(), reverts_.get()}) {
+    while (!informer->waitForSync(clock_->now() + std::chrono::milliseconds(200))) {
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        return;
+      }
+    }
+  }
+  domainController_->start();
+  snapshotController_->start();
+  revertController_->start();
+  std::unique_lock lock(mutex_);
+  ready_ = true;
+  changed_.notify_all();
+  logLine(LogLevel::Info, "manager", "caches synced; workers started");
+  changed_.wait(lock, [this] { return !leading_ || stopping_; });
+  if (!stopping_) {
+    logLine(LogLevel::Error, "manager", "lost the node's Lease; stopping");
+    ready_ = false;
+    failed_ = true;
+    changed_.notify_all();
+  }
+}
+
+bool AgentManager::waitReady(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, timeout, [this] { return ready_.load() || failed_.load() || stopping_; });
+  return ready_;
+}
+
+void AgentManager::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      return;
+    }
+    stopping_ = true;
+    changed_.notify_all();
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  ready_ = false;
+  // No new work; reconciles in flight (and their hypervisor operations) finish first.
+  domainController_->stop();
+  snapshotController_->stop();
+  revertController_->stop();
+  domains_->stop();
+  snapshots_->stop();
+  reverts_->stop();
+  recorder_->flush(std::chrono::seconds(2));
+  recorder_->stop();
+  elector_->stop();  // releases the Lease, so a successor need not wait it out
+}
+
+}  // namespace virtsnap::agent

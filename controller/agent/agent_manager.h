@@ -1,0 +1,108 @@
+#pragma once
+// The agent's manager (controller-runtime's Manager): starts things in order - the node's Lease held,
+// then the informers' caches synced, then the reconcilers' workers - and reports readiness only then;
+// stop() stops taking work, lets the hypervisor operations in flight finish, then releases the
+// Lease. Node ownership: the Domain informer watches only this node's Domains (field selector
+// spec.nodeName); the Snapshot and SnapshotRevert caches are indexed by Domain, and every
+// reconciler checks ownership again before any hypervisor call.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <prometheus/registry.h>
+
+#include "base/clock.h"
+#include "base/random_source.h"
+#include "controller/kube/api_client.h"
+#include "controller/kube/controller.h"
+#include "controller/kube/event_recorder.h"
+#include "controller/kube/informer.h"
+#include "controller/kube/lease.h"
+#include "drivers/hypervisor_driver.h"
+#include "reconcilers/agent_context.h"
+
+namespace virtsnap::kube {
+class ApiEventRecorder;
+}
+
+namespace virtsnap::agent {
+
+struct AgentManagerOptions {
+  reconcilers::AgentSettings settings;
+  std::vector<std::filesystem::path> storageRoots;
+  int workers = 4;  // per kind
+  std::optional<std::chrono::nanoseconds> resyncPeriod = std::chrono::minutes(10);
+  std::string leaseNamespace = "virtsnap-system";
+  std::string identity;  // this agent among the candidates for the node's Lease (the pod name)
+  std::chrono::seconds leaseDuration{15};
+};
+
+// The node's Lease: "virtsnap-agent-<node>".
+std::string agentLeaseName(const std::string& nodeName);
+
+class AgentManager final : public reconcilers::AgentQueues {
+ public:
+  // `leaseClient` renews the node's Lease: give it a call timeout below the renew deadline (10 s),
+  // so one hung call cannot cost the Lease.
+  AgentManager(AgentManagerOptions options, kube::ApiClientPtr client, kube::ApiClientPtr leaseClient,
+               drivers::HypervisorDriver& driver, std::shared_ptr<prometheus::Registry> registry);
+  ~AgentManager() override;
+  AgentManager(const AgentManager&) = delete;
+  AgentManager& operator=(const AgentManager&) = delete;
+
+  // Reads the host's capabilities, then starts the manager's thread; an error when the hypervisor
+  // cannot be reached at all.
+  Expected<void, std::string> start();
+  // Stops taking work, waits for the reconciles in flight, stops the watches, releases the Lease.
+  void stop();
+
+  // The Lease is held, the caches synced and the workers running.
+  bool ready() const { return ready_.load(); }
+  // The Lease was lost while leading: the process should exit (as controller-runtime's does).
+  bool failed() const { return failed_.load(); }
+  // Blocks until ready(), failed() or `timeout`.
+  bool waitReady(std::chrono::milliseconds timeout);
+
+  void enqueueDomain(const std::string& ns, const std::string& name) override;
+  void enqueueSnapshot(const std::string& ns, const std::string& name) override;
+  void enqueueRevert(const std::string& ns, const std::string& name) override;
+
+ private:
+  void run();
+  void wireHandlers();
+  // On a Snapshot or SnapshotRevert change: the domain's next operation, when one just finished.
+  void enqueueNextOperation(const nlohmann::json& object);
+
+  const AgentManagerOptions options_;
+  const kube::ApiClientPtr client_;
+  drivers::HypervisorDriver& driver_;
+  const std::shared_ptr<prometheus::Registry> registry_;
+  const ClockPtr clock_;
+  const RandomSourcePtr random_;
+
+  reconcilers::HypervisorViews views_;
+  reconcilers::AgentContext context_;
+  std::shared_ptr<kube::ApiEventRecorder> recorder_;
+  std::unique_ptr<kube::Informer> domains_;
+  std::unique_ptr<kube::Informer> snapshots_;
+  std::unique_ptr<kube::Informer> reverts_;
+  std::unique_ptr<kube::Controller> domainController_;
+  std::unique_ptr<kube::Controller> snapshotController_;
+  std::unique_ptr<kube::Controller> revertController_;
+  std::unique_ptr<kube::LeaderElector> elector_;
+
+  std::mutex mutex_;  // guards stopping_, leading_ and the waits on changed_
+  std::condition_variable changed_;
+  bool stopping_ = false;
+  bool leading_ = false;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+};
+
+}  // namespace virtsnap::agent

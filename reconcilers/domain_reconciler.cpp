@@ -1,0 +1,477 @@
+#include "reconcilers/domain_reconciler.h"
+
+#include <map>
+#include <set>
+
+#include "reconcilers/domain_translation.h"
+#include "reconcilers/object_writes.h"
+#include "reconcilers/operation_order.h"
+#include "reconcilers/status_from_view.h"
+
+namespace virtsnap::reconcilers {
+namespace {
+
+using crds::Domain;
+using crds::DomainStatus;
+using kube::ReconcileResult;
+
+crds::DomainState crdState(drivers::DomainState state) {
+  using D = drivers::DomainState;
+  using C = crds::DomainState;
+  switch (state) {
+    case D::Running:
+      return C::Running;
+    case D::Blocked:
+      return C::Blocked;
+    case D::Paused:
+      return C::Paused;
+    case D::ShuttingDown:
+      return C::Shutdown;
+    case D::Shutoff:
+      return C::Shutoff;
+    case D::Crashed:
+      return C::Crashed;
+    case D::PMSuspended:
+      return C::PMSuspended;
+    case D::NoState:
+      break;
+  }
+  return C::NoState;
+}
+
+ReconcileOutcome stalled(std::string reason, std::string message) {
+  return ReconcileOutcome{ReconcileState::Stalled, std::move(reason), std::move(message)};
+}
+
+std::string joined(const std::vector<crds::DecodeError>& problems) {
+  std::string out;
+  for (const auto& problem : problems) {
+    out += (out.empty() ? "" : "; ") + (problem.path.empty() ? "" : problem.path + ": ") + problem.message;
+  }
+  return out;
+}
+
+// A DNS-1123 subdomain: what a Snapshot's metadata.name may be.
+bool isSnapshotObjectName(const std::string& name) {
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    const bool edge = i == 0 || i + 1 == name.size();
+    if (!alnum && (edge || (c != '-' && c != '.'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void DomainReconciler::event(const Domain& domain, kube::EventType type, const std::string& reason,
+                             const std::string& message) {
+  if (context_.events) {
+    context_.events->event(referenceTo(domain), type, reason, message);
+  }
+}
+
+ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
+  kube::ObjectPtr cached = context_.domains->get(request.key());
+  if (!cached) {
+    return ReconcileResult::done();  // gone: its finalizer was handled before it went
+  }
+  auto decoded = crds::decodeDomain(*cached);
+  if (!decoded) {
+    return ReconcileResult::terminalError("Domain " + request.key() + " does not decode: " +
+                                          decoded.error().path + ": " + decoded.error().message);
+  }
+  Domain domain = std::move(decoded).value();
+  if (domain.spec.nodeName != context_.settings.nodeName) {
+    return ReconcileResult::done();  // another node's (checked again before any hypervisor call)
+  }
+  if (domain.metadata.isBeingDeleted()) {
+    return finalize(domain);
+  }
+  if (!domain.metadata.hasFinalizer(crds::kDomainFinalizer)) {
+    auto updated = setFinalizer(client_, domain, crds::kDomainFinalizer, true);
+    if (!updated) {
+      return ReconcileResult::error("adding the finalizer: " + updated.error().message);
+    }
+    domain = std::move(updated).value();
+  }
+
+  DomainStatus status = domain.status.value_or(DomainStatus{});
+  Converged converged = converge(domain, status);
+  const std::int64_t generation = domain.metadata.generation.value_or(0);
+  applyReconcileOutcome(status.conditions, converged.outcome, generation, wallNow(context_.wallClock));
+  status.observedGeneration = generation;
+  auto written = writeStatus(client_, domain, status);
+  if (!written) {
+    return ReconcileResult::error("writing the status: " + written.error().message);
+  }
+  if (converged.retry) {
+    return ReconcileResult::error(converged.retryMessage);
+  }
+  if (converged.outcome.state == ReconcileState::Stalled) {
+    return ReconcileResult::done();  // nothing changes until the object does
+  }
+  // The domain is defined (and its status says so): the next create or revert waiting for it may run.
+  const std::string ns = domain.metadata.namespaceName.value_or("");
+  const std::string domainKey = kube::objectKey(ns, domain.metadata.name.value_or(""));
+  if (auto next = nextOperation(context_.snapshots->byIndex(kByDomainIndex, domainKey),
+                                context_.reverts->byIndex(kByDomainIndex, domainKey))) {
+    if (next->kind == PendingOperation::Kind::Snapshot) {
+      context_.queues->enqueueSnapshot(ns, next->name);
+    } else {
+      context_.queues->enqueueRevert(ns, next->name);
+    }
+  }
+  return ReconcileResult::requeueAfter(context_.settings.pollPeriod);
+}
+
+DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, DomainStatus& status) {
+  if (auto problems = crds::validateDomainSpec(domain.spec); !problems.empty()) {
+    return Converged{stalled("InvalidSpec", "the spec is invalid: " + joined(problems))};
+  }
+  const std::string name = hypervisorName(domain);
+  auto access = context_.views->access(name);
+
+  bool defined = false;
+  if (auto problem = define(domain, status, defined)) {
+    return *problem;
+  }
+  if (auto problem = enforceRunState(domain, name, status)) {
+    return *problem;
+  }
+  // Every snapshot whose place in the tree changed is reconciled again, whichever refresh saw it.
+  std::set<std::string> changed;
+  auto refresh = [&](bool force) -> std::optional<Converged> {
+    auto refreshed = force ? context_.views->refresh(access)
+                           // The poll: libvirt emits no snapshot events, so changes made with virsh are
+                           // found here. Snapshot operations refresh the view themselves; a Domain
+                           // reconciled in between does not list again.
+                           : context_.views->refreshIfOlder(access, context_.settings.pollPeriod / 2);
+    if (!refreshed) {
+      const std::string& message = refreshed.error().message;
+      return Converged{ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", message}, true,
+                       message};
+    }
+    changed.insert(refreshed->changed.begin(), refreshed->changed.end());
+    return std::nullopt;
+  };
+  if (!access.view().loaded || defined) {
+    if (auto problem = refresh(true)) {
+      return *problem;
+    }
+  }
+  bool recovered = false;
+  if (auto problem = recoverTree(domain, access, recovered)) {
+    return *problem;
+  }
+  if (auto problem = refresh(recovered)) {
+    return *problem;
+  }
+  const std::string ns = domain.metadata.namespaceName.value_or("");
+  for (const std::string& snapshotName : changed) {
+    context_.queues->enqueueSnapshot(ns, snapshotName);
+  }
+
+  std::set<std::string> managed;
+  const auto snapshots =
+      context_.snapshots->byIndex(kByDomainIndex, kube::objectKey(ns, domain.metadata.name.value_or("")));
+  for (const auto& snapshot : snapshots) {
+    if (auto it = snapshot->find("metadata"); it != snapshot->end() && it->contains("name")) {
+      managed.insert((*it)["name"].get<std::string>());
+    }
+  }
+  const auto policy = domain.spec.unmanagedSnapshots.value_or(crds::UnmanagedSnapshotPolicy::Report);
+  applyTreeFacts(status, access.view(), managed, policy != crds::UnmanagedSnapshotPolicy::Ignore);
+  if (policy == crds::UnmanagedSnapshotPolicy::Adopt && status.unmanagedSnapshots) {
+    adoptUnmanaged(domain, *status.unmanagedSnapshots);
+  }
+
+  return Converged{ReconcileOutcome{ReconcileState::Ready, "Reconciled",
+                                    "the domain is defined and " + std::string(enumName(*status.state))}};
+}
+
+std::optional<DomainReconciler::Converged> DomainReconciler::define(const Domain& domain,
+                                                                    DomainStatus& status, bool& defined) {
+  const std::string name = hypervisorName(domain);
+  const drivers::Ownership owner = ownershipOf(domain);
+  auto found = context_.driver->lookupDomain(name);
+  const bool exists = found.has_value();
+  if (!exists && found.error().kind != drivers::DriverErrorKind::NotFound) {
+    return Converged{
+        ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", found.error().message}, true,
+        found.error().message};
+  }
+  if (exists) {
+    const drivers::DomainInfo& info = found.value();
+    if (!info.owner || info.owner->uid != owner.uid) {
+      if (info.owner || !domain.spec.adoptExisting.value_or(false)) {
+        const std::string holder = info.owner ? " (it belongs to " + info.owner->namespaceName + "/" +
+                                                    info.owner->name + ", uid " + info.owner->uid + ")"
+                                              : "";
+        event(domain, kube::EventType::Warning, "ForeignDomain",
+              "libvirt domain " + name + " exists and is not this Domain's" + holder +
+                  "; it is left untouched");
+        return Converged{
+            stalled("ForeignDomain", "a libvirt domain named " + name +
+                                         " already exists on this node and is not managed by this "
+                                         "Domain" +
+                                         holder +
+                                         "; set spec.adoptExisting to take it over, or choose another "
+                                         "spec.hypervisorName")};
+      }
+      if (auto failed = context_.driver->setOwner(name, owner)) {
+        return Converged{stalled("AdoptFailed", failed->message), failed->retryable(), failed->message};
+      }
+      event(domain, kube::EventType::Normal, "Adopted", "took over the existing libvirt domain " + name);
+    }
+    status.hypervisor = crds::HypervisorRef{name, info.uuid, context_.capabilities.uri};
+    const bool specChanged =
+        !status.observedGeneration || *status.observedGeneration != domain.metadata.generation.value_or(0);
+    if (!specChanged) {
+      return std::nullopt;
+    }
+  }
+
+  // Volumes for `create:` disks, found again when an earlier attempt made them.
+  std::map<std::string, std::string> volumePaths;
+  for (const auto& volume : volumesFor(domain, context_.settings.storagePool)) {
+    if (context_.settings.storagePool.empty()) {
+      return Converged{stalled("NoStoragePool", "disks with `create:` need the agent's --storage-pool")};
+    }
+    auto path = context_.driver->findVolume(volume.pool, volume.name);
+    if (path && !path->has_value()) {
+      auto created = context_.driver->createVolume(volume);
+      if (!created) {
+        return Converged{stalled("VolumeCreateFailed", created.error().message), created.error().retryable(),
+                         created.error().message};
+      }
+      event(domain, kube::EventType::Normal, "VolumeCreated", "created volume " + created.value());
+      path = std::optional<std::string>(created.value());
+    }
+    if (!path) {
+      return Converged{stalled("VolumeLookupFailed", path.error().message), path.error().retryable(),
+                       path.error().message};
+    }
+    const std::string disk = volume.name.substr(name.size() + 1, volume.name.rfind('.') - name.size() - 1);
+    volumePaths[disk] = **path;
+  }
+  auto spec = translateDomain(domain, *context_.storageRoots, volumePaths);
+  if (!spec) {
+    return Converged{stalled("InvalidSpec", spec.error())};
+  }
+  if (!exists && status.hypervisor && status.hypervisor->uuid) {
+    spec->uuid = status.hypervisor->uuid;  // defined again: snapshot redefines need the same UUID
+  }
+  auto result = context_.driver->defineDomain(*spec);
+  if (!result) {
+    const auto& error = result.error();
+    event(domain, kube::EventType::Warning, "DefineFailed", error.message);
+    if (error.retryable()) {
+      return Converged{ReconcileOutcome{ReconcileState::InProgress, "DefineFailed", error.message}, true,
+                       error.message};
+    }
+    return Converged{stalled("DefineFailed", error.message)};
+  }
+  defined = true;
+  status.hypervisor = crds::HypervisorRef{name, result->uuid, context_.capabilities.uri};
+  if (exists) {
+    event(domain, kube::EventType::Normal, "Redefined", "updated the definition of libvirt domain " + name);
+    const bool active =
+        result->state == drivers::DomainState::Running || result->state == drivers::DomainState::Paused;
+    if (active) {
+      setCondition(status.conditions,
+                   ConditionUpdate{std::string(crds::kConditionRestartRequired), crds::ConditionStatus::True,
+                                   "DefinitionChanged",
+                                   "the new definition takes effect when the domain is next started",
+                                   domain.metadata.generation.value_or(0)},
+                   wallNow(context_.wallClock));
+    }
+  } else {
+    event(domain, kube::EventType::Normal, "Defined",
+          "defined libvirt domain " + name + " (uuid " + result->uuid + ")");
+  }
+  return std::nullopt;
+}
+
+std::optional<DomainReconciler::Converged> DomainReconciler::enforceRunState(const Domain& domain,
+                                                                             const std::string& name,
+                                                                             DomainStatus& status) {
+  using D = drivers::DomainState;
+  auto state = context_.driver->state(name);
+  if (!state) {
+    return Converged{
+        ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", state.error().message}, true,
+        state.error().message};
+  }
+  const auto wanted = domain.spec.runState.value_or(crds::RunState::Running);
+  const bool off = *state == D::Shutoff || *state == D::Crashed || *state == D::NoState;
+  std::optional<drivers::DriverError> failed;
+  std::string action;
+  if (wanted == crds::RunState::Running) {
+    if (off) {
+      action = "Started";
+      failed = context_.driver->start(name);
+    } else if (*state == D::Paused || *state == D::PMSuspended) {
+      action = "Resumed";
+      failed = context_.driver->resume(name);
+    }
+  } else if (wanted == crds::RunState::Paused) {
+    if (off) {
+      action = "Started";
+      failed = context_.driver->start(name);
+    }
+    if (!failed && (off || *state == D::Running || *state == D::Blocked)) {
+      action = "Paused";
+      failed = context_.driver->suspend(name);
+    }
+  } else if (!off) {
+    action = "Stopped";
+    failed = context_.driver->shutdown(name, context_.settings.shutdownTimeout);
+  }
+  if (failed) {
+    event(domain, kube::EventType::Warning, "RunStateFailed", failed->message);
+    if (failed->retryable()) {
+      return Converged{ReconcileOutcome{ReconcileState::InProgress, "RunStateFailed", failed->message}, true,
+                       failed->message};
+    }
+    return Converged{stalled("RunStateFailed", failed->message)};
+  }
+  if (!action.empty()) {
+    event(domain, kube::EventType::Normal, action, "libvirt domain " + name + ": " + action);
+    state = context_.driver->state(name);
+    if (!state) {
+      return Converged{
+          ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", state.error().message}, true,
+          state.error().message};
+    }
+  }
+  status.state = crdState(*state);
+  if (*state == D::Shutoff) {
+    removeCondition(status.conditions, crds::kConditionRestartRequired);  // it starts with the new definition
+  }
+  return std::nullopt;
+}
+
+std::optional<DomainReconciler::Converged> DomainReconciler::recoverTree(const Domain& domain,
+                                                                         HypervisorViews::Access& access,
+                                                                         bool& recovered) {
+  if (!access.view().tree.empty()) {
+    return std::nullopt;
+  }
+  const std::string ns = domain.metadata.namespaceName.value_or("");
+  const std::string domainKey = ns + "/" + domain.metadata.name.value_or("");
+  std::vector<drivers::SnapshotDefinition> definitions;
+  std::optional<std::string> current;
+  for (const auto& object : context_.snapshots->byIndex(kByDomainIndex, domainKey)) {
+    auto snapshot = crds::decodeSnapshot(*object);
+    if (!snapshot || !snapshot->status || !snapshot->status->definition ||
+        snapshot->status->phase == crds::SnapshotPhase::Lost || snapshot->metadata.isBeingDeleted()) {
+      continue;
+    }
+    drivers::SnapshotDefinition definition;
+    definition.name = snapshot->metadata.name.value_or("");
+    definition.parent = snapshot->status->parent;
+    definition.xml = *snapshot->status->definition;
+    definition.location = snapshot->status->location == crds::SnapshotLocation::External
+                              ? drivers::SnapshotLocation::External
+                              : drivers::SnapshotLocation::Internal;
+    if (snapshot->status->current.value_or(false)) {
+      current = definition.name;
+    }
+    definitions.push_back(std::move(definition));
+  }
+  if (definitions.empty()) {
+    return std::nullopt;
+  }
+  if (auto failed = context_.driver->redefineSnapshots(access.domain(), definitions, current)) {
+    event(domain, kube::EventType::Warning, "TreeRecoveryFailed", failed->message);
+    return Converged{stalled("TreeRecoveryFailed",
+                             "libvirt lost this domain's snapshot metadata and redefining it "
+                             "failed; nothing was left half-restored: " +
+                                 failed->message)};
+  }
+  recovered = true;
+  event(domain, kube::EventType::Normal, "TreeRecovered",
+        "redefined " + std::to_string(definitions.size()) + " snapshots from their recorded definitions" +
+            (current ? ", current " + *current : ""));
+  return std::nullopt;
+}
+
+void DomainReconciler::adoptUnmanaged(const Domain& domain, const std::vector<std::string>& unmanaged) {
+  kube::TypedClient<crds::Snapshot> snapshots(context_.client);
+  for (const std::string& name : unmanaged) {
+    if (!isSnapshotObjectName(name)) {
+      event(domain, kube::EventType::Warning, "AdoptSkipped",
+            "snapshot " + name + " cannot be adopted: its name is not a valid Kubernetes object name");
+      continue;
+    }
+    crds::Snapshot snapshot;
+    snapshot.metadata.name = name;
+    snapshot.metadata.namespaceName = domain.metadata.namespaceName;
+    snapshot.spec.domainName = domain.metadata.name.value_or("");
+    snapshot.spec.description = "adopted from the hypervisor";
+    // The Snapshot reconciler finds it on the hypervisor and adopts it rather than taking it again.
+    auto created = snapshots.create(snapshot);
+    if (created) {
+      event(domain, kube::EventType::Normal, "SnapshotAdopted",
+            "created Snapshot " + name + " for an unmanaged snapshot");
+    } else if (created.error().kind != kube::ErrorKind::AlreadyExists) {
+      event(domain, kube::EventType::Warning, "AdoptFailed",
+            "creating Snapshot " + name + ": " + created.error().message);
+    }
+  }
+}
+
+ReconcileResult DomainReconciler::finalize(const Domain& domain) {
+  if (!domain.metadata.hasFinalizer(crds::kDomainFinalizer)) {
+    return ReconcileResult::done();
+  }
+  const std::string name = hypervisorName(domain);
+  auto access = context_.views->access(name);
+  auto found = context_.driver->lookupDomain(name);
+  if (!found && found.error().kind != drivers::DriverErrorKind::NotFound) {
+    return ReconcileResult::error(found.error().message);
+  }
+  const drivers::Ownership owner = ownershipOf(domain);
+  if (found && found->owner && found->owner->uid == owner.uid) {
+    const auto policy = domain.spec.deletionPolicy.value_or(crds::DomainDeletionPolicy::Delete);
+    if (policy == crds::DomainDeletionPolicy::Retain) {
+      if (auto failed = context_.driver->setOwner(name, std::nullopt)) {
+        return ReconcileResult::error("releasing " + name + ": " + failed->message);
+      }
+      event(domain, kube::EventType::Normal, "Released",
+            "left libvirt domain " + name + " on the host, unmanaged");
+    } else {
+      if (found->state != drivers::DomainState::Shutoff) {
+        if (auto failed = context_.driver->destroy(name)) {
+          return ReconcileResult::error("stopping " + name + ": " + failed->message);
+        }
+      }
+      if (auto failed = context_.driver->undefine(name, drivers::UndefineOptions{})) {
+        return ReconcileResult::error("undefining " + name + ": " + failed->message);
+      }
+      for (const auto& volume : volumesFor(domain, context_.settings.storagePool)) {
+        auto path = context_.driver->findVolume(volume.pool, volume.name);
+        if (path && path->has_value()) {
+          if (auto failed = context_.driver->deleteVolume(**path)) {
+            return ReconcileResult::error("deleting volume " + **path + ": " + failed->message);
+          }
+        }
+      }
+      event(domain, kube::EventType::Normal, "Undefined", "destroyed and undefined libvirt domain " + name);
+    }
+  }
+  context_.views->forget(access);
+  auto released = setFinalizer(client_, domain, crds::kDomainFinalizer, false);
+  if (!released) {
+    return ReconcileResult::error("removing the finalizer: " + released.error().message);
+  }
+  return ReconcileResult::done();
+}
+
+}  // namespace virtsnap::reconcilers

@@ -1,0 +1,51 @@
+#pragma once
+// Reconciles a Domain (docs/design.md, Domain): the finalizer; the libvirt definition made from the
+// spec (volumes for `create:` disks, paths confined to the allowed roots, the ownership element);
+// a foreign domain of the same name Stalled and never touched, unless adoptExisting; runState
+// enforced; the tree redefined from the Snapshots' recorded definitions when libvirt lost it;
+// deletionPolicy on deletion; status (state, hypervisor, the tree, unmanaged snapshots, conditions)
+// written only when it changed. Requeues itself every poll period: libvirt has no snapshot events.
+
+#include "controller/kube/reconciler.h"
+#include "controller/kube/typed_client.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "reconcilers/agent_context.h"
+#include "reconcilers/conditions.h"
+
+namespace virtsnap::reconcilers {
+
+class DomainReconciler final : public kube::Reconciler {
+ public:
+  explicit DomainReconciler(AgentContext& context) : context_(context), client_(context.client) {}
+
+  kube::ReconcileResult reconcile(const kube::Request& request) override;
+
+ private:
+  struct Converged {
+    Converged(ReconcileOutcome result, bool retryLater = false, std::string why = {})
+        : outcome(std::move(result)), retry(retryLater), retryMessage(std::move(why)) {}
+    ReconcileOutcome outcome;
+    bool retry = false;  // a transient failure: retried with backoff after the status is written
+    std::string retryMessage;
+  };
+
+  kube::ReconcileResult finalize(const crds::Domain& domain);
+  Converged converge(const crds::Domain& domain, crds::DomainStatus& status);
+  // Defines the domain when libvirt has none of its name; empty on success, else the problem.
+  std::optional<Converged> define(const crds::Domain& domain, crds::DomainStatus& status, bool& defined);
+  std::optional<Converged> enforceRunState(const crds::Domain& domain, const std::string& name,
+                                           crds::DomainStatus& status);
+  // Unmanaged snapshots under unmanagedSnapshots: Adopt get Snapshot objects (named as on the hypervisor).
+  void adoptUnmanaged(const crds::Domain& domain, const std::vector<std::string>& unmanaged);
+  // Sets `recovered` when it redefined the tree.
+  std::optional<Converged> recoverTree(const crds::Domain& domain, HypervisorViews::Access& access,
+                                       bool& recovered);
+  void event(const crds::Domain& domain, kube::EventType type, const std::string& reason,
+             const std::string& message);
+
+  AgentContext& context_;
+  kube::TypedClient<crds::Domain> client_;
+};
+
+}  // namespace virtsnap::reconcilers

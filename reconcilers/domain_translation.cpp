@@ -1,0 +1,110 @@
+#include "reconcilers/domain_translation.h"
+
+#include "base/enum_names.h"
+
+namespace virtsnap::reconcilers {
+
+std::string hypervisorName(const crds::Domain& domain) {
+  if (domain.spec.hypervisorName && !domain.spec.hypervisorName->empty()) {
+    return *domain.spec.hypervisorName;
+  }
+  return domain.metadata.namespaceName.value_or("default") + "." + domain.metadata.name.value_or("");
+}
+
+drivers::Ownership ownershipOf(const crds::Domain& domain) {
+  return drivers::Ownership{domain.metadata.namespaceName.value_or(""), domain.metadata.name.value_or(""),
+                            domain.metadata.uid.value_or("")};
+}
+
+std::vector<drivers::VolumeRequest> volumesFor(const crds::Domain& domain, const std::string& pool) {
+  std::vector<drivers::VolumeRequest> volumes;
+  if (!domain.spec.disks) {
+    return volumes;
+  }
+  for (const crds::Disk& disk : *domain.spec.disks) {
+    if (!disk.create) {
+      continue;
+    }
+    const std::string format(enumName(disk.create->format.value_or(crds::kDefaultImageFormat)));
+    drivers::VolumeRequest request;
+    request.pool = pool;
+    request.name = hypervisorName(domain) + "-" + disk.name + "." + format;
+    request.capacityBytes = static_cast<std::uint64_t>(disk.create->size.bytes());
+    request.format = format;
+    volumes.push_back(std::move(request));
+  }
+  return volumes;
+}
+
+Expected<drivers::DomainSpec, std::string> translateDomain(
+    const crds::Domain& domain, const drivers::StorageRoots& roots,
+    const std::map<std::string, std::string>& volumePaths) {
+  const crds::DomainSpec& spec = domain.spec;
+  drivers::DomainSpec out;
+  out.name = hypervisorName(domain);
+  out.type = spec.type.value_or("kvm");
+  if (spec.vcpus) {
+    if (*spec.vcpus < 1) {
+      return unexpected("spec.vcpus must be at least 1, not " + std::to_string(*spec.vcpus));
+    }
+    out.vcpus = static_cast<unsigned>(*spec.vcpus);
+  }
+  if (spec.memory) {
+    if (spec.memory->bytes() < (1 << 20)) {
+      return unexpected("spec.memory " + spec.memory->text() + " is less than 1Mi");
+    }
+    out.memoryBytes = static_cast<std::uint64_t>(spec.memory->bytes());
+  }
+  if (spec.os) {
+    out.arch = spec.os->arch.value_or(out.arch);
+    out.machine = spec.os->machine.value_or("");
+    out.firmware = spec.os->firmware.value_or(crds::Firmware::Bios) == crds::Firmware::Efi
+                       ? drivers::Firmware::Efi
+                       : drivers::Firmware::Bios;
+  }
+  if (spec.disks) {
+    for (std::size_t i = 0; i < spec.disks->size(); ++i) {
+      const crds::Disk& disk = (*spec.disks)[i];
+      const std::string field = "spec.disks[" + std::to_string(i) + "]";
+      drivers::DiskSpec target;
+      target.target = disk.name;
+      target.bus = std::string(enumName(disk.bus.value_or(crds::kDefaultDiskBus)));
+      if (disk.source) {
+        auto confined = roots.confine(disk.source->path);
+        if (!confined) {
+          return unexpected(field + ".source.path: " + confined.error().message);
+        }
+        target.path = confined->string();
+        target.format = target.path.ends_with(".raw") || target.path.ends_with(".img") ? "raw" : "qcow2";
+      } else if (disk.create) {
+        auto path = volumePaths.find(disk.name);
+        if (path == volumePaths.end()) {
+          return unexpected(field + ".create: no volume was created for disk " + disk.name);
+        }
+        target.path = path->second;
+        target.format = std::string(enumName(disk.create->format.value_or(crds::kDefaultImageFormat)));
+      } else {
+        return unexpected(field + ": exactly one of source and create must be set");
+      }
+      out.disks.push_back(std::move(target));
+    }
+  }
+  if (spec.networks) {
+    for (std::size_t i = 0; i < spec.networks->size(); ++i) {
+      const crds::NetworkInterface& network = (*spec.networks)[i];
+      if (network.network.has_value() == network.bridge.has_value()) {
+        return unexpected("spec.networks[" + std::to_string(i) +
+                          "]: exactly one of network and bridge must be set");
+      }
+      drivers::NetworkSpec target;
+      target.network = network.network.value_or("");
+      target.bridge = network.bridge.value_or("");
+      target.model = network.model.value_or(std::string(crds::kDefaultNetworkModel));
+      out.networks.push_back(std::move(target));
+    }
+  }
+  out.owner = ownershipOf(domain);
+  return out;
+}
+
+}  // namespace virtsnap::reconcilers

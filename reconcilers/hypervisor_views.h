@@ -1,0 +1,102 @@
+#pragma once
+// One view of the hypervisor per domain (the domain's snapshot tree and definitions as libvirt last
+// reported them), shared by the three reconcilers, so that one change costs one tree listing and
+// not one per snapshot.
+//
+// Guarantees:
+// - All hypervisor work on one domain happens while holding that domain's Access: operations of one
+//   domain are strictly one at a time (across the three reconcilers), different domains proceed in
+//   parallel.
+// - refresh() replaces the view with libvirt's listing and says which snapshots' tree positions
+//   (parent, children, current, depth, deletability) changed, so only those are reconciled again.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/expected.h"
+#include "drivers/deletion_block.h"
+#include "drivers/driver_error.h"
+#include "drivers/hypervisor_driver.h"
+#include "drivers/snapshot_tree.h"
+
+namespace virtsnap::reconcilers {
+
+// Where one snapshot sits in its domain's tree: what a Snapshot's status reports of it.
+struct TreePosition {
+  std::optional<std::string> parent;
+  std::vector<std::string> children;  // sorted
+  bool current = false;
+  std::size_t depth = 0;
+  std::optional<drivers::DeletionBlock> deletionBlock;  // for the snapshot's own deletion policy
+
+  bool operator==(const TreePosition&) const = default;
+};
+
+struct DomainView {
+  bool loaded = false;  // false until the first listing
+  Clock::TimePoint refreshedAt{};
+  drivers::SnapshotTree tree;
+  std::map<std::string, drivers::SnapshotDefinition, std::less<>> definitions;
+  std::map<std::string, TreePosition, std::less<>> positions;
+};
+
+// What a refresh changed.
+struct ViewChange {
+  std::set<std::string> changed;  // snapshots added, removed, or whose TreePosition changed
+  bool treeChanged() const { return !changed.empty(); }
+};
+
+class HypervisorViews {
+ public:
+  explicit HypervisorViews(drivers::HypervisorDriver& driver, ClockPtr clock = systemClock())
+      : driver_(driver), clock_(std::move(clock)) {}
+
+  // A domain's turn: holds its lock while it lives.
+  class Access {
+   public:
+    DomainView& view() { return *slot_->view; }
+    const std::string& domain() const { return domain_; }
+
+   private:
+    friend class HypervisorViews;
+    struct Slot {
+      std::mutex mutex;
+      std::unique_ptr<DomainView> view = std::make_unique<DomainView>();
+    };
+    Access(std::shared_ptr<Slot> slot, std::string domain)
+        : slot_(std::move(slot)), lock_(slot_->mutex), domain_(std::move(domain)) {}
+    std::shared_ptr<Slot> slot_;
+    std::unique_lock<std::mutex> lock_;
+    std::string domain_;
+  };
+
+  // Blocks until no other operation holds `domain` (the hypervisor's domain name).
+  Access access(const std::string& domain);
+
+  // Lists the domain's snapshots and replaces the view; the error leaves the view as it was.
+  Expected<ViewChange, drivers::DriverError> refresh(Access& access);
+  // refresh() unless the view was refreshed less than `maxAge` ago (then: no change).
+  Expected<ViewChange, drivers::DriverError> refreshIfOlder(Access& access, std::chrono::nanoseconds maxAge);
+  // Empties the view (the domain is gone); every snapshot it held counts as changed.
+  ViewChange forget(Access& access);
+
+  // Tree positions as the view computes them; exposed for tests and benchmarks.
+  static std::map<std::string, TreePosition, std::less<>> positionsOf(const drivers::SnapshotTree& tree);
+
+ private:
+  using Slot = Access::Slot;
+  drivers::HypervisorDriver& driver_;
+  const ClockPtr clock_;
+  std::mutex mutex_;  // guards slots_
+  std::map<std::string, std::shared_ptr<Slot>, std::less<>> slots_;
+};
+
+}  // namespace virtsnap::reconcilers

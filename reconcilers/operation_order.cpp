@@ -1,0 +1,62 @@
+#include "reconcilers/operation_order.h"
+
+#include <tuple>
+
+namespace virtsnap::reconcilers {
+namespace {
+
+std::string stringAt(const nlohmann::json& object, const char* section, const char* key) {
+  auto outer = object.find(section);
+  if (outer == object.end() || !outer->is_object()) {
+    return {};
+  }
+  auto inner = outer->find(key);
+  return inner != outer->end() && inner->is_string() ? inner->get<std::string>() : std::string();
+}
+
+bool before(const PendingOperation& a, const PendingOperation& b) {
+  return std::tie(a.creationTimestamp, a.name, a.kind) < std::tie(b.creationTimestamp, b.name, b.kind);
+}
+
+PendingOperation operationOf(const nlohmann::json& object, PendingOperation::Kind kind) {
+  return PendingOperation{kind, stringAt(object, "metadata", "name"),
+                          stringAt(object, "metadata", "creationTimestamp")};
+}
+
+}  // namespace
+
+bool snapshotPending(const nlohmann::json& snapshot) {
+  if (!stringAt(snapshot, "metadata", "deletionTimestamp").empty()) {
+    return false;
+  }
+  const std::string phase = stringAt(snapshot, "status", "phase");
+  return phase.empty() || phase == "Pending" || phase == "Creating";
+}
+
+bool revertPending(const nlohmann::json& revert) {
+  const std::string phase = stringAt(revert, "status", "phase");
+  return phase.empty() || phase == "Pending" || phase == "Running";
+}
+
+std::optional<PendingOperation> nextOperation(const std::vector<kube::ObjectPtr>& snapshots,
+                                              const std::vector<kube::ObjectPtr>& reverts) {
+  std::optional<PendingOperation> next;
+  auto consider = [&next](const PendingOperation& operation) {
+    if (!next || before(operation, *next)) {
+      next = operation;
+    }
+  };
+  for (const auto& snapshot : snapshots) {
+    if (snapshot && snapshotPending(*snapshot)) {
+      consider(operationOf(*snapshot, PendingOperation::Kind::Snapshot));
+    }
+  }
+  for (const auto& revert : reverts) {
+    if (revert && revertPending(*revert)) {
+      consider(operationOf(*revert, PendingOperation::Kind::Revert));
+    }
+  }
+  return next;
+}
+
+}  // namespace virtsnap::reconcilers

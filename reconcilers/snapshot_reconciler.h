@@ -1,0 +1,40 @@
+#pragma once
+// Reconciles a Snapshot (docs/design.md, Snapshot): the finalizer; the snapshot taken when it is its
+// domain's next operation in (creationTimestamp, name) order, or adopted when libvirt already has one
+// of that name (the agent may have died between the libvirt call and the status write), never taken
+// twice; status from the domain's hypervisor view (parent, children, current, depth, deletability,
+// the definition kept for recovery); Lost when it vanished behind the agent's back; deletion per
+// deletionPolicy, with refusals (predicted by the tree model or libvirt's own) as DeletionBlocked,
+// an Event, the finalizer kept and a retry when the tree changes.
+
+#include "controller/kube/reconciler.h"
+#include "controller/kube/typed_client.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "reconcilers/agent_context.h"
+#include "reconcilers/conditions.h"
+
+namespace virtsnap::reconcilers {
+
+class SnapshotReconciler final : public kube::Reconciler {
+ public:
+  explicit SnapshotReconciler(AgentContext& context) : context_(context), client_(context.client) {}
+
+  kube::ReconcileResult reconcile(const kube::Request& request) override;
+
+ private:
+  kube::ReconcileResult finalize(const crds::Snapshot& snapshot, const std::string& domainName);
+  kube::ReconcileResult take(crds::Snapshot snapshot, const std::string& domainName,
+                             HypervisorViews::Access& access);
+  // Writes the status with `outcome`'s conditions; the result of the reconcile.
+  kube::ReconcileResult finish(const crds::Snapshot& snapshot, crds::SnapshotStatus status,
+                               const ReconcileOutcome& outcome, kube::ReconcileResult result);
+  void enqueueChanged(const std::string& ns, const std::set<std::string>& changed, const std::string& self);
+  void event(const crds::Snapshot& snapshot, kube::EventType type, const std::string& reason,
+             const std::string& message);
+
+  AgentContext& context_;
+  kube::TypedClient<crds::Snapshot> client_;
+};
+
+}  // namespace virtsnap::reconcilers
