@@ -189,6 +189,30 @@ nlohmann::json evaluateColumnPath(const nlohmann::json& object, const std::strin
         return nullptr;
       }
       const std::string index = path.substr(i + 1, end - i - 1);
+      if (index.starts_with("?(@.") && index.ends_with(")")) {
+        // A filter, as CRDs write "the Ready condition's status": [?(@.type=="Ready")]. Like
+        // kubectl's printer, the column shows the first element that matches.
+        const std::string filter = index.substr(4, index.size() - 5);
+        const std::size_t equals = filter.find("==");
+        if (equals == std::string::npos || filter.size() < equals + 4) {
+          return nullptr;
+        }
+        const std::string key = filter.substr(0, equals);
+        std::string value = filter.substr(equals + 2);
+        if ((value.front() != '"' && value.front() != '\'') || value.back() != value.front()) {
+          return nullptr;
+        }
+        value = value.substr(1, value.size() - 2);
+        auto match = std::find_if(at->begin(), at->end(), [&](const nlohmann::json& element) {
+          return element.is_object() && element.contains(key) && element[key].is_string() && element[key] == value;
+        });
+        if (match == at->end()) {
+          return nullptr;
+        }
+        at = &*match;
+        i = end + 1;
+        continue;
+      }
       if (index.empty() ||
           !std::all_of(index.begin(), index.end(), [](unsigned char c) { return std::isdigit(c); })) {
         return nullptr;

@@ -252,5 +252,16 @@ TEST(Table, ColumnPathsSelectFieldsAndListItems) {
   EXPECT_TRUE(evaluateColumnPath(object, ".spec.disks[x]").is_null());
 }
 
+TEST(Table, ColumnPathFiltersPickTheFirstMatchingItem) {
+  const nlohmann::json object{{"status",
+                               {{"conditions",
+                                 {{{"type", "Reconciling"}, {"status", "True"}},
+                                  {{"type", "Ready"}, {"status", "False"}}}}}}};
+  EXPECT_EQ(evaluateColumnPath(object, R"(.status.conditions[?(@.type=="Ready")].status)"), "False");
+  EXPECT_EQ(evaluateColumnPath(object, ".status.conditions[?(@.type=='Reconciling')].status"), "True");
+  EXPECT_TRUE(evaluateColumnPath(object, R"(.status.conditions[?(@.type=="Stalled")].status)").is_null());
+  EXPECT_TRUE(evaluateColumnPath(object, R"(.status.conditions[?(@.type=Ready)].status)").is_null());
+}
+
 }  // namespace
 }  // namespace virtsnap::apiserver
