@@ -1,0 +1,234 @@
+// The agent against libvirt's test driver in this process, differentially: hundreds of random creates,
+// reverts and deletes issued as objects (seeded; the seed and the step are printed on failure), and
+// after each one the tree in the Domain's status, the tree libvirt reports on its own connection, the
+// tree model fed the same operations, and every Snapshot's status agree.
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "controller/agent/agent_manager.h"
+#include "controller/kube/typed_client.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
+#include "drivers/libvirt/libvirt_driver.h"
+#include "drivers/snapshot_tree.h"
+#include "tests/support/embedded_api_server.h"
+#include "tests/support/eventually.h"
+
+namespace virtsnap {
+namespace {
+
+using kube::TypedClient;
+
+// "name<parent>" per snapshot in topological order, '*' on the current one.
+std::vector<std::string> lines(const drivers::SnapshotTree& tree) {
+  std::vector<std::string> out;
+  const auto current = tree.current();
+  tree.forEachTopological([&](const drivers::SnapshotRecord& record, std::size_t) {
+    out.push_back(record.name + "<" + record.parent.value_or("") + ">" + (current == record.name ? "*" : ""));
+  });
+  return out;
+}
+
+std::vector<std::string> lines(const crds::DomainStatus& status) {
+  std::vector<std::string> out;
+  for (const auto& entry : status.snapshotTree.value_or(std::vector<crds::SnapshotTreeEntry>{})) {
+    out.push_back(entry.name + "<" + entry.parent.value_or("") + ">" +
+                  (entry.current.value_or(false) ? "*" : ""));
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& part : parts) {
+    out += part + " ";
+  }
+  return out;
+}
+
+class AgentDifferential : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testsupport::EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-agent-differential";
+    options.namespaces = {"vms", "virtsnap-system"};
+    options.client.qps = 0;
+    auto started = testsupport::EmbeddedApiServer::start(options);
+    ASSERT_TRUE(started.has_value()) << started.error();
+    server = std::move(started).value();
+
+    drivers::libvirt::LibvirtDriverOptions driverOptions;
+    driverOptions.uri = "test:///default";
+    driverOptions.storageRoots = {"/default-pool"};
+    driverOptions.revertSpacing = std::chrono::milliseconds(0);
+    driver = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
+    observer = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);  // libvirt's own view
+
+    agent::AgentManagerOptions agentOptions;
+    agentOptions.settings.nodeName = "n1";
+    agentOptions.settings.storagePool = "default-pool";
+    agentOptions.settings.pollPeriod = std::chrono::milliseconds(500);
+    agentOptions.storageRoots = {"/default-pool"};
+    agentOptions.workers = 2;
+    agentOptions.identity = "differential";
+    manager = std::make_unique<agent::AgentManager>(agentOptions, server->client(), server->client(), *driver,
+                                                    std::make_shared<prometheus::Registry>());
+    auto ready = manager->start();
+    ASSERT_TRUE(ready.has_value()) << ready.error();
+    ASSERT_TRUE(manager->waitReady(std::chrono::seconds(30)));
+  }
+
+  void TearDown() override {
+    if (manager) {
+      manager->stop();
+    }
+    if (observer) {
+      observer->undefine(domainName, drivers::UndefineOptions{});
+    }
+    manager.reset();
+  }
+
+  std::optional<crds::Domain> domain() {
+    auto got = TypedClient<crds::Domain>(server->client()).get("vms", "web");
+    return got ? std::optional<crds::Domain>(got.value()) : std::nullopt;
+  }
+
+  // Empty when the Domain's status, libvirt and every Snapshot agree with the model; else what differs.
+  std::string disagreement(const drivers::SnapshotTree& model) {
+    const std::vector<std::string> expected = lines(model);
+    auto web = domain();
+    if (!web || !web->status) {
+      return "no Domain status";
+    }
+    if (lines(*web->status) != expected) {
+      return "Domain status " + joined(lines(*web->status)) + "!= model " + joined(expected);
+    }
+    auto listing = observer->listSnapshots(domainName);
+    if (!listing) {
+      return "libvirt: " + listing.error().message;
+    }
+    std::vector<drivers::SnapshotRecord> records;
+    for (const auto& definition : listing->snapshots) {
+      records.push_back(definition.record());
+    }
+    drivers::SnapshotTree libvirtTree;
+    libvirtTree.rebuild(records, listing->current);
+    if (lines(libvirtTree) != expected) {
+      return "libvirt " + joined(lines(libvirtTree)) + "!= model " + joined(expected);
+    }
+    auto snapshots = TypedClient<crds::Snapshot>(server->client()).list("vms");
+    if (!snapshots) {
+      return snapshots.error().message;
+    }
+    if (snapshots->items.size() != model.size()) {
+      return std::to_string(snapshots->items.size()) + " Snapshot objects for " +
+             std::to_string(model.size()) + " snapshots";
+    }
+    for (const auto& snapshot : snapshots->items) {
+      const std::string name = snapshot.metadata.name.value_or("");
+      if (!model.contains(name) || !snapshot.status || snapshot.status->phase != crds::SnapshotPhase::Ready) {
+        return "Snapshot " + name + " is not Ready or not in the tree";
+      }
+      if (snapshot.status->parent != model.parentOf(name) ||
+          snapshot.status->current.value_or(false) != (model.current() == name) ||
+          snapshot.status->children.value_or(std::vector<std::string>{}) != model.childrenOf(name)) {
+        return "Snapshot " + name + "'s status disagrees with the tree";
+      }
+    }
+    return {};
+  }
+
+  const std::string domainName = "vms.web";
+  std::unique_ptr<testsupport::EmbeddedApiServer> server;
+  std::unique_ptr<drivers::libvirt::LibvirtDriver> driver;
+  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer;
+  std::unique_ptr<agent::AgentManager> manager;
+};
+
+TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
+  const char* seedText = std::getenv("VIRTSNAP_SEED");
+  const std::uint64_t seed = seedText ? std::strtoull(seedText, nullptr, 10) : 20261206;
+  const int steps = 200;
+  std::mt19937_64 random(seed);
+
+  crds::Domain web;
+  web.metadata.name = "web";
+  web.metadata.namespaceName = "vms";
+  web.spec.nodeName = "n1";
+  web.spec.type = "test";
+  web.spec.memory = crds::Quantity::parse("64Mi").value();
+  web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
+  ASSERT_TRUE(TypedClient<crds::Domain>(server->client()).create(web).has_value());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain();
+    return got && got->status && got->status->hypervisor.has_value();
+  })) << "the Domain never got defined";
+
+  drivers::SnapshotTree model;
+  TypedClient<crds::Snapshot> snapshots(server->client());
+  TypedClient<crds::SnapshotRevert> reverts(server->client());
+  for (int step = 0; step < steps; ++step) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + " (VIRTSNAP_SEED), step " + std::to_string(step));
+    const auto existing = lines(model);
+    const int dice = static_cast<int>(random() % 4);
+    std::string operation;
+    if (model.empty() || dice < 2) {
+      const std::string name = "s" + std::to_string(step);
+      crds::Snapshot snapshot;
+      snapshot.metadata.name = name;
+      snapshot.metadata.namespaceName = "vms";
+      snapshot.spec.domainName = "web";
+      auto created = snapshots.create(snapshot);
+      ASSERT_TRUE(created.has_value()) << created.error().message;
+      ASSERT_TRUE(
+          model.create(drivers::SnapshotRecord{name, std::nullopt, drivers::SnapshotLocation::Internal}));
+      operation = "create " + name;
+    } else {
+      auto order = model.topologicalOrder();
+      const std::string target = order[random() % order.size()].name;
+      if (dice == 2) {
+        crds::SnapshotRevert revert;
+        revert.metadata.name = "r" + std::to_string(step);
+        revert.metadata.namespaceName = "vms";
+        revert.spec.domainName = "web";
+        revert.spec.snapshotName = target;
+        auto created = reverts.create(revert);
+        ASSERT_TRUE(created.has_value()) << created.error().message;
+        ASSERT_FALSE(model.revert(target));
+        operation = "revert to " + target;
+        ASSERT_TRUE(testsupport::eventually([&] {
+          auto got = reverts.get("vms", revert.metadata.name.value_or(""));
+          return got && got->status && got->status->phase == crds::RevertPhase::Succeeded;
+        })) << operation;
+      } else {
+        auto removed = snapshots.remove("vms", target);
+        ASSERT_TRUE(removed.has_value()) << removed.error().message;
+        ASSERT_TRUE(model.remove(target, drivers::DeleteOptions{}));
+        operation = "delete " + target;
+      }
+    }
+    std::string last;
+    const bool agreed = testsupport::eventually(
+        [&] {
+          last = disagreement(model);
+          if (!last.empty()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));  // let the agent work
+          }
+          return last.empty();
+        },
+        std::chrono::seconds(30));
+    ASSERT_TRUE(agreed) << "after " << operation << " on " << joined(existing) << ": " << last;
+  }
+}
+
+}  // namespace
+}  // namespace virtsnap
