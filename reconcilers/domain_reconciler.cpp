@@ -43,7 +43,7 @@ ReconcileOutcome stalled(std::string reason, std::string message) {
   return ReconcileOutcome{ReconcileState::Stalled, std::move(reason), std::move(message)};
 }
 
-std::string joined(const std::vector<crds::DecodeError>& problems) {
+std::string joined(const std::vector<meta::DecodeError>& problems) {
   std::string out;
   for (const auto& problem : problems) {
     out += (out.empty() ? "" : "; ") + (problem.path.empty() ? "" : problem.path + ": ") + problem.message;
@@ -285,7 +285,7 @@ std::optional<DomainReconciler::Converged> DomainReconciler::define(const Domain
         result->state == drivers::DomainState::Running || result->state == drivers::DomainState::Paused;
     if (active) {
       setCondition(status.conditions,
-                   ConditionUpdate{std::string(crds::kConditionRestartRequired), crds::ConditionStatus::True,
+                   ConditionUpdate{std::string(crds::kConditionRestartRequired), meta::ConditionStatus::True,
                                    "DefinitionChanged",
                                    "the new definition takes effect when the domain is next started",
                                    domain.metadata.generation.value_or(0)},

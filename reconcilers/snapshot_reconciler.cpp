@@ -16,7 +16,7 @@ using crds::SnapshotPhase;
 using crds::SnapshotStatus;
 using kube::ReconcileResult;
 
-std::string joined(const std::vector<crds::DecodeError>& problems) {
+std::string joined(const std::vector<meta::DecodeError>& problems) {
   std::string out;
   for (const auto& problem : problems) {
     out += (out.empty() ? "" : "; ") + (problem.path.empty() ? "" : problem.path + ": ") + problem.message;
@@ -267,7 +267,7 @@ ReconcileResult SnapshotReconciler::finalize(const Snapshot& snapshot, const std
       const bool news = !isConditionTrue(status.conditions, crds::kConditionDeletionBlocked) ||
                         status.deletionBlockedReason != reason;
       setCondition(status.conditions,
-                   ConditionUpdate{std::string(crds::kConditionDeletionBlocked), crds::ConditionStatus::True,
+                   ConditionUpdate{std::string(crds::kConditionDeletionBlocked), meta::ConditionStatus::True,
                                    reason, block->message, snapshot.metadata.generation.value_or(0)},
                    wallNow(context_.wallClock));
       status.deletable = false;

@@ -16,6 +16,9 @@
 #   kube_core               base/ crds/meta/ controller/kube/ (not http/)       nlohmann prometheus
 #   kube (http)             base/ crds/meta/ controller/kube/                   + cpprestsdk openssl
 #   logging                 base/ controller/logging/                        spdlog nlohmann
+#   agent                   base/ crds/ reconcilers/ drivers/ (not libvirt/),  nlohmann prometheus
+#                           controller/kube/ (not http/), controller/apiserver/ (standalone mode)
+#   agent (http)            base/ controller/agent/                             cpprestsdk
 #   controller binaries     anything (only the main files wire concrete classes together)
 #
 # The runtime and the API server never include a product kind (crds/ outside crds/meta/) or drivers/;
@@ -56,6 +59,8 @@ set(libraries
     "apiserver_core|^controller/apiserver/|^(base/|crds/meta/|controller/apiserver/(cel/|storage/|validation/|[^/]+$))|^(${family_nlohmann}|${family_openssl}|${family_zlib})"
     "kube_http|^controller/kube/http/|^(base|crds/meta|controller/kube)/|^(${family_nlohmann}|${family_cpprest}|${family_openssl}|${family_prometheus})"
     "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
+    "agent_http|^controller/agent/http/|^(base|controller/agent)/|^(${family_cpprest})"
+    "agent|^controller/agent/|^(base/|crds/|drivers/[^/]+$|reconcilers/|controller/kube/[^/]+$|controller/apiserver/|controller/agent/[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
     "logging|^controller/logging/|^(base|controller/logging)/|^(${family_spdlog}|${family_nlohmann})")
 
 set(violations "")

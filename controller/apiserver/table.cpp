@@ -204,7 +204,8 @@ nlohmann::json evaluateColumnPath(const nlohmann::json& object, const std::strin
         }
         value = value.substr(1, value.size() - 2);
         auto match = std::find_if(at->begin(), at->end(), [&](const nlohmann::json& element) {
-          return element.is_object() && element.contains(key) && element[key].is_string() && element[key] == value;
+          return element.is_object() && element.contains(key) && element[key].is_string() &&
+                 element[key] == value;
         });
         if (match == at->end()) {
           return nullptr;

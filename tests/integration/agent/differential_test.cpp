@@ -165,7 +165,7 @@ TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
   web.metadata.namespaceName = "vms";
   web.spec.nodeName = "n1";
   web.spec.type = "test";
-  web.spec.memory = crds::Quantity::parse("64Mi").value();
+  web.spec.memory = meta::Quantity::parse("64Mi").value();
   web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
   ASSERT_TRUE(TypedClient<crds::Domain>(server->client()).create(web).has_value());
   ASSERT_TRUE(testsupport::eventually([&] {

@@ -253,10 +253,10 @@ TEST(Table, ColumnPathsSelectFieldsAndListItems) {
 }
 
 TEST(Table, ColumnPathFiltersPickTheFirstMatchingItem) {
-  const nlohmann::json object{{"status",
-                               {{"conditions",
-                                 {{{"type", "Reconciling"}, {"status", "True"}},
-                                  {{"type", "Ready"}, {"status", "False"}}}}}}};
+  const nlohmann::json object{
+      {"status",
+       {{"conditions",
+         {{{"type", "Reconciling"}, {"status", "True"}}, {{"type", "Ready"}, {"status", "False"}}}}}}};
   EXPECT_EQ(evaluateColumnPath(object, R"(.status.conditions[?(@.type=="Ready")].status)"), "False");
   EXPECT_EQ(evaluateColumnPath(object, ".status.conditions[?(@.type=='Reconciling')].status"), "True");
   EXPECT_TRUE(evaluateColumnPath(object, R"(.status.conditions[?(@.type=="Stalled")].status)").is_null());

@@ -19,7 +19,7 @@ crds::Domain domain() {
   out.spec.nodeName = "n1";
   out.spec.type = "test";
   out.spec.vcpus = 2;
-  out.spec.memory = crds::Quantity::parse("128Mi").value();
+  out.spec.memory = meta::Quantity::parse("128Mi").value();
   return out;
 }
 
@@ -45,7 +45,7 @@ TEST_F(DomainTranslation, TheSpecBecomesADefinitionWithTheOwner) {
   web.spec.disks = std::vector<crds::Disk>{
       crds::Disk{"vda", std::nullopt, crds::DiskSource{(root / "web.qcow2").string()}, std::nullopt},
       crds::Disk{"vdb", crds::DiskBus::Sata, std::nullopt,
-                 crds::DiskCreate{crds::Quantity::parse("1Gi").value(), std::nullopt}}};
+                 crds::DiskCreate{meta::Quantity::parse("1Gi").value(), std::nullopt}}};
   const drivers::StorageRoots roots({root});
   auto volumes = volumesFor(web, "pool");
   ASSERT_EQ(volumes.size(), 1U);
