@@ -42,7 +42,7 @@ struct TreePosition {
 
 struct DomainView {
   bool loaded = false;  // false until the first listing
-  Clock::TimePoint refreshedAt{};
+  virtsnap::Clock::TimePoint refreshedAt{};
   drivers::SnapshotTree tree;
   std::map<std::string, drivers::SnapshotDefinition, std::less<>> definitions;
   std::map<std::string, TreePosition, std::less<>> positions;

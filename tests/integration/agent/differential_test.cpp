@@ -22,6 +22,7 @@
 #include "drivers/snapshot_tree.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/eventually.h"
+#include "tests/support/in_process_agent.h"
 
 namespace virtsnap {
 namespace {
@@ -55,52 +56,14 @@ std::string joined(const std::vector<std::string>& parts) {
   return out;
 }
 
-class AgentDifferential : public ::testing::Test {
+class AgentDifferential : public testsupport::InProcessAgentTest {
  protected:
-  void SetUp() override {
-    testsupport::EmbeddedApiServerOptions options;
-    options.dirPrefix = "virtsnap-agent-differential";
-    options.namespaces = {"vms", "virtsnap-system"};
-    options.client.qps = 0;
-    auto started = testsupport::EmbeddedApiServer::start(options);
-    ASSERT_TRUE(started.has_value()) << started.error();
-    server = std::move(started).value();
-
-    drivers::libvirt::LibvirtDriverOptions driverOptions;
-    driverOptions.uri = "test:///default";
-    driverOptions.storageRoots = {"/default-pool"};
-    driverOptions.revertSpacing = std::chrono::milliseconds(0);
-    driver = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
-    observer = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);  // libvirt's own view
-
-    agent::AgentManagerOptions agentOptions;
-    agentOptions.settings.nodeName = "n1";
-    agentOptions.settings.storagePool = "default-pool";
-    agentOptions.settings.pollPeriod = std::chrono::milliseconds(500);
-    agentOptions.storageRoots = {"/default-pool"};
-    agentOptions.workers = 2;
-    agentOptions.identity = "differential";
-    manager = std::make_unique<agent::AgentManager>(agentOptions, server->client(), server->client(), *driver,
-                                                    std::make_shared<prometheus::Registry>());
-    auto ready = manager->start();
-    ASSERT_TRUE(ready.has_value()) << ready.error();
-    ASSERT_TRUE(manager->waitReady(std::chrono::seconds(30)));
-  }
-
   void TearDown() override {
-    if (manager) {
-      manager->stop();
-    }
-    if (observer) {
-      observer->undefine(domainName, drivers::UndefineOptions{});
-    }
-    manager.reset();
+    undefineAtEnd.push_back(domainName);
+    InProcessAgentTest::TearDown();
   }
 
-  std::optional<crds::Domain> domain() {
-    auto got = TypedClient<crds::Domain>(server->client()).get("vms", "web");
-    return got ? std::optional<crds::Domain>(got.value()) : std::nullopt;
-  }
+  std::optional<crds::Domain> domain() { return InProcessAgentTest::domain("web"); }
 
   // Empty when the Domain's status, libvirt and every Snapshot agree with the model; else what differs.
   std::string disagreement(const drivers::SnapshotTree& model) {
@@ -148,10 +111,6 @@ class AgentDifferential : public ::testing::Test {
   }
 
   const std::string domainName = "vms.web";
-  std::unique_ptr<testsupport::EmbeddedApiServer> server;
-  std::unique_ptr<drivers::libvirt::LibvirtDriver> driver;
-  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer;
-  std::unique_ptr<agent::AgentManager> manager;
 };
 
 TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
@@ -160,14 +119,7 @@ TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
   const int steps = 200;
   std::mt19937_64 random(seed);
 
-  crds::Domain web;
-  web.metadata.name = "web";
-  web.metadata.namespaceName = "vms";
-  web.spec.nodeName = "n1";
-  web.spec.type = "test";
-  web.spec.memory = meta::Quantity::parse("64Mi").value();
-  web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
-  ASSERT_TRUE(TypedClient<crds::Domain>(server->client()).create(web).has_value());
+  ASSERT_TRUE(TypedClient<crds::Domain>(server->client()).create(testDomain("web")).has_value());
   ASSERT_TRUE(testsupport::eventually([&] {
     auto got = domain();
     return got && got->status && got->status->hypervisor.has_value();

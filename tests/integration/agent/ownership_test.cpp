@@ -1,0 +1,140 @@
+// What the agent does with libvirt state it did not make: a foreign domain under a Domain's name is
+// Stalled and never touched (unless adoptExisting), snapshots made outside virtsnap are reported or
+// adopted as the Domain asks, and a snapshot deleted behind the agent's back becomes Lost.
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "crds/snapshot.h"
+#include "reconcilers/conditions.h"
+#include "tests/support/eventually.h"
+#include "tests/support/in_process_agent.h"
+
+namespace virtsnap {
+namespace {
+
+using kube::TypedClient;
+
+class AgentOwnership : public testsupport::InProcessAgentTest {
+ protected:
+  // Defines a libvirt domain directly, as virsh would: no ownership element.
+  void defineForeign(const std::string& name) {
+    drivers::DomainSpec spec;
+    spec.name = name;
+    spec.type = "test";
+    spec.arch = "i686";
+    spec.memoryBytes = 64ULL << 20;
+    auto defined = observer->defineDomain(spec);
+    ASSERT_TRUE(defined.has_value()) << defined.error().message;
+    undefineAtEnd.push_back(name);
+  }
+
+  const meta::Condition* condition(const std::string& domainName, const std::string& type) {
+    auto got = domain(domainName);
+    if (!got || !got->status) {
+      return nullptr;
+    }
+    conditions = got->status->conditions;
+    return reconcilers::findCondition(conditions, type);
+  }
+
+  std::optional<std::vector<meta::Condition>> conditions;
+};
+
+TEST_F(AgentOwnership, AForeignDomainIsStalledAndUntouchedUntilAdopted) {
+  defineForeign("vms.legacy");
+  TypedClient<crds::Domain> domains(server->client());
+  ASSERT_TRUE(domains.create(testDomain("legacy")).has_value());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    const meta::Condition* stalled = condition("legacy", "Stalled");
+    return stalled && stalled->reason == "ForeignDomain";
+  }));
+  auto info = observer->lookupDomain("vms.legacy");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->state, drivers::DomainState::Shutoff);  // not started
+  EXPECT_FALSE(info->owner.has_value());                  // not claimed
+
+  auto legacy = domains.get("vms", "legacy");
+  ASSERT_TRUE(legacy.has_value());
+  legacy->spec.adoptExisting = true;
+  ASSERT_TRUE(domains.update(legacy.value()).has_value());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    const meta::Condition* ready = condition("legacy", "Ready");
+    return ready && ready->status == meta::ConditionStatus::True;
+  }));
+  info = observer->lookupDomain("vms.legacy");
+  ASSERT_TRUE(info.has_value());
+  ASSERT_TRUE(info->owner.has_value());
+  EXPECT_EQ(info->owner->name, "legacy");
+  EXPECT_EQ(info->state, drivers::DomainState::Running);  // runState enforced once it is ours
+}
+
+TEST_F(AgentOwnership, SnapshotsMadeOutsideAreReportedThenAdopted) {
+  TypedClient<crds::Domain> domains(server->client());
+  ASSERT_TRUE(domains.create(testDomain("web")).has_value());
+  undefineAtEnd.push_back("vms.web");
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("web");
+    return got && got->status && got->status->hypervisor;
+  }));
+  drivers::SnapshotRequest request;
+  request.name = "by-virsh";
+  ASSERT_TRUE(observer->createSnapshot("vms.web", request).has_value());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("web");
+    return got && got->status && got->status->unmanagedSnapshots == std::vector<std::string>{"by-virsh"};
+  })) << "the poll did not report the snapshot made outside virtsnap";
+
+  auto web = domains.get("vms", "web");
+  ASSERT_TRUE(web.has_value());
+  web->spec.unmanagedSnapshots = crds::UnmanagedSnapshotPolicy::Adopt;
+  ASSERT_TRUE(domains.update(web.value()).has_value());
+  TypedClient<crds::Snapshot> snapshots(server->client());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto adopted = snapshots.get("vms", "by-virsh");
+    return adopted && adopted->status && adopted->status->phase == crds::SnapshotPhase::Ready &&
+           adopted->status->current == true;
+  }));
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("web");
+    return got && got->status && !got->status->unmanagedSnapshots && got->status->snapshotCount == 1;
+  }));
+  // Adopted, never taken a second time.
+  auto listing = observer->listSnapshots("vms.web");
+  ASSERT_TRUE(listing.has_value());
+  EXPECT_EQ(listing->snapshots.size(), 1U);
+}
+
+TEST_F(AgentOwnership, ASnapshotDeletedBehindTheAgentsBackIsLostAndNotTakenAgain) {
+  TypedClient<crds::Domain> domains(server->client());
+  ASSERT_TRUE(domains.create(testDomain("db")).has_value());
+  undefineAtEnd.push_back("vms.db");
+  TypedClient<crds::Snapshot> snapshots(server->client());
+  for (const char* name : {"one", "two"}) {
+    crds::Snapshot snapshot;
+    snapshot.metadata.name = name;
+    snapshot.metadata.namespaceName = "vms";
+    snapshot.spec.domainName = "db";
+    ASSERT_TRUE(snapshots.create(snapshot).has_value());
+  }
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto two = snapshots.get("vms", "two");
+    return two && two->status && two->status->phase == crds::SnapshotPhase::Ready;
+  }));
+  ASSERT_FALSE(observer->deleteSnapshot("vms.db", "two", drivers::DeleteOptions{}));
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto two = snapshots.get("vms", "two");
+    return two && two->status && two->status->phase == crds::SnapshotPhase::Lost;
+  })) << "the poll did not notice the deletion";
+  auto listing = observer->listSnapshots("vms.db");
+  ASSERT_TRUE(listing.has_value());
+  ASSERT_EQ(listing->snapshots.size(), 1U);
+  EXPECT_EQ(listing->snapshots[0].name, "one");
+  // Deleting the Lost object only releases its finalizer.
+  ASSERT_TRUE(snapshots.remove("vms", "two").has_value());
+  ASSERT_TRUE(testsupport::eventually([&] { return !snapshots.get("vms", "two").has_value(); }));
+}
+
+}  // namespace
+}  // namespace virtsnap

@@ -1,0 +1,90 @@
+#pragma once
+// The agent in the test's own process: the embedded API server (in-process transport), the agent's
+// manager on libvirt's test driver, and a second driver on the same test:///default ("observer"),
+// which sees libvirt's own state, because the test driver's state is shared by every connection of
+// one process. Tests create objects through the server's client and compare with the observer.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include "controller/agent/agent_manager.h"
+#include "controller/kube/typed_client.h"
+#include "crds/domain.h"
+#include "drivers/libvirt/libvirt_driver.h"
+#include "tests/support/embedded_api_server.h"
+
+namespace virtsnap::testsupport {
+
+class InProcessAgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-in-process-agent";
+    options.namespaces = {"vms", "virtsnap-system"};
+    options.client.qps = 0;
+    auto started = EmbeddedApiServer::start(options);
+    ASSERT_TRUE(started.has_value()) << started.error();
+    server = std::move(started).value();
+
+    drivers::libvirt::LibvirtDriverOptions driverOptions;
+    driverOptions.uri = "test:///default";
+    driverOptions.storageRoots = {"/default-pool"};
+    driverOptions.revertSpacing = std::chrono::milliseconds(0);
+    driver = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
+    observer = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
+
+    agent::AgentManagerOptions agentOptions;
+    agentOptions.settings.nodeName = "n1";
+    agentOptions.settings.storagePool = "default-pool";
+    agentOptions.settings.pollPeriod = std::chrono::milliseconds(500);
+    agentOptions.storageRoots = {"/default-pool"};
+    agentOptions.workers = 2;
+    agentOptions.identity = "in-process";
+    manager = std::make_unique<agent::AgentManager>(agentOptions, server->client(), server->client(), *driver,
+                                                    std::make_shared<prometheus::Registry>());
+    auto ready = manager->start();
+    ASSERT_TRUE(ready.has_value()) << ready.error();
+    ASSERT_TRUE(manager->waitReady(std::chrono::seconds(30)));
+  }
+
+  void TearDown() override {
+    if (manager) {
+      manager->stop();
+    }
+    manager.reset();
+    for (const std::string& name : undefineAtEnd) {
+      observer->destroy(name);
+      observer->undefine(name, drivers::UndefineOptions{});
+    }
+  }
+
+  // A Domain of the test driver's kind on node n1, in namespace vms.
+  static crds::Domain testDomain(const std::string& name) {
+    crds::Domain domain;
+    domain.metadata.name = name;
+    domain.metadata.namespaceName = "vms";
+    domain.spec.nodeName = "n1";
+    domain.spec.type = "test";
+    domain.spec.memory = meta::Quantity::parse("64Mi").value();
+    domain.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
+    return domain;
+  }
+
+  std::optional<crds::Domain> domain(const std::string& name) {
+    auto got = kube::TypedClient<crds::Domain>(server->client()).get("vms", name);
+    return got ? std::optional<crds::Domain>(got.value()) : std::nullopt;
+  }
+
+  std::unique_ptr<EmbeddedApiServer> server;
+  std::unique_ptr<drivers::libvirt::LibvirtDriver> driver;
+  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer;  // libvirt's own view
+  std::unique_ptr<agent::AgentManager> manager;
+  std::vector<std::string> undefineAtEnd;  // libvirt domains a test leaves behind
+};
+
+}  // namespace virtsnap::testsupport
