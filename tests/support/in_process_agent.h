@@ -29,14 +29,14 @@ class InProcessAgentTest : public ::testing::Test {
     options.client.qps = 0;
     auto started = EmbeddedApiServer::start(options);
     ASSERT_TRUE(started.has_value()) << started.error();
-    server = std::move(started).value();
+    server_ = std::move(started).value();
 
     drivers::libvirt::LibvirtDriverOptions driverOptions;
     driverOptions.uri = "test:///default";
     driverOptions.storageRoots = {"/default-pool"};
     driverOptions.revertSpacing = std::chrono::milliseconds(0);
-    driver = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
-    observer = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
+    driver_ = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
+    observer_ = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
 
     agent::AgentManagerOptions agentOptions;
     agentOptions.settings.nodeName = "n1";
@@ -45,21 +45,21 @@ class InProcessAgentTest : public ::testing::Test {
     agentOptions.storageRoots = {"/default-pool"};
     agentOptions.workers = 2;
     agentOptions.identity = "in-process";
-    manager = std::make_unique<agent::AgentManager>(agentOptions, server->client(), server->client(), *driver,
-                                                    std::make_shared<prometheus::Registry>());
-    auto ready = manager->start();
+    manager_ = std::make_unique<agent::AgentManager>(agentOptions, server_->client(), server_->client(),
+                                                     *driver_, std::make_shared<prometheus::Registry>());
+    auto ready = manager_->start();
     ASSERT_TRUE(ready.has_value()) << ready.error();
-    ASSERT_TRUE(manager->waitReady(std::chrono::seconds(30)));
+    ASSERT_TRUE(manager_->waitReady(std::chrono::seconds(30)));
   }
 
   void TearDown() override {
-    if (manager) {
-      manager->stop();
+    if (manager_) {
+      manager_->stop();
     }
-    manager.reset();
-    for (const std::string& name : undefineAtEnd) {
-      observer->destroy(name);
-      observer->undefine(name, drivers::UndefineOptions{});
+    manager_.reset();
+    for (const std::string& name : undefineAtEnd_) {
+      observer_->destroy(name);
+      observer_->undefine(name, drivers::UndefineOptions{});
     }
   }
 
@@ -76,15 +76,15 @@ class InProcessAgentTest : public ::testing::Test {
   }
 
   std::optional<crds::Domain> domain(const std::string& name) {
-    auto got = kube::TypedClient<crds::Domain>(server->client()).get("vms", name);
+    auto got = kube::TypedClient<crds::Domain>(server_->client()).get("vms", name);
     return got ? std::optional<crds::Domain>(got.value()) : std::nullopt;
   }
 
-  std::unique_ptr<EmbeddedApiServer> server;
-  std::unique_ptr<drivers::libvirt::LibvirtDriver> driver;
-  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer;  // libvirt's own view
-  std::unique_ptr<agent::AgentManager> manager;
-  std::vector<std::string> undefineAtEnd;  // libvirt domains a test leaves behind
+  std::unique_ptr<EmbeddedApiServer> server_;
+  std::unique_ptr<drivers::libvirt::LibvirtDriver> driver_;
+  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer_;  // libvirt's own view
+  std::unique_ptr<agent::AgentManager> manager_;
+  std::vector<std::string> undefineAtEnd_;  // libvirt domains a test leaves behind
 };
 
 }  // namespace virtsnap::testsupport

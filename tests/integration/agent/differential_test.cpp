@@ -59,7 +59,7 @@ std::string joined(const std::vector<std::string>& parts) {
 class AgentDifferential : public testsupport::InProcessAgentTest {
  protected:
   void TearDown() override {
-    undefineAtEnd.push_back(domainName);
+    undefineAtEnd_.push_back(domainName_);
     InProcessAgentTest::TearDown();
   }
 
@@ -75,7 +75,7 @@ class AgentDifferential : public testsupport::InProcessAgentTest {
     if (lines(*web->status) != expected) {
       return "Domain status " + joined(lines(*web->status)) + "!= model " + joined(expected);
     }
-    auto listing = observer->listSnapshots(domainName);
+    auto listing = observer_->listSnapshots(domainName_);
     if (!listing) {
       return "libvirt: " + listing.error().message;
     }
@@ -88,7 +88,7 @@ class AgentDifferential : public testsupport::InProcessAgentTest {
     if (lines(libvirtTree) != expected) {
       return "libvirt " + joined(lines(libvirtTree)) + "!= model " + joined(expected);
     }
-    auto snapshots = TypedClient<crds::Snapshot>(server->client()).list("vms");
+    auto snapshots = TypedClient<crds::Snapshot>(server_->client()).list("vms");
     if (!snapshots) {
       return snapshots.error().message;
     }
@@ -110,7 +110,7 @@ class AgentDifferential : public testsupport::InProcessAgentTest {
     return {};
   }
 
-  const std::string domainName = "vms.web";
+  const std::string domainName_ = "vms.web";
 };
 
 TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
@@ -119,15 +119,15 @@ TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
   const int steps = 200;
   std::mt19937_64 random(seed);
 
-  ASSERT_TRUE(TypedClient<crds::Domain>(server->client()).create(testDomain("web")).has_value());
+  ASSERT_TRUE(TypedClient<crds::Domain>(server_->client()).create(testDomain("web")).has_value());
   ASSERT_TRUE(testsupport::eventually([&] {
     auto got = domain();
     return got && got->status && got->status->hypervisor.has_value();
   })) << "the Domain never got defined";
 
   drivers::SnapshotTree model;
-  TypedClient<crds::Snapshot> snapshots(server->client());
-  TypedClient<crds::SnapshotRevert> reverts(server->client());
+  TypedClient<crds::Snapshot> snapshots(server_->client());
+  TypedClient<crds::SnapshotRevert> reverts(server_->client());
   for (int step = 0; step < steps; ++step) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (VIRTSNAP_SEED), step " + std::to_string(step));
     const auto existing = lines(model);

@@ -25,9 +25,9 @@ class AgentOwnership : public testsupport::InProcessAgentTest {
     spec.type = "test";
     spec.arch = "i686";
     spec.memoryBytes = 64ULL << 20;
-    auto defined = observer->defineDomain(spec);
+    auto defined = observer_->defineDomain(spec);
     ASSERT_TRUE(defined.has_value()) << defined.error().message;
-    undefineAtEnd.push_back(name);
+    undefineAtEnd_.push_back(name);
   }
 
   const meta::Condition* condition(const std::string& domainName, const std::string& type) {
@@ -35,22 +35,22 @@ class AgentOwnership : public testsupport::InProcessAgentTest {
     if (!got || !got->status) {
       return nullptr;
     }
-    conditions = got->status->conditions;
-    return reconcilers::findCondition(conditions, type);
+    conditions_ = got->status->conditions;
+    return reconcilers::findCondition(conditions_, type);
   }
 
-  std::optional<std::vector<meta::Condition>> conditions;
+  std::optional<std::vector<meta::Condition>> conditions_;
 };
 
 TEST_F(AgentOwnership, AForeignDomainIsStalledAndUntouchedUntilAdopted) {
   defineForeign("vms.legacy");
-  TypedClient<crds::Domain> domains(server->client());
+  TypedClient<crds::Domain> domains(server_->client());
   ASSERT_TRUE(domains.create(testDomain("legacy")).has_value());
   ASSERT_TRUE(testsupport::eventually([&] {
     const meta::Condition* stalled = condition("legacy", "Stalled");
     return stalled && stalled->reason == "ForeignDomain";
   }));
-  auto info = observer->lookupDomain("vms.legacy");
+  auto info = observer_->lookupDomain("vms.legacy");
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->state, drivers::DomainState::Shutoff);  // not started
   EXPECT_FALSE(info->owner.has_value());                  // not claimed
@@ -63,7 +63,7 @@ TEST_F(AgentOwnership, AForeignDomainIsStalledAndUntouchedUntilAdopted) {
     const meta::Condition* ready = condition("legacy", "Ready");
     return ready && ready->status == meta::ConditionStatus::True;
   }));
-  info = observer->lookupDomain("vms.legacy");
+  info = observer_->lookupDomain("vms.legacy");
   ASSERT_TRUE(info.has_value());
   ASSERT_TRUE(info->owner.has_value());
   EXPECT_EQ(info->owner->name, "legacy");
@@ -71,16 +71,16 @@ TEST_F(AgentOwnership, AForeignDomainIsStalledAndUntouchedUntilAdopted) {
 }
 
 TEST_F(AgentOwnership, SnapshotsMadeOutsideAreReportedThenAdopted) {
-  TypedClient<crds::Domain> domains(server->client());
+  TypedClient<crds::Domain> domains(server_->client());
   ASSERT_TRUE(domains.create(testDomain("web")).has_value());
-  undefineAtEnd.push_back("vms.web");
+  undefineAtEnd_.push_back("vms.web");
   ASSERT_TRUE(testsupport::eventually([&] {
     auto got = domain("web");
     return got && got->status && got->status->hypervisor;
   }));
   drivers::SnapshotRequest request;
   request.name = "by-virsh";
-  ASSERT_TRUE(observer->createSnapshot("vms.web", request).has_value());
+  ASSERT_TRUE(observer_->createSnapshot("vms.web", request).has_value());
   ASSERT_TRUE(testsupport::eventually([&] {
     auto got = domain("web");
     return got && got->status && got->status->unmanagedSnapshots == std::vector<std::string>{"by-virsh"};
@@ -90,7 +90,7 @@ TEST_F(AgentOwnership, SnapshotsMadeOutsideAreReportedThenAdopted) {
   ASSERT_TRUE(web.has_value());
   web->spec.unmanagedSnapshots = crds::UnmanagedSnapshotPolicy::Adopt;
   ASSERT_TRUE(domains.update(web.value()).has_value());
-  TypedClient<crds::Snapshot> snapshots(server->client());
+  TypedClient<crds::Snapshot> snapshots(server_->client());
   ASSERT_TRUE(testsupport::eventually([&] {
     auto adopted = snapshots.get("vms", "by-virsh");
     return adopted && adopted->status && adopted->status->phase == crds::SnapshotPhase::Ready &&
@@ -101,16 +101,16 @@ TEST_F(AgentOwnership, SnapshotsMadeOutsideAreReportedThenAdopted) {
     return got && got->status && !got->status->unmanagedSnapshots && got->status->snapshotCount == 1;
   }));
   // Adopted, never taken a second time.
-  auto listing = observer->listSnapshots("vms.web");
+  auto listing = observer_->listSnapshots("vms.web");
   ASSERT_TRUE(listing.has_value());
   EXPECT_EQ(listing->snapshots.size(), 1U);
 }
 
 TEST_F(AgentOwnership, ASnapshotDeletedBehindTheAgentsBackIsLostAndNotTakenAgain) {
-  TypedClient<crds::Domain> domains(server->client());
+  TypedClient<crds::Domain> domains(server_->client());
   ASSERT_TRUE(domains.create(testDomain("db")).has_value());
-  undefineAtEnd.push_back("vms.db");
-  TypedClient<crds::Snapshot> snapshots(server->client());
+  undefineAtEnd_.push_back("vms.db");
+  TypedClient<crds::Snapshot> snapshots(server_->client());
   for (const char* name : {"one", "two"}) {
     crds::Snapshot snapshot;
     snapshot.metadata.name = name;
@@ -122,12 +122,12 @@ TEST_F(AgentOwnership, ASnapshotDeletedBehindTheAgentsBackIsLostAndNotTakenAgain
     auto two = snapshots.get("vms", "two");
     return two && two->status && two->status->phase == crds::SnapshotPhase::Ready;
   }));
-  ASSERT_FALSE(observer->deleteSnapshot("vms.db", "two", drivers::DeleteOptions{}));
+  ASSERT_FALSE(observer_->deleteSnapshot("vms.db", "two", drivers::DeleteOptions{}));
   ASSERT_TRUE(testsupport::eventually([&] {
     auto two = snapshots.get("vms", "two");
     return two && two->status && two->status->phase == crds::SnapshotPhase::Lost;
   })) << "the poll did not notice the deletion";
-  auto listing = observer->listSnapshots("vms.db");
+  auto listing = observer_->listSnapshots("vms.db");
   ASSERT_TRUE(listing.has_value());
   ASSERT_EQ(listing->snapshots.size(), 1U);
   EXPECT_EQ(listing->snapshots[0].name, "one");

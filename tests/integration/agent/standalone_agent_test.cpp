@@ -48,40 +48,40 @@ class StandaloneAgent : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device random;
-    dir =
+    dir_ =
         fs::temp_directory_path() / ("virtsnap-agent-" + std::to_string(random()) + std::to_string(random()));
-    fs::create_directories(dir);
+    fs::create_directories(dir_);
   }
 
   void TearDown() override {
-    if (agent) {
+    if (agent_) {
       if (HasFailure()) {
-        std::cerr << "--- agent output ---\n" << agent->output() << "\n---\n";
+        std::cerr << "--- agent output ---\n" << agent_->output() << "\n---\n";
       }
-      agent->kill();
+      agent_->kill();
     }
     std::error_code ignored;
-    fs::remove_all(dir, ignored);
+    fs::remove_all(dir_, ignored);
   }
 
   void startAgent() {
-    agent = std::make_unique<testsupport::AgentProcess>(VIRTSNAP_CONTROLLER_BINARY, dir / "agent.log");
-    fs::remove(dir / "data" / "kubeconfig");
-    ASSERT_TRUE(agent->start({"--standalone", "--data-dir", (dir / "data").string(), "--crd-dir",
-                              std::string(VIRTSNAP_SOURCE_DIR) + "/crds", "--node-name", kNode,
-                              "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-                              "--poll-period", "1"}));
-    ASSERT_TRUE(testsupport::eventually([&] { return fs::exists(dir / "data" / "kubeconfig"); }))
-        << agent->output();
+    agent_ = std::make_unique<testsupport::AgentProcess>(VIRTSNAP_CONTROLLER_BINARY, dir_ / "agent.log");
+    fs::remove(dir_ / "data" / "kubeconfig");
+    ASSERT_TRUE(agent_->start({"--standalone", "--data-dir", (dir_ / "data").string(), "--crd-dir",
+                               std::string(VIRTSNAP_SOURCE_DIR) + "/crds", "--node-name", kNode,
+                               "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+                               "--poll-period", "1"}));
+    ASSERT_TRUE(testsupport::eventually([&] { return fs::exists(dir_ / "data" / "kubeconfig"); }))
+        << agent_->output();
     ASSERT_TRUE(testsupport::eventually([&] { return kubectl("get namespaces").exitCode == 0; }))
-        << agent->output();
+        << agent_->output();
   }
 
   testsupport::ShellResult kubectl(const std::string& args, const std::string& input = "") {
-    const fs::path stdinFile = dir / "stdin.yaml";
+    const fs::path stdinFile = dir_ / "stdin.yaml";
     std::ofstream(stdinFile) << input;
-    return testsupport::runShell("kubectl --kubeconfig " + (dir / "data" / "kubeconfig").string() +
-                                 " --cache-dir " + (dir / "cache").string() + " " + args + " < " +
+    return testsupport::runShell("kubectl --kubeconfig " + (dir_ / "data" / "kubeconfig").string() +
+                                 " --cache-dir " + (dir_ / "cache").string() + " " + args + " < " +
                                  stdinFile.string() + " 2>&1");
   }
 
@@ -111,8 +111,8 @@ class StandaloneAgent : public ::testing::Test {
     return lines;
   }
 
-  fs::path dir;
-  std::unique_ptr<testsupport::AgentProcess> agent;
+  fs::path dir_;
+  std::unique_ptr<testsupport::AgentProcess> agent_;
 };
 
 TEST_F(StandaloneAgent, SnapshotsRevertsAndBranchesShowInEveryStatus) {
@@ -158,7 +158,7 @@ TEST_F(StandaloneAgent, SnapshotsRevertsAndBranchesShowInEveryStatus) {
   ASSERT_TRUE(testsupport::eventually([&] { return tree("web").size() == 3; })) << get("domain/web").dump(2);
   EXPECT_THAT(tree("web"), ElementsAre("s1<>", "s3<s1>", "s4<s1>*"));
   ASSERT_TRUE(testsupport::eventually([&] { return get("snapshot/s3")["status"]["parent"] == "s1"; }));
-  EXPECT_EQ(agent->stop(), 0) << agent->output();
+  EXPECT_EQ(agent_->stop(), 0) << agent_->output();
 }
 
 TEST_F(StandaloneAgent, AfterARestartTheDomainAndItsTreeAreBack) {
@@ -176,15 +176,15 @@ TEST_F(StandaloneAgent, AfterARestartTheDomainAndItsTreeAreBack) {
     return tree("db") == std::vector<std::string>{"a<>*", "b<a>"};
   })) << get("domain/db").dump(2);
   const std::string uuid = get("domain/db")["status"]["hypervisor"]["uuid"];
-  ASSERT_EQ(agent->stop(), 0) << agent->output();
+  ASSERT_EQ(agent_->stop(), 0) << agent_->output();
 
-  // The test driver's state died with the process: the agent defines the domain again with its
+  // The test driver's state died with the process: the agent_ defines the domain again with its
   // UUID and redefines the tree from the Snapshots' recorded definitions, current included.
   startAgent();
   ASSERT_TRUE(testsupport::eventually([&] {
-    return agent->output().find("TreeRecovered") != std::string::npos ||
+    return agent_->output().find("TreeRecovered") != std::string::npos ||
            kubectl("get events -n vms").output.find("TreeRecovered") != std::string::npos;
-  })) << agent->output()
+  })) << agent_->output()
       << kubectl("get events -n vms").output;
   ASSERT_TRUE(testsupport::eventually([&] {
     return tree("db") == std::vector<std::string>{"a<>*", "b<a>"};
@@ -195,7 +195,7 @@ TEST_F(StandaloneAgent, AfterARestartTheDomainAndItsTreeAreBack) {
   ASSERT_TRUE(testsupport::eventually([&] {
     return tree("db") == std::vector<std::string>{"a<>", "b<a>", "c<a>*"};
   })) << get("domain/db").dump(2);
-  EXPECT_EQ(agent->stop(), 0) << agent->output();
+  EXPECT_EQ(agent_->stop(), 0) << agent_->output();
 }
 
 }  // namespace

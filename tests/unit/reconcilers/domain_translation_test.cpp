@@ -26,11 +26,11 @@ crds::Domain domain() {
 class DomainTranslation : public ::testing::Test {
  protected:
   void SetUp() override {
-    root = std::filesystem::temp_directory_path() / ("virtsnap-translation-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(root);
+    root_ = std::filesystem::temp_directory_path() / ("virtsnap-translation-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root_);
   }
-  void TearDown() override { std::filesystem::remove_all(root); }
-  std::filesystem::path root;
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  std::filesystem::path root_;
 };
 
 TEST_F(DomainTranslation, TheHypervisorNameIsNamespaceDotNameUnlessGiven) {
@@ -43,10 +43,10 @@ TEST_F(DomainTranslation, TheHypervisorNameIsNamespaceDotNameUnlessGiven) {
 TEST_F(DomainTranslation, TheSpecBecomesADefinitionWithTheOwner) {
   crds::Domain web = domain();
   web.spec.disks = std::vector<crds::Disk>{
-      crds::Disk{"vda", std::nullopt, crds::DiskSource{(root / "web.qcow2").string()}, std::nullopt},
+      crds::Disk{"vda", std::nullopt, crds::DiskSource{(root_ / "web.qcow2").string()}, std::nullopt},
       crds::Disk{"vdb", crds::DiskBus::Sata, std::nullopt,
                  crds::DiskCreate{meta::Quantity::parse("1Gi").value(), std::nullopt}}};
-  const drivers::StorageRoots roots({root});
+  const drivers::StorageRoots roots({root_});
   auto volumes = volumesFor(web, "pool");
   ASSERT_EQ(volumes.size(), 1U);
   EXPECT_EQ(volumes[0].name, "vms.web-vdb.qcow2");
@@ -67,8 +67,8 @@ TEST_F(DomainTranslation, TheSpecBecomesADefinitionWithTheOwner) {
 TEST_F(DomainTranslation, APathOutsideTheAllowedRootsIsRefused) {
   crds::Domain web = domain();
   web.spec.disks = std::vector<crds::Disk>{crds::Disk{
-      "vda", std::nullopt, crds::DiskSource{(root / ".." / "etc" / "shadow").string()}, std::nullopt}};
-  auto spec = translateDomain(web, drivers::StorageRoots({root}), {});
+      "vda", std::nullopt, crds::DiskSource{(root_ / ".." / "etc" / "shadow").string()}, std::nullopt}};
+  auto spec = translateDomain(web, drivers::StorageRoots({root_}), {});
   ASSERT_FALSE(spec);
   EXPECT_THAT(spec.error(), HasSubstr("spec.disks[0].source.path"));
 }
