@@ -19,8 +19,8 @@ class SteadyClock final : public Clock {
 }  // namespace
 
 ClockPtr systemClock() {
-  static const ClockPtr clock = std::make_shared<SteadyClock>();
-  return clock;
+  static const ClockPtr kClock = std::make_shared<SteadyClock>();
+  return kClock;
 }
 
 std::chrono::system_clock::time_point wallNow(const WallClock& clock) {

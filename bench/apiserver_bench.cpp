@@ -111,7 +111,7 @@ std::string pathName(Path path) {
   return path == Path::InProcess ? "in-process" : "https";
 }
 
-void BM_Create(benchmark::State& state, Path path) {
+void bmCreate(benchmark::State& state, Path path) {
   kube::ApiClient& client = Environment::get().client(path);
   static std::atomic<long> next{0};
   for (auto _ : state) {
@@ -125,7 +125,7 @@ void BM_Create(benchmark::State& state, Path path) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_Get(benchmark::State& state, Path path) {
+void bmGet(benchmark::State& state, Path path) {
   kube::ApiClient& client = Environment::get().client(path);
   ensure(client, "bench", "to-get");
   for (auto _ : state) {
@@ -139,7 +139,7 @@ void BM_Get(benchmark::State& state, Path path) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_MergePatch(benchmark::State& state, Path path) {
+void bmMergePatch(benchmark::State& state, Path path) {
   kube::ApiClient& client = Environment::get().client(path);
   const std::string name = "to-patch-" + std::to_string(state.thread_index());
   ensure(client, "bench", name);
@@ -157,7 +157,7 @@ void BM_MergePatch(benchmark::State& state, Path path) {
 
 // N open watches on one namespace; each iteration is one patch, done when every watch has its event.
 // items/s is events delivered per second.
-void BM_WatchFanOut(benchmark::State& state, Path path) {
+void bmWatchFanOut(benchmark::State& state, Path path) {
   kube::ApiClient& client = Environment::get().client(path);
   const auto watchers = static_cast<int>(state.range(0));
   ensure(client, "fanout", "target");
@@ -215,14 +215,14 @@ void BM_WatchFanOut(benchmark::State& state, Path path) {
 }
 
 // Two client threads on two cores: the server shares them, as it does in standalone mode.
-BENCHMARK_CAPTURE(BM_Create, in_process, Path::InProcess)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Create, https, Path::Https)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Get, in_process, Path::InProcess)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Get, https, Path::Https)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_MergePatch, in_process, Path::InProcess)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_MergePatch, https, Path::Https)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_WatchFanOut, in_process, Path::InProcess)->Arg(1)->Arg(10)->Arg(100)->UseRealTime();
-BENCHMARK_CAPTURE(BM_WatchFanOut, https, Path::Https)->Arg(1)->Arg(10)->Arg(100)->UseRealTime();
+BENCHMARK_CAPTURE(bmCreate, in_process, Path::InProcess)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(bmCreate, https, Path::Https)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(bmGet, in_process, Path::InProcess)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(bmGet, https, Path::Https)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(bmMergePatch, in_process, Path::InProcess)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(bmMergePatch, https, Path::Https)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(bmWatchFanOut, in_process, Path::InProcess)->Arg(1)->Arg(10)->Arg(100)->UseRealTime();
+BENCHMARK_CAPTURE(bmWatchFanOut, https, Path::Https)->Arg(1)->Arg(10)->Arg(100)->UseRealTime();
 
 }  // namespace
 }  // namespace virtsnap

@@ -181,7 +181,7 @@ InformerOptions benchOptions(bool slim) {
   return options;
 }
 
-void BM_InformerMemoryPerObject(benchmark::State& state) {
+void bmInformerMemoryPerObject(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
   const bool slim = state.range(1) != 0;
   std::vector<json> items;
@@ -207,7 +207,7 @@ void BM_InformerMemoryPerObject(benchmark::State& state) {
   state.counters["bytes_per_object"] = perObject;
   state.counters["json_text_bytes_per_object"] = static_cast<double>(jsonBytes) / count;
 }
-BENCHMARK(BM_InformerMemoryPerObject)
+BENCHMARK(bmInformerMemoryPerObject)
     ->ArgNames({"objects", "slim"})
     ->Args({10000, 0})
     ->Args({10000, 1})
@@ -216,7 +216,7 @@ BENCHMARK(BM_InformerMemoryPerObject)
 
 // Updates to 1,000 cached objects, handed to the watch in batches of 10,000; the clock runs from the
 // hand-over until the handler has seen the last one.
-void BM_InformerEventThroughput(benchmark::State& state) {
+void bmInformerEventThroughput(benchmark::State& state) {
   constexpr int kObjects = 1000;
   constexpr int kBatch = 10000;
   std::vector<json> items;
@@ -257,7 +257,7 @@ void BM_InformerEventThroughput(benchmark::State& state) {
   informer.stop();
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
-BENCHMARK(BM_InformerEventThroughput)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bmInformerEventThroughput)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

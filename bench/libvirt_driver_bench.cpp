@@ -64,14 +64,14 @@ void deleteAll() {
   }
 }
 
-void BM_Driver_LookupDomain(benchmark::State& state) {
+void bmDriverLookupDomain(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(driver().lookupDomain(kDomain));
   }
 }
-BENCHMARK(BM_Driver_LookupDomain);
+BENCHMARK(bmDriverLookupDomain);
 
-void BM_Raw_LookupDomain(benchmark::State& state) {
+void bmRawLookupDomain(benchmark::State& state) {
   Raw raw;
   for (auto _ : state) {
     virDomainPtr dom = virDomainLookupByName(raw.conn, kDomain);
@@ -87,9 +87,9 @@ void BM_Raw_LookupDomain(benchmark::State& state) {
     virDomainFree(dom);
   }
 }
-BENCHMARK(BM_Raw_LookupDomain);
+BENCHMARK(bmRawLookupDomain);
 
-void BM_Driver_CreateDeleteSnapshot(benchmark::State& state) {
+void bmDriverCreateDeleteSnapshot(benchmark::State& state) {
   int i = 0;
   for (auto _ : state) {
     SnapshotRequest request;
@@ -98,9 +98,9 @@ void BM_Driver_CreateDeleteSnapshot(benchmark::State& state) {
     benchmark::DoNotOptimize(driver().deleteSnapshot(kDomain, request.name, DeleteOptions{}));
   }
 }
-BENCHMARK(BM_Driver_CreateDeleteSnapshot);
+BENCHMARK(bmDriverCreateDeleteSnapshot);
 
-void BM_Raw_CreateDeleteSnapshot(benchmark::State& state) {
+void bmRawCreateDeleteSnapshot(benchmark::State& state) {
   Raw raw;
   int i = 0;
   for (auto _ : state) {
@@ -113,9 +113,9 @@ void BM_Raw_CreateDeleteSnapshot(benchmark::State& state) {
     virDomainSnapshotFree(snap);
   }
 }
-BENCHMARK(BM_Raw_CreateDeleteSnapshot);
+BENCHMARK(bmRawCreateDeleteSnapshot);
 
-void BM_Driver_ListSnapshots(benchmark::State& state) {
+void bmDriverListSnapshots(benchmark::State& state) {
   createSnapshots(static_cast<int>(state.range(0)), "l");
   for (auto _ : state) {
     benchmark::DoNotOptimize(driver().listSnapshots(kDomain));
@@ -123,9 +123,9 @@ void BM_Driver_ListSnapshots(benchmark::State& state) {
   deleteAll();
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_Driver_ListSnapshots)->Arg(100)->Unit(benchmark::kMicrosecond);
+BENCHMARK(bmDriverListSnapshots)->Arg(100)->Unit(benchmark::kMicrosecond);
 
-void BM_Raw_ListSnapshots(benchmark::State& state) {
+void bmRawListSnapshots(benchmark::State& state) {
   createSnapshots(static_cast<int>(state.range(0)), "l");
   Raw raw;
   for (auto _ : state) {
@@ -143,9 +143,9 @@ void BM_Raw_ListSnapshots(benchmark::State& state) {
   deleteAll();
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_Raw_ListSnapshots)->Arg(100)->Unit(benchmark::kMicrosecond);
+BENCHMARK(bmRawListSnapshots)->Arg(100)->Unit(benchmark::kMicrosecond);
 
-void BM_Driver_Revert(benchmark::State& state) {
+void bmDriverRevert(benchmark::State& state) {
   createSnapshots(2, "v");
   int i = 0;
   for (auto _ : state) {
@@ -153,9 +153,9 @@ void BM_Driver_Revert(benchmark::State& state) {
   }
   deleteAll();
 }
-BENCHMARK(BM_Driver_Revert);
+BENCHMARK(bmDriverRevert);
 
-void BM_Raw_Revert(benchmark::State& state) {
+void bmRawRevert(benchmark::State& state) {
   createSnapshots(2, "v");
   Raw raw;
   int i = 0;
@@ -169,7 +169,7 @@ void BM_Raw_Revert(benchmark::State& state) {
   }
   deleteAll();
 }
-BENCHMARK(BM_Raw_Revert);
+BENCHMARK(bmRawRevert);
 
 }  // namespace
 

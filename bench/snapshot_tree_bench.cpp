@@ -51,7 +51,7 @@ std::vector<TreeEntry> treeStatus(const SnapshotTree& tree) {
   return out;
 }
 
-void BM_Build(benchmark::State& state) {
+void bmBuild(benchmark::State& state) {
   for (auto _ : state) {
     SnapshotTree tree;
     build(tree, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
@@ -59,9 +59,9 @@ void BM_Build(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_Build)->Args({10000, 0})->Args({10000, 7})->Unit(benchmark::kMillisecond);
+BENCHMARK(bmBuild)->Args({10000, 0})->Args({10000, 7})->Unit(benchmark::kMillisecond);
 
-void BM_TreeStatus(benchmark::State& state) {
+void bmTreeStatus(benchmark::State& state) {
   SnapshotTree tree;
   build(tree, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   for (auto _ : state) {
@@ -69,9 +69,9 @@ void BM_TreeStatus(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_TreeStatus)->Args({10000, 0})->Args({10000, 7})->Unit(benchmark::kMillisecond);
+BENCHMARK(bmTreeStatus)->Args({10000, 0})->Args({10000, 7})->Unit(benchmark::kMillisecond);
 
-void BM_Queries(benchmark::State& state) {
+void bmQueries(benchmark::State& state) {
   SnapshotTree tree;
   build(tree, 10000, static_cast<int>(state.range(0)));
   std::mt19937 rng(1);
@@ -84,9 +84,9 @@ void BM_Queries(benchmark::State& state) {
     benchmark::DoNotOptimize(tree.checkDeletion(name, DeleteOptions{}));
   }
 }
-BENCHMARK(BM_Queries)->Arg(0)->Arg(7)->Unit(benchmark::kMicrosecond);
+BENCHMARK(bmQueries)->Arg(0)->Arg(7)->Unit(benchmark::kMicrosecond);
 
-void BM_Rebuild(benchmark::State& state) {
+void bmRebuild(benchmark::State& state) {
   SnapshotTree source;
   build(source, 10000, static_cast<int>(state.range(0)));
   auto records = source.topologicalOrder();
@@ -97,9 +97,9 @@ void BM_Rebuild(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 10000);
 }
-BENCHMARK(BM_Rebuild)->Arg(0)->Arg(7)->Unit(benchmark::kMillisecond);
+BENCHMARK(bmRebuild)->Arg(0)->Arg(7)->Unit(benchmark::kMillisecond);
 
-void BM_RedefineAll(benchmark::State& state) {
+void bmRedefineAll(benchmark::State& state) {
   SnapshotTree source;
   build(source, 10000, static_cast<int>(state.range(0)));
   auto records = source.topologicalOrder();
@@ -110,9 +110,9 @@ void BM_RedefineAll(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 10000);
 }
-BENCHMARK(BM_RedefineAll)->Arg(0)->Arg(7)->Unit(benchmark::kMillisecond);
+BENCHMARK(bmRedefineAll)->Arg(0)->Arg(7)->Unit(benchmark::kMillisecond);
 
-void BM_DeleteAllOneByOne(benchmark::State& state) {
+void bmDeleteAllOneByOne(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     SnapshotTree tree;
@@ -125,7 +125,7 @@ void BM_DeleteAllOneByOne(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 10000);
 }
-BENCHMARK(BM_DeleteAllOneByOne)->Arg(0)->Arg(7)->Unit(benchmark::kMillisecond);
+BENCHMARK(bmDeleteAllOneByOne)->Arg(0)->Arg(7)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

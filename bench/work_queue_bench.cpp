@@ -39,7 +39,7 @@ std::unique_ptr<WorkQueue> makeQueue(bool withMetrics) {
 }
 
 // One thread: add n distinct keys, then get and done each. Args: n, metrics.
-void BM_AddGetDone_OneThread(benchmark::State& state) {
+void bmAddGetDoneOneThread(benchmark::State& state) {
   const auto keys = makeKeys(static_cast<int>(state.range(0)));
   auto queue = makeQueue(state.range(1) != 0);
   for (auto _ : state) {
@@ -53,7 +53,7 @@ void BM_AddGetDone_OneThread(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_AddGetDone_OneThread)->Args({10000, 0})->Args({10000, 1})->UseRealTime();
+BENCHMARK(bmAddGetDoneOneThread)->Args({10000, 0})->Args({10000, 1})->UseRealTime();
 
 // Producer (the benchmark thread) and `workers` threads doing get + done, with per-key versions so the
 // iteration ends when every add has been seen by a processing. Args: keys, adds, workers, metrics.
@@ -98,17 +98,17 @@ void runWorkers(benchmark::State& state, int keyCount, int adds, int workers, bo
 }
 
 // Every add a new key: each one is processed. Args: workers, metrics.
-void BM_Workers_DistinctKeys(benchmark::State& state) {
+void bmWorkersDistinctKeys(benchmark::State& state) {
   runWorkers(state, /*keyCount=*/20000, /*adds=*/20000, static_cast<int>(state.range(0)),
              state.range(1) != 0);
 }
-BENCHMARK(BM_Workers_DistinctKeys)->Args({1, 0})->Args({2, 0})->Args({1, 1})->Args({2, 1})->UseRealTime();
+BENCHMARK(bmWorkersDistinctKeys)->Args({1, 0})->Args({2, 0})->Args({1, 1})->Args({2, 1})->UseRealTime();
 
 // 100,000 adds over 16 keys: most adds find the key pending (or in flight, marking it dirty).
-void BM_Workers_DedupHeavy(benchmark::State& state) {
+void bmWorkersDedupHeavy(benchmark::State& state) {
   runWorkers(state, /*keyCount=*/16, /*adds=*/100000, static_cast<int>(state.range(0)), state.range(1) != 0);
 }
-BENCHMARK(BM_Workers_DedupHeavy)->Args({1, 0})->Args({2, 0})->Args({2, 1})->UseRealTime();
+BENCHMARK(bmWorkersDedupHeavy)->Args({1, 0})->Args({2, 0})->Args({2, 1})->UseRealTime();
 
 }  // namespace
 

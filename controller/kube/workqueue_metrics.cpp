@@ -14,8 +14,8 @@ prometheus::Labels queueLabels(const std::string& name) {
 
 const std::vector<double>& WorkqueueMetrics::durationBuckets() {
   // prometheus.ExponentialBuckets(10e-9, 10, 12), written out so every boundary is exact.
-  static const std::vector<double> buckets{1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1000};
-  return buckets;
+  static const std::vector<double> kBuckets{1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1000};
+  return kBuckets;
 }
 
 WorkqueueMetrics::WorkqueueMetrics(std::shared_ptr<prometheus::Registry> registry, const std::string& name,

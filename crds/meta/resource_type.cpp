@@ -25,16 +25,16 @@ std::string ResourceType::path(const std::string& ns, const std::string& name,
 namespace resources {
 
 const ResourceType& events() {
-  static const ResourceType type{"", "v1", "events", "Event", true};
-  return type;
+  static const ResourceType kType{"", "v1", "events", "Event", true};
+  return kType;
 }
 const ResourceType& leases() {
-  static const ResourceType type{"coordination.k8s.io", "v1", "leases", "Lease", true};
-  return type;
+  static const ResourceType kType{"coordination.k8s.io", "v1", "leases", "Lease", true};
+  return kType;
 }
 const ResourceType& namespaces() {
-  static const ResourceType type{"", "v1", "namespaces", "Namespace", false};
-  return type;
+  static const ResourceType kType{"", "v1", "namespaces", "Namespace", false};
+  return kType;
 }
 
 }  // namespace resources

@@ -9,7 +9,7 @@ namespace {
 using std::chrono::system_clock;
 
 // Reads exactly `count` digits at `pos`, advancing it; false if any is not a digit.
-bool ReadDigits(std::string_view text, std::size_t& pos, std::size_t count, int& out) {
+bool readDigits(std::string_view text, std::size_t& pos, std::size_t count, int& out) {
   if (pos + count > text.size()) {
     return false;
   }
@@ -25,7 +25,7 @@ bool ReadDigits(std::string_view text, std::size_t& pos, std::size_t count, int&
   return true;
 }
 
-bool Expect(std::string_view text, std::size_t& pos, char expected) {
+bool expect(std::string_view text, std::size_t& pos, char expected) {
   if (pos >= text.size() || text[pos] != expected) {
     return false;
   }
@@ -61,16 +61,16 @@ std::string formatMicroTime(system_clock::time_point time) {
 std::optional<system_clock::time_point> parseTime(std::string_view text) {
   std::size_t pos = 0;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!ReadDigits(text, pos, 4, year) || !Expect(text, pos, '-') || !ReadDigits(text, pos, 2, month) ||
-      !Expect(text, pos, '-') || !ReadDigits(text, pos, 2, day)) {
+  if (!readDigits(text, pos, 4, year) || !expect(text, pos, '-') || !readDigits(text, pos, 2, month) ||
+      !expect(text, pos, '-') || !readDigits(text, pos, 2, day)) {
     return std::nullopt;
   }
   if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't')) {
     return std::nullopt;
   }
   ++pos;
-  if (!ReadDigits(text, pos, 2, hour) || !Expect(text, pos, ':') || !ReadDigits(text, pos, 2, minute) ||
-      !Expect(text, pos, ':') || !ReadDigits(text, pos, 2, second)) {
+  if (!readDigits(text, pos, 2, hour) || !expect(text, pos, ':') || !readDigits(text, pos, 2, minute) ||
+      !expect(text, pos, ':') || !readDigits(text, pos, 2, second)) {
     return std::nullopt;
   }
   std::chrono::nanoseconds fraction{0};
@@ -78,18 +78,18 @@ std::optional<system_clock::time_point> parseTime(std::string_view text) {
     ++pos;
     const std::size_t start = pos;
     std::int64_t nanos = 0;
-    std::size_t scale_digits = 0;
+    std::size_t scaleDigits = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      if (scale_digits < 9) {
+      if (scaleDigits < 9) {
         nanos = nanos * 10 + (text[pos] - '0');
-        ++scale_digits;
+        ++scaleDigits;
       }
       ++pos;
     }
     if (pos == start) {
       return std::nullopt;
     }
-    for (; scale_digits < 9; ++scale_digits) {
+    for (; scaleDigits < 9; ++scaleDigits) {
       nanos *= 10;
     }
     fraction = std::chrono::nanoseconds{nanos};
@@ -100,12 +100,12 @@ std::optional<system_clock::time_point> parseTime(std::string_view text) {
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     const int sign = text[pos] == '-' ? -1 : 1;
     ++pos;
-    int offset_hours = 0, offset_minutes = 0;
-    if (!ReadDigits(text, pos, 2, offset_hours) || !Expect(text, pos, ':') ||
-        !ReadDigits(text, pos, 2, offset_minutes) || offset_hours > 23 || offset_minutes > 59) {
+    int offsetHours = 0, offsetMinutes = 0;
+    if (!readDigits(text, pos, 2, offsetHours) || !expect(text, pos, ':') ||
+        !readDigits(text, pos, 2, offsetMinutes) || offsetHours > 23 || offsetMinutes > 59) {
       return std::nullopt;
     }
-    offset = std::chrono::minutes{sign * (offset_hours * 60 + offset_minutes)};
+    offset = std::chrono::minutes{sign * (offsetHours * 60 + offsetMinutes)};
   } else {
     return std::nullopt;
   }

@@ -58,51 +58,51 @@ class LibvirtdEnvironment : public ::testing::Environment {
 class QemuSnapshots : public ::testing::Test {
  protected:
   void SetUp() override {
-    name = std::string("vs-e2e-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir = kRoot / name;
+    name_ = std::string("vs-e2e-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = kRoot / name_;
 
     LibvirtDriverOptions options;
     options.uri = "qemu:///system";
     options.storageRoots = {kRoot};
-    driver = std::make_unique<LibvirtDriver>(options);
-    auto caps = driver->capabilities();
+    driver_ = std::make_unique<LibvirtDriver>(options);
+    auto caps = driver_->capabilities();
     ASSERT_TRUE(caps.has_value()) << caps.error().message;
     ASSERT_GE(caps.value().libraryVersion, 11'000'000u) << "these tests need libvirt 11 (bookworm-backports)";
     ASSERT_TRUE(caps.value().externalRevert);
 
-    diskPath = (kRoot / (name + ".qcow2")).string();
-    cleanUp();                    // whatever an interrupted earlier run left behind
-    fs::create_directories(dir);  // traversable by libvirt's QEMU user, which writes overlays here
-    fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-    auto disk = driver->createVolume(VolumeRequest{kPool, name + ".qcow2", 16ull << 20, "qcow2"});
+    diskPath_ = (kRoot / (name_ + ".qcow2")).string();
+    cleanUp();                     // whatever an interrupted earlier run left behind
+    fs::create_directories(dir_);  // traversable by libvirt's QEMU user, which writes overlays here
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    auto disk = driver_->createVolume(VolumeRequest{kPool, name_ + ".qcow2", 16ull << 20, "qcow2"});
     ASSERT_TRUE(disk.has_value()) << disk.error().message;
-    diskPath = disk.value();
+    diskPath_ = disk.value();
 
     DomainSpec spec;
-    spec.name = name;
+    spec.name = name_;
     spec.type = fs::exists("/dev/kvm") ? "kvm" : "qemu";
     spec.memoryBytes = 64ull << 20;
     spec.machine = "pc";
-    spec.disks.push_back(DiskSpec{"vda", "virtio", diskPath, "qcow2", false});
-    spec.owner = Ownership{"e2e", name, "uid-" + name};
-    auto info = driver->defineDomain(spec);
+    spec.disks.push_back(DiskSpec{"vda", "virtio", diskPath_, "qcow2", false});
+    spec.owner = Ownership{"e2e", name_, "uid-" + name_};
+    auto info = driver_->defineDomain(spec);
     ASSERT_TRUE(info.has_value()) << info.error().message;
-    uuid = info.value().uuid;
-    ASSERT_EQ(driver->start(name), std::nullopt);
+    uuid_ = info.value().uuid;
+    ASSERT_EQ(driver_->start(name_), std::nullopt);
   }
 
   void TearDown() override { cleanUp(); }
 
   void cleanUp() {
-    if (driver->lookupDomain(name).has_value()) {
-      driver->destroy(name);
-      driver->undefine(name, UndefineOptions{});
+    if (driver_->lookupDomain(name_).has_value()) {
+      driver_->destroy(name_);
+      driver_->undefine(name_, UndefineOptions{});
     }
-    driver->deleteVolume(diskPath);
+    driver_->deleteVolume(diskPath_);
     std::error_code ignored;
-    fs::remove_all(dir, ignored);
+    fs::remove_all(dir_, ignored);
     for (const auto& entry : fs::directory_iterator(kRoot, ignored)) {
-      if (entry.path().filename().string().rfind(name, 0) == 0) {
+      if (entry.path().filename().string().rfind(name_, 0) == 0) {
         fs::remove_all(entry.path(), ignored);  // revert overlays libvirt names after the base image
       }
     }
@@ -111,7 +111,7 @@ class QemuSnapshots : public ::testing::Test {
   SnapshotDefinition internal(const std::string& snap) {
     SnapshotRequest request;
     request.name = snap;
-    return made(driver->createSnapshot(name, request));
+    return made(driver_->createSnapshot(name_, request));
   }
   SnapshotDefinition external(const std::string& snap, bool memory) {
     SnapshotRequest request;
@@ -119,26 +119,26 @@ class QemuSnapshots : public ::testing::Test {
     request.location = SnapshotLocation::External;
     request.memory = memory;
     if (memory) {
-      request.memoryFile = (dir / (snap + ".mem")).string();
+      request.memoryFile = (dir_ / (snap + ".mem")).string();
     }
-    request.disks.push_back(SnapshotDisk{"vda", "external", (dir / (snap + ".qcow2")).string()});
-    return made(driver->createSnapshot(name, request));
+    request.disks.push_back(SnapshotDisk{"vda", "external", (dir_ / (snap + ".qcow2")).string()});
+    return made(driver_->createSnapshot(name_, request));
   }
   SnapshotDefinition made(Expected<SnapshotDefinition, DriverError> result) {
     EXPECT_TRUE(result.has_value()) << result.error().message;
     if (!result.has_value()) {
       return {};
     }
-    EXPECT_TRUE(model.create(result.value().record()).has_value());
+    EXPECT_TRUE(model_.create(result.value().record()).has_value());
     return std::move(result).value();
   }
   void revert(const std::string& snap, RevertMode mode = RevertMode::Running) {
-    ASSERT_EQ(driver->revertToSnapshot(name, snap, RevertOptions{mode, false}), std::nullopt);
-    ASSERT_EQ(model.revert(snap), std::nullopt);
+    ASSERT_EQ(driver_->revertToSnapshot(name_, snap, RevertOptions{mode, false}), std::nullopt);
+    ASSERT_EQ(model_.revert(snap), std::nullopt);
   }
   // libvirt's tree, rebuilt with the model's rules, must equal the model.
   void expectTreeMatchesModel() {
-    auto listing = driver->listSnapshots(name);
+    auto listing = driver_->listSnapshots(name_);
     ASSERT_TRUE(listing.has_value()) << listing.error().message;
     std::vector<SnapshotRecord> records;
     for (const auto& def : listing.value().snapshots) {
@@ -146,15 +146,15 @@ class QemuSnapshots : public ::testing::Test {
     }
     SnapshotTree hypervisor;
     EXPECT_TRUE(hypervisor.rebuild(records, listing.value().current).clean());
-    EXPECT_EQ(hypervisor.topologicalOrder(), model.topologicalOrder());
-    EXPECT_EQ(hypervisor.current(), model.current());
+    EXPECT_EQ(hypervisor.topologicalOrder(), model_.topologicalOrder());
+    EXPECT_EQ(hypervisor.current(), model_.current());
   }
   // The model's prediction and libvirt's answer agree: both allow it, or both refuse with one reason.
   void expectDeletion(const std::string& snap, DeleteOptions options,
                       std::optional<DeletionBlockReason> expected) {
-    auto predicted = model.checkDeletion(snap, options);
+    auto predicted = model_.checkDeletion(snap, options);
     ASSERT_EQ(predicted ? std::optional(predicted->reason) : std::nullopt, expected) << snap;
-    auto error = driver->deleteSnapshot(name, snap, options);
+    auto error = driver_->deleteSnapshot(name_, snap, options);
     if (expected) {
       ASSERT_TRUE(error.has_value()) << snap << " was deleted by libvirt";
       ASSERT_TRUE(error->block.has_value()) << error->message;
@@ -162,17 +162,17 @@ class QemuSnapshots : public ::testing::Test {
       EXPECT_EQ(error->block->snapshot, snap);
     } else {
       ASSERT_EQ(error, std::nullopt) << snap;
-      ASSERT_TRUE(model.remove(snap, options).has_value());
+      ASSERT_TRUE(model_.remove(snap, options).has_value());
     }
     expectTreeMatchesModel();
   }
 
-  std::string name;
-  fs::path dir;
-  std::string diskPath;
-  std::string uuid;
-  std::unique_ptr<LibvirtDriver> driver;
-  SnapshotTree model;
+  std::string name_;
+  fs::path dir_;
+  std::string diskPath_;
+  std::string uuid_;
+  std::unique_ptr<LibvirtDriver> driver_;
+  SnapshotTree model_;
 };
 
 TEST_F(QemuSnapshots, InternalSnapshotWithMemoryOfARunningDomain) {
@@ -183,7 +183,7 @@ TEST_F(QemuSnapshots, InternalSnapshotWithMemoryOfARunningDomain) {
   EXPECT_GT(def.creationTime, 0);
   internal("i2");
   revert("i1");
-  EXPECT_EQ(driver->state(name).value(), DomainState::Running);  // resumed from its memory
+  EXPECT_EQ(driver_->state(name_).value(), DomainState::Running);  // resumed from its memory
   expectTreeMatchesModel();
 }
 
@@ -194,9 +194,9 @@ TEST_F(QemuSnapshots, ExternalDiskOnlyAndExternalWithMemory) {
   EXPECT_EQ(disk.state, "disk-snapshot");
   auto full = external("m2", /*memory=*/true);
   EXPECT_EQ(full.memory, "external");
-  EXPECT_TRUE(fs::exists(dir / "e1.qcow2"));
-  EXPECT_TRUE(fs::exists(dir / "m2.qcow2"));
-  EXPECT_TRUE(fs::exists(dir / "m2.mem"));
+  EXPECT_TRUE(fs::exists(dir_ / "e1.qcow2"));
+  EXPECT_TRUE(fs::exists(dir_ / "m2.qcow2"));
+  EXPECT_TRUE(fs::exists(dir_ / "m2.mem"));
   expectTreeMatchesModel();
 }
 
@@ -205,15 +205,15 @@ TEST_F(QemuSnapshots, RevertToNonLeafInternalAndExternalSnapshotsThenBranch) {
   internal("i2");
   revert("i1");
   internal("i3");  // a branch below the non-leaf internal i1
-  EXPECT_THAT(model.childrenOf("i1"), ::testing::ElementsAre("i2", "i3"));
+  EXPECT_THAT(model_.childrenOf("i1"), ::testing::ElementsAre("i2", "i3"));
   expectTreeMatchesModel();
 
   external("e1", false);
   external("e2", true);
   revert("e1");  // non-leaf external, disk-only: RUNNING keeps the domain up
-  EXPECT_EQ(driver->state(name).value(), DomainState::Running);
+  EXPECT_EQ(driver_->state(name_).value(), DomainState::Running);
   external("e3", false);  // the branch below e1
-  EXPECT_THAT(model.childrenOf("e1"), ::testing::ElementsAre("e2", "e3"));
+  EXPECT_THAT(model_.childrenOf("e1"), ::testing::ElementsAre("e2", "e3"));
   revert("e2");  // back onto the other branch, from its memory
   expectTreeMatchesModel();
 }
@@ -244,7 +244,7 @@ TEST_F(QemuSnapshots, EveryRefusedExternalDeletionHasItsTypedReasonAndTheRestAre
   expectDeletion("e3", plain, std::nullopt);   // now a leaf
   expectDeletion("e2", plain, std::nullopt);   // one child, in the active chain: block-commit
   expectDeletion("e4", plain, std::nullopt);   // the current leaf: merged, current moves up
-  EXPECT_THAT(model.current(), Optional(std::string("e1")));
+  EXPECT_THAT(model_.current(), Optional(std::string("e1")));
 }
 
 TEST_F(QemuSnapshots, ExternalWithAnInternalParentIsRefusedWhenItNeedsAMerge) {
@@ -260,22 +260,22 @@ TEST_F(QemuSnapshots, MetadataOnlyDeleteForgetsTheSnapshotAndKeepsItsFiles) {
   external("e2", false);
   revert("e1", RevertMode::Default);
   expectDeletion("e1", DeleteOptions{DeleteScope::Snapshot, true}, std::nullopt);  // blocked without it
-  EXPECT_TRUE(fs::exists(dir / "e1.mem"));
-  EXPECT_TRUE(fs::exists(dir / "e1.qcow2"));
+  EXPECT_TRUE(fs::exists(dir_ / "e1.mem"));
+  EXPECT_TRUE(fs::exists(dir_ / "e1.qcow2"));
 }
 
 TEST_F(QemuSnapshots, UndefineRemovesADomainWithSnapshots) {
   internal("i1");
   external("e1", false);
-  ASSERT_EQ(driver->destroy(name), std::nullopt);
-  ASSERT_EQ(driver->undefine(name, UndefineOptions{}), std::nullopt);
-  EXPECT_EQ(driver->lookupDomain(name).error().kind, DriverErrorKind::NotFound);
+  ASSERT_EQ(driver_->destroy(name_), std::nullopt);
+  ASSERT_EQ(driver_->undefine(name_, UndefineOptions{}), std::nullopt);
+  EXPECT_EQ(driver_->lookupDomain(name_).error().kind, DriverErrorKind::NotFound);
 }
 
 TEST_F(QemuSnapshots, OwnershipIsVisibleInTheDomainXml) {
-  auto info = driver->lookupDomain(name);
+  auto info = driver_->lookupDomain(name_);
   ASSERT_TRUE(info.has_value());
-  EXPECT_THAT(info.value().owner, Optional(Ownership{"e2e", name, "uid-" + name}));
+  EXPECT_THAT(info.value().owner, Optional(Ownership{"e2e", name_, "uid-" + name_}));
 }
 
 // After libvirt lost its snapshot metadata (and the domain itself), the recorded definitions bring
@@ -285,21 +285,21 @@ TEST_F(QemuSnapshots, BulkRedefineAfterTheMetadataWasDroppedBringsTheTreeBack) {
   external("m2", true);
   revert("e1");
   internal("i3");
-  auto recorded = driver->listSnapshots(name);
+  auto recorded = driver_->listSnapshots(name_);
   ASSERT_TRUE(recorded.has_value());
   ASSERT_EQ(recorded.value().snapshots.size(), 3u);
 
-  for (const auto& snap : model.topologicalOrder()) {
-    ASSERT_EQ(driver->deleteSnapshot(name, snap.name, DeleteOptions{DeleteScope::Snapshot, true}),
+  for (const auto& snap : model_.topologicalOrder()) {
+    ASSERT_EQ(driver_->deleteSnapshot(name_, snap.name, DeleteOptions{DeleteScope::Snapshot, true}),
               std::nullopt);
   }
-  ASSERT_TRUE(driver->listSnapshots(name).value().snapshots.empty());
+  ASSERT_TRUE(driver_->listSnapshots(name_).value().snapshots.empty());
 
-  ASSERT_EQ(driver->redefineSnapshots(name, recorded.value().snapshots, recorded.value().current),
+  ASSERT_EQ(driver_->redefineSnapshots(name_, recorded.value().snapshots, recorded.value().current),
             std::nullopt);
   expectTreeMatchesModel();
   revert("m2");
-  EXPECT_EQ(driver->state(name).value(), DomainState::Running);
+  EXPECT_EQ(driver_->state(name_).value(), DomainState::Running);
   expectTreeMatchesModel();
 }
 
@@ -313,14 +313,14 @@ namespace {
 // running domain (QEMU outlives libvirtd) is still there with its snapshots.
 TEST_F(QemuSnapshots, TheDriverReconnectsAfterLibvirtdRestarts) {
   internal("i1");
-  const int opensBefore = driver->connectionsOpened();
+  const int opensBefore = driver_->connectionsOpened();
   const std::string source = VIRTSNAP_SOURCE_DIR;
   ASSERT_EQ(std::system(("bash " + source + "/scripts/stop-libvirtd.sh >/dev/null").c_str()), 0);
   ASSERT_EQ(std::system(("bash " + source + "/scripts/start-libvirtd.sh >/dev/null").c_str()), 0);
-  auto info = driver->lookupDomain(name);
+  auto info = driver_->lookupDomain(name_);
   ASSERT_TRUE(info.has_value()) << info.error().message;
   EXPECT_EQ(info.value().state, DomainState::Running);
-  EXPECT_GT(driver->connectionsOpened(), opensBefore);
+  EXPECT_GT(driver_->connectionsOpened(), opensBefore);
   expectTreeMatchesModel();
 }
 

@@ -11,11 +11,11 @@ using meta::Quantity;
 
 namespace {
 
-Quantity MustParse(const std::string& text) {
+Quantity mustParse(const std::string& text) {
   return Quantity::parse(text).value();
 }
 
-std::vector<Condition> AllConditions(std::int64_t generation) {
+std::vector<Condition> allConditions(std::int64_t generation) {
   return {
       {"Ready", ConditionStatus::True, generation, "2024-05-01T12:00:00Z", "Reconciled", "Up to date"},
       {"Reconciling", ConditionStatus::False, generation, "2024-05-01T12:00:00Z", "Idle", ""},
@@ -24,7 +24,7 @@ std::vector<Condition> AllConditions(std::int64_t generation) {
 
 }  // namespace
 
-ObjectMeta ServerSideMetadata(const std::string& name) {
+ObjectMeta serverSideMetadata(const std::string& name) {
   ObjectMeta meta;
   meta.name = name;
   meta.generateName = name + "-";
@@ -48,19 +48,19 @@ ObjectMeta ServerSideMetadata(const std::string& name) {
   return meta;
 }
 
-Domain MaximalDomain() {
+Domain maximalDomain() {
   Domain domain;
-  domain.metadata = ServerSideMetadata("web-01");
+  domain.metadata = serverSideMetadata("web-01");
   DomainSpec& spec = domain.spec;
   spec.nodeName = "worker-1";
   spec.hypervisorName = "vms.web-01";
   spec.adoptExisting = true;
   spec.type = "kvm";
   spec.vcpus = 2;
-  spec.memory = MustParse("1536Mi");
+  spec.memory = mustParse("1536Mi");
   spec.os = DomainOs{"x86_64", "pc-q35-8.2", Firmware::Efi};
   spec.disks = std::vector<Disk>{
-      {"vda", DiskBus::Virtio, std::nullopt, DiskCreate{MustParse("20Gi"), ImageFormat::Qcow2}},
+      {"vda", DiskBus::Virtio, std::nullopt, DiskCreate{mustParse("20Gi"), ImageFormat::Qcow2}},
       {"sdb", DiskBus::Sata, DiskSource{"/var/lib/libvirt/images/data.raw"}, std::nullopt},
   };
   spec.networks = std::vector<NetworkInterface>{
@@ -73,7 +73,7 @@ Domain MaximalDomain() {
 
   DomainStatus status;
   status.observedGeneration = 3;
-  status.conditions = AllConditions(3);
+  status.conditions = allConditions(3);
   status.state = DomainState::Paused;
   status.hypervisor = HypervisorRef{"vms.web-01", "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", "qemu:///system"};
   status.currentSnapshot = "web-01-b";
@@ -88,9 +88,9 @@ Domain MaximalDomain() {
   return domain;
 }
 
-Snapshot MaximalSnapshot() {
+Snapshot maximalSnapshot() {
   Snapshot snapshot;
-  snapshot.metadata = ServerSideMetadata("web-01-b");
+  snapshot.metadata = serverSideMetadata("web-01-b");
   SnapshotSpec& spec = snapshot.spec;
   spec.domainName = "web-01";
   spec.description = "before upgrade";
@@ -102,7 +102,7 @@ Snapshot MaximalSnapshot() {
   SnapshotStatus status;
   status.phase = SnapshotPhase::Ready;
   status.observedGeneration = 3;
-  status.conditions = AllConditions(3);
+  status.conditions = allConditions(3);
   status.nodeName = "worker-1";
   status.creationTime = "2024-05-01T12:00:01Z";
   status.parent = "web-01-a";
@@ -122,14 +122,14 @@ Snapshot MaximalSnapshot() {
   return snapshot;
 }
 
-SnapshotRevert MaximalSnapshotRevert() {
+SnapshotRevert maximalSnapshotRevert() {
   SnapshotRevert revert;
-  revert.metadata = ServerSideMetadata("web-01-back");
+  revert.metadata = serverSideMetadata("web-01-back");
   revert.spec = SnapshotRevertSpec{"web-01", "web-01-a", true};
   SnapshotRevertStatus status;
   status.phase = RevertPhase::Succeeded;
   status.observedGeneration = 1;
-  status.conditions = AllConditions(1);
+  status.conditions = allConditions(1);
   status.previousSnapshot = "web-01-b";
   status.startTime = "2024-05-01T12:00:02Z";
   status.completionTime = "2024-05-01T12:00:03Z";

@@ -28,65 +28,66 @@ class ServedApiTest : public ::testing::Test {
  protected:
   void TearDown() override {
     stopServing();
-    std::filesystem::remove_all(dir);
+    std::filesystem::remove_all(dir_);
   }
 
   // Starts the server on a fresh data directory; with `https`, a token and a kubeconfig.
   void serve(bool https) {
-    dir = std::filesystem::temp_directory_path() /
-          ("virtsnap-served-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("virtsnap-served-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
     auto loaded = apiserver::ResourceRegistry::load(std::filesystem::path(VIRTSNAP_SOURCE_DIR) / "crds");
     ASSERT_TRUE(loaded.has_value()) << loaded.error();
-    registry = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
+    registry_ = std::make_unique<apiserver::ResourceRegistry>(std::move(loaded).value());
     if (https) {
       auto made = apiserver::makeSelfSignedTls({"127.0.0.1"}, {"localhost"});
       ASSERT_TRUE(made.has_value()) << made.error();
-      tls = made.value();
-      token = apiserver::randomToken();
+      tls_ = made.value();
+      token_ = apiserver::randomToken();
     }
     serveAgain();
   }
 
   // Starts the server again after stopServing(), on what serve() chose.
   void serveAgain() {
-    auto opened = apiserver::MemoryObjectStore::open(dir / "store", *registry, {}, {});
+    auto opened = apiserver::MemoryObjectStore::open(dir_ / "store", *registry_, {}, {});
     ASSERT_TRUE(opened.has_value()) << opened.error();
-    store = std::move(opened).value();
-    handler = std::make_unique<apiserver::ApiHandler>(*registry, *store, token);
-    server = std::make_unique<apiserver::HttpServer>(*handler,
-                                                     apiserver::HttpServerOptions{"127.0.0.1", port, tls});
-    auto failed = server->start();
+    store_ = std::move(opened).value();
+    handler_ = std::make_unique<apiserver::ApiHandler>(*registry_, *store_, token_);
+    server_ = std::make_unique<apiserver::HttpServer>(*handler_,
+                                                      apiserver::HttpServerOptions{"127.0.0.1", port_, tls_});
+    auto failed = server_->start();
     ASSERT_FALSE(failed.has_value()) << *failed;
-    port = std::stoi(server->url().substr(server->url().rfind(':') + 1));
-    if (tls) {
-      ASSERT_TRUE(apiserver::writeKubeconfig(dir / "kubeconfig", server->url(), token, tls->caCertificatePem)
-                      .has_value());
+    port_ = std::stoi(server_->url().substr(server_->url().rfind(':') + 1));
+    if (tls_) {
+      ASSERT_TRUE(
+          apiserver::writeKubeconfig(dir_ / "kubeconfig", server_->url(), token_, tls_->caCertificatePem)
+              .has_value());
     }
   }
 
   // Stops the server: open watches end, then the store closes.
   void stopServing() {
-    if (server) {
-      server->stop();
+    if (server_) {
+      server_->stop();
     }
-    server.reset();
-    handler.reset();
-    store.reset();
+    server_.reset();
+    handler_.reset();
+    store_.reset();
   }
 
-  std::size_t openWatches() const { return store ? store->watchCount() : 0; }
+  std::size_t openWatches() const { return store_ ? store_->watchCount() : 0; }
 
-  std::filesystem::path dir;
-  std::optional<apiserver::TlsMaterial> tls;
-  std::string token;
-  int port = 0;  // 0 until the first start picks one
-  std::unique_ptr<apiserver::ResourceRegistry> registry;
-  std::unique_ptr<apiserver::MemoryObjectStore> store;
-  std::unique_ptr<apiserver::ApiHandler> handler;
-  std::unique_ptr<apiserver::HttpServer> server;
+  std::filesystem::path dir_;
+  std::optional<apiserver::TlsMaterial> tls_;
+  std::string token_;
+  int port_ = 0;  // 0 until the first start picks one
+  std::unique_ptr<apiserver::ResourceRegistry> registry_;
+  std::unique_ptr<apiserver::MemoryObjectStore> store_;
+  std::unique_ptr<apiserver::ApiHandler> handler_;
+  std::unique_ptr<apiserver::HttpServer> server_;
 };
 
 }  // namespace virtsnap::testsupport

@@ -48,8 +48,8 @@ class HostileBodies : public testsupport::ServedApiTest {
 
   Answer send(const std::string& method, const std::string& path, const std::string& contentType,
               const std::string& body) {
-    const auto bodyFile = dir / "body";
-    const auto answerFile = dir / "answer";
+    const auto bodyFile = dir_ / "body";
+    const auto answerFile = dir_ / "answer";
     std::ofstream(bodyFile, std::ios::binary) << body;
     // Peak RSS back to the current RSS, so VmHWM afterwards is this request's peak.
     std::ofstream("/proc/self/clear_refs") << "5";
@@ -57,7 +57,7 @@ class HostileBodies : public testsupport::ServedApiTest {
     const auto run = virtsnap::testsupport::runShell(
         "curl -s -o " + answerFile.string() + " -w '%{http_code} %{time_total}' -X " + method +
         " -H 'Expect:' -H 'Content-Type: " + contentType + "' --data-binary @" + bodyFile.string() + " '" +
-        server->url() + path + "'");
+        server_->url() + path + "'");
     Answer answer;
     answer.peakGrowthKb = statusKb("VmHWM") - before;
     std::istringstream(run.output) >> answer.code >> answer.seconds;
@@ -79,7 +79,7 @@ class HostileBodies : public testsupport::ServedApiTest {
     EXPECT_LT(answer.peakGrowthKb, kMemoryBoundKb);
   }
 
-  const std::string domains = "/apis/virtsnap.io/v1alpha1/namespaces/default/domains";
+  const std::string domains_ = "/apis/virtsnap.io/v1alpha1/namespaces/default/domains";
 };
 
 // Nine lists of nine aliases, nested nine deep: 9^9 (387 million) strings once expanded, from 500 bytes.
@@ -99,34 +99,34 @@ std::string aliasBomb() {
 TEST_F(HostileBodies, AYamlAliasBombIsRefusedAsExcessiveAliasing) {
   const std::string bomb = aliasBomb();
   ASSERT_LT(bomb.size(), 1024U);
-  expectRefused(send("POST", domains, "application/yaml", bomb), 400, "excessive aliasing");
+  expectRefused(send("POST", domains_, "application/yaml", bomb), 400, "excessive aliasing");
   // The same through server-side apply, which reads YAML too.
-  expectRefused(send("PATCH", domains + "/web-01?fieldManager=test", "application/apply-patch+yaml", bomb),
+  expectRefused(send("PATCH", domains_ + "/web-01?fieldManager=test", "application/apply-patch+yaml", bomb),
                 400, "excessive aliasing");
 }
 
 TEST_F(HostileBodies, DeeplyNestedYamlIsRefused) {
   // Flow style, far deeper than yaml-cpp's own recursion guard (a few hundred levels).
   expectRefused(
-      send("POST", domains, "application/yaml", std::string(100000, '[') + std::string(100000, ']')), 400,
+      send("POST", domains_, "application/yaml", std::string(100000, '[') + std::string(100000, ']')), 400,
       "nests deeper than");
   // Block style, just past it.
   std::string block;
   for (int depth = 0; depth < 600; ++depth) {
     block += std::string(2 * depth, ' ') + "a:\n";
   }
-  expectRefused(send("POST", domains, "application/yaml", block), 400, "nests deeper than");
+  expectRefused(send("POST", domains_, "application/yaml", block), 400, "nests deeper than");
 }
 
 TEST_F(HostileBodies, DeeplyNestedJsonIsRefused) {
   const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
-  expectRefused(send("POST", domains, "application/json", deep), 400, "deeper than");
-  ASSERT_EQ(send("POST", domains, "application/json",
+  expectRefused(send("POST", domains_, "application/json", deep), 400, "deeper than");
+  ASSERT_EQ(send("POST", domains_, "application/json",
                  R"({"apiVersion":"virtsnap.io/v1alpha1","kind":"Domain","metadata":{"name":"web-01"},)"
                  R"("spec":{"nodeName":"worker-1"}})")
                 .code,
             201);
-  expectRefused(send("PATCH", domains + "/web-01", "application/merge-patch+json",
+  expectRefused(send("PATCH", domains_ + "/web-01", "application/merge-patch+json",
                      "{\"spec\":" + std::string(100000, '[') + std::string(100000, ']') + "}"),
                 400, "deeper than");
 }
@@ -147,7 +147,7 @@ TEST_F(HostileBodies, InvalidUtf8IsABadRequestInBothEncodings) {
 
 TEST_F(HostileBodies, ABodyOverThreeMebibytesIsRefusedUnread) {
   const std::string big = "{\"a\":\"" + std::string(4 * 1024 * 1024, 'x') + "\"}";
-  expectRefused(send("POST", domains, "application/json", big), 413, "Request entity too large");
+  expectRefused(send("POST", domains_, "application/json", big), 413, "Request entity too large");
 }
 
 }  // namespace

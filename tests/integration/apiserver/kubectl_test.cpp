@@ -37,10 +37,10 @@ class Kubectl : public testsupport::ServedApiTest {
 
   // Runs kubectl with this test's kubeconfig and cache; `input` goes to its standard input.
   KubectlRun kubectl(const std::string& args, const std::string& input = "") {
-    const fs::path stdinFile = dir / "stdin.yaml";
+    const fs::path stdinFile = dir_ / "stdin.yaml";
     std::ofstream(stdinFile) << input;
-    const std::string command = "kubectl --kubeconfig " + (dir / "kubeconfig").string() + " --cache-dir " +
-                                (dir / "cache").string() + " " + args + " < " + stdinFile.string() + " 2>&1";
+    const std::string command = "kubectl --kubeconfig " + (dir_ / "kubeconfig").string() + " --cache-dir " +
+                                (dir_ / "cache").string() + " " + args + " < " + stdinFile.string() + " 2>&1";
     virtsnap::testsupport::ShellResult run = virtsnap::testsupport::runShell(command);
     return KubectlRun{run.exitCode, run.output};
   }
@@ -195,7 +195,7 @@ TEST_F(Kubectl, LabelAndFieldSelectors) {
 
 TEST_F(Kubectl, GetWatchReceivesEvents) {
   createNamespace("vms");
-  const fs::path out = dir / "watch.out";
+  const fs::path out = dir_ / "watch.out";
   std::thread watcher([&] { kubectl("get dom -n vms -w --request-timeout=90s -o name > " + out.string()); });
   awaitOpenWatches(1);
   ok("apply -f " + examples() + "/domain-created-disk.yaml");
@@ -255,13 +255,13 @@ TEST_F(Kubectl, AWatchAnsweredWithGoneRelistsAndStillSeesTheChange) {
   gone.watchOnly = true;
   gone.status = 410;
   gone.times = 1;
-  handler->faults().add(gone);
+  handler_->faults().add(gone);
   KubectlRun waited;
   std::thread waiter([&] { waited = kubectl("wait --for=condition=Ready dom/web-01 -n vms --timeout=90s"); });
   awaitOpenWatches(1);  // refused once with 410, kubectl relisted and is watching again
   ok("patch dom web-01 -n vms --subresource=status --type merge -p " + readyStatusPatch());
   waiter.join();
-  EXPECT_EQ(handler->faults().injected(), 1);      // kubectl's watch was refused with 410 once ...
+  EXPECT_EQ(handler_->faults().injected(), 1);     // kubectl's watch was refused with 410 once ...
   EXPECT_EQ(waited.exitCode, 0) << waited.output;  // ... relisted, watched again and saw the condition
   EXPECT_THAT(waited.output, HasSubstr("condition met"));
 }
@@ -285,8 +285,8 @@ TEST_F(Kubectl, DeletingANamespaceTakesItsObjectsWithIt) {
 }
 
 TEST_F(Kubectl, AWrongTokenIsRefused) {
-  ASSERT_TRUE(
-      writeKubeconfig(dir / "kubeconfig", server->url(), "not-the-token", tls->caCertificatePem).has_value());
+  ASSERT_TRUE(writeKubeconfig(dir_ / "kubeconfig", server_->url(), "not-the-token", tls_->caCertificatePem)
+                  .has_value());
   KubectlRun refused = kubectl("get dom -A");
   EXPECT_NE(refused.exitCode, 0);
   EXPECT_THAT(refused.output, HasSubstr("You must be logged in to the server"));

@@ -25,7 +25,7 @@ TEST_F(PythonClient, ListsWatchesWritesAndConflictsThroughTheClientsNormalApi) {
       std::string(VIRTSNAP_SOURCE_DIR) + "/tests/integration/apiserver/python_client.py";
   // The system interpreter: the Debian package is installed for it, whatever else PATH offers.
   const auto run =
-      virtsnap::testsupport::runShell("/usr/bin/python3 " + script + " " + (dir / "kubeconfig").string());
+      virtsnap::testsupport::runShell("/usr/bin/python3 " + script + " " + (dir_ / "kubeconfig").string());
   ASSERT_EQ(run.exitCode, 0) << run.output;
   for (const char* step : {"list namespaces", "create", "watch from a resourceVersion",
                            "update with a stale resourceVersion is 409", "patch status", "leases",

@@ -47,20 +47,20 @@ class MockStore : public ObjectStore {
 class ApiHandlerTest : public ::testing::Test {
  protected:
   ApiHandlerTest()
-      : registry(ResourceRegistry::load(std::string(VIRTSNAP_SOURCE_DIR) + "/crds").value()),
-        handler(registry, store, "secret") {}
+      : registry_(ResourceRegistry::load(std::string(VIRTSNAP_SOURCE_DIR) + "/crds").value()),
+        handler_(registry_, store_, "secret") {}
 
   ApiResponse call(std::string method, std::string path, std::map<std::string, std::string> query = {},
                    std::map<std::string, std::string> headers = {}, std::string body = "") {
     headers.emplace("authorization", "Bearer secret");
-    return handler.handle(ApiRequest{std::move(method), std::move(path), std::move(query), std::move(headers),
-                                     std::move(body)});
+    return handler_.handle(ApiRequest{std::move(method), std::move(path), std::move(query),
+                                      std::move(headers), std::move(body)});
   }
   static nlohmann::json parsed(const ApiResponse& response) { return nlohmann::json::parse(response.body); }
 
-  ResourceRegistry registry;
-  ::testing::StrictMock<MockStore> store;
-  ApiHandler handler;
+  ResourceRegistry registry_;
+  ::testing::StrictMock<MockStore> store_;
+  ApiHandler handler_;
 };
 
 nlohmann::json domain(const std::string& name) {
@@ -72,10 +72,10 @@ nlohmann::json domain(const std::string& name) {
 }
 
 TEST_F(ApiHandlerTest, RequestsWithoutTheTokenAreUnauthorized) {
-  ApiResponse response = handler.handle(ApiRequest{"GET", "/version", {}, {}, ""});
+  ApiResponse response = handler_.handle(ApiRequest{"GET", "/version", {}, {}, ""});
   EXPECT_EQ(response.status, 401);
   EXPECT_EQ(parsed(response)["reason"], "Unauthorized");
-  response = handler.handle(ApiRequest{"GET", "/version", {}, {{"authorization", "Bearer wrong"}}, ""});
+  response = handler_.handle(ApiRequest{"GET", "/version", {}, {{"authorization", "Bearer wrong"}}, ""});
   EXPECT_EQ(response.status, 401);
 }
 
@@ -116,28 +116,28 @@ TEST_F(ApiHandlerTest, OpenApiV3HasTheCrdSchemasWithGroupVersionKind) {
 }
 
 TEST_F(ApiHandlerTest, ObjectPathsReachTheStoreWithTheirNamespaceNameAndSubresource) {
-  EXPECT_CALL(store, get(Field(&ServedResource::plural, "domains"), "vms", "web"))
+  EXPECT_CALL(store_, get(Field(&ServedResource::plural, "domains"), "vms", "web"))
       .WillOnce(Return(domain("web")));
   EXPECT_EQ(call("GET", "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/web").status, 200);
 
-  EXPECT_CALL(store, list(Field(&ServedResource::plural, "snapshots"), "", _))
+  EXPECT_CALL(store_, list(Field(&ServedResource::plural, "snapshots"), "", _))
       .WillOnce(Return(nlohmann::json{{"kind", "SnapshotList"}, {"items", nlohmann::json::array()}}));
   EXPECT_EQ(call("GET", "/apis/virtsnap.io/v1alpha1/snapshots").status, 200);
 
-  EXPECT_CALL(store, patch(_, "vms", "web", PatchType::Merge, "{}", /*status=*/true, _, _))
+  EXPECT_CALL(store_, patch(_, "vms", "web", PatchType::Merge, "{}", /*status=*/true, _, _))
       .WillOnce(Return(domain("web")));
   EXPECT_EQ(call("PATCH", "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/web/status", {},
                  {{"content-type", "application/merge-patch+json"}}, "{}")
                 .status,
             200);
 
-  EXPECT_CALL(store, get(Field(&ServedResource::plural, "namespaces"), "", "vms"))
+  EXPECT_CALL(store_, get(Field(&ServedResource::plural, "namespaces"), "", "vms"))
       .WillOnce(Return(nlohmann::json{{"kind", "Namespace"}}));
   EXPECT_EQ(call("GET", "/api/v1/namespaces/vms").status, 200);
 }
 
 TEST_F(ApiHandlerTest, CreateAnswers201AndPassesWarnings) {
-  EXPECT_CALL(store, create(_, "vms", _, Field(&WriteOptions::fieldValidation, FieldValidation::Strict), _))
+  EXPECT_CALL(store_, create(_, "vms", _, Field(&WriteOptions::fieldValidation, FieldValidation::Strict), _))
       .WillOnce([](auto&, auto&, nlohmann::json object, auto&, std::vector<std::string>* warnings) {
         warnings->push_back("unknown field \"spec.extra\"");
         return ApiResult<nlohmann::json>(object);
@@ -157,7 +157,7 @@ TEST_F(ApiHandlerTest, StoreErrorsBecomeKubernetesStatusObjects) {
   notFound.group = "virtsnap.io";
   notFound.kind = "domains";
   notFound.name = "x";
-  EXPECT_CALL(store, get(_, "vms", "x")).WillOnce(Return(notFound));
+  EXPECT_CALL(store_, get(_, "vms", "x")).WillOnce(Return(notFound));
   ApiResponse response = call("GET", "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/x");
   EXPECT_EQ(response.status, 404);
   nlohmann::json status = parsed(response);
@@ -185,7 +185,7 @@ TEST_F(ApiHandlerTest, UnknownPathsMethodsAndMediaTypesAreRefused) {
 }
 
 TEST_F(ApiHandlerTest, TablesCarryThePrinterColumns) {
-  EXPECT_CALL(store, list(_, "vms", _))
+  EXPECT_CALL(store_, list(_, "vms", _))
       .WillOnce(Return(nlohmann::json{{"kind", "DomainList"},
                                       {"metadata", {{"resourceVersion", "7"}}},
                                       {"items", {domain("a"), domain("b")}}}));
@@ -207,16 +207,16 @@ TEST_F(ApiHandlerTest, TablesCarryThePrinterColumns) {
 }
 
 TEST_F(ApiHandlerTest, InjectedFaultsAnswerInsteadOfTheStore) {
-  handler.faults().add(Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
+  handler_.faults().add(Fault{"PUT", "/apis/virtsnap.io", false, 409, {}, false, 1});
   ApiResponse conflict =
       call("PUT", "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/web", {}, {}, domain("web").dump());
   EXPECT_EQ(conflict.status, 409);
   EXPECT_EQ(parsed(conflict)["reason"], "Conflict");
-  handler.faults().add(Fault{"", "/apis", false, 503, {}, false, 2});
+  handler_.faults().add(Fault{"", "/apis", false, 503, {}, false, 2});
   EXPECT_EQ(call("GET", "/apis").status, 503);
   EXPECT_EQ(call("GET", "/apis").status, 503);
   EXPECT_EQ(call("GET", "/apis").status, 200);  // counted down
-  EXPECT_EQ(handler.faults().injected(), 3);
+  EXPECT_EQ(handler_.faults().injected(), 3);
 }
 
 TEST_F(ApiHandlerTest, AnInjectedStatusCarriesTheReasonKubeGivesThatCode) {
@@ -224,7 +224,7 @@ TEST_F(ApiHandlerTest, AnInjectedStatusCarriesTheReasonKubeGivesThatCode) {
       {403, "Forbidden"},     {404, "NotFound"},           {422, "Invalid"}, {429, "TooManyRequests"},
       {500, "InternalError"}, {503, "ServiceUnavailable"}, {504, "Timeout"}, {418, "BadRequest"}};
   for (const auto& [status, reason] : expected) {
-    handler.faults().add(Fault{"GET", "/apis", false, status, {}, false, 1});
+    handler_.faults().add(Fault{"GET", "/apis", false, status, {}, false, 1});
     ApiResponse answer = call("GET", "/apis");
     EXPECT_EQ(answer.status, status);
     EXPECT_EQ(parsed(answer)["reason"], reason) << status;

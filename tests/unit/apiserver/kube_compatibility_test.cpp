@@ -33,11 +33,11 @@ class KubeCompatibility : public ::testing::Test {
   void SetUp() override {
     auto loaded = ResourceRegistry::load(std::filesystem::path(VIRTSNAP_SOURCE_DIR) / "crds");
     ASSERT_TRUE(loaded.has_value()) << loaded.error();
-    registry = std::make_unique<ResourceRegistry>(std::move(loaded).value());
-    auto opened = ObjectStore::open(dir.path(), *registry, clock.now());
+    registry_ = std::make_unique<ResourceRegistry>(std::move(loaded).value());
+    auto opened = ObjectStore::open(dir_.path(), *registry_, clock_.now());
     ASSERT_TRUE(opened.has_value()) << opened.error();
-    store = std::move(opened).value();
-    handler = std::make_unique<ApiHandler>(*registry, *store, "", clock.now());
+    store_ = std::move(opened).value();
+    handler_ = std::make_unique<ApiHandler>(*registry_, *store_, "", clock_.now());
     ASSERT_EQ(call("POST", "/api/v1/namespaces", {}, R"({"apiVersion":"v1","kind":"Namespace",
                                                           "metadata":{"name":"vms"}})")
                   .status,
@@ -49,8 +49,8 @@ class KubeCompatibility : public ::testing::Test {
     if (!headers.count("content-type")) {
       headers["content-type"] = method == "PATCH" ? "application/merge-patch+json" : "application/json";
     }
-    return handler->handle(ApiRequest{std::move(method), std::move(path), std::move(query),
-                                      std::move(headers), std::move(body)});
+    return handler_->handle(ApiRequest{std::move(method), std::move(path), std::move(query),
+                                       std::move(headers), std::move(body)});
   }
   static json parsed(const ApiResponse& response) { return json::parse(response.body); }
 
@@ -80,11 +80,11 @@ class KubeCompatibility : public ::testing::Test {
     return names;
   }
 
-  testsupport::TempDir dir;
-  testsupport::ManualWallClock clock;
-  std::unique_ptr<ResourceRegistry> registry;
-  std::unique_ptr<ObjectStore> store;
-  std::unique_ptr<ApiHandler> handler;
+  testsupport::TempDir dir_;
+  testsupport::ManualWallClock clock_;
+  std::unique_ptr<ResourceRegistry> registry_;
+  std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<ApiHandler> handler_;
 };
 
 TEST_F(KubeCompatibility, BooleanParametersAreTrueUnlessAbsentZeroOrFalse) {
@@ -130,7 +130,7 @@ TEST_F(KubeCompatibility, DeleteReadsItsOptionsFromTheQueryWithoutABody) {
 
 TEST_F(KubeCompatibility, ResourceVersionMatchIsValidatedAndServedAsKubeServesIt) {
   createDomain("d");
-  const std::string current = std::to_string(store->resourceVersion());
+  const std::string current = std::to_string(store_->resourceVersion());
   EXPECT_EQ(call("GET", kDomains, {{"resourceVersionMatch", "Exact"}}).status, 422);
   EXPECT_EQ(call("GET", kDomains, {{"resourceVersionMatch", "Newest"}, {"resourceVersion", current}}).status,
             422);
@@ -272,7 +272,7 @@ TEST_F(KubeCompatibility, ABodyOverTheLimitIs413AndAServerFaultIsAStatus) {
   EXPECT_EQ(parsed(tooLarge)["reason"], "RequestEntityTooLarge");
   ApiRequest flagged{"POST", kDomains, {}, {{"content-type", "application/json"}}, "{}"};
   flagged.bodyTooLarge = true;  // the front end stopped reading
-  EXPECT_EQ(handler->handle(flagged).status, 413);
+  EXPECT_EQ(handler_->handle(flagged).status, 413);
 }
 
 TEST(RequestBody, Utf8AndNestingChecks) {

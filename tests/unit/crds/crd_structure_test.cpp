@@ -16,24 +16,24 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-using testsupport::LoadCrd;
-using testsupport::OpenApiSchema;
-using testsupport::ResolveSchemaPath;
+using testsupport::loadCrd;
+using testsupport::openApiSchema;
+using testsupport::resolveSchemaPath;
 
 struct CrdExpectation {
   std::string file;
   std::string kind;
   std::string plural;
-  std::string short_name;
+  std::string shortName;
   std::vector<std::string> columns;  // the leading printer columns, as kubectl shows them
-  std::string selectable_field;
+  std::string selectableField;
 };
 
 void PrintTo(const CrdExpectation& expectation, std::ostream* out) {
   *out << expectation.file;
 }
 
-std::vector<CrdExpectation> Expectations() {
+std::vector<CrdExpectation> expectations() {
   return {
       {"virtsnap.io_domains.yaml",
        "Domain",
@@ -56,22 +56,22 @@ std::vector<CrdExpectation> Expectations() {
   };
 }
 
-std::string Upper(std::string text) {
+std::string upper(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
   return text;
 }
 
 // ".status.conditions[?(@.type==\"Ready\")].status" -> "status.conditions[].status"
-std::string JsonPathToSchemaPath(std::string json_path) {
-  const std::size_t filter = json_path.find("[?(");
+std::string jsonPathToSchemaPath(std::string jsonPath) {
+  const std::size_t filter = jsonPath.find("[?(");
   if (filter != std::string::npos) {
-    json_path.replace(filter, json_path.find(")]", filter) + 2 - filter, "[]");
+    jsonPath.replace(filter, jsonPath.find(")]", filter) + 2 - filter, "[]");
   }
-  return json_path.substr(1);
+  return jsonPath.substr(1);
 }
 
 // All rules of x-kubernetes-validations at a schema node.
-std::vector<std::string> Rules(const nlohmann::json& node) {
+std::vector<std::string> validationRules(const nlohmann::json& node) {
   std::vector<std::string> rules;
   for (const nlohmann::json& validation : node.value("x-kubernetes-validations", nlohmann::json::array())) {
     rules.push_back(validation.at("rule").get<std::string>());
@@ -80,25 +80,25 @@ std::vector<std::string> Rules(const nlohmann::json& node) {
   return rules;
 }
 
-void ForEachSchemaNode(const nlohmann::json& node, const std::string& path,
+void forEachSchemaNode(const nlohmann::json& node, const std::string& path,
                        const std::function<void(const nlohmann::json&, const std::string&)>& visit) {
   visit(node, path);
   if (node.contains("properties")) {
     for (const auto& [key, child] : node["properties"].items()) {
-      ForEachSchemaNode(child, path.empty() ? key : path + "." + key, visit);
+      forEachSchemaNode(child, path.empty() ? key : path + "." + key, visit);
     }
   }
   if (node.contains("items")) {
-    ForEachSchemaNode(node["items"], path + "[]", visit);
+    forEachSchemaNode(node["items"], path + "[]", visit);
   }
 }
 
 class CrdStructureTest : public ::testing::TestWithParam<CrdExpectation> {
  protected:
-  const nlohmann::json crd_ = LoadCrd(GetParam().file);
+  const nlohmann::json crd_ = loadCrd(GetParam().file);
   const nlohmann::json& spec_ = crd_.at("spec");
   const nlohmann::json& version_ = spec_.at("versions").at(0);
-  const nlohmann::json& schema_ = OpenApiSchema(crd_);
+  const nlohmann::json& schema_ = openApiSchema(crd_);
 };
 
 TEST_P(CrdStructureTest, NamesGroupVersionAndScope) {
@@ -109,7 +109,7 @@ TEST_P(CrdStructureTest, NamesGroupVersionAndScope) {
   EXPECT_EQ(spec_["scope"], "Namespaced");
   EXPECT_EQ(spec_["names"]["kind"], GetParam().kind);
   EXPECT_EQ(spec_["names"]["plural"], GetParam().plural);
-  EXPECT_THAT(spec_["names"]["shortNames"], Contains(GetParam().short_name));
+  EXPECT_THAT(spec_["names"]["shortNames"], Contains(GetParam().shortName));
   EXPECT_THAT(spec_["names"]["categories"], Contains("virtsnap"));
   ASSERT_EQ(spec_["versions"].size(), 1u);
   EXPECT_EQ(version_["name"], kVersion);
@@ -125,12 +125,12 @@ TEST_P(CrdStructureTest, HasStatusSubresource) {
 TEST_P(CrdStructureTest, PrinterColumnsAreTheDocumentedOnesAndResolve) {
   std::vector<std::string> names;
   for (const nlohmann::json& column : version_.at("additionalPrinterColumns")) {
-    const std::string path = JsonPathToSchemaPath(column.at("jsonPath").get<std::string>());
+    const std::string path = jsonPathToSchemaPath(column.at("jsonPath").get<std::string>());
     if (path != "metadata.creationTimestamp") {
-      EXPECT_NE(ResolveSchemaPath(schema_, path), nullptr) << column.dump();
+      EXPECT_NE(resolveSchemaPath(schema_, path), nullptr) << column.dump();
     }
     if (column.value("priority", 0) == 0) {
-      names.push_back(Upper(column.at("name").get<std::string>()));
+      names.push_back(upper(column.at("name").get<std::string>()));
     }
   }
   ASSERT_GE(names.size(), GetParam().columns.size());
@@ -141,9 +141,9 @@ TEST_P(CrdStructureTest, PrinterColumnsAreTheDocumentedOnesAndResolve) {
 TEST_P(CrdStructureTest, FieldSelectorOnTheOwningName) {
   ASSERT_TRUE(version_.contains("selectableFields"));
   EXPECT_THAT(version_["selectableFields"],
-              Contains(nlohmann::json{{"jsonPath", GetParam().selectable_field}}));
+              Contains(nlohmann::json{{"jsonPath", GetParam().selectableField}}));
   for (const nlohmann::json& field : version_["selectableFields"]) {
-    const nlohmann::json* node = ResolveSchemaPath(schema_, JsonPathToSchemaPath(field["jsonPath"]));
+    const nlohmann::json* node = resolveSchemaPath(schema_, jsonPathToSchemaPath(field["jsonPath"]));
     ASSERT_NE(node, nullptr);
     EXPECT_EQ((*node)["type"], "string");  // selectable fields must be scalar
   }
@@ -151,7 +151,7 @@ TEST_P(CrdStructureTest, FieldSelectorOnTheOwningName) {
 
 TEST_P(CrdStructureTest, SpecIsRequiredAndStatusHasConditionsAndObservedGeneration) {
   EXPECT_THAT(schema_["required"], Contains("spec"));
-  const nlohmann::json* conditions = ResolveSchemaPath(schema_, "status.conditions");
+  const nlohmann::json* conditions = resolveSchemaPath(schema_, "status.conditions");
   ASSERT_NE(conditions, nullptr);
   EXPECT_EQ((*conditions)["x-kubernetes-list-type"], "map");
   EXPECT_EQ((*conditions)["x-kubernetes-list-map-keys"], nlohmann::json::array({"type"}));
@@ -163,11 +163,11 @@ TEST_P(CrdStructureTest, SpecIsRequiredAndStatusHasConditionsAndObservedGenerati
   EXPECT_EQ(item["properties"]["type"]["pattern"],
             "^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
             "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$");
-  EXPECT_NE(ResolveSchemaPath(schema_, "status.observedGeneration"), nullptr);
+  EXPECT_NE(resolveSchemaPath(schema_, "status.observedGeneration"), nullptr);
 }
 
 TEST_P(CrdStructureTest, EveryListIsBoundedAndTyped) {
-  ForEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
+  forEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
     if (node.value("type", "") != "array") {
       return;
     }
@@ -184,7 +184,7 @@ TEST_P(CrdStructureTest, EveryListIsBoundedAndTyped) {
 // crds/README.md: a default inside a list item makes the stored list differ from an applied manifest
 // that leaves the field out, so client-side `kubectl apply` re-sent the list and said "configured".
 TEST_P(CrdStructureTest, NoDefaultsInsideListItems) {
-  ForEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
+  forEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
     if (path.find("[]") != std::string::npos) {
       EXPECT_FALSE(node.contains("default")) << path << " is inside a list item and has a default";
     }
@@ -192,7 +192,7 @@ TEST_P(CrdStructureTest, NoDefaultsInsideListItems) {
 }
 
 TEST_P(CrdStructureTest, EveryNodeIsStructuralAndDefaultsAreValid) {
-  ForEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
+  forEachSchemaNode(schema_, "", [](const nlohmann::json& node, const std::string& path) {
     if (node.value("x-kubernetes-int-or-string", false)) {
       EXPECT_FALSE(node.contains("type")) << path;
       EXPECT_EQ(node["anyOf"], nlohmann::json::parse(R"([{"type":"integer"},{"type":"string"}])")) << path;
@@ -209,31 +209,32 @@ TEST_P(CrdStructureTest, EveryNodeIsStructuralAndDefaultsAreValid) {
 }
 
 TEST(CrdRules, DomainNodeNameIsImmutable) {
-  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_domains.yaml"));
-  EXPECT_THAT(Rules(*ResolveSchemaPath(schema, "spec.nodeName")), Contains("self == oldSelf"));
+  const nlohmann::json schema = openApiSchema(loadCrd("virtsnap.io_domains.yaml"));
+  EXPECT_THAT(validationRules(*resolveSchemaPath(schema, "spec.nodeName")), Contains("self == oldSelf"));
   EXPECT_THAT(schema["properties"]["spec"]["required"], Contains("nodeName"));
 }
 
 TEST(CrdRules, DomainDiskHasExactlyOneOfSourceAndCreate) {
-  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_domains.yaml"));
-  EXPECT_THAT(Rules(*ResolveSchemaPath(schema, "spec.disks[]")),
+  const nlohmann::json schema = openApiSchema(loadCrd("virtsnap.io_domains.yaml"));
+  EXPECT_THAT(validationRules(*resolveSchemaPath(schema, "spec.disks[]")),
               Contains("has(self.source) != has(self.create)"));
-  EXPECT_THAT(Rules(*ResolveSchemaPath(schema, "spec.networks[]")),
+  EXPECT_THAT(validationRules(*resolveSchemaPath(schema, "spec.networks[]")),
               Contains("has(self.network) != has(self.bridge)"));
-  EXPECT_THAT(Rules(*ResolveSchemaPath(schema, "spec.disks[].source.path")), Contains(HasSubstr("[.][.]?")));
+  EXPECT_THAT(validationRules(*resolveSchemaPath(schema, "spec.disks[].source.path")),
+              Contains(HasSubstr("[.][.]?")));
 }
 
 TEST(CrdRules, DomainQuantitiesAreIntOrString) {
-  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_domains.yaml"));
+  const nlohmann::json schema = openApiSchema(loadCrd("virtsnap.io_domains.yaml"));
   for (const char* path : {"spec.memory", "spec.disks[].create.size"}) {
-    EXPECT_EQ((*ResolveSchemaPath(schema, path))["x-kubernetes-int-or-string"], true) << path;
+    EXPECT_EQ((*resolveSchemaPath(schema, path))["x-kubernetes-int-or-string"], true) << path;
   }
-  EXPECT_EQ((*ResolveSchemaPath(schema, "status.snapshotTree"))["maxItems"], 1000);
+  EXPECT_EQ((*resolveSchemaPath(schema, "status.snapshotTree"))["maxItems"], 1000);
 }
 
 TEST(CrdRules, SnapshotSpecIsImmutableExceptDescriptionAndDeletionPolicy) {
-  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshots.yaml"));
-  const std::vector<std::string> rules = Rules(schema["properties"]["spec"]);
+  const nlohmann::json schema = openApiSchema(loadCrd("virtsnap.io_snapshots.yaml"));
+  const std::vector<std::string> rules = validationRules(schema["properties"]["spec"]);
   for (const std::string field : {"domainName", "location", "memory", "quiesce"}) {
     EXPECT_THAT(rules, Contains(::testing::AllOf(HasSubstr("self." + field), HasSubstr("oldSelf." + field))))
         << field;
@@ -251,8 +252,8 @@ TEST(CrdRules, SnapshotSpecIsImmutableExceptDescriptionAndDeletionPolicy) {
 }
 
 TEST(CrdRules, SnapshotMemoryAndQuiesceCrossFieldRules) {
-  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshots.yaml"));
-  const std::vector<std::string> rules = Rules(schema["properties"]["spec"]);
+  const nlohmann::json schema = openApiSchema(loadCrd("virtsnap.io_snapshots.yaml"));
+  const std::vector<std::string> rules = validationRules(schema["properties"]["spec"]);
   EXPECT_THAT(rules, Contains("!has(self.memory) || (has(self.location) && self.location == 'External')"));
   EXPECT_THAT(rules,
               Contains(::testing::AllOf(HasSubstr("!self.quiesce"), HasSubstr("self.location == 'External'"),
@@ -260,11 +261,11 @@ TEST(CrdRules, SnapshotMemoryAndQuiesceCrossFieldRules) {
 }
 
 TEST(CrdRules, SnapshotRevertSpecIsImmutable) {
-  const nlohmann::json schema = OpenApiSchema(LoadCrd("virtsnap.io_snapshotreverts.yaml"));
-  EXPECT_THAT(Rules(schema["properties"]["spec"]), Contains("self == oldSelf"));
+  const nlohmann::json schema = openApiSchema(loadCrd("virtsnap.io_snapshotreverts.yaml"));
+  EXPECT_THAT(validationRules(schema["properties"]["spec"]), Contains("self == oldSelf"));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCrds, CrdStructureTest, ::testing::ValuesIn(Expectations()),
+INSTANTIATE_TEST_SUITE_P(AllCrds, CrdStructureTest, ::testing::ValuesIn(expectations()),
                          [](const ::testing::TestParamInfo<CrdExpectation>& param) {
                            return param.param.kind;
                          });

@@ -17,158 +17,158 @@ using meta::DecodeException;
 using meta::DecodeResult;
 using ::testing::HasSubstr;
 
-DecodeError DomainError(const nlohmann::json& json) {
+DecodeError domainError(const nlohmann::json& json) {
   const DecodeResult<Domain> result = decodeDomain(json);
   EXPECT_FALSE(result.has_value()) << json.dump();
   return result.has_value() ? DecodeError{} : result.error();
 }
 
-nlohmann::json ValidDomain() {
-  return encodeDomain(testsupport::MaximalDomain());
+nlohmann::json validDomain() {
+  return encodeDomain(testsupport::maximalDomain());
 }
 
 TEST(DecodeErrors, DocumentThatIsNotAnObject) {
   for (const nlohmann::json& json :
        {nlohmann::json(nullptr), nlohmann::json("Domain"), nlohmann::json::array()}) {
-    const DecodeError error = DomainError(json);
+    const DecodeError error = domainError(json);
     EXPECT_EQ(error.path, "");
     EXPECT_THAT(error.message, HasSubstr("must be an object"));
   }
 }
 
 TEST(DecodeErrors, WrongKindOrApiVersion) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["kind"] = "Snapshot";
-  EXPECT_EQ(DomainError(json), (DecodeError{"kind", "must be \"Domain\", got \"Snapshot\""}));
-  json = ValidDomain();
+  EXPECT_EQ(domainError(json), (DecodeError{"kind", "must be \"Domain\", got \"Snapshot\""}));
+  json = validDomain();
   json["apiVersion"] = "virtsnap.io/v1";
-  EXPECT_EQ(DomainError(json).path, "apiVersion");
+  EXPECT_EQ(domainError(json).path, "apiVersion");
 }
 
 TEST(DecodeErrors, MissingRequiredFields) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json.erase("spec");
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec", "required field is missing"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec", "required field is missing"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["spec"].erase("nodeName");
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.nodeName", "required field is missing"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.nodeName", "required field is missing"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["spec"]["disks"][1].erase("name");
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.disks[1].name", "required field is missing"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.disks[1].name", "required field is missing"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["status"]["conditions"][1].erase("lastTransitionTime");
-  EXPECT_EQ(DomainError(json).path, "status.conditions[1].lastTransitionTime");
+  EXPECT_EQ(domainError(json).path, "status.conditions[1].lastTransitionTime");
 }
 
 TEST(DecodeErrors, WrongTypes) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["spec"]["vcpus"] = "2";
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.vcpus", "must be an integer, got string"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.vcpus", "must be an integer, got string"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["spec"]["vcpus"] = 2.5;
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.vcpus", "must be an integer, got 2.5"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.vcpus", "must be an integer, got 2.5"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["spec"]["adoptExisting"] = "yes";
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.adoptExisting", "must be a boolean, got string"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.adoptExisting", "must be a boolean, got string"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["spec"]["disks"] = {{"name", "vda"}};
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.disks", "must be a list, got object"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.disks", "must be a list, got object"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["spec"]["disks"][0]["create"] = "20Gi";
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.disks[0].create", "must be an object, got string"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.disks[0].create", "must be an object, got string"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["metadata"]["labels"]["app"] = 3;
-  EXPECT_EQ(DomainError(json), (DecodeError{"metadata.labels.app", "must be a string, got number"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"metadata.labels.app", "must be a string, got number"}));
 
-  json = ValidDomain();
+  json = validDomain();
   json["status"]["unmanagedSnapshots"][0] = false;
-  EXPECT_EQ(DomainError(json),
+  EXPECT_EQ(domainError(json),
             (DecodeError{"status.unmanagedSnapshots[0]", "must be a string, got boolean"}));
 }
 
 TEST(DecodeErrors, OutOfRangeIntegers) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["spec"]["vcpus"] = 0;
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.vcpus", "must be between 1 and 2147483647, got 0"}));
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.vcpus", "must be between 1 and 2147483647, got 0"}));
   json["spec"]["vcpus"] = 4294967296;
-  EXPECT_EQ(DomainError(json).path, "spec.vcpus");
-  json = ValidDomain();
+  EXPECT_EQ(domainError(json).path, "spec.vcpus");
+  json = validDomain();
   json["metadata"]["generation"] = UINT64_MAX;
-  EXPECT_EQ(DomainError(json).path, "metadata.generation");
+  EXPECT_EQ(domainError(json).path, "metadata.generation");
 }
 
 // Found by tests/fuzz/api_json_fuzzer: a 0 parsed from text is an unsigned JSON number, and the lower
 // bound used to be checked for signed numbers only.
 TEST(DecodeErrors, OutOfRangeIntegersParsedFromTextAreRefusedToo) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["spec"]["vcpus"] = 2;
   std::string text = json.dump();
   text.replace(text.find("\"vcpus\":2"), 9, "\"vcpus\":0");
-  EXPECT_EQ(DomainError(nlohmann::json::parse(text)),
+  EXPECT_EQ(domainError(nlohmann::json::parse(text)),
             (DecodeError{"spec.vcpus", "must be between 1 and 2147483647, got 0"}));
 }
 
 TEST(DecodeErrors, UnknownEnumValueListsTheAllowedOnes) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["spec"]["runState"] = "running";
   EXPECT_EQ(
-      DomainError(json),
+      domainError(json),
       (DecodeError{"spec.runState", "must be one of \"Running\", \"Paused\", \"Stopped\"; got \"running\""}));
-  json = ValidDomain();
+  json = validDomain();
   json["status"]["conditions"][0]["status"] = "true";
-  EXPECT_EQ(DomainError(json).path, "status.conditions[0].status");
+  EXPECT_EQ(domainError(json).path, "status.conditions[0].status");
 }
 
 TEST(DecodeErrors, BadQuantityNamesTheFieldAndTheProblem) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["spec"]["memory"] = "2 GB";
-  EXPECT_EQ(DomainError(json), (DecodeError{"spec.memory",
+  EXPECT_EQ(domainError(json), (DecodeError{"spec.memory",
                                             "invalid quantity \"2 GB\": unknown suffix \" GB\" at "
                                             "position 1 (expected Ki Mi Gi Ti Pi Ei, n u m k M G T "
                                             "P E, or an exponent such as e6)"}));
-  json = ValidDomain();
+  json = validDomain();
   json["spec"]["disks"][0]["create"]["size"] = "-10Gi";
-  const DecodeError negative = DomainError(json);
+  const DecodeError negative = domainError(json);
   EXPECT_EQ(negative.path, "spec.disks[0].create.size");
   EXPECT_THAT(negative.message, HasSubstr("cannot be negative"));
   json["spec"]["disks"][0]["create"]["size"] = "";
-  EXPECT_EQ(DomainError(json).message, "invalid quantity: empty");
+  EXPECT_EQ(domainError(json).message, "invalid quantity: empty");
 }
 
 TEST(DecodeErrors, BadTimestamp) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["metadata"]["creationTimestamp"] = "yesterday";
-  EXPECT_EQ(DomainError(json).path, "metadata.creationTimestamp");
-  json = ValidDomain();
+  EXPECT_EQ(domainError(json).path, "metadata.creationTimestamp");
+  json = validDomain();
   json["status"]["conditions"][0]["lastTransitionTime"] = "2024-02-30T00:00:00Z";
-  EXPECT_THAT(DomainError(json).toString(),
+  EXPECT_THAT(domainError(json).toString(),
               HasSubstr("status.conditions[0].lastTransitionTime: must be an RFC 3339 timestamp"));
 }
 
 TEST(DecodeErrors, SnapshotAndRevertErrorsNameTheirFields) {
-  nlohmann::json snapshot = encodeSnapshot(testsupport::MaximalSnapshot());
+  nlohmann::json snapshot = encodeSnapshot(testsupport::maximalSnapshot());
   snapshot["status"]["disks"][0]["snapshot"] = "external";
-  const DecodeResult<Snapshot> bad_snapshot = decodeSnapshot(snapshot);
-  ASSERT_FALSE(bad_snapshot.has_value());
-  EXPECT_EQ(bad_snapshot.error().path, "status.disks[0].snapshot");
+  const DecodeResult<Snapshot> badSnapshot = decodeSnapshot(snapshot);
+  ASSERT_FALSE(badSnapshot.has_value());
+  EXPECT_EQ(badSnapshot.error().path, "status.disks[0].snapshot");
 
-  nlohmann::json revert = encodeSnapshotRevert(testsupport::MaximalSnapshotRevert());
+  nlohmann::json revert = encodeSnapshotRevert(testsupport::maximalSnapshotRevert());
   revert["spec"].erase("snapshotName");
-  const DecodeResult<SnapshotRevert> bad_revert = decodeSnapshotRevert(revert);
-  ASSERT_FALSE(bad_revert.has_value());
-  EXPECT_EQ(bad_revert.error().toString(), "spec.snapshotName: required field is missing");
+  const DecodeResult<SnapshotRevert> badRevert = decodeSnapshotRevert(revert);
+  ASSERT_FALSE(badRevert.has_value());
+  EXPECT_EQ(badRevert.error().toString(), "spec.snapshotName: required field is missing");
 }
 
 TEST(DecodeErrors, NullCountsAsAbsent) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["spec"]["vcpus"] = nullptr;
   json["status"] = nullptr;
   const DecodeResult<Domain> result = decodeDomain(json);
@@ -178,7 +178,7 @@ TEST(DecodeErrors, NullCountsAsAbsent) {
 }
 
 TEST(DecodeErrors, FromJsonThrowsTheSameError) {
-  nlohmann::json json = ValidDomain();
+  nlohmann::json json = validDomain();
   json["spec"]["os"]["firmware"] = "uefi";
   try {
     (void)json.get<Domain>();

@@ -24,7 +24,7 @@ using testsupport::loadYamlDocuments;
 using testsupport::sourcePath;
 
 // Decodes `json` as its kind and encodes it again; the error message if decoding failed.
-nlohmann::json DecodeAndEncode(const nlohmann::json& json, std::string& error) {
+nlohmann::json decodeAndEncode(const nlohmann::json& json, std::string& error) {
   const std::string kind = json.value("kind", "");
   auto finish = [&error](const auto& result, auto encode) -> nlohmann::json {
     if (!result.has_value()) {
@@ -46,7 +46,7 @@ nlohmann::json DecodeAndEncode(const nlohmann::json& json, std::string& error) {
   return nullptr;
 }
 
-std::vector<std::filesystem::path> ExampleFiles() {
+std::vector<std::filesystem::path> exampleFiles() {
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(sourcePath("deploy/examples"))) {
     if (entry.path().extension() == ".yaml") {
@@ -57,41 +57,41 @@ std::vector<std::filesystem::path> ExampleFiles() {
 }
 
 TEST(ExamplesRoundTrip, EveryExampleManifestRoundTripsWithoutLoss) {
-  std::set<std::string> kinds_seen;
+  std::set<std::string> kindsSeen;
   int documents = 0;
-  for (const std::filesystem::path& file : ExampleFiles()) {
+  for (const std::filesystem::path& file : exampleFiles()) {
     for (const nlohmann::json& document : loadYamlDocuments(file)) {
       SCOPED_TRACE(file.filename().string() + " " + document["metadata"].value("name", ""));
       std::string error;
-      const nlohmann::json encoded = DecodeAndEncode(document, error);
+      const nlohmann::json encoded = decodeAndEncode(document, error);
       ASSERT_TRUE(error.empty()) << error;
       EXPECT_EQ(encoded, document) << "decoded and encoded:\n"
                                    << encoded.dump(2) << "\ninput:\n"
                                    << document.dump(2);
-      kinds_seen.insert(document["kind"].get<std::string>());
+      kindsSeen.insert(document["kind"].get<std::string>());
       ++documents;
     }
   }
   EXPECT_GE(documents, 6);
-  EXPECT_EQ(kinds_seen, (std::set<std::string>{"Domain", "Snapshot", "SnapshotRevert"}));
+  EXPECT_EQ(kindsSeen, (std::set<std::string>{"Domain", "Snapshot", "SnapshotRevert"}));
 }
 
 TEST(ExamplesRoundTrip, EveryExampleManifestSatisfiesItsSchema) {
-  const std::map<std::string, std::string> crd_files{{"Domain", "virtsnap.io_domains.yaml"},
-                                                     {"Snapshot", "virtsnap.io_snapshots.yaml"},
-                                                     {"SnapshotRevert", "virtsnap.io_snapshotreverts.yaml"}};
-  for (const std::filesystem::path& file : ExampleFiles()) {
+  const std::map<std::string, std::string> crdFiles{{"Domain", "virtsnap.io_domains.yaml"},
+                                                    {"Snapshot", "virtsnap.io_snapshots.yaml"},
+                                                    {"SnapshotRevert", "virtsnap.io_snapshotreverts.yaml"}};
+  for (const std::filesystem::path& file : exampleFiles()) {
     for (const nlohmann::json& document : loadYamlDocuments(file)) {
-      const nlohmann::json crd = testsupport::LoadCrd(crd_files.at(document["kind"].get<std::string>()));
-      EXPECT_TRUE(testsupport::SchemaProblems(document, testsupport::OpenApiSchema(crd)).empty())
+      const nlohmann::json crd = testsupport::loadCrd(crdFiles.at(document["kind"].get<std::string>()));
+      EXPECT_TRUE(testsupport::schemaProblems(document, testsupport::openApiSchema(crd)).empty())
           << file << ": "
-          << ::testing::PrintToString(testsupport::SchemaProblems(document, testsupport::OpenApiSchema(crd)));
+          << ::testing::PrintToString(testsupport::schemaProblems(document, testsupport::openApiSchema(crd)));
     }
   }
 }
 
 TEST(ExamplesRoundTrip, ExampleSpecsPassTheCrossFieldRules) {
-  for (const std::filesystem::path& file : ExampleFiles()) {
+  for (const std::filesystem::path& file : exampleFiles()) {
     for (const nlohmann::json& document : loadYamlDocuments(file)) {
       SCOPED_TRACE(file.filename().string());
       if (document["kind"] == "Domain") {
@@ -104,35 +104,35 @@ TEST(ExamplesRoundTrip, ExampleSpecsPassTheCrossFieldRules) {
 }
 
 TEST(ExamplesRoundTrip, ExamplesCoverTheDocumentedScenarios) {
-  bool created_qcow2_with_network = false, adopted_source_path = false, external_memory = false,
-       disk_only_quiesce = false, revert = false;
-  for (const std::filesystem::path& file : ExampleFiles()) {
+  bool createdQcow2WithNetwork = false, adoptedSourcePath = false, externalMemory = false,
+       diskOnlyQuiesce = false, revert = false;
+  for (const std::filesystem::path& file : exampleFiles()) {
     for (const nlohmann::json& document : loadYamlDocuments(file)) {
       if (document["kind"] == "Domain") {
         const DomainSpec spec = decodeDomain(document).value().spec;
         for (const Disk& disk : spec.disks.value_or(std::vector<Disk>{})) {
-          created_qcow2_with_network |= disk.create && disk.create->format == ImageFormat::Qcow2 &&
-                                        spec.networks && !spec.networks->empty();
-          adopted_source_path |= disk.source && spec.adoptExisting == true;
+          createdQcow2WithNetwork |= disk.create && disk.create->format == ImageFormat::Qcow2 &&
+                                     spec.networks && !spec.networks->empty();
+          adoptedSourcePath |= disk.source && spec.adoptExisting == true;
         }
       } else if (document["kind"] == "Snapshot") {
         const SnapshotSpec spec = decodeSnapshot(document).value().spec;
-        external_memory |= spec.location == SnapshotLocation::External && spec.memory == true;
-        disk_only_quiesce |= spec.memory == false && spec.quiesce == true;
+        externalMemory |= spec.location == SnapshotLocation::External && spec.memory == true;
+        diskOnlyQuiesce |= spec.memory == false && spec.quiesce == true;
       } else if (document["kind"] == "SnapshotRevert") {
         revert = true;
       }
     }
   }
-  EXPECT_TRUE(created_qcow2_with_network);
-  EXPECT_TRUE(adopted_source_path);
-  EXPECT_TRUE(external_memory);
-  EXPECT_TRUE(disk_only_quiesce);
+  EXPECT_TRUE(createdQcow2WithNetwork);
+  EXPECT_TRUE(adoptedSourcePath);
+  EXPECT_TRUE(externalMemory);
+  EXPECT_TRUE(diskOnlyQuiesce);
   EXPECT_TRUE(revert);
 }
 
 template <typename T>
-void ExpectServerObjectRoundTrips(const T& object,
+void expectServerObjectRoundTrips(const T& object,
                                   DecodeResult<T> (*decode)(const nlohmann::json&, FieldPathLog*),
                                   nlohmann::json (*encode)(const T&)) {
   const nlohmann::json encoded = encode(object);
@@ -143,20 +143,20 @@ void ExpectServerObjectRoundTrips(const T& object,
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedDomainRoundTrips) {
-  ExpectServerObjectRoundTrips(testsupport::MaximalDomain(), &decodeDomain, &encodeDomain);
+  expectServerObjectRoundTrips(testsupport::maximalDomain(), &decodeDomain, &encodeDomain);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRoundTrips) {
-  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshot(), &decodeSnapshot, &encodeSnapshot);
+  expectServerObjectRoundTrips(testsupport::maximalSnapshot(), &decodeSnapshot, &encodeSnapshot);
 }
 
 TEST(ServerObjectRoundTrip, FullyPopulatedSnapshotRevertRoundTrips) {
-  ExpectServerObjectRoundTrips(testsupport::MaximalSnapshotRevert(), &decodeSnapshotRevert,
+  expectServerObjectRoundTrips(testsupport::maximalSnapshotRevert(), &decodeSnapshotRevert,
                                &encodeSnapshotRevert);
 }
 
 TEST(ServerObjectRoundTrip, UnknownMetadataFieldsAndManagedFieldsArePreserved) {
-  nlohmann::json json = encodeDomain(testsupport::MaximalDomain());
+  nlohmann::json json = encodeDomain(testsupport::maximalDomain());
   json["metadata"]["futureField"] = {{"nested", {1, 2, 3}}};
   const DecodeResult<Domain> decoded = decodeDomain(json);
   ASSERT_TRUE(decoded.has_value());
@@ -179,7 +179,7 @@ TEST(ServerObjectRoundTrip, AbsentOptionalFieldsStayAbsent) {
 }
 
 TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
-  nlohmann::json json = encodeDomain(testsupport::MaximalDomain());
+  nlohmann::json json = encodeDomain(testsupport::maximalDomain());
   json["spec"]["memory"] = 1073741824;
   json["spec"]["disks"][0]["create"]["size"] = "0.5Ti";
   const DecodeResult<Domain> decoded = decodeDomain(json);
@@ -190,7 +190,7 @@ TEST(ServerObjectRoundTrip, QuantityKeepsItsSpellingAndJsonType) {
 }
 
 TEST(ServerObjectRoundTrip, NlohmannHooksWork) {
-  const Snapshot snapshot = testsupport::MaximalSnapshot();
+  const Snapshot snapshot = testsupport::maximalSnapshot();
   const nlohmann::json json = snapshot;
   EXPECT_TRUE(json.get<Snapshot>() == snapshot);
   EXPECT_THROW((void)nlohmann::json({{"kind", "Snapshot"}}).get<Snapshot>(), DecodeException);

@@ -16,103 +16,103 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::IsEmpty;
 
-auto ErrorAt(const std::string& path) {
+auto errorAt(const std::string& path) {
   return Field(&DecodeError::path, path);
 }
 
 TEST(ValidateDomainSpec, MaximalSpecIsValid) {
-  EXPECT_THAT(validateDomainSpec(testsupport::MaximalDomain().spec), IsEmpty());
+  EXPECT_THAT(validateDomainSpec(testsupport::maximalDomain().spec), IsEmpty());
 }
 
 TEST(ValidateDomainSpec, DiskNeedsExactlyOneOfSourceAndCreate) {
-  DomainSpec spec = testsupport::MaximalDomain().spec;
+  DomainSpec spec = testsupport::maximalDomain().spec;
   (*spec.disks)[0].source = DiskSource{"/var/lib/libvirt/images/a.qcow2"};  // now both
   (*spec.disks)[1].source.reset();                                          // now neither
-  EXPECT_THAT(validateDomainSpec(spec), ElementsAre(ErrorAt("spec.disks[0]"), ErrorAt("spec.disks[1]")));
+  EXPECT_THAT(validateDomainSpec(spec), ElementsAre(errorAt("spec.disks[0]"), errorAt("spec.disks[1]")));
 }
 
 TEST(ValidateDomainSpec, SourcePathMustBeAbsoluteWithoutDotSegments) {
   for (const std::string path :
        {"images/a.qcow2", "/var/lib/../../etc/shadow", "/var/lib/libvirt/images/..", "/var/./a.qcow2", ""}) {
-    DomainSpec spec = testsupport::MaximalDomain().spec;
+    DomainSpec spec = testsupport::maximalDomain().spec;
     (*spec.disks)[1].source->path = path;
-    EXPECT_THAT(validateDomainSpec(spec), ElementsAre(ErrorAt("spec.disks[1].source.path"))) << path;
+    EXPECT_THAT(validateDomainSpec(spec), ElementsAre(errorAt("spec.disks[1].source.path"))) << path;
   }
-  DomainSpec spec = testsupport::MaximalDomain().spec;
+  DomainSpec spec = testsupport::maximalDomain().spec;
   (*spec.disks)[1].source->path = "/var/lib/libvirt/images/a..b.qcow2";  // dots inside a name are fine
   EXPECT_THAT(validateDomainSpec(spec), IsEmpty());
 }
 
 TEST(ValidateDomainSpec, NetworkNeedsExactlyOneOfNetworkAndBridge) {
-  DomainSpec spec = testsupport::MaximalDomain().spec;
+  DomainSpec spec = testsupport::maximalDomain().spec;
   (*spec.networks)[0].bridge = "br1";
   (*spec.networks)[1].bridge.reset();
   EXPECT_THAT(validateDomainSpec(spec),
-              ElementsAre(ErrorAt("spec.networks[0]"), ErrorAt("spec.networks[1]")));
+              ElementsAre(errorAt("spec.networks[0]"), errorAt("spec.networks[1]")));
 }
 
 TEST(ValidateDomainSpec, DuplicateDiskNamesAndZeroSizesAreRefused) {
-  DomainSpec spec = testsupport::MaximalDomain().spec;
+  DomainSpec spec = testsupport::maximalDomain().spec;
   (*spec.disks)[1].name = "vda";
   (*spec.disks)[0].create->size = Quantity::parse("0Gi").value();
   spec.memory = Quantity::parse("0").value();
   EXPECT_THAT(validateDomainSpec(spec),
-              ElementsAre(ErrorAt("spec.memory"), ErrorAt("spec.disks[0].create.size"),
-                          ErrorAt("spec.disks[1].name")));
+              ElementsAre(errorAt("spec.memory"), errorAt("spec.disks[0].create.size"),
+                          errorAt("spec.disks[1].name")));
 }
 
 TEST(ValidateDomainSpecUpdate, NodeNameIsImmutable) {
-  const DomainSpec old_spec = testsupport::MaximalDomain().spec;
-  DomainSpec new_spec = old_spec;
-  new_spec.runState = RunState::Stopped;
-  EXPECT_THAT(validateDomainSpecUpdate(old_spec, new_spec), IsEmpty());
-  new_spec.nodeName = "worker-2";
-  EXPECT_THAT(validateDomainSpecUpdate(old_spec, new_spec), ElementsAre(ErrorAt("spec.nodeName")));
+  const DomainSpec oldSpec = testsupport::maximalDomain().spec;
+  DomainSpec newSpec = oldSpec;
+  newSpec.runState = RunState::Stopped;
+  EXPECT_THAT(validateDomainSpecUpdate(oldSpec, newSpec), IsEmpty());
+  newSpec.nodeName = "worker-2";
+  EXPECT_THAT(validateDomainSpecUpdate(oldSpec, newSpec), ElementsAre(errorAt("spec.nodeName")));
 }
 
 TEST(ValidateSnapshotSpec, MemoryOnlyWithExternal) {
   SnapshotSpec spec{"web-01", std::nullopt, SnapshotLocation::Internal, true, std::nullopt, std::nullopt};
-  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(ErrorAt("spec.memory")));
+  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(errorAt("spec.memory")));
   spec.location = SnapshotLocation::External;
   EXPECT_THAT(validateSnapshotSpec(spec), IsEmpty());
   spec.location.reset();  // absent means Internal
-  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(ErrorAt("spec.memory")));
+  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(errorAt("spec.memory")));
 }
 
 TEST(ValidateSnapshotSpec, QuiesceOnlyWithExternalDiskOnly) {
   SnapshotSpec spec{"web-01", std::nullopt, SnapshotLocation::External, false, true, std::nullopt};
   EXPECT_THAT(validateSnapshotSpec(spec), IsEmpty());
   spec.memory = true;
-  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(ErrorAt("spec.quiesce")));
+  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(errorAt("spec.quiesce")));
   spec.memory.reset();  // absent memory is not disk-only
-  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(ErrorAt("spec.quiesce")));
+  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(errorAt("spec.quiesce")));
   spec = SnapshotSpec{"web-01", std::nullopt, std::nullopt, std::nullopt, true, std::nullopt};
-  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(ErrorAt("spec.quiesce")));
+  EXPECT_THAT(validateSnapshotSpec(spec), ElementsAre(errorAt("spec.quiesce")));
   spec.quiesce = false;  // quiesce: false asks for nothing
   EXPECT_THAT(validateSnapshotSpec(spec), IsEmpty());
 }
 
 TEST(ValidateSnapshotSpecUpdate, OnlyDescriptionAndDeletionPolicyMayChange) {
-  const SnapshotSpec old_spec = testsupport::MaximalSnapshot().spec;
-  SnapshotSpec new_spec = old_spec;
-  new_spec.description = "changed";
-  new_spec.deletionPolicy = SnapshotDeletionPolicy::Retain;
-  EXPECT_THAT(validateSnapshotSpecUpdate(old_spec, new_spec), IsEmpty());
-  new_spec.domainName = "other";
-  new_spec.location = SnapshotLocation::Internal;
-  new_spec.memory.reset();
-  new_spec.quiesce = false;
-  EXPECT_THAT(validateSnapshotSpecUpdate(old_spec, new_spec),
-              ElementsAre(ErrorAt("spec.domainName"), ErrorAt("spec.location"), ErrorAt("spec.memory"),
-                          ErrorAt("spec.quiesce")));
+  const SnapshotSpec oldSpec = testsupport::maximalSnapshot().spec;
+  SnapshotSpec newSpec = oldSpec;
+  newSpec.description = "changed";
+  newSpec.deletionPolicy = SnapshotDeletionPolicy::Retain;
+  EXPECT_THAT(validateSnapshotSpecUpdate(oldSpec, newSpec), IsEmpty());
+  newSpec.domainName = "other";
+  newSpec.location = SnapshotLocation::Internal;
+  newSpec.memory.reset();
+  newSpec.quiesce = false;
+  EXPECT_THAT(validateSnapshotSpecUpdate(oldSpec, newSpec),
+              ElementsAre(errorAt("spec.domainName"), errorAt("spec.location"), errorAt("spec.memory"),
+                          errorAt("spec.quiesce")));
 }
 
 TEST(ValidateSnapshotRevertSpecUpdate, SpecIsImmutable) {
-  const SnapshotRevertSpec old_spec{"web-01", "base", std::nullopt};
-  EXPECT_THAT(validateSnapshotRevertSpecUpdate(old_spec, old_spec), IsEmpty());
-  SnapshotRevertSpec new_spec = old_spec;
-  new_spec.force = false;
-  EXPECT_THAT(validateSnapshotRevertSpecUpdate(old_spec, new_spec), ElementsAre(ErrorAt("spec")));
+  const SnapshotRevertSpec oldSpec{"web-01", "base", std::nullopt};
+  EXPECT_THAT(validateSnapshotRevertSpecUpdate(oldSpec, oldSpec), IsEmpty());
+  SnapshotRevertSpec newSpec = oldSpec;
+  newSpec.force = false;
+  EXPECT_THAT(validateSnapshotRevertSpecUpdate(oldSpec, newSpec), ElementsAre(errorAt("spec")));
 }
 
 }  // namespace

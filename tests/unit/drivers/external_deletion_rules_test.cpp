@@ -26,28 +26,28 @@ constexpr DeleteOptions kMetadataOnly{DeleteScope::Snapshot, true};
 class ExternalDeletionTest : public ::testing::Test {
  protected:
   void create(const std::string& name, SnapshotLocation location = kExternal) {
-    ASSERT_TRUE(tree.create(SnapshotRecord{name, std::nullopt, location}).has_value());
+    ASSERT_TRUE(tree_.create(SnapshotRecord{name, std::nullopt, location}).has_value());
   }
-  void revert(const std::string& name) { ASSERT_EQ(tree.revert(name), std::nullopt); }
+  void revert(const std::string& name) { ASSERT_EQ(tree_.revert(name), std::nullopt); }
   std::optional<DeletionBlockReason> reason(const std::string& name, DeleteOptions options = kPlain) const {
-    auto block = tree.checkDeletion(name, options);
+    auto block = tree_.checkDeletion(name, options);
     return block ? std::optional(block->reason) : std::nullopt;
   }
   // A refused deletion is an error value carrying the block, and the tree does not change.
   void expectRefused(const std::string& name, DeleteOptions options, DeletionBlockReason expected) {
-    const auto before = tree.topologicalOrder();
-    const auto currentBefore = tree.current();
-    auto result = tree.remove(name, options);
+    const auto before = tree_.topologicalOrder();
+    const auto currentBefore = tree_.current();
+    auto result = tree_.remove(name, options);
     ASSERT_FALSE(result.has_value()) << name << " was deleted";
     EXPECT_EQ(result.error().code, TreeErrorCode::Blocked);
     ASSERT_TRUE(result.error().block.has_value());
     EXPECT_EQ(result.error().block->reason, expected) << result.error().message;
     EXPECT_THAT(result.error().message, HasSubstr("MetadataOnly"));
-    EXPECT_EQ(tree.topologicalOrder(), before);
-    EXPECT_EQ(tree.current(), currentBefore);
+    EXPECT_EQ(tree_.topologicalOrder(), before);
+    EXPECT_EQ(tree_.current(), currentBefore);
   }
 
-  SnapshotTree tree;
+  SnapshotTree tree_;
 };
 
 TEST_F(ExternalDeletionTest, ExternalWithMoreThanOneChildIsRefused) {
@@ -58,7 +58,7 @@ TEST_F(ExternalDeletionTest, ExternalWithMoreThanOneChildIsRefused) {
   revert("base");
   create("third");  // base has three children; current "third" keeps base in the active chain
   EXPECT_EQ(reason("base"), DeletionBlockReason::ExternalWithMultipleChildren);
-  EXPECT_THAT(tree.checkDeletion("base", kPlain)->message, HasSubstr("Delete all but one of its branches"));
+  EXPECT_THAT(tree_.checkDeletion("base", kPlain)->message, HasSubstr("Delete all but one of its branches"));
 }
 
 TEST_F(ExternalDeletionTest, NonLeafExternalOutsideTheActiveChainIsRefused) {
@@ -68,7 +68,7 @@ TEST_F(ExternalDeletionTest, NonLeafExternalOutsideTheActiveChainIsRefused) {
   revert("root");
   create("other");  // active chain: other, root; mid is off it and has a child
   EXPECT_EQ(reason("mid"), DeletionBlockReason::ExternalNotInActiveChain);
-  EXPECT_THAT(tree.checkDeletion("mid", kPlain)->message, HasSubstr("Revert to 'mid'"));
+  EXPECT_THAT(tree_.checkDeletion("mid", kPlain)->message, HasSubstr("Revert to 'mid'"));
 }
 
 TEST_F(ExternalDeletionTest, ActiveExternalThatIsNotALeafIsRefused) {
@@ -115,11 +115,11 @@ TEST_F(ExternalDeletionTest, ExternalWhoseOverlayHoldsInternalSnapshotsIsRefused
   create("i1", kInternal);
   revert("e1");
   revert("i1");
-  auto block = tree.checkDeletion("e1", kPlain);
+  auto block = tree_.checkDeletion("e1", kPlain);
   ASSERT_TRUE(block.has_value());
   EXPECT_EQ(block->reason, DeletionBlockReason::ExternalWithInternalChildren);
   EXPECT_THAT(block->message, HasSubstr("Delete 'i1' first"));
-  EXPECT_TRUE(tree.remove("i1", kPlain).has_value());
+  EXPECT_TRUE(tree_.remove("i1", kPlain).has_value());
   EXPECT_EQ(reason("e1"), std::nullopt);
 }
 
@@ -131,7 +131,7 @@ TEST_F(ExternalDeletionTest, MetadataOnlyIsNeverBlocked) {
   revert("a");
   EXPECT_EQ(reason("a", kMetadataOnly), std::nullopt);
   EXPECT_EQ(reason("a", DeleteOptions{DeleteScope::Children, true}), std::nullopt);
-  EXPECT_TRUE(tree.remove("a", kMetadataOnly).has_value());
+  EXPECT_TRUE(tree_.remove("a", kMetadataOnly).has_value());
 }
 
 TEST_F(ExternalDeletionTest, InternalSnapshotsAreNeverBlocked) {
@@ -161,8 +161,8 @@ TEST_F(ExternalDeletionTest, RevertToNonLeafExternalThenBranchRefusesAndAllowsEx
   create("e3a");  // e3 has a child, so it is a non-leaf once the active chain moves away
   revert("e2");
   create("e4");  // the branch: e2 has children e3 and e4; current e4; active chain e4, e2, e1
-  ASSERT_THAT(tree.childrenOf("e2"), ::testing::ElementsAre("e3", "e4"));
-  ASSERT_THAT(tree.activeChain(), ::testing::ElementsAre("e4", "e2", "e1"));
+  ASSERT_THAT(tree_.childrenOf("e2"), ::testing::ElementsAre("e3", "e4"));
+  ASSERT_THAT(tree_.activeChain(), ::testing::ElementsAre("e4", "e2", "e1"));
 
   expectRefused("e2", kPlain, DeletionBlockReason::ExternalWithMultipleChildren);
   expectRefused("e3", kPlain, DeletionBlockReason::ExternalNotInActiveChain);
@@ -173,15 +173,15 @@ TEST_F(ExternalDeletionTest, RevertToNonLeafExternalThenBranchRefusesAndAllowsEx
   revert("e4");
 
   // Allowed: the leaf off the active chain, the current leaf, then the chain once it is linear.
-  EXPECT_TRUE(tree.remove("e3a", kPlain).has_value());
+  EXPECT_TRUE(tree_.remove("e3a", kPlain).has_value());
   EXPECT_EQ(reason("e3"), std::nullopt);  // now a leaf
-  EXPECT_TRUE(tree.remove("e3", kPlain).has_value());
+  EXPECT_TRUE(tree_.remove("e3", kPlain).has_value());
   EXPECT_EQ(reason("e2"), std::nullopt);  // one child left, in the active chain
-  EXPECT_TRUE(tree.remove("e4", kPlain).has_value());
-  EXPECT_THAT(tree.current(), Optional(std::string("e2")));
-  EXPECT_TRUE(tree.remove("e1", kPlain).has_value());
-  EXPECT_THAT(tree.roots(), ::testing::ElementsAre("e2"));
-  EXPECT_EQ(tree.checkInvariants(), std::nullopt);
+  EXPECT_TRUE(tree_.remove("e4", kPlain).has_value());
+  EXPECT_THAT(tree_.current(), Optional(std::string("e2")));
+  EXPECT_TRUE(tree_.remove("e1", kPlain).has_value());
+  EXPECT_THAT(tree_.roots(), ::testing::ElementsAre("e2"));
+  EXPECT_EQ(tree_.checkInvariants(), std::nullopt);
 }
 
 TEST_F(ExternalDeletionTest, EveryReasonHasAStableName) {

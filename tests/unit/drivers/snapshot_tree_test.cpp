@@ -18,7 +18,6 @@ using ::testing::IsEmpty;
 using ::testing::Optional;
 
 constexpr auto kInternal = SnapshotLocation::Internal;
-constexpr auto kExternal = SnapshotLocation::External;
 
 SnapshotRecord rec(std::string name, std::optional<std::string> parent = std::nullopt,
                    SnapshotLocation location = kInternal) {
@@ -28,22 +27,22 @@ SnapshotRecord rec(std::string name, std::optional<std::string> parent = std::nu
 class SnapshotTreeTest : public ::testing::Test {
  protected:
   void create(const std::string& name, SnapshotLocation location = kInternal) {
-    auto result = tree.create(rec(name, std::nullopt, location));
+    auto result = tree_.create(rec(name, std::nullopt, location));
     ASSERT_TRUE(result.has_value()) << result.error().message;
   }
-  void revert(const std::string& name) { ASSERT_EQ(tree.revert(name), std::nullopt); }
-  void expectConsistent() const { EXPECT_EQ(tree.checkInvariants(), std::nullopt); }
+  void revert(const std::string& name) { ASSERT_EQ(tree_.revert(name), std::nullopt); }
+  void expectConsistent() const { EXPECT_EQ(tree_.checkInvariants(), std::nullopt); }
 
-  SnapshotTree tree;
+  SnapshotTree tree_;
 };
 
 // --- create ----------------------------------------------------------------------------------------
 
 TEST_F(SnapshotTreeTest, FirstSnapshotIsARootAndBecomesCurrent) {
   create("a");
-  EXPECT_THAT(tree.roots(), ElementsAre("a"));
-  EXPECT_EQ(tree.parentOf("a"), std::nullopt);
-  EXPECT_THAT(tree.current(), Optional(std::string("a")));
+  EXPECT_THAT(tree_.roots(), ElementsAre("a"));
+  EXPECT_EQ(tree_.parentOf("a"), std::nullopt);
+  EXPECT_THAT(tree_.current(), Optional(std::string("a")));
   expectConsistent();
 }
 
@@ -51,17 +50,17 @@ TEST_F(SnapshotTreeTest, NewSnapshotIsChildOfCurrentAndBecomesCurrent) {
   create("a");
   create("b");
   create("c");
-  EXPECT_THAT(tree.parentOf("b"), Optional(std::string("a")));
-  EXPECT_THAT(tree.parentOf("c"), Optional(std::string("b")));
-  EXPECT_THAT(tree.current(), Optional(std::string("c")));
-  EXPECT_THAT(tree.depth("c"), Optional(2u));
+  EXPECT_THAT(tree_.parentOf("b"), Optional(std::string("a")));
+  EXPECT_THAT(tree_.parentOf("c"), Optional(std::string("b")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("c")));
+  EXPECT_THAT(tree_.depth("c"), Optional(2u));
   expectConsistent();
 }
 
 TEST_F(SnapshotTreeTest, CreateIgnoresARequestedParent) {
   create("a");
   create("b");
-  auto made = tree.create(rec("c", "a"));
+  auto made = tree_.create(rec("c", "a"));
   ASSERT_TRUE(made.has_value());
   EXPECT_THAT(made.value().parent, Optional(std::string("b")));
 }
@@ -70,18 +69,18 @@ TEST_F(SnapshotTreeTest, CreateRefusesADuplicateNameAndChangesNothing) {
   create("a");
   create("b");
   revert("a");
-  auto again = tree.create(rec("b"));
+  auto again = tree_.create(rec("b"));
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, TreeErrorCode::AlreadyExists);
-  EXPECT_THAT(tree.current(), Optional(std::string("a")));
-  EXPECT_EQ(tree.size(), 2u);
+  EXPECT_THAT(tree_.current(), Optional(std::string("a")));
+  EXPECT_EQ(tree_.size(), 2u);
 }
 
 TEST_F(SnapshotTreeTest, CreateRefusesAnEmptyName) {
-  auto made = tree.create(rec(""));
+  auto made = tree_.create(rec(""));
   ASSERT_FALSE(made.has_value());
   EXPECT_EQ(made.error().code, TreeErrorCode::InvalidName);
-  EXPECT_TRUE(tree.empty());
+  EXPECT_TRUE(tree_.empty());
 }
 
 // --- revert ----------------------------------------------------------------------------------------
@@ -90,8 +89,8 @@ TEST_F(SnapshotTreeTest, RevertSetsCurrentAndLeavesTheTreeAlone) {
   create("a");
   create("b");
   revert("a");
-  EXPECT_THAT(tree.current(), Optional(std::string("a")));
-  EXPECT_THAT(tree.childrenOf("a"), ElementsAre("b"));
+  EXPECT_THAT(tree_.current(), Optional(std::string("a")));
+  EXPECT_THAT(tree_.childrenOf("a"), ElementsAre("b"));
   expectConsistent();
 }
 
@@ -100,18 +99,18 @@ TEST_F(SnapshotTreeTest, CreateAfterRevertToNonLeafStartsABranch) {
   create("b");
   revert("a");
   create("c");
-  EXPECT_THAT(tree.childrenOf("a"), ElementsAre("b", "c"));
-  EXPECT_THAT(tree.leaves(), ElementsAre("b", "c"));
-  EXPECT_THAT(tree.activeChain(), ElementsAre("c", "a"));
+  EXPECT_THAT(tree_.childrenOf("a"), ElementsAre("b", "c"));
+  EXPECT_THAT(tree_.leaves(), ElementsAre("b", "c"));
+  EXPECT_THAT(tree_.activeChain(), ElementsAre("c", "a"));
   expectConsistent();
 }
 
 TEST_F(SnapshotTreeTest, RevertToUnknownSnapshotIsNotFoundAndKeepsCurrent) {
   create("a");
-  auto error = tree.revert("zzz");
+  auto error = tree_.revert("zzz");
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code, TreeErrorCode::NotFound);
-  EXPECT_THAT(tree.current(), Optional(std::string("a")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("a")));
 }
 
 // --- delete ----------------------------------------------------------------------------------------
@@ -129,7 +128,7 @@ class DeleteTest : public SnapshotTreeTest {
     revert("d");
   }
   DeleteOutcome remove(const std::string& name, DeleteOptions options = {}) {
-    auto result = tree.remove(name, options);
+    auto result = tree_.remove(name, options);
     EXPECT_TRUE(result.has_value()) << result.error().message;
     expectConsistent();
     return result.has_value() ? std::move(result).value() : DeleteOutcome{};
@@ -140,95 +139,95 @@ TEST_F(DeleteTest, PlainDeleteReparentsChildrenToItsParent) {
   auto outcome = remove("b");
   EXPECT_THAT(outcome.removed, ElementsAre("b"));
   EXPECT_THAT(outcome.reparented, ElementsAre("c", "e"));
-  EXPECT_THAT(tree.childrenOf("a"), ElementsAre("c", "e"));
-  EXPECT_THAT(tree.parentOf("c"), Optional(std::string("a")));
-  EXPECT_THAT(tree.current(), Optional(std::string("d")));
+  EXPECT_THAT(tree_.childrenOf("a"), ElementsAre("c", "e"));
+  EXPECT_THAT(tree_.parentOf("c"), Optional(std::string("a")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("d")));
 }
 
 TEST_F(DeleteTest, PlainDeleteOfARootMakesItsChildrenRoots) {
   remove("a");
-  EXPECT_THAT(tree.roots(), ElementsAre("b"));
-  EXPECT_EQ(tree.parentOf("b"), std::nullopt);
-  EXPECT_THAT(tree.depth("d"), Optional(2u));
+  EXPECT_THAT(tree_.roots(), ElementsAre("b"));
+  EXPECT_EQ(tree_.parentOf("b"), std::nullopt);
+  EXPECT_THAT(tree_.depth("d"), Optional(2u));
 }
 
 TEST_F(DeleteTest, PlainDeleteOfCurrentMovesCurrentToItsParent) {
   auto outcome = remove("d");
   EXPECT_THAT(outcome.current, Optional(std::string("c")));
-  EXPECT_THAT(tree.current(), Optional(std::string("c")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("c")));
 }
 
 TEST_F(DeleteTest, PlainDeleteOfCurrentRootClearsCurrent) {
   revert("a");
   remove("a");
-  EXPECT_EQ(tree.current(), std::nullopt);
+  EXPECT_EQ(tree_.current(), std::nullopt);
 }
 
 TEST_F(DeleteTest, DeleteOfANonCurrentSnapshotKeepsCurrent) {
   remove("e");
-  EXPECT_THAT(tree.current(), Optional(std::string("d")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("d")));
 }
 
 TEST_F(DeleteTest, ChildrenDeletesTheWholeSubtree) {
   auto outcome = remove("b", {DeleteScope::Children, false});
   EXPECT_THAT(outcome.removed, ElementsAre("b", "c", "d", "e"));
-  EXPECT_THAT(tree.topologicalOrder(), ElementsAre(rec("a")));
+  EXPECT_THAT(tree_.topologicalOrder(), ElementsAre(rec("a")));
 }
 
 TEST_F(DeleteTest, ChildrenWithCurrentInsideMovesCurrentToTheParentOfTheSubtree) {
   remove("c", {DeleteScope::Children, false});
-  EXPECT_THAT(tree.current(), Optional(std::string("b")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("b")));
 }
 
 TEST_F(DeleteTest, ChildrenOfARootWithCurrentInsideClearsCurrent) {
   remove("a", {DeleteScope::Children, false});
-  EXPECT_TRUE(tree.empty());
-  EXPECT_EQ(tree.current(), std::nullopt);
+  EXPECT_TRUE(tree_.empty());
+  EXPECT_EQ(tree_.current(), std::nullopt);
 }
 
 TEST_F(DeleteTest, ChildrenOnlyKeepsTheSnapshotAndDeletesBelowIt) {
   auto outcome = remove("b", {DeleteScope::ChildrenOnly, false});
   EXPECT_THAT(outcome.removed, ElementsAre("c", "d", "e"));
-  EXPECT_THAT(tree.leaves(), ElementsAre("b"));
+  EXPECT_THAT(tree_.leaves(), ElementsAre("b"));
 }
 
 TEST_F(DeleteTest, ChildrenOnlyWithCurrentInsideMakesTheSnapshotCurrent) {
   remove("b", {DeleteScope::ChildrenOnly, false});
-  EXPECT_THAT(tree.current(), Optional(std::string("b")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("b")));
 }
 
 TEST_F(DeleteTest, ChildrenOnlyWithCurrentOutsideKeepsCurrent) {
   remove("c", {DeleteScope::ChildrenOnly, false});
-  EXPECT_THAT(tree.current(), Optional(std::string("c")));  // d was current, c is its parent
+  EXPECT_THAT(tree_.current(), Optional(std::string("c")));  // d was current, c is its parent
   revert("e");
   remove("c", {DeleteScope::ChildrenOnly, false});
-  EXPECT_THAT(tree.current(), Optional(std::string("e")));
+  EXPECT_THAT(tree_.current(), Optional(std::string("e")));
 }
 
 TEST_F(DeleteTest, ChildrenOnlyOfALeafIsANoOp) {
   auto outcome = remove("e", {DeleteScope::ChildrenOnly, false});
   EXPECT_THAT(outcome.removed, IsEmpty());
-  EXPECT_EQ(tree.size(), 5u);
+  EXPECT_EQ(tree_.size(), 5u);
 }
 
 TEST_F(DeleteTest, MetadataOnlyChangesTheTreeLikeAPlainDelete) {
   auto outcome = remove("b", {DeleteScope::Snapshot, true});
   EXPECT_THAT(outcome.removed, ElementsAre("b"));
-  EXPECT_THAT(tree.childrenOf("a"), ElementsAre("c", "e"));
+  EXPECT_THAT(tree_.childrenOf("a"), ElementsAre("c", "e"));
 }
 
 TEST_F(DeleteTest, DeleteOfUnknownSnapshotIsNotFoundAndChangesNothing) {
-  auto result = tree.remove("nope", {});
+  auto result = tree_.remove("nope", {});
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code, TreeErrorCode::NotFound);
-  EXPECT_EQ(tree.size(), 5u);
+  EXPECT_EQ(tree_.size(), 5u);
 }
 
 // --- queries ---------------------------------------------------------------------------------------
 
 TEST_F(DeleteTest, TopologicalOrderPutsParentsFirstAndSiblingsByName) {
   std::vector<std::pair<std::string, std::size_t>> seen;
-  tree.forEachTopological(
+  tree_.forEachTopological(
       [&](const SnapshotRecord& r, std::size_t depth) { seen.emplace_back(r.name, depth); });
   EXPECT_THAT(
       seen,
@@ -238,15 +237,15 @@ TEST_F(DeleteTest, TopologicalOrderPutsParentsFirstAndSiblingsByName) {
 }
 
 TEST_F(DeleteTest, RootsLeavesDepthAndActiveChain) {
-  EXPECT_THAT(tree.roots(), ElementsAre("a"));
-  EXPECT_THAT(tree.leaves(), ElementsAre("d", "e"));
-  EXPECT_THAT(tree.depth("a"), Optional(0u));
-  EXPECT_THAT(tree.depth("e"), Optional(2u));
-  EXPECT_EQ(tree.depth("nope"), std::nullopt);
-  EXPECT_THAT(tree.activeChain(), ElementsAre("d", "c", "b", "a"));
-  EXPECT_TRUE(tree.inActiveChain("b"));
-  EXPECT_FALSE(tree.inActiveChain("e"));
-  EXPECT_THAT(tree.descendantsOf("b"), ElementsAre("c", "d", "e"));
+  EXPECT_THAT(tree_.roots(), ElementsAre("a"));
+  EXPECT_THAT(tree_.leaves(), ElementsAre("d", "e"));
+  EXPECT_THAT(tree_.depth("a"), Optional(0u));
+  EXPECT_THAT(tree_.depth("e"), Optional(2u));
+  EXPECT_EQ(tree_.depth("nope"), std::nullopt);
+  EXPECT_THAT(tree_.activeChain(), ElementsAre("d", "c", "b", "a"));
+  EXPECT_TRUE(tree_.inActiveChain("b"));
+  EXPECT_FALSE(tree_.inActiveChain("e"));
+  EXPECT_THAT(tree_.descendantsOf("b"), ElementsAre("c", "d", "e"));
 }
 
 TEST(SnapshotTreeDeepChain, TenThousandDeepChainIsWalkedWithoutRecursion) {

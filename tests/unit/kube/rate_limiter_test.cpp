@@ -99,14 +99,14 @@ class ScriptedLimiter final : public RateLimiter {
  public:
   explicit ScriptedLimiter(nanoseconds delay, int requeues) : delay_(delay), requeues_(requeues) {}
   nanoseconds when(const std::string& /*key*/) override {
-    ++asked_;
+    ++asked;
     return delay_;
   }
-  void forget(const std::string& key) override { forgotten_ = key; }
+  void forget(const std::string& key) override { forgotten = key; }
   int numRequeues(const std::string& /*key*/) override { return requeues_; }
 
-  int asked_ = 0;
-  std::string forgotten_;
+  int asked = 0;
+  std::string forgotten;
 
  private:
   nanoseconds delay_;
@@ -124,12 +124,12 @@ TEST(MaxOfRateLimiter, AsksEveryLimiterAndWaitsForTheLongest) {
   MaxOfRateLimiter limiter(std::move(limiters));
 
   EXPECT_EQ(limiter.when("ns/a"), milliseconds(300));
-  EXPECT_EQ(shortView->asked_, 1);  // each records the failure
-  EXPECT_EQ(longView->asked_, 1);
+  EXPECT_EQ(shortView->asked, 1);  // each records the failure
+  EXPECT_EQ(longView->asked, 1);
   EXPECT_EQ(limiter.numRequeues("ns/a"), 7);
   limiter.forget("ns/a");
-  EXPECT_EQ(shortView->forgotten_, "ns/a");
-  EXPECT_EQ(longView->forgotten_, "ns/a");
+  EXPECT_EQ(shortView->forgotten, "ns/a");
+  EXPECT_EQ(longView->forgotten, "ns/a");
 }
 
 TEST(DefaultControllerRateLimiter, PerKeyBackoffUntilTheOverallBucketRunsDry) {

@@ -523,10 +523,10 @@ class RestRequests : public ::testing::Test {
     options.userAgent = "virtsnap-test/1";
     options.timeout = std::chrono::milliseconds(1500);
     options.watchTimeout = std::chrono::seconds(300);
-    client = std::make_unique<RestClient>(transport, options);
+    client_ = std::make_unique<RestClient>(transport_, options);
   }
-  std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
-  std::unique_ptr<RestClient> client;
+  std::shared_ptr<ScriptedTransport> transport_ = std::make_shared<ScriptedTransport>();
+  std::unique_ptr<RestClient> client_;
 };
 
 TEST_F(RestRequests, ListCarriesEveryOptionAndTheCallsDeadline) {
@@ -537,8 +537,8 @@ TEST_F(RestRequests, ListCarriesEveryOptionAndTheCallsDeadline) {
   options.continueToken = "abc";
   options.resourceVersion = "0";
   options.resourceVersionMatch = "NotOlderThan";
-  ASSERT_TRUE(client->list(domains(), "vms", options).has_value());
-  const RestRequest& sent = transport->sent.at(0);
+  ASSERT_TRUE(client_->list(domains(), "vms", options).has_value());
+  const RestRequest& sent = transport_->sent.at(0);
   EXPECT_EQ(sent.method, "GET");
   EXPECT_EQ(sent.path, "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains");
   EXPECT_THAT(sent.query,
@@ -554,36 +554,36 @@ TEST_F(RestRequests, WritesCarryTheirBodiesContentTypesAndQueries) {
   WriteOptions write;
   write.fieldManager = "agent";
   write.fieldValidation = "Strict";
-  ASSERT_TRUE(client->create(domains(), domain("a"), write).has_value());
-  ASSERT_TRUE(client->updateStatus(domains(), domain("a"), {}).has_value());
+  ASSERT_TRUE(client_->create(domains(), domain("a"), write).has_value());
+  ASSERT_TRUE(client_->updateStatus(domains(), domain("a"), {}).has_value());
   PatchOptions apply;
   apply.fieldManager = "agent";
   apply.force = true;
-  ASSERT_TRUE(client->patch(domains(), "vms", "a", PatchType::Apply, "x: 1", apply).has_value());
-  ASSERT_TRUE(client->patch(domains(), "vms", "a", PatchType::Json, "[]", {}).has_value());
+  ASSERT_TRUE(client_->patch(domains(), "vms", "a", PatchType::Apply, "x: 1", apply).has_value());
+  ASSERT_TRUE(client_->patch(domains(), "vms", "a", PatchType::Json, "[]", {}).has_value());
   ASSERT_TRUE(
-      client->patch(domains(), "vms", "a", PatchType::Merge, "{}", {"", false, "status"}).has_value());
+      client_->patch(domains(), "vms", "a", PatchType::Merge, "{}", {"", false, "status"}).has_value());
   DeleteOptions remove;
   remove.preconditionResourceVersion = "42";
   remove.propagationPolicy = "Foreground";
-  ASSERT_TRUE(client->remove(meta::resources::namespaces(), "", "vms", remove).has_value());
+  ASSERT_TRUE(client_->remove(meta::resources::namespaces(), "", "vms", remove).has_value());
 
-  ASSERT_EQ(transport->sent.size(), 6U);
-  const auto& create = transport->sent[0];
+  ASSERT_EQ(transport_->sent.size(), 6U);
+  const auto& create = transport_->sent[0];
   EXPECT_EQ(create.method, "POST");
   EXPECT_EQ(create.path, "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains");
   EXPECT_EQ(create.contentType, "application/json");
   EXPECT_EQ(json::parse(create.body), domain("a"));
   EXPECT_THAT(create.query, ElementsAre(Pair("fieldManager", "agent"), Pair("fieldValidation", "Strict")));
-  EXPECT_EQ(transport->sent[1].method, "PUT");
-  EXPECT_EQ(transport->sent[1].path, "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/a/status");
-  EXPECT_EQ(transport->sent[2].method, "PATCH");
-  EXPECT_EQ(transport->sent[2].contentType, "application/apply-patch+yaml");
-  EXPECT_THAT(transport->sent[2].query, ElementsAre(Pair("fieldManager", "agent"), Pair("force", "true")));
-  EXPECT_EQ(transport->sent[3].contentType, "application/json-patch+json");
-  EXPECT_EQ(transport->sent[4].contentType, "application/merge-patch+json");
-  EXPECT_EQ(transport->sent[4].path, "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/a/status");
-  const auto& del = transport->sent[5];
+  EXPECT_EQ(transport_->sent[1].method, "PUT");
+  EXPECT_EQ(transport_->sent[1].path, "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/a/status");
+  EXPECT_EQ(transport_->sent[2].method, "PATCH");
+  EXPECT_EQ(transport_->sent[2].contentType, "application/apply-patch+yaml");
+  EXPECT_THAT(transport_->sent[2].query, ElementsAre(Pair("fieldManager", "agent"), Pair("force", "true")));
+  EXPECT_EQ(transport_->sent[3].contentType, "application/json-patch+json");
+  EXPECT_EQ(transport_->sent[4].contentType, "application/merge-patch+json");
+  EXPECT_EQ(transport_->sent[4].path, "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains/a/status");
+  const auto& del = transport_->sent[5];
   EXPECT_EQ(del.method, "DELETE");
   EXPECT_EQ(del.path, "/api/v1/namespaces/vms");
   EXPECT_EQ(json::parse(del.body), (json{{"kind", "DeleteOptions"},
@@ -595,45 +595,45 @@ TEST_F(RestRequests, WritesCarryTheirBodiesContentTypesAndQueries) {
 TEST_F(RestRequests, ObjectsWithoutNamesOrNamespacesAreRefusedBeforeSending) {
   json noNamespace = domain("a");
   noNamespace["metadata"].erase("namespace");
-  EXPECT_EQ(client->create(domains(), noNamespace, {}).error().kind, ErrorKind::BadRequest);
+  EXPECT_EQ(client_->create(domains(), noNamespace, {}).error().kind, ErrorKind::BadRequest);
   json noName = domain("a");
   noName["metadata"].erase("name");
-  EXPECT_EQ(client->update(domains(), noName, {}).error().kind, ErrorKind::BadRequest);
-  EXPECT_EQ(client->get(domains(), "vms", "").error().kind, ErrorKind::BadRequest);
-  EXPECT_TRUE(transport->sent.empty());
+  EXPECT_EQ(client_->update(domains(), noName, {}).error().kind, ErrorKind::BadRequest);
+  EXPECT_EQ(client_->get(domains(), "vms", "").error().kind, ErrorKind::BadRequest);
+  EXPECT_TRUE(transport_->sent.empty());
 }
 
 TEST_F(RestRequests, WatchAsksForBookmarksAndTheDefaultServerTimeout) {
   ListOptions options;
   options.resourceVersion = "17";
   options.allowWatchBookmarks = true;
-  ASSERT_TRUE(client->watch(domains(), "vms", options).has_value());
-  EXPECT_THAT(transport->sent.at(0).query,
+  ASSERT_TRUE(client_->watch(domains(), "vms", options).has_value());
+  EXPECT_THAT(transport_->sent.at(0).query,
               ElementsAre(Pair("watch", "true"), Pair("resourceVersion", "17"),
                           Pair("allowWatchBookmarks", "true"), Pair("timeoutSeconds", "300")));
   options.timeoutSeconds = 60;
-  ASSERT_TRUE(client->watch(domains(), "vms", options).has_value());
-  EXPECT_EQ(transport->sent.at(1).query.back(),
+  ASSERT_TRUE(client_->watch(domains(), "vms", options).has_value());
+  EXPECT_EQ(transport_->sent.at(1).query.back(),
             (std::pair<std::string, std::string>("timeoutSeconds", "60")));
 }
 
 TEST_F(RestRequests, AnAnswerThatIsNotJsonIsADecodeError) {
-  transport->answers.push_back(RestResponse{200, "<html>hello</html>", {}});
-  auto answer = client->get(domains(), "vms", "a");
+  transport_->answers.push_back(RestResponse{200, "<html>hello</html>", {}});
+  auto answer = client_->get(domains(), "vms", "a");
   ASSERT_FALSE(answer.has_value());
   EXPECT_EQ(answer.error().kind, ErrorKind::Decode);
   EXPECT_THAT(answer.error().message, HasSubstr("<html>hello"));
 }
 
 TEST_F(RestRequests, WatchLinesBecomeEventsAndAnErrorEventEndsTheStream) {
-  transport->lines = {
+  transport_->lines = {
       R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})",
       "",
       R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}})",
       R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","code":410,"reason":"Expired","message":"too old resource version: 5, now 9"}})",
       R"({"type":"ADDED","object":{"metadata":{"name":"never-read"}}})",
   };
-  auto opened = client->watch(domains(), "vms", {});
+  auto opened = client_->watch(domains(), "vms", {});
   ASSERT_TRUE(opened.has_value());
   WatchStream& stream = *opened.value();
   auto added = stream.next();
@@ -654,9 +654,9 @@ TEST_F(RestRequests, WatchLinesBecomeEventsAndAnErrorEventEndsTheStream) {
 }
 
 TEST_F(RestRequests, OtherErrorEventsMapThroughTheirStatus) {
-  transport->lines = {
+  transport_->lines = {
       R"({"type":"ERROR","object":{"kind":"Status","code":500,"reason":"InternalError","message":"etcd is sad"}})"};
-  auto opened = client->watch(domains(), "vms", {});
+  auto opened = client_->watch(domains(), "vms", {});
   ASSERT_TRUE(opened.has_value());
   auto failed = opened.value()->next();
   ASSERT_FALSE(failed.has_value());
@@ -667,8 +667,8 @@ TEST_F(RestRequests, OtherErrorEventsMapThroughTheirStatus) {
 TEST_F(RestRequests, MalformedWatchLinesAreDecodeErrors) {
   for (const std::string line : {"{not json", R"({"type":"ADDED"})", R"({"type":"RENAMED","object":{}})",
                                  R"({"type":"ERROR","object":{"kind":"Pod"}})", "[1,2]"}) {
-    transport->lines = {line};
-    auto opened = client->watch(domains(), "vms", {});
+    transport_->lines = {line};
+    auto opened = client_->watch(domains(), "vms", {});
     ASSERT_TRUE(opened.has_value());
     auto failed = opened.value()->next();
     ASSERT_FALSE(failed.has_value()) << line;

@@ -22,18 +22,18 @@ const Clock::time_point kT1 = kT0 + std::chrono::minutes{5};
 constexpr const char* kT0Text = "2024-05-01T12:00:00Z";
 constexpr const char* kT1Text = "2024-05-01T12:05:00Z";
 
-ConditionUpdate Ready(ConditionStatus status, std::string reason = "Reconciled", std::string message = "ok",
+ConditionUpdate ready(ConditionStatus status, std::string reason = "Reconciled", std::string message = "ok",
                       std::int64_t generation = 1) {
   return {"Ready", status, std::move(reason), std::move(message), generation};
 }
 
-auto HasType(const std::string& type) {
+auto hasType(const std::string& type) {
   return Field(&Condition::type, type);
 }
 
 TEST(SetCondition, NewConditionGetsTransitionTimeNowAndAllFields) {
   Conditions conditions;
-  EXPECT_TRUE(setCondition(conditions, Ready(ConditionStatus::False, "Creating", "defining domain", 4), kT0));
+  EXPECT_TRUE(setCondition(conditions, ready(ConditionStatus::False, "Creating", "defining domain", 4), kT0));
   ASSERT_EQ(conditions.size(), 1u);
   EXPECT_EQ(conditions[0],
             (Condition{"Ready", ConditionStatus::False, 4, kT0Text, "Creating", "defining domain"}));
@@ -41,31 +41,31 @@ TEST(SetCondition, NewConditionGetsTransitionTimeNowAndAllFields) {
 
 TEST(SetCondition, TransitionTimeStaysWhenStatusIsUnchanged) {
   Conditions conditions;
-  setCondition(conditions, Ready(ConditionStatus::True), kT0);
-  setCondition(conditions, Ready(ConditionStatus::True, "StillFine", "different message", 2), kT1);
+  setCondition(conditions, ready(ConditionStatus::True), kT0);
+  setCondition(conditions, ready(ConditionStatus::True, "StillFine", "different message", 2), kT1);
   EXPECT_EQ(conditions[0].lastTransitionTime, kT0Text);
 }
 
 TEST(SetCondition, TransitionTimeChangesWhenStatusChanges) {
   Conditions conditions;
-  setCondition(conditions, Ready(ConditionStatus::True), kT0);
-  EXPECT_TRUE(setCondition(conditions, Ready(ConditionStatus::False, "Failed", "boom"), kT1));
+  setCondition(conditions, ready(ConditionStatus::True), kT0);
+  EXPECT_TRUE(setCondition(conditions, ready(ConditionStatus::False, "Failed", "boom"), kT1));
   EXPECT_EQ(conditions[0].lastTransitionTime, kT1Text);
   EXPECT_EQ(conditions[0].status, ConditionStatus::False);
 }
 
 TEST(SetCondition, ReasonMessageAndObservedGenerationAreUpdatedWithoutATransition) {
   Conditions conditions;
-  setCondition(conditions, Ready(ConditionStatus::False, "Creating", "step 1", 1), kT0);
-  EXPECT_TRUE(setCondition(conditions, Ready(ConditionStatus::False, "Defining", "step 2", 2), kT1));
+  setCondition(conditions, ready(ConditionStatus::False, "Creating", "step 1", 1), kT0);
+  EXPECT_TRUE(setCondition(conditions, ready(ConditionStatus::False, "Defining", "step 2", 2), kT1));
   EXPECT_EQ(conditions[0], (Condition{"Ready", ConditionStatus::False, 2, kT0Text, "Defining", "step 2"}));
 }
 
 TEST(SetCondition, IdenticalUpdateReportsNoChangeSoNoStatusWriteHappens) {
   Conditions conditions;
-  setCondition(conditions, Ready(ConditionStatus::True), kT0);
+  setCondition(conditions, ready(ConditionStatus::True), kT0);
   const Conditions before = conditions;
-  EXPECT_FALSE(setCondition(conditions, Ready(ConditionStatus::True), kT1));
+  EXPECT_FALSE(setCondition(conditions, ready(ConditionStatus::True), kT1));
   EXPECT_EQ(conditions, before);
 }
 
@@ -78,8 +78,8 @@ TEST(SetCondition, ListIsSortedByTypeWhateverTheInsertionOrder) {
   for (const char* type : {"DeletionBlocked", "Reconciling", "Stalled", "Ready"}) {
     setCondition(b, {type, ConditionStatus::True, "R", "", 1}, kT0);
   }
-  EXPECT_THAT(a, ElementsAre(HasType("DeletionBlocked"), HasType("Ready"), HasType("Reconciling"),
-                             HasType("Stalled")));
+  EXPECT_THAT(a, ElementsAre(hasType("DeletionBlocked"), hasType("Ready"), hasType("Reconciling"),
+                             hasType("Stalled")));
   EXPECT_EQ(a, b);
 }
 
@@ -87,13 +87,13 @@ TEST(SetCondition, UnsortedListFromTheServerIsSortedAndReportedAsAChange) {
   Conditions conditions{{"Stalled", ConditionStatus::True, 1, kT0Text, "Bad", ""},
                         {"Ready", ConditionStatus::False, 1, kT0Text, "Bad", ""}};
   EXPECT_TRUE(setCondition(conditions, {"Stalled", ConditionStatus::True, "Bad", "", 1}, kT1));
-  EXPECT_THAT(conditions, ElementsAre(HasType("Ready"), HasType("Stalled")));
+  EXPECT_THAT(conditions, ElementsAre(hasType("Ready"), hasType("Stalled")));
   EXPECT_EQ(conditions[1].lastTransitionTime, kT0Text);
 }
 
 TEST(SetCondition, AbsentOptionalListIsCreated) {
   std::optional<Conditions> conditions;
-  EXPECT_TRUE(setCondition(conditions, Ready(ConditionStatus::True), kT0));
+  EXPECT_TRUE(setCondition(conditions, ready(ConditionStatus::True), kT0));
   ASSERT_TRUE(conditions.has_value());
   EXPECT_EQ(conditions->size(), 1u);
 }
@@ -105,40 +105,40 @@ TEST(SetCondition, MessageIsBoundedToTheSchemaLimitAtAUtf8Boundary) {
   for (std::size_t i = 0; i < kMaxConditionMessageBytes / 2; ++i) {
     message += "\xC3\xA9";
   }
-  setCondition(conditions, Ready(ConditionStatus::False, "Failed", message), kT0);
+  setCondition(conditions, ready(ConditionStatus::False, "Failed", message), kT0);
   EXPECT_EQ(conditions[0].message, message);
-  setCondition(conditions, Ready(ConditionStatus::False, "Failed", "x" + message), kT0);
+  setCondition(conditions, ready(ConditionStatus::False, "Failed", "x" + message), kT0);
   EXPECT_EQ(conditions[0].message.size(), kMaxConditionMessageBytes - 1);
   EXPECT_EQ(conditions[0].message, ("x" + message).substr(0, kMaxConditionMessageBytes - 1));
   // Setting the same long message again is not a change.
-  EXPECT_FALSE(setCondition(conditions, Ready(ConditionStatus::False, "Failed", "x" + message), kT1));
+  EXPECT_FALSE(setCondition(conditions, ready(ConditionStatus::False, "Failed", "x" + message), kT1));
 }
 
 TEST(FindCondition, FindsByTypeOrReturnsNull) {
   std::optional<Conditions> conditions;
   EXPECT_EQ(findCondition(conditions, "Ready"), nullptr);
   EXPECT_FALSE(isConditionTrue(conditions, "Ready"));
-  setCondition(conditions, Ready(ConditionStatus::True), kT0);
+  setCondition(conditions, ready(ConditionStatus::True), kT0);
   ASSERT_NE(findCondition(conditions, "Ready"), nullptr);
   EXPECT_EQ(findCondition(conditions, "Ready")->reason, "Reconciled");
   EXPECT_EQ(findCondition(conditions, "Stalled"), nullptr);
   EXPECT_TRUE(isConditionTrue(conditions, "Ready"));
-  setCondition(conditions, Ready(ConditionStatus::Unknown), kT0);
+  setCondition(conditions, ready(ConditionStatus::Unknown), kT0);
   EXPECT_FALSE(isConditionTrue(conditions, "Ready"));
 }
 
 TEST(RemoveCondition, RemovesOnlyThatTypeAndReportsWhetherItWasThere) {
   std::optional<Conditions> conditions;
-  setCondition(conditions, Ready(ConditionStatus::True), kT0);
+  setCondition(conditions, ready(ConditionStatus::True), kT0);
   setCondition(conditions, {"Stalled", ConditionStatus::True, "Bad", "", 1}, kT0);
   EXPECT_TRUE(removeCondition(conditions, "Stalled"));
   EXPECT_FALSE(removeCondition(conditions, "Stalled"));
-  EXPECT_THAT(*conditions, ElementsAre(HasType("Ready")));
+  EXPECT_THAT(*conditions, ElementsAre(hasType("Ready")));
 }
 
 TEST(RemoveCondition, EmptiedOptionalListBecomesAbsent) {
   std::optional<Conditions> conditions;
-  setCondition(conditions, Ready(ConditionStatus::True), kT0);
+  setCondition(conditions, ready(ConditionStatus::True), kT0);
   EXPECT_TRUE(removeCondition(conditions, "Ready"));
   EXPECT_FALSE(conditions.has_value());
 }
@@ -175,7 +175,7 @@ TEST(ApplyReconcileOutcome, StalledSetsReadyFalseAndStalledTrueWithoutReconcilin
   std::optional<Conditions> conditions;
   applyReconcileOutcome(conditions, {ReconcileState::InProgress, "Creating", ""}, 1, kT0);
   applyReconcileOutcome(conditions, {ReconcileState::Stalled, "PathOutsideStorageRoots", "/etc/x"}, 1, kT1);
-  EXPECT_THAT(*conditions, ElementsAre(HasType("Ready"), HasType("Stalled")));
+  EXPECT_THAT(*conditions, ElementsAre(hasType("Ready"), hasType("Stalled")));
   // Ready was already False: its transition time stays, only reason and message move on.
   EXPECT_EQ(findCondition(conditions, "Ready")->lastTransitionTime, kT0Text);
   EXPECT_EQ(findCondition(conditions, "Ready")->reason, "PathOutsideStorageRoots");
@@ -197,7 +197,7 @@ TEST(ApplyReconcileOutcome, KeepsOtherConditionsSuchAsDeletionBlocked) {
   setCondition(conditions, {"DeletionBlocked", ConditionStatus::True, "HasTwoChildren", "delete a branch", 1},
                kT0);
   applyReconcileOutcome(conditions, {ReconcileState::Ready, "Ready", ""}, 1, kT0);
-  EXPECT_THAT(*conditions, ElementsAre(HasType("DeletionBlocked"), HasType("Ready")));
+  EXPECT_THAT(*conditions, ElementsAre(hasType("DeletionBlocked"), hasType("Ready")));
 }
 
 TEST(ApplyReconcileOutcome, EncodesDeterministicallyInAStatus) {

@@ -32,25 +32,25 @@ class TestDriverDomains : public ::testing::Test {
     options.uri = "test:///default";
     options.storageRoots = {"/default-pool"};
     options.revertSpacing = std::chrono::milliseconds(0);
-    driver = std::make_unique<LibvirtDriver>(options);
+    driver_ = std::make_unique<LibvirtDriver>(options);
   }
   DomainInfo define(const std::string& name) {
-    auto info = driver->defineDomain(testDomain(name));
+    auto info = driver_->defineDomain(testDomain(name));
     EXPECT_TRUE(info.has_value()) << info.error().message;
     return info.has_value() ? info.value() : DomainInfo{};
   }
   void snapshot(const std::string& domain, const std::string& name) {
     SnapshotRequest request;
     request.name = name;
-    auto made = driver->createSnapshot(domain, request);
+    auto made = driver_->createSnapshot(domain, request);
     ASSERT_TRUE(made.has_value()) << made.error().message;
   }
 
-  std::unique_ptr<LibvirtDriver> driver;
+  std::unique_ptr<LibvirtDriver> driver_;
 };
 
 TEST_F(TestDriverDomains, CapabilitiesReportTheTestDriverAndWhatItCannotDo) {
-  auto caps = driver->capabilities();
+  auto caps = driver_->capabilities();
   ASSERT_TRUE(caps.has_value()) << caps.error().message;
   EXPECT_EQ(caps.value().hypervisorType, "TEST");
   EXPECT_GE(caps.value().libraryVersion, 9'000'000u);
@@ -64,16 +64,16 @@ TEST_F(TestDriverDomains, DefineStartSuspendResumeShutdownAndState) {
   EXPECT_EQ(info.state, DomainState::Shutoff);
   EXPECT_TRUE(info.persistent);
   EXPECT_EQ(info.uuid.size(), 36u);
-  ASSERT_EQ(driver->start("lifecycle"), std::nullopt);
-  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Running);
-  ASSERT_EQ(driver->suspend("lifecycle"), std::nullopt);
-  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Paused);
-  ASSERT_EQ(driver->resume("lifecycle"), std::nullopt);
-  ASSERT_EQ(driver->shutdown("lifecycle", std::chrono::seconds(2)), std::nullopt);
-  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Shutoff);
-  ASSERT_EQ(driver->start("lifecycle"), std::nullopt);
-  ASSERT_EQ(driver->destroy("lifecycle"), std::nullopt);
-  EXPECT_THAT(driver->state("lifecycle").value(), DomainState::Shutoff);
+  ASSERT_EQ(driver_->start("lifecycle"), std::nullopt);
+  EXPECT_THAT(driver_->state("lifecycle").value(), DomainState::Running);
+  ASSERT_EQ(driver_->suspend("lifecycle"), std::nullopt);
+  EXPECT_THAT(driver_->state("lifecycle").value(), DomainState::Paused);
+  ASSERT_EQ(driver_->resume("lifecycle"), std::nullopt);
+  ASSERT_EQ(driver_->shutdown("lifecycle", std::chrono::seconds(2)), std::nullopt);
+  EXPECT_THAT(driver_->state("lifecycle").value(), DomainState::Shutoff);
+  ASSERT_EQ(driver_->start("lifecycle"), std::nullopt);
+  ASSERT_EQ(driver_->destroy("lifecycle"), std::nullopt);
+  EXPECT_THAT(driver_->state("lifecycle").value(), DomainState::Shutoff);
 }
 
 TEST_F(TestDriverDomains, RedefiningKeepsTheUuidWhenTheSpecCarriesIt) {
@@ -81,10 +81,10 @@ TEST_F(TestDriverDomains, RedefiningKeepsTheUuidWhenTheSpecCarriesIt) {
   DomainSpec spec = testDomain("keeps-uuid");
   spec.uuid = first.uuid;
   spec.vcpus = 2;
-  auto again = driver->defineDomain(spec);
+  auto again = driver_->defineDomain(spec);
   ASSERT_TRUE(again.has_value()) << again.error().message;
   EXPECT_EQ(again.value().uuid, first.uuid);
-  auto byUuid = driver->lookupDomainByUuid(first.uuid);
+  auto byUuid = driver_->lookupDomainByUuid(first.uuid);
   ASSERT_TRUE(byUuid.has_value());
   EXPECT_EQ(byUuid.value().name, "keeps-uuid");
 }
@@ -92,17 +92,17 @@ TEST_F(TestDriverDomains, RedefiningKeepsTheUuidWhenTheSpecCarriesIt) {
 TEST_F(TestDriverDomains, OwnershipIsWrittenIntoTheDomainAndReadBack) {
   DomainSpec spec = testDomain("owned");
   spec.owner = Ownership{"team-a", "web<1>", "0b5e-uid"};
-  auto info = driver->defineDomain(spec);
+  auto info = driver_->defineDomain(spec);
   ASSERT_TRUE(info.has_value()) << info.error().message;
   EXPECT_THAT(info.value().owner, Optional(Ownership{"team-a", "web<1>", "0b5e-uid"}));
-  ASSERT_EQ(driver->setOwner("owned", Ownership{"team-b", "db", "uid-2"}), std::nullopt);
-  EXPECT_THAT(driver->lookupDomain("owned").value().owner, Optional(Ownership{"team-b", "db", "uid-2"}));
-  ASSERT_EQ(driver->setOwner("owned", std::nullopt), std::nullopt);
-  EXPECT_EQ(driver->lookupDomain("owned").value().owner, std::nullopt);
+  ASSERT_EQ(driver_->setOwner("owned", Ownership{"team-b", "db", "uid-2"}), std::nullopt);
+  EXPECT_THAT(driver_->lookupDomain("owned").value().owner, Optional(Ownership{"team-b", "db", "uid-2"}));
+  ASSERT_EQ(driver_->setOwner("owned", std::nullopt), std::nullopt);
+  EXPECT_EQ(driver_->lookupDomain("owned").value().owner, std::nullopt);
 }
 
 TEST_F(TestDriverDomains, AForeignDomainHasNoOwner) {
-  auto info = driver->lookupDomain("test");  // the test driver's own domain
+  auto info = driver_->lookupDomain("test");  // the test driver's own domain
   ASSERT_TRUE(info.has_value()) << info.error().message;
   EXPECT_EQ(info.value().owner, std::nullopt);
 }
@@ -111,120 +111,120 @@ TEST_F(TestDriverDomains, DiskPathsOutsideTheStorageRootsAreRefusedAndNothingIsD
   for (const std::string path : {"/etc/passwd", "/default-pool/../etc/shadow", "relative.qcow2", ""}) {
     DomainSpec spec = testDomain("escape");
     spec.disks[0].path = path;
-    auto info = driver->defineDomain(spec);
+    auto info = driver_->defineDomain(spec);
     ASSERT_FALSE(info.has_value()) << path;
     EXPECT_EQ(info.error().kind, DriverErrorKind::Invalid);
     EXPECT_THAT(info.error().message, HasSubstr("refused")) << info.error().message;
   }
-  EXPECT_EQ(driver->lookupDomain("escape").error().kind, DriverErrorKind::NotFound);
+  EXPECT_EQ(driver_->lookupDomain("escape").error().kind, DriverErrorKind::NotFound);
 }
 
 TEST_F(TestDriverDomains, InvalidSpecsAreRefusedWithAMessage) {
   DomainSpec spec = testDomain("bad");
   spec.vcpus = 0;
-  EXPECT_THAT(driver->defineDomain(spec).error().message, HasSubstr("vcpus"));
+  EXPECT_THAT(driver_->defineDomain(spec).error().message, HasSubstr("vcpus"));
   spec = testDomain("bad");
   spec.disks[0].target = "vda'/><evil";
-  EXPECT_THAT(driver->defineDomain(spec).error().message, HasSubstr("device name"));
+  EXPECT_THAT(driver_->defineDomain(spec).error().message, HasSubstr("device name"));
   spec = testDomain("bad");
   spec.networks.push_back(NetworkSpec{"default", "br0", "virtio"});
-  EXPECT_THAT(driver->defineDomain(spec).error().message, HasSubstr("exactly one"));
+  EXPECT_THAT(driver_->defineDomain(spec).error().message, HasSubstr("exactly one"));
 }
 
 TEST_F(TestDriverDomains, UndefineRemovesTheDomainWithItsSnapshotMetadata) {
   define("doomed");
-  ASSERT_EQ(driver->start("doomed"), std::nullopt);
+  ASSERT_EQ(driver_->start("doomed"), std::nullopt);
   snapshot("doomed", "s1");
-  ASSERT_EQ(driver->destroy("doomed"), std::nullopt);
-  ASSERT_EQ(driver->undefine("doomed", UndefineOptions{}), std::nullopt);
-  EXPECT_EQ(driver->lookupDomain("doomed").error().kind, DriverErrorKind::NotFound);
+  ASSERT_EQ(driver_->destroy("doomed"), std::nullopt);
+  ASSERT_EQ(driver_->undefine("doomed", UndefineOptions{}), std::nullopt);
+  EXPECT_EQ(driver_->lookupDomain("doomed").error().kind, DriverErrorKind::NotFound);
 }
 
 TEST_F(TestDriverDomains, VolumesAreCreatedThroughTheStoragePoolAndDeleted) {
-  auto path = driver->createVolume(VolumeRequest{"default-pool", "disk-a.qcow2", 16ull << 20, "qcow2"});
+  auto path = driver_->createVolume(VolumeRequest{"default-pool", "disk-a.qcow2", 16ull << 20, "qcow2"});
   ASSERT_TRUE(path.has_value()) << path.error().message;
   EXPECT_EQ(path.value(), "/default-pool/disk-a.qcow2");
-  ASSERT_EQ(driver->deleteVolume(path.value()), std::nullopt);
-  EXPECT_TRUE(driver->deleteVolume(path.value()).has_value());
-  EXPECT_EQ(driver->createVolume(VolumeRequest{"default-pool", "../escape", 1, "qcow2"}).error().kind,
+  ASSERT_EQ(driver_->deleteVolume(path.value()), std::nullopt);
+  EXPECT_TRUE(driver_->deleteVolume(path.value()).has_value());
+  EXPECT_EQ(driver_->createVolume(VolumeRequest{"default-pool", "../escape", 1, "qcow2"}).error().kind,
             DriverErrorKind::Invalid);
-  EXPECT_EQ(driver->createVolume(VolumeRequest{"no-such-pool", "x", 1, "qcow2"}).error().kind,
+  EXPECT_EQ(driver_->createVolume(VolumeRequest{"no-such-pool", "x", 1, "qcow2"}).error().kind,
             DriverErrorKind::NotFound);
 }
 
 TEST_F(TestDriverDomains, SnapshotXmlIsTheHypervisorsDefinition) {
   define("xml");
-  ASSERT_EQ(driver->start("xml"), std::nullopt);
+  ASSERT_EQ(driver_->start("xml"), std::nullopt);
   snapshot("xml", "s1");
-  auto xml = driver->snapshotXml("xml", "s1");
+  auto xml = driver_->snapshotXml("xml", "s1");
   ASSERT_TRUE(xml.has_value()) << xml.error().message;
   EXPECT_THAT(xml.value(), HasSubstr("<name>s1</name>"));
-  EXPECT_EQ(driver->snapshotXml("xml", "nope").error().kind, DriverErrorKind::NotFound);
+  EXPECT_EQ(driver_->snapshotXml("xml", "nope").error().kind, DriverErrorKind::NotFound);
 }
 
 // Bulk redefine (docs/design.md, Snapshot tree rules): the recorded definitions bring the tree back, parents
 // before children, with the recorded current one.
 TEST_F(TestDriverDomains, BulkRedefineBringsTheTreeBackAfterTheMetadataIsGone) {
   DomainInfo info = define("phoenix");
-  ASSERT_EQ(driver->start("phoenix"), std::nullopt);
+  ASSERT_EQ(driver_->start("phoenix"), std::nullopt);
   snapshot("phoenix", "a");
   snapshot("phoenix", "b");
-  ASSERT_EQ(driver->revertToSnapshot("phoenix", "a", RevertOptions{}), std::nullopt);
+  ASSERT_EQ(driver_->revertToSnapshot("phoenix", "a", RevertOptions{}), std::nullopt);
   snapshot("phoenix", "c");
-  ASSERT_EQ(driver->revertToSnapshot("phoenix", "b", RevertOptions{}), std::nullopt);
-  auto before = driver->listSnapshots("phoenix");
+  ASSERT_EQ(driver_->revertToSnapshot("phoenix", "b", RevertOptions{}), std::nullopt);
+  auto before = driver_->listSnapshots("phoenix");
   ASSERT_TRUE(before.has_value());
 
   // Lose everything, as a restart of the test driver would, then define the domain with its uuid.
-  ASSERT_EQ(driver->destroy("phoenix"), std::nullopt);
-  ASSERT_EQ(driver->undefine("phoenix", UndefineOptions{}), std::nullopt);
+  ASSERT_EQ(driver_->destroy("phoenix"), std::nullopt);
+  ASSERT_EQ(driver_->undefine("phoenix", UndefineOptions{}), std::nullopt);
   DomainSpec spec = testDomain("phoenix");
   spec.uuid = info.uuid;
-  ASSERT_TRUE(driver->defineDomain(spec).has_value());
-  ASSERT_TRUE(driver->listSnapshots("phoenix").value().snapshots.empty());
+  ASSERT_TRUE(driver_->defineDomain(spec).has_value());
+  ASSERT_TRUE(driver_->listSnapshots("phoenix").value().snapshots.empty());
 
   // Children first on purpose: the driver orders them.
   std::vector<SnapshotDefinition> recorded(before.value().snapshots.rbegin(),
                                            before.value().snapshots.rend());
-  ASSERT_EQ(driver->redefineSnapshots("phoenix", recorded, std::string("b")), std::nullopt);
-  auto after = driver->listSnapshots("phoenix");
+  ASSERT_EQ(driver_->redefineSnapshots("phoenix", recorded, std::string("b")), std::nullopt);
+  auto after = driver_->listSnapshots("phoenix");
   ASSERT_TRUE(after.has_value());
   EXPECT_THAT(after.value().current, Optional(std::string("b")));
   ASSERT_EQ(after.value().snapshots.size(), 3u);
   for (const auto& def : after.value().snapshots) {
     EXPECT_EQ(def.parent, def.name == "a" ? std::nullopt : std::optional<std::string>("a")) << def.name;
   }
-  ASSERT_EQ(driver->start("phoenix"), std::nullopt);
-  EXPECT_EQ(driver->revertToSnapshot("phoenix", "c", RevertOptions{}), std::nullopt);
+  ASSERT_EQ(driver_->start("phoenix"), std::nullopt);
+  EXPECT_EQ(driver_->revertToSnapshot("phoenix", "c", RevertOptions{}), std::nullopt);
 }
 
 // All-or-nothing bulk redefine at the driver: a redefine fails partway (a definition made for
 // another uuid); everything redefined in the attempt is removed again and the error names the snapshot.
 TEST_F(TestDriverDomains, BulkRedefineFailingPartwayRemovesWhatItRedefined) {
   define("source");
-  ASSERT_EQ(driver->start("source"), std::nullopt);
+  ASSERT_EQ(driver_->start("source"), std::nullopt);
   snapshot("source", "a");
   snapshot("source", "b");
   snapshot("source", "c");
-  auto recorded = driver->listSnapshots("source").value().snapshots;
+  auto recorded = driver_->listSnapshots("source").value().snapshots;
   // Only "c" is foreign: its embedded domain names another uuid.
   define("target");
-  DomainInfo target = driver->lookupDomain("target").value();
+  DomainInfo target = driver_->lookupDomain("target").value();
   std::vector<SnapshotDefinition> mixed;
   for (SnapshotDefinition def : recorded) {
     if (def.name != "c") {
-      auto own = driver->lookupDomain("source").value().uuid;
+      auto own = driver_->lookupDomain("source").value().uuid;
       for (std::size_t at = def.xml.find(own); at != std::string::npos; at = def.xml.find(own)) {
         def.xml.replace(at, own.size(), target.uuid);
       }
     }
     mixed.push_back(def);
   }
-  auto error = driver->redefineSnapshots("target", mixed, std::string("c"));
+  auto error = driver_->redefineSnapshots("target", mixed, std::string("c"));
   ASSERT_TRUE(error.has_value());
   EXPECT_THAT(error->message, HasSubstr("'c'"));
   EXPECT_THAT(error->message, HasSubstr("rolled back"));
-  auto listing = driver->listSnapshots("target");
+  auto listing = driver_->listSnapshots("target");
   ASSERT_TRUE(listing.has_value());
   EXPECT_TRUE(listing.value().snapshots.empty());
   EXPECT_EQ(listing.value().current, std::nullopt);
@@ -232,13 +232,13 @@ TEST_F(TestDriverDomains, BulkRedefineFailingPartwayRemovesWhatItRedefined) {
 
 TEST_F(TestDriverDomains, BulkRedefineNeverTouchesSnapshotsThatAlreadyExist) {
   define("existing");
-  ASSERT_EQ(driver->start("existing"), std::nullopt);
+  ASSERT_EQ(driver_->start("existing"), std::nullopt);
   snapshot("existing", "a");
-  auto recorded = driver->listSnapshots("existing").value().snapshots;
-  auto error = driver->redefineSnapshots("existing", recorded, std::nullopt);
+  auto recorded = driver_->listSnapshots("existing").value().snapshots;
+  auto error = driver_->redefineSnapshots("existing", recorded, std::nullopt);
   ASSERT_TRUE(error.has_value());
   EXPECT_THAT(error->message, HasSubstr("defined twice"));
-  EXPECT_EQ(driver->listSnapshots("existing").value().snapshots.size(), 1u);
+  EXPECT_EQ(driver_->listSnapshots("existing").value().snapshots.size(), 1u);
 }
 
 }  // namespace

@@ -28,16 +28,16 @@ class TestDriverSnapshots : public ::testing::Test {
     LibvirtDriverOptions options;
     options.uri = kUri;
     options.revertSpacing = std::chrono::milliseconds(0);  // the test driver writes no overlay files
-    libvirt = std::make_unique<LibvirtDriver>(options);
+    libvirt_ = std::make_unique<LibvirtDriver>(options);
   }
   void create(const std::string& name) {
     SnapshotRequest request;
     request.name = name;
-    auto made = libvirt->createSnapshot(kDomain, request);
+    auto made = libvirt_->createSnapshot(kDomain, request);
     ASSERT_TRUE(made.has_value()) << made.error().message;
   }
   SnapshotTree listed() const {
-    auto listing = libvirt->listSnapshots(kDomain);
+    auto listing = libvirt_->listSnapshots(kDomain);
     EXPECT_TRUE(listing.has_value()) << listing.error().message;
     std::vector<SnapshotRecord> records;
     for (const auto& def : listing.value().snapshots) {
@@ -48,13 +48,13 @@ class TestDriverSnapshots : public ::testing::Test {
     return tree;
   }
 
-  std::unique_ptr<LibvirtDriver> libvirt;
+  std::unique_ptr<LibvirtDriver> libvirt_;
 };
 
 TEST_F(TestDriverSnapshots, CreateMakesAChildOfCurrentAndListReportsParentsAndCurrent) {
   create("a");
   create("b");
-  ASSERT_EQ(libvirt->revertToSnapshot(kDomain, "a", RevertOptions{}), std::nullopt);
+  ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, "a", RevertOptions{}), std::nullopt);
   create("c");
   SnapshotTree tree = listed();
   EXPECT_THAT(tree.childrenOf("a"), ElementsAre("b", "c"));
@@ -65,7 +65,7 @@ TEST_F(TestDriverSnapshots, CreateReturnsTheHypervisorsDefinition) {
   SnapshotRequest request;
   request.name = "described";
   request.description = "<b>bold</b> & more";
-  auto made = libvirt->createSnapshot(kDomain, request);
+  auto made = libvirt_->createSnapshot(kDomain, request);
   ASSERT_TRUE(made.has_value()) << made.error().message;
   EXPECT_EQ(made.value().description, request.description);
   EXPECT_EQ(made.value().state, "running");
@@ -77,13 +77,13 @@ TEST_F(TestDriverSnapshots, DeleteModesMatchTheModel) {
   create("a");
   create("b");
   create("c");
-  ASSERT_EQ(libvirt->deleteSnapshot(kDomain, "b", {}), std::nullopt);
+  ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, "b", {}), std::nullopt);
   SnapshotTree tree = listed();
   EXPECT_THAT(tree.childrenOf("a"), ElementsAre("c"));
-  ASSERT_EQ(libvirt->deleteSnapshot(kDomain, "a", {DeleteScope::ChildrenOnly, false}), std::nullopt);
+  ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, "a", {DeleteScope::ChildrenOnly, false}), std::nullopt);
   tree = listed();
   EXPECT_THAT(tree.current(), Optional(std::string("a")));
-  ASSERT_EQ(libvirt->deleteSnapshot(kDomain, "a", {DeleteScope::Children, false}), std::nullopt);
+  ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, "a", {DeleteScope::Children, false}), std::nullopt);
   EXPECT_TRUE(listed().empty());
 }
 
@@ -92,24 +92,24 @@ TEST_F(TestDriverSnapshots, DiskOnlyIsATypedUnsupportedError) {
   request.name = "disk-only";
   request.location = SnapshotLocation::External;
   request.memory = false;
-  auto made = libvirt->createSnapshot(kDomain, request);
+  auto made = libvirt_->createSnapshot(kDomain, request);
   ASSERT_FALSE(made.has_value());
   EXPECT_EQ(made.error().kind, DriverErrorKind::Unsupported) << made.error().message;
 }
 
 TEST_F(TestDriverSnapshots, MetadataOnlyDeleteIsATypedUnsupportedErrorAndDeletesNothing) {
   create("a");
-  auto error = libvirt->deleteSnapshot(kDomain, "a", {DeleteScope::Snapshot, true});
+  auto error = libvirt_->deleteSnapshot(kDomain, "a", {DeleteScope::Snapshot, true});
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind, DriverErrorKind::Unsupported) << error->message;
   EXPECT_TRUE(listed().contains("a"));
 }
 
 TEST_F(TestDriverSnapshots, UnknownDomainAndSnapshotAreNotFound) {
-  auto listing = libvirt->listSnapshots("no-such-domain");
+  auto listing = libvirt_->listSnapshots("no-such-domain");
   ASSERT_FALSE(listing.has_value());
   EXPECT_EQ(listing.error().kind, DriverErrorKind::NotFound);
-  auto error = libvirt->revertToSnapshot(kDomain, "no-such-snapshot", RevertOptions{});
+  auto error = libvirt_->revertToSnapshot(kDomain, "no-such-snapshot", RevertOptions{});
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind, DriverErrorKind::NotFound);
 }
@@ -142,21 +142,21 @@ TEST_P(Differential, ModelAndTestDriverAgreeAfterEveryStep) {
       sequence << "create " << name << "\n";
       SnapshotRequest request;
       request.name = name;
-      auto made = libvirt->createSnapshot(kDomain, request);
+      auto made = libvirt_->createSnapshot(kDomain, request);
       ASSERT_TRUE(made.has_value()) << made.error().message;
       ASSERT_TRUE(model.create(made.value().record()).has_value());
     } else {
       const std::string target = all[std::uniform_int_distribution<std::size_t>(0, all.size() - 1)(rng)].name;
       if (roll < 13) {
         sequence << "revert " << target << "\n";
-        ASSERT_EQ(libvirt->revertToSnapshot(kDomain, target, RevertOptions{}), std::nullopt);
+        ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, target, RevertOptions{}), std::nullopt);
         ASSERT_EQ(model.revert(target), std::nullopt);
       } else {
         const DeleteScope scope = roll < 17   ? DeleteScope::Snapshot
                                   : roll < 19 ? DeleteScope::Children
                                               : DeleteScope::ChildrenOnly;
         sequence << "delete " << target << " scope " << static_cast<int>(scope) << "\n";
-        ASSERT_EQ(libvirt->deleteSnapshot(kDomain, target, {scope, false}), std::nullopt);
+        ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, target, {scope, false}), std::nullopt);
         ASSERT_TRUE(model.remove(target, {scope, false}).has_value());
       }
     }

@@ -35,8 +35,8 @@ const ServedResource& crd(const std::string& kind) {
   const ServedResource* type = testsupport::crdRegistry().findKind("virtsnap.io", kind);
   if (type == nullptr) {
     ADD_FAILURE() << "no CRD for " << kind;
-    static const ServedResource none;
-    return none;
+    static const ServedResource kNone;
+    return kNone;
   }
   return *type;
 }

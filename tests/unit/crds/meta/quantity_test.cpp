@@ -14,13 +14,13 @@ using ::testing::HasSubstr;
 
 constexpr std::int64_t kKi = 1024;
 
-std::int64_t BytesOf(const std::string& text) {
+std::int64_t bytesOf(const std::string& text) {
   const QuantityResult result = Quantity::parse(text);
   EXPECT_TRUE(result.has_value()) << text << ": " << (result.has_value() ? "" : result.error().message);
   return result.has_value() ? result.value().bytes() : -1;
 }
 
-QuantityError ErrorOf(const std::string& text) {
+QuantityError errorOf(const std::string& text) {
   const QuantityResult result = Quantity::parse(text);
   EXPECT_FALSE(result.has_value()) << text << " parsed as "
                                    << (result.has_value() ? result.value().bytes() : 0);
@@ -28,60 +28,60 @@ QuantityError ErrorOf(const std::string& text) {
 }
 
 TEST(QuantityParse, PlainIntegers) {
-  EXPECT_EQ(BytesOf("0"), 0);
-  EXPECT_EQ(BytesOf("1"), 1);
-  EXPECT_EQ(BytesOf("536870912"), 536870912);
-  EXPECT_EQ(BytesOf("+42"), 42);
-  EXPECT_EQ(BytesOf("007"), 7);
-  EXPECT_EQ(BytesOf("9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(bytesOf("0"), 0);
+  EXPECT_EQ(bytesOf("1"), 1);
+  EXPECT_EQ(bytesOf("536870912"), 536870912);
+  EXPECT_EQ(bytesOf("+42"), 42);
+  EXPECT_EQ(bytesOf("007"), 7);
+  EXPECT_EQ(bytesOf("9223372036854775807"), INT64_MAX);
 }
 
 TEST(QuantityParse, BinarySuffixes) {
-  EXPECT_EQ(BytesOf("1Ki"), kKi);
-  EXPECT_EQ(BytesOf("512Mi"), 512 * kKi * kKi);
-  EXPECT_EQ(BytesOf("2Gi"), 2 * kKi * kKi * kKi);
-  EXPECT_EQ(BytesOf("3Ti"), 3 * (std::int64_t{1} << 40));
-  EXPECT_EQ(BytesOf("5Pi"), 5 * (std::int64_t{1} << 50));
-  EXPECT_EQ(BytesOf("7Ei"), 7 * (std::int64_t{1} << 60));
+  EXPECT_EQ(bytesOf("1Ki"), kKi);
+  EXPECT_EQ(bytesOf("512Mi"), 512 * kKi * kKi);
+  EXPECT_EQ(bytesOf("2Gi"), 2 * kKi * kKi * kKi);
+  EXPECT_EQ(bytesOf("3Ti"), 3 * (std::int64_t{1} << 40));
+  EXPECT_EQ(bytesOf("5Pi"), 5 * (std::int64_t{1} << 50));
+  EXPECT_EQ(bytesOf("7Ei"), 7 * (std::int64_t{1} << 60));
 }
 
 TEST(QuantityParse, DecimalSuffixes) {
-  EXPECT_EQ(BytesOf("1k"), 1000);
-  EXPECT_EQ(BytesOf("10M"), 10'000'000);
-  EXPECT_EQ(BytesOf("4G"), 4'000'000'000);
-  EXPECT_EQ(BytesOf("2T"), 2'000'000'000'000);
-  EXPECT_EQ(BytesOf("3P"), 3'000'000'000'000'000);
-  EXPECT_EQ(BytesOf("9E"), 9'000'000'000'000'000'000);
+  EXPECT_EQ(bytesOf("1k"), 1000);
+  EXPECT_EQ(bytesOf("10M"), 10'000'000);
+  EXPECT_EQ(bytesOf("4G"), 4'000'000'000);
+  EXPECT_EQ(bytesOf("2T"), 2'000'000'000'000);
+  EXPECT_EQ(bytesOf("3P"), 3'000'000'000'000'000);
+  EXPECT_EQ(bytesOf("9E"), 9'000'000'000'000'000'000);
 }
 
 TEST(QuantityParse, SubUnitSuffixesRoundUpToWholeBytes) {
-  EXPECT_EQ(BytesOf("1500m"), 2);  // 1.5 bytes -> 2, as resource.Quantity.value() does
-  EXPECT_EQ(BytesOf("2000m"), 2);
-  EXPECT_EQ(BytesOf("1m"), 1);
-  EXPECT_EQ(BytesOf("1u"), 1);
-  EXPECT_EQ(BytesOf("1n"), 1);
-  EXPECT_EQ(BytesOf("0m"), 0);
+  EXPECT_EQ(bytesOf("1500m"), 2);  // 1.5 bytes -> 2, as resource.Quantity.value() does
+  EXPECT_EQ(bytesOf("2000m"), 2);
+  EXPECT_EQ(bytesOf("1m"), 1);
+  EXPECT_EQ(bytesOf("1u"), 1);
+  EXPECT_EQ(bytesOf("1n"), 1);
+  EXPECT_EQ(bytesOf("0m"), 0);
 }
 
 TEST(QuantityParse, Decimals) {
-  EXPECT_EQ(BytesOf("1.5Gi"), 3 * (std::int64_t{1} << 29));
-  EXPECT_EQ(BytesOf("0.5Ki"), 512);
-  EXPECT_EQ(BytesOf(".5Ki"), 512);
-  EXPECT_EQ(BytesOf("1."), 1);
-  EXPECT_EQ(BytesOf("2.50M"), 2'500'000);
-  EXPECT_EQ(BytesOf("1.1"), 2);
-  EXPECT_EQ(BytesOf("0.000000000000000000000001Ei"), 1);  // tiny but positive rounds up
-  EXPECT_EQ(BytesOf("0.000001Ti"), 1'099'512);            // 1099511.627776 rounded up
+  EXPECT_EQ(bytesOf("1.5Gi"), 3 * (std::int64_t{1} << 29));
+  EXPECT_EQ(bytesOf("0.5Ki"), 512);
+  EXPECT_EQ(bytesOf(".5Ki"), 512);
+  EXPECT_EQ(bytesOf("1."), 1);
+  EXPECT_EQ(bytesOf("2.50M"), 2'500'000);
+  EXPECT_EQ(bytesOf("1.1"), 2);
+  EXPECT_EQ(bytesOf("0.000000000000000000000001Ei"), 1);  // tiny but positive rounds up
+  EXPECT_EQ(bytesOf("0.000001Ti"), 1'099'512);            // 1099511.627776 rounded up
 }
 
 TEST(QuantityParse, Exponents) {
-  EXPECT_EQ(BytesOf("1e3"), 1000);
-  EXPECT_EQ(BytesOf("1E3"), 1000);
-  EXPECT_EQ(BytesOf("12e+6"), 12'000'000);
-  EXPECT_EQ(BytesOf("1.5e9"), 1'500'000'000);
-  EXPECT_EQ(BytesOf("5e-1"), 1);
-  EXPECT_EQ(BytesOf("1e-400"), 1);
-  EXPECT_EQ(BytesOf("1E"), 1'000'000'000'000'000'000);  // bare E is exa, not an exponent
+  EXPECT_EQ(bytesOf("1e3"), 1000);
+  EXPECT_EQ(bytesOf("1E3"), 1000);
+  EXPECT_EQ(bytesOf("12e+6"), 12'000'000);
+  EXPECT_EQ(bytesOf("1.5e9"), 1'500'000'000);
+  EXPECT_EQ(bytesOf("5e-1"), 1);
+  EXPECT_EQ(bytesOf("1e-400"), 1);
+  EXPECT_EQ(bytesOf("1E"), 1'000'000'000'000'000'000);  // bare E is exa, not an exponent
 }
 
 TEST(QuantityParse, KeepsTheOriginalText) {
@@ -92,7 +92,7 @@ TEST(QuantityParse, KeepsTheOriginalText) {
 }
 
 TEST(QuantityParse, EmptyIsAnError) {
-  const QuantityError error = ErrorOf("");
+  const QuantityError error = errorOf("");
   EXPECT_EQ(error.kind, QuantityErrorKind::Empty);
   EXPECT_THAT(error.message, HasSubstr("empty"));
 }
@@ -119,7 +119,7 @@ TEST(QuantityParse, GarbageIsASyntaxErrorNamingTheProblem) {
            Case{"1Mi ", "unknown suffix \"Mi \""},
            Case{"0x10", "unknown suffix \"x10\""},
        }) {
-    const QuantityError error = ErrorOf(c.text);
+    const QuantityError error = errorOf(c.text);
     EXPECT_EQ(error.kind, QuantityErrorKind::Syntax) << c.text;
     EXPECT_THAT(error.message, HasSubstr(c.message)) << c.text;
   }
@@ -127,26 +127,26 @@ TEST(QuantityParse, GarbageIsASyntaxErrorNamingTheProblem) {
 
 TEST(QuantityParse, NegativeIsAnError) {
   for (const std::string text : {"-1", "-512Mi", "-0.5Gi", "-1e3"}) {
-    const QuantityError error = ErrorOf(text);
+    const QuantityError error = errorOf(text);
     EXPECT_EQ(error.kind, QuantityErrorKind::Negative) << text;
     EXPECT_THAT(error.message, HasSubstr("cannot be negative")) << text;
   }
-  EXPECT_EQ(BytesOf("-0"), 0);  // negative zero is zero, as in Kubernetes
+  EXPECT_EQ(bytesOf("-0"), 0);  // negative zero is zero, as in Kubernetes
 }
 
 TEST(QuantityParse, OverflowIsAnError) {
   for (const std::string text : {"9223372036854775808", "8Ei", "10E", "1e19", "16777216Ti", "1e1000000"}) {
-    const QuantityError error = ErrorOf(text);
+    const QuantityError error = errorOf(text);
     EXPECT_EQ(error.kind, QuantityErrorKind::Overflow) << text;
     EXPECT_THAT(error.message, HasSubstr("more than 2^63-1 bytes")) << text;
   }
 }
 
 TEST(QuantityParse, TooManySignificantDigitsIsAnError) {
-  const QuantityError error = ErrorOf("1.0000000000000000001");
+  const QuantityError error = errorOf("1.0000000000000000001");
   EXPECT_EQ(error.kind, QuantityErrorKind::Precision);
   EXPECT_THAT(error.message, HasSubstr("significant digits"));
-  EXPECT_EQ(BytesOf("1.000000000000000000000"), 1);  // trailing zeros are not precision
+  EXPECT_EQ(bytesOf("1.000000000000000000000"), 1);  // trailing zeros are not precision
 }
 
 TEST(QuantityJson, IntegersAndStringsAreAccepted) {

@@ -9,24 +9,24 @@ namespace {
 
 using std::chrono::system_clock;
 
-system_clock::time_point At(int y, unsigned m, unsigned d, int hh, int mm, int ss) {
+system_clock::time_point at(int y, unsigned m, unsigned d, int hh, int mm, int ss) {
   return std::chrono::sys_days{std::chrono::year{y} / m / d} + std::chrono::hours{hh} +
          std::chrono::minutes{mm} + std::chrono::seconds{ss};
 }
 
 TEST(Timestamp, FormatsUtcWholeSeconds) {
-  EXPECT_EQ(formatTime(At(2024, 5, 1, 12, 34, 56) + std::chrono::milliseconds{999}), "2024-05-01T12:34:56Z");
-  EXPECT_EQ(formatTime(At(1999, 12, 31, 23, 59, 59)), "1999-12-31T23:59:59Z");
+  EXPECT_EQ(formatTime(at(2024, 5, 1, 12, 34, 56) + std::chrono::milliseconds{999}), "2024-05-01T12:34:56Z");
+  EXPECT_EQ(formatTime(at(1999, 12, 31, 23, 59, 59)), "1999-12-31T23:59:59Z");
 }
 
 TEST(Timestamp, ParsesWhatItFormats) {
-  const auto time = At(2030, 2, 28, 0, 0, 1);
+  const auto time = at(2030, 2, 28, 0, 0, 1);
   EXPECT_EQ(parseTime(formatTime(time)), time);
 }
 
 TEST(Timestamp, ParsesOffsetsAndFractions) {
-  EXPECT_EQ(parseTime("2024-05-01T14:34:56+02:00"), At(2024, 5, 1, 12, 34, 56));
-  EXPECT_EQ(parseTime("2024-05-01T12:34:56.5Z"), At(2024, 5, 1, 12, 34, 56) + std::chrono::milliseconds{500});
+  EXPECT_EQ(parseTime("2024-05-01T14:34:56+02:00"), at(2024, 5, 1, 12, 34, 56));
+  EXPECT_EQ(parseTime("2024-05-01T12:34:56.5Z"), at(2024, 5, 1, 12, 34, 56) + std::chrono::milliseconds{500});
 }
 
 TEST(Timestamp, RejectsMalformedOrImpossibleTimes) {

@@ -54,7 +54,7 @@ TEST(SnapshotXml, RenderRefusesAnEmptyName) {
 }
 
 TEST(SnapshotXml, ParseReadsWhatLibvirtPrints) {
-  constexpr std::string_view dump = R"(<domainsnapshot>
+  constexpr std::string_view kDump = R"(<domainsnapshot>
   <name>s2</name>
   <description>after install</description>
   <state>running</state>
@@ -71,7 +71,7 @@ TEST(SnapshotXml, ParseReadsWhatLibvirtPrints) {
   </disks>
   <domain type='kvm'><name>vm</name><uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid></domain>
 </domainsnapshot>)";
-  auto parsed = parseSnapshotXml(dump);
+  auto parsed = parseSnapshotXml(kDump);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   const SnapshotDefinition& def = parsed.value();
   EXPECT_EQ(def.name, "s2");
@@ -85,7 +85,7 @@ TEST(SnapshotXml, ParseReadsWhatLibvirtPrints) {
   EXPECT_EQ(def.disks[0].file, "/var/lib/libvirt/images/vm.s2");
   EXPECT_EQ(def.domainName, "vm");
   EXPECT_EQ(def.domainUuid, "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
-  EXPECT_EQ(def.xml, dump);
+  EXPECT_EQ(def.xml, kDump);
   EXPECT_EQ(def.record(), (SnapshotRecord{"s2", std::string("s1"), SnapshotLocation::External}));
 }
 
@@ -102,10 +102,10 @@ TEST(SnapshotXml, ParseRejectsMalformedInputWithAMessage) {
 }
 
 TEST(SnapshotXml, ParseDoesNotExpandEntitiesOrFetchExternalDefinitions) {
-  constexpr std::string_view hostile =
+  constexpr std::string_view kHostile =
       R"(<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>)"
       R"(<domainsnapshot><name>&x;</name></domainsnapshot>)";
-  auto parsed = parseSnapshotXml(hostile);
+  auto parsed = parseSnapshotXml(kHostile);
   if (parsed.has_value()) {
     EXPECT_THAT(parsed.value().name, Not(HasSubstr("root:")));
   }
