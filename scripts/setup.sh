@@ -18,7 +18,7 @@ ensure_backports_pin
 changed=$apt_sources_changed
 
 packages=(
-  build-essential cmake pkg-config ninja-build clang-format clang libclang-rt-14-dev
+  build-essential cmake pkg-config ninja-build clang-format clang-tidy clang libclang-rt-14-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcpprest-dev libssl-dev libboost-system-dev
   nlohmann-json3-dev libxml2-dev libyaml-cpp-dev

@@ -30,8 +30,28 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 
 stage "build (warnings are errors)"
-cmake -S . -B build -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+cmake -S . -B build -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+  "${launcher[@]}" >/dev/null
 cmake --build build -j2
+
+# The house naming style (.clang-tidy) over every translation unit of that build (its
+# compile_commands.json: base/ crds/ drivers/ reconcilers/ controller/ tests/ bench/) and over the
+# fuzzers, which only the clang configuration builds; any finding fails the stage (.clang-tidy's
+# WarningsAsErrors, as run-clang-tidy 14 takes no -warnings-as-errors; it exits 1 when a file fails).
+# -Wno-error: the compiler's own warnings are the GCC build's business, not this stage's.
+stage "clang-tidy naming check"
+naming=(-quiet -checks='-*,readability-identifier-naming' -extra-arg=-Wno-error)
+root_regex=$(printf '%s' "$PWD" | sed 's/[][\\.*^$+?(){}|]/\\&/g')
+read -r -a fuzz_flags <<<"$(pkg-config --cflags libxml-2.0 libvirt)"
+if ! {
+  run-clang-tidy -p build -j 2 "${naming[@]}" "^$root_regex/(base|crds|drivers|reconcilers|controller|tests|bench)/.*\.cpp\$" &&
+    clang-tidy "${naming[@]}" -warnings-as-errors='*' tests/fuzz/*.cpp -- -std=c++20 -I. "${fuzz_flags[@]}"
+} >build/clang-tidy-naming.log 2>&1; then
+  grep -E '(error|warning):' build/clang-tidy-naming.log | sort -u || true
+  echo "clang-tidy naming check failed; its whole output is in build/clang-tidy-naming.log" >&2
+  exit 1
+fi
+
 stage "tests"
 ctest --test-dir build --output-on-failure -j2
 
