@@ -12,7 +12,7 @@
 namespace virtsnap::testsupport {
 
 inline const apiserver::ResourceRegistry& crdRegistry() {
-  static const apiserver::ResourceRegistry loaded = [] {
+  static const apiserver::ResourceRegistry kLoaded = [] {
     auto result = apiserver::ResourceRegistry::load(std::string(VIRTSNAP_SOURCE_DIR) + "/crds");
     if (!result) {
       ADD_FAILURE() << result.error();
@@ -20,7 +20,7 @@ inline const apiserver::ResourceRegistry& crdRegistry() {
     }
     return std::move(result).value();
   }();
-  return loaded;
+  return kLoaded;
 }
 
 }  // namespace virtsnap::testsupport

@@ -18,9 +18,9 @@ json& metadataOf(json& object) {
 }
 
 const json& metadataOf(const json& object) {
-  static const json empty = json::object();
+  static const json kEmpty = json::object();
   auto it = object.find("metadata");
-  return it != object.end() && it->is_object() ? *it : empty;
+  return it != object.end() && it->is_object() ? *it : kEmpty;
 }
 
 std::vector<std::string> finalizersOf(const json& object) {
