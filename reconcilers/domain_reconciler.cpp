@@ -6,6 +6,7 @@
 #include "reconcilers/domain_translation.h"
 #include "reconcilers/object_writes.h"
 #include "reconcilers/operation_order.h"
+#include "reconcilers/spec_problems.h"
 #include "reconcilers/status_from_view.h"
 
 namespace virtsnap::reconcilers {
@@ -41,14 +42,6 @@ crds::DomainState crdState(drivers::DomainState state) {
 
 ReconcileOutcome stalled(std::string reason, std::string message) {
   return ReconcileOutcome{ReconcileState::Stalled, std::move(reason), std::move(message)};
-}
-
-std::string joined(const std::vector<meta::DecodeError>& problems) {
-  std::string out;
-  for (const auto& problem : problems) {
-    out += (out.empty() ? "" : "; ") + (problem.path.empty() ? "" : problem.path + ": ") + problem.message;
-  }
-  return out;
 }
 
 // A DNS-1123 subdomain: what a Snapshot's metadata.name may be.
@@ -132,7 +125,7 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
 
 DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, DomainStatus& status) {
   if (auto problems = crds::validateDomainSpec(domain.spec); !problems.empty()) {
-    return Converged{stalled("InvalidSpec", "the spec is invalid: " + joined(problems))};
+    return Converged{stalled("InvalidSpec", "the spec is invalid: " + describeProblems(problems))};
   }
   const std::string name = hypervisorName(domain);
   auto access = context_.views->access(name);

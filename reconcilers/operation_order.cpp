@@ -2,16 +2,15 @@
 
 #include <tuple>
 
+#include "controller/kube/json_fields.h"
+
 namespace virtsnap::reconcilers {
 namespace {
 
+// A string field of one of the object's sections (metadata, spec, status); "" when absent.
 std::string stringAt(const nlohmann::json& object, const char* section, const char* key) {
   auto outer = object.find(section);
-  if (outer == object.end() || !outer->is_object()) {
-    return {};
-  }
-  auto inner = outer->find(key);
-  return inner != outer->end() && inner->is_string() ? inner->get<std::string>() : std::string();
+  return outer == object.end() ? std::string() : kube::stringField(*outer, key);
 }
 
 bool before(const PendingOperation& a, const PendingOperation& b) {
@@ -24,6 +23,11 @@ PendingOperation operationOf(const nlohmann::json& object, PendingOperation::Kin
 }
 
 }  // namespace
+
+std::string domainKeyOf(const nlohmann::json& object) {
+  const std::string domain = stringAt(object, "spec", "domainName");
+  return domain.empty() ? std::string() : kube::objectKey(stringAt(object, "metadata", "namespace"), domain);
+}
 
 bool snapshotPending(const nlohmann::json& snapshot) {
   if (!stringAt(snapshot, "metadata", "deletionTimestamp").empty()) {

@@ -21,6 +21,10 @@ struct PendingOperation {
   bool operator==(const PendingOperation&) const = default;
 };
 
+// "<namespace>/<spec.domainName>" of a Snapshot or SnapshotRevert: its Domain's cache key (and the
+// value of the caches' byDomain index); "" when it names no domain.
+std::string domainKeyOf(const nlohmann::json& object);
+
 // Whether a Snapshot still waits to be taken (not being deleted, phase absent, Pending or Creating)
 // and whether a SnapshotRevert still waits to run (phase absent, Pending or Running).
 bool snapshotPending(const nlohmann::json& snapshot);

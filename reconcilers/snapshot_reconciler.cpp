@@ -6,6 +6,7 @@
 #include "reconcilers/object_writes.h"
 #include "reconcilers/operation_order.h"
 #include "reconcilers/owned_domain.h"
+#include "reconcilers/spec_problems.h"
 #include "reconcilers/status_from_view.h"
 
 namespace virtsnap::reconcilers {
@@ -15,14 +16,6 @@ using crds::Snapshot;
 using crds::SnapshotPhase;
 using crds::SnapshotStatus;
 using kube::ReconcileResult;
-
-std::string joined(const std::vector<meta::DecodeError>& problems) {
-  std::string out;
-  for (const auto& problem : problems) {
-    out += (out.empty() ? "" : "; ") + (problem.path.empty() ? "" : problem.path + ": ") + problem.message;
-  }
-  return out;
-}
 
 drivers::DeleteOptions deleteOptionsFor(crds::SnapshotDeletionPolicy policy) {
   drivers::DeleteOptions options;
@@ -173,11 +166,11 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
   SnapshotStatus status = snapshot.status.value_or(SnapshotStatus{});
   if (auto problems = crds::validateSnapshotSpec(snapshot.spec); !problems.empty()) {
     status.phase = SnapshotPhase::Failed;
-    event(snapshot, kube::EventType::Warning, "InvalidSpec", joined(problems));
-    return finish(
-        snapshot, std::move(status),
-        ReconcileOutcome{ReconcileState::Stalled, "InvalidSpec", "the spec is invalid: " + joined(problems)},
-        ReconcileResult::done());
+    event(snapshot, kube::EventType::Warning, "InvalidSpec", describeProblems(problems));
+    return finish(snapshot, std::move(status),
+                  ReconcileOutcome{ReconcileState::Stalled, "InvalidSpec",
+                                   "the spec is invalid: " + describeProblems(problems)},
+                  ReconcileResult::done());
   }
   const std::string domainKey = kube::objectKey(ns, snapshot.spec.domainName);
   auto next = nextOperation(context_.snapshots->byIndex(kByDomainIndex, domainKey),

@@ -44,7 +44,7 @@ set(all_families
 
 # The runtime's interface headers a reconciler may use.
 set(runtime_interfaces
-    "controller/kube/(reconciler|reconcile_result|typed_client|api_client|kube_error|event_recorder|object_cache|informer|work_queue)\\.h")
+    "controller/kube/(reconciler|reconcile_result|typed_client|api_client|kube_error|event_recorder|object_cache|informer|work_queue|json_fields)\\.h")
 
 # name | folder regex (relative path) | allowed project include regex | allowed third-party regex
 set(libraries

@@ -13,23 +13,14 @@
 namespace virtsnap::agent {
 namespace {
 
-std::string stringAt(const nlohmann::json& object, const char* section, const char* key) {
-  auto outer = object.find(section);
-  if (outer == object.end() || !outer->is_object()) {
-    return {};
-  }
-  auto inner = outer->find(key);
-  return inner != outer->end() && inner->is_string() ? inner->get<std::string>() : std::string();
-}
-
 // "<namespace>/<spec.domainName>" of a Snapshot or SnapshotRevert.
 kube::Indexers byDomain() {
   return {{reconcilers::kByDomainIndex, [](const nlohmann::json& object) -> std::vector<std::string> {
-             std::string domain = stringAt(object, "spec", "domainName");
-             if (domain.empty()) {
+             std::string key = reconcilers::domainKeyOf(object);
+             if (key.empty()) {
                return {};
              }
-             return {kube::namespacedIndexValue(object, domain)};
+             return {std::move(key)};
            }}};
 }
 
@@ -149,7 +140,9 @@ void AgentManager::wireHandlers() {
   domains_->addHandler(std::move(domainEvents));
 
   auto domainOf = [this](const nlohmann::json& object) {
-    enqueueDomain(stringAt(object, "metadata", "namespace"), stringAt(object, "spec", "domainName"));
+    if (std::string key = reconcilers::domainKeyOf(object); !key.empty()) {
+      domainController_->enqueue(key);
+    }
   };
   kube::EventHandler snapshotEvents;
   snapshotEvents.onAdd = [this, domainOf](const kube::ObjectPtr& object) {
@@ -183,14 +176,13 @@ void AgentManager::wireHandlers() {
 }
 
 void AgentManager::enqueueNextOperation(const nlohmann::json& object) {
-  const std::string domainKey =
-      kube::objectKey(stringAt(object, "metadata", "namespace"), stringAt(object, "spec", "domainName"));
+  const std::string domainKey = reconcilers::domainKeyOf(object);
   auto next = reconcilers::nextOperation(snapshots_->cache().byIndex(reconcilers::kByDomainIndex, domainKey),
                                          reverts_->cache().byIndex(reconcilers::kByDomainIndex, domainKey));
   if (!next) {
     return;
   }
-  const std::string ns = stringAt(object, "metadata", "namespace");
+  const std::string ns = kube::Request::fromKey(domainKey).value_or(kube::Request{}).ns;
   if (next->kind == reconcilers::PendingOperation::Kind::Snapshot) {
     enqueueSnapshot(ns, next->name);
   } else {

@@ -8,7 +8,6 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -172,9 +171,6 @@ TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
     const bool agreed = testsupport::eventually(
         [&] {
           last = disagreement(model);
-          if (!last.empty()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));  // let the agent work
-          }
           return last.empty();
         },
         std::chrono::seconds(30));
