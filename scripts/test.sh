@@ -24,9 +24,14 @@ bash scripts/setup-qemu.sh
 trap 'bash scripts/stop-libvirtd.sh --destroy-domains >/dev/null 2>&1 || true' EXIT
 
 # ccache, when the machine has it, makes a second run cheap; a fresh machine builds cold either way.
+# Paths are hashed relative to the checkout (CCACHE_BASEDIR, CCACHE_NOHASHDIR), so a fresh clone in
+# another directory of the same machine hits what an earlier clone compiled; four build trees need
+# more than ccache's default 5 GB.
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-12G}
+  ccache --zero-stats >/dev/null
 fi
 
 stage "build (warnings are errors)"
@@ -58,7 +63,8 @@ ctest --test-dir build --output-on-failure -j2
 stage "fuzzers (clang, libFuzzer + AddressSanitizer + UBSan, ${VIRTSNAP_FUZZ_SECONDS:-30} s each)"
 CXX=clang++ cmake -S . -B build-fuzz -DVIRTSNAP_FUZZ=ON -DVIRTSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIRTSNAP_FUZZ_SECONDS="${VIRTSNAP_FUZZ_SECONDS:-30}" \
-  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
+  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+  "${launcher[@]}" >/dev/null
 cmake --build build-fuzz -j2
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
@@ -82,4 +88,8 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/t
 build-tsan/tests/virtsnap_unit_kube
 build-tsan/tests/virtsnap_integration_kube
 stage ""
+# How warm the compiler cache was: a cold run's build stages are several times longer.
+if [ ${#launcher[@]} -gt 0 ]; then
+  ccache --show-stats | grep -E '^ *(Hits|Misses):' || true
+fi
 printf '== total: %d s ==\n' $((SECONDS - run_started))
