@@ -75,6 +75,9 @@ class HypervisorDriver {
   virtual Expected<DomainInfo, DriverError> lookupDomainByUuid(const std::string& uuid) = 0;
   // Defines the domain (or redefines it in place when one of that name exists).
   virtual Expected<DomainInfo, DriverError> defineDomain(const DomainSpec& spec) = 0;
+  // The domain's persistent definition as the hypervisor holds it now, in DomainSpec terms (without
+  // the owner: lookupDomain reports that), for finding changes made behind virtsnap's back.
+  virtual Expected<DomainSpec, DriverError> definition(const std::string& name) = 0;
   virtual std::optional<DriverError> start(const std::string& name) = 0;
   // Asks the guest to shut down; destroys it when it has not stopped after `timeout`.
   virtual std::optional<DriverError> shutdown(const std::string& name, std::chrono::milliseconds timeout) = 0;

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "reconcilers/definition_drift.h"
 #include "reconcilers/domain_translation.h"
 #include "reconcilers/object_writes.h"
 #include "reconcilers/operation_order.h"
@@ -130,13 +131,6 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
   const std::string name = hypervisorName(domain);
   auto access = context_.views->access(name);
 
-  bool defined = false;
-  if (auto problem = define(domain, status, defined)) {
-    return *problem;
-  }
-  if (auto problem = enforceRunState(domain, name, status)) {
-    return *problem;
-  }
   // Every snapshot whose place in the tree changed is reconciled again, whichever refresh saw it.
   std::set<std::string> changed;
   auto refresh = [&](bool force) -> std::optional<Converged> {
@@ -153,6 +147,16 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
     changed.insert(refreshed->changed.begin(), refreshed->changed.end());
     return std::nullopt;
   };
+  bool defined = false;
+  auto loadView = [&]() -> std::optional<Converged> {
+    return access.view().loaded ? std::nullopt : refresh(true);
+  };
+  if (auto problem = define(domain, status, defined, access, loadView)) {
+    return *problem;
+  }
+  if (auto problem = enforceRunState(domain, name, status)) {
+    return *problem;
+  }
   if (!access.view().loaded || defined) {
     if (auto problem = refresh(true)) {
       return *problem;
@@ -188,8 +192,9 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
                                     "the domain is defined and " + std::string(enumName(*status.state))}};
 }
 
-std::optional<DomainReconciler::Converged> DomainReconciler::define(const Domain& domain,
-                                                                    DomainStatus& status, bool& defined) {
+std::optional<DomainReconciler::Converged> DomainReconciler::define(
+    const Domain& domain, DomainStatus& status, bool& defined, HypervisorViews::Access& access,
+    const std::function<std::optional<Converged>()>& loadView) {
   const std::string name = hypervisorName(domain);
   const drivers::Ownership owner = ownershipOf(domain);
   auto found = context_.driver->lookupDomain(name);
@@ -223,11 +228,6 @@ std::optional<DomainReconciler::Converged> DomainReconciler::define(const Domain
       event(domain, kube::EventType::Normal, "Adopted", "took over the existing libvirt domain " + name);
     }
     status.hypervisor = crds::HypervisorRef{name, info.uuid, context_.capabilities.uri};
-    const bool specChanged =
-        !status.observedGeneration || *status.observedGeneration != domain.metadata.generation.value_or(0);
-    if (!specChanged) {
-      return std::nullopt;
-    }
   }
 
   // Volumes for `create:` disks, found again when an earlier attempt made them.
@@ -259,6 +259,37 @@ std::optional<DomainReconciler::Converged> DomainReconciler::define(const Domain
   }
   if (!exists && status.hypervisor && status.hypervisor->uuid) {
     spec->uuid = status.hypervisor->uuid;  // defined again: snapshot redefines need the same UUID
+  }
+  if (exists) {
+    // What libvirt holds now against the spec: a spec change and a change made behind our back
+    // (`virsh edit`) both show here; when they agree nothing is defined.
+    if (auto problem = loadView()) {
+      return *problem;
+    }
+    auto live = context_.driver->definition(name);
+    if (!live) {
+      return Converged{
+          ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", live.error().message}, true,
+          live.error().message};
+    }
+    const std::set<std::string> overlaid = overlaidDisks(access.view());
+    *spec = keepOverlays(std::move(*spec), *live, overlaid);
+    spec->uuid = live->uuid;  // a definition without it would be a second domain of the same name
+    const std::vector<std::string> drift = definitionDrift(*spec, *live, overlaid);
+    if (drift.empty()) {
+      return std::nullopt;
+    }
+    const bool specChanged =
+        !status.observedGeneration || *status.observedGeneration != domain.metadata.generation.value_or(0);
+    if (!specChanged) {
+      std::string differences;
+      for (const std::string& difference : drift) {
+        differences += (differences.empty() ? "" : "; ") + difference;
+      }
+      event(domain, kube::EventType::Warning, "DriftCorrected",
+            "the definition of libvirt domain " + name + " was changed outside virtsnap (" + differences +
+                "); putting the spec back");
+    }
   }
   auto result = context_.driver->defineDomain(*spec);
   if (!result) {

@@ -6,6 +6,8 @@
 // deletionPolicy on deletion; status (state, hypervisor, the tree, unmanaged snapshots, conditions)
 // written only when it changed. Requeues itself every poll period: libvirt has no snapshot events.
 
+#include <functional>
+
 #include "controller/kube/reconciler.h"
 #include "controller/kube/typed_client.h"
 #include "crds/domain.h"
@@ -33,7 +35,12 @@ class DomainReconciler final : public kube::Reconciler {
   kube::ReconcileResult finalize(const crds::Domain& domain);
   Converged converge(const crds::Domain& domain, crds::DomainStatus& status);
   // Defines the domain when libvirt has none of its name; empty on success, else the problem.
-  std::optional<Converged> define(const crds::Domain& domain, crds::DomainStatus& status, bool& defined);
+  // Defines the domain when it is missing, the spec changed or its definition drifted; `loadView`
+  // loads the domain's view first when it was never listed (its external snapshots decide which disk
+  // paths are libvirt's to change).
+  std::optional<Converged> define(const crds::Domain& domain, crds::DomainStatus& status, bool& defined,
+                                  HypervisorViews::Access& access,
+                                  const std::function<std::optional<Converged>()>& loadView);
   std::optional<Converged> enforceRunState(const crds::Domain& domain, const std::string& name,
                                            crds::DomainStatus& status);
   // Unmanaged snapshots under unmanagedSnapshots: Adopt get Snapshot objects (named as on the hypervisor).

@@ -18,6 +18,11 @@ inline constexpr std::string_view kOwnerNamespaceUri = "https://virtsnap.io/xmln
 inline constexpr std::string_view kOwnerPrefix = "virtsnap";
 
 Expected<std::string, DriverError> renderDomainXml(const DomainSpec& spec);
+// The persistent definition libvirt holds (virDomainGetXMLDesc with VIR_DOMAIN_XML_INACTIVE) read
+// back into a DomainSpec: every field renderDomainXml writes, so that the two compare. The owner is
+// left out (lookupDomain reads it through virDomainGetMetadata). A disk or interface of a kind virtsnap
+// never writes is still listed (with what it has), so that it shows as a difference.
+Expected<DomainSpec, DriverError> parseDomainXml(std::string_view xml);
 
 // The element virDomainSetMetadata stores: <owner namespace=".." name=".." uid=".."/>, without a
 // namespace declaration (libvirt puts it in kOwnerNamespaceUri under kOwnerPrefix itself).

@@ -239,6 +239,20 @@ Expected<DomainInfo, DriverError> LibvirtDriver::lookupDomainByUuid(const std::s
   });
 }
 
+Expected<DomainSpec, DriverError> LibvirtDriver::definition(const std::string& name) {
+  return onDomain<DomainSpec>(name, Access::Read, [&](virDomainPtr dom) -> Result<DomainSpec> {
+    LibvirtString xml(virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE));
+    if (!xml) {
+      return lastLibvirtError("reading the definition of domain '" + name + "'");
+    }
+    auto spec = parseDomainXml(xml.get());
+    if (!spec) {
+      return spec.error();
+    }
+    return std::move(spec).value();
+  });
+}
+
 Expected<DomainInfo, DriverError> LibvirtDriver::defineDomain(const DomainSpec& spec) {
   DomainSpec confined = spec;
   for (DiskSpec& disk : confined.disks) {

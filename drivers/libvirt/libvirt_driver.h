@@ -32,6 +32,7 @@ class LibvirtDriver final : public HypervisorDriver {
 
   Expected<DomainInfo, DriverError> lookupDomain(const std::string& name) override;
   Expected<DomainInfo, DriverError> lookupDomainByUuid(const std::string& uuid) override;
+  Expected<DomainSpec, DriverError> definition(const std::string& name) override;
   Expected<DomainInfo, DriverError> defineDomain(const DomainSpec& spec) override;
   std::optional<DriverError> start(const std::string& name) override;
   std::optional<DriverError> shutdown(const std::string& name, std::chrono::milliseconds timeout) override;

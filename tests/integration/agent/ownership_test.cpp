@@ -39,6 +39,17 @@ class AgentOwnership : public testsupport::InProcessAgentTest {
     return reconcilers::findCondition(conditions_, type);
   }
 
+  // The Domain's conditions, one per line, for failure messages.
+  std::string conditionsOf(const std::string& domainName) {
+    std::string out;
+    if (auto got = domain(domainName); got && got->status && got->status->conditions) {
+      for (const meta::Condition& c : *got->status->conditions) {
+        out += c.type + "=" + std::string(enumName(c.status)) + " " + c.reason + ": " + c.message + "\n";
+      }
+    }
+    return out;
+  }
+
   std::optional<std::vector<meta::Condition>> conditions_;
 };
 
@@ -134,6 +145,52 @@ TEST_F(AgentOwnership, ASnapshotDeletedBehindTheAgentsBackIsLostAndNotTakenAgain
   // Deleting the Lost object only releases its finalizer.
   ASSERT_TRUE(snapshots.remove("vms", "two").has_value());
   ASSERT_TRUE(testsupport::eventually([&] { return !snapshots.get("vms", "two").has_value(); }));
+}
+
+TEST_F(AgentOwnership, ADefinitionChangedBehindTheAgentsBackIsPutBack) {
+  TypedClient<crds::Domain> domains(server_->client());
+  ASSERT_TRUE(domains.create(testDomain("edited")).has_value());
+  undefineAtEnd_.push_back("vms.edited");
+  ASSERT_TRUE(testsupport::eventually([&] {
+    const meta::Condition* ready = condition("edited", "Ready");
+    return ready && ready->status == meta::ConditionStatus::True;
+  }));
+  auto asked = observer_->definition("vms.edited");
+  ASSERT_TRUE(asked.has_value()) << asked.error().message;
+  auto info = observer_->lookupDomain("vms.edited");
+  ASSERT_TRUE(info.has_value());
+  // As `virsh edit` would: the whole definition again, the ownership element kept, one field changed.
+  drivers::DomainSpec edited = asked.value();
+  edited.owner = info->owner;
+  edited.vcpus = asked->vcpus + 1;
+  edited.memoryBytes = asked->memoryBytes * 2;
+  ASSERT_TRUE(observer_->defineDomain(edited).has_value());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto now = observer_->definition("vms.edited");
+    return now && now->vcpus == asked->vcpus && now->memoryBytes == asked->memoryBytes;
+  })) << "the poll did not put the spec back; the Domain's conditions:\n"
+      << conditionsOf("edited");
+  // The domain ran through it: the restored definition takes effect at its next start.
+  ASSERT_TRUE(testsupport::eventually([&] {
+    const meta::Condition* restart = condition("edited", "RestartRequired");
+    return restart && restart->status == meta::ConditionStatus::True;
+  }));
+  info = observer_->lookupDomain("vms.edited");
+  ASSERT_TRUE(info.has_value());
+  ASSERT_TRUE(info->owner.has_value());
+  EXPECT_EQ(info->owner->name, "edited");
+  EXPECT_EQ(info->uuid, asked->uuid);
+
+  // A spec change redefines the same domain (same uuid) too.
+  auto current = domains.get("vms", "edited");
+  ASSERT_TRUE(current.has_value());
+  current->spec.vcpus = 3;
+  ASSERT_TRUE(domains.update(current.value()).has_value());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto now = observer_->definition("vms.edited");
+    return now && now->vcpus == 3;
+  })) << conditionsOf("edited");
+  EXPECT_EQ(observer_->lookupDomain("vms.edited")->uuid, asked->uuid);
 }
 
 }  // namespace

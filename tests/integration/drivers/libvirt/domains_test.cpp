@@ -89,6 +89,24 @@ TEST_F(TestDriverDomains, RedefiningKeepsTheUuidWhenTheSpecCarriesIt) {
   EXPECT_EQ(byUuid.value().name, "keeps-uuid");
 }
 
+TEST_F(TestDriverDomains, TheDefinitionReadBackEqualsTheSpecDefined) {
+  DomainSpec spec = testDomain("read-back");
+  spec.vcpus = 2;
+  spec.disks.push_back(DiskSpec{"vdb", "virtio", "/default-pool/read-back-data.raw", "raw", true});
+  spec.networks.push_back(NetworkSpec{"default", "", "virtio"});
+  spec.owner = Ownership{"ns", "read-back", "uid-7"};
+  auto info = driver_->defineDomain(spec);
+  ASSERT_TRUE(info.has_value()) << info.error().message;
+  auto read = driver_->definition("read-back");
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  DomainSpec expected = spec;
+  expected.uuid = info->uuid;
+  expected.owner.reset();
+  expected.machine = read->machine;  // libvirt's to fill in
+  EXPECT_EQ(read.value(), expected);
+  EXPECT_EQ(driver_->definition("no-such-domain").error().kind, DriverErrorKind::NotFound);
+}
+
 TEST_F(TestDriverDomains, OwnershipIsWrittenIntoTheDomainAndReadBack) {
   DomainSpec spec = testDomain("owned");
   spec.owner = Ownership{"team-a", "web<1>", "0b5e-uid"};

@@ -124,5 +124,48 @@ TEST(OwnerElement, MalformedElementsAreErrors) {
   }
 }
 
+TEST(DomainXml, ParsingWhatWasRenderedGivesTheSpecBackWithoutItsOwner) {
+  DomainSpec written = spec();
+  written.uuid = "6f1c2a0e-2f6b-4a53-9d3a-0c4e1b8f7a11";
+  written.firmware = Firmware::Efi;
+  written.disks.push_back(DiskSpec{"sdb", "sata", "/var/lib/virtsnap/images/data.raw", "raw", true});
+  written.networks.push_back(NetworkSpec{"", "br0", "e1000"});
+  auto xml = renderDomainXml(written);
+  ASSERT_TRUE(xml.has_value()) << xml.error().message;
+  auto read = parseDomainXml(xml.value());
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  DomainSpec expected = written;
+  expected.owner.reset();
+  EXPECT_EQ(read.value(), expected);
+}
+
+TEST(DomainXml, ParsingReadsLibvirtsUnitsAndMarksDevicesVirtsnapNeverWrites) {
+  auto read = parseDomainXml(R"(<domain type='kvm'><name>d</name><memory unit='GiB'>2</memory>
+      <vcpu placement='static'>4</vcpu><os><type arch='x86_64' machine='pc-i440fx-10.0'>hvm</type></os>
+      <devices><disk type='file' device='cdrom'><source file='/iso/x.iso'/><target dev='hdc' bus='ide'/>
+      <readonly/></disk><disk type='block' device='disk'><driver name='qemu' type='raw'/>
+      <source dev='/dev/sdz'/><target dev='vdb' bus='virtio'/></disk>
+      <interface type='user'><model type='virtio'/></interface></devices></domain>)");
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_EQ(read->memoryBytes, 2ull << 30);
+  EXPECT_EQ(read->vcpus, 4u);
+  EXPECT_EQ(read->machine, "pc-i440fx-10.0");
+  ASSERT_EQ(read->disks.size(), 2u);
+  EXPECT_EQ(read->disks[0].path, "cdrom:/iso/x.iso");
+  EXPECT_TRUE(read->disks[0].readOnly);
+  EXPECT_EQ(read->disks[1].path, "disk:/dev/sdz");
+  ASSERT_EQ(read->networks.size(), 1u);
+  EXPECT_EQ(read->networks[0].network, "user:");
+}
+
+TEST(DomainXml, ParsingRefusesWhatIsNotADomainDefinition) {
+  EXPECT_FALSE(parseDomainXml("<domain").has_value());
+  EXPECT_FALSE(parseDomainXml("<network/>").has_value());
+  EXPECT_FALSE(
+      parseDomainXml("<domain><memory unit='parsecs'>1</memory><vcpu>1</vcpu></domain>").has_value());
+  EXPECT_FALSE(parseDomainXml("<domain><memory>-5</memory><vcpu>1</vcpu></domain>").has_value());
+  EXPECT_FALSE(parseDomainXml("<domain><memory>5</memory><vcpu>many</vcpu></domain>").has_value());
+}
+
 }  // namespace
 }  // namespace virtsnap::drivers::libvirt
