@@ -1,7 +1,7 @@
 # Fails when a C++ file under the project's source folders differs from clang-format's output.
 # Run as: cmake -DCLANG_FORMAT=<path> -DSOURCE_DIR=<repo> -P clang_format.cmake
 set(files "")
-foreach(folder IN ITEMS controller crds drivers reconcilers tests bench)
+foreach(folder IN ITEMS base controller crds drivers reconcilers tests bench)
   file(GLOB_RECURSE found "${SOURCE_DIR}/${folder}/*.h" "${SOURCE_DIR}/${folder}/*.cpp")
   list(APPEND files ${found})
 endforeach()
