@@ -97,7 +97,14 @@ class HypervisorDriver {
                                                                        const std::string& name) = 0;
   virtual std::optional<DriverError> deleteVolume(const std::string& path) = 0;
 
+  // Every snapshot with its definition: one description per snapshot.
   virtual Expected<SnapshotListing, DriverError> listSnapshots(const std::string& domain) = 0;
+  // The tree's shape only (names, parents, current), no definition fetched: what a view that keeps
+  // the definitions it has already seen lists on every refresh.
+  virtual Expected<SnapshotShape, DriverError> listSnapshotShape(const std::string& domain) = 0;
+  // The definitions of the named snapshots, in the order given; NotFound names the first that is gone.
+  virtual Expected<std::vector<SnapshotDefinition>, DriverError> describeSnapshots(
+      const std::string& domain, const std::vector<std::string>& names) = 0;
   virtual Expected<SnapshotDefinition, DriverError> createSnapshot(const std::string& domain,
                                                                    const SnapshotRequest& request) = 0;
   virtual std::optional<DriverError> revertToSnapshot(const std::string& domain, const std::string& snapshot,

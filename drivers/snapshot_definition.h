@@ -57,4 +57,19 @@ struct SnapshotListing {
   std::optional<std::string> current;
 };
 
+// One snapshot's place in its tree, without its definition.
+struct SnapshotLink {
+  std::string name;
+  std::optional<std::string> parent;  // nullopt: a root
+
+  bool operator==(const SnapshotLink&) const = default;
+};
+
+// The shape of a domain's snapshot tree (names, parents, current): what the hypervisor reports
+// without describing any snapshot, so it costs no definition fetched and no XML parsed.
+struct SnapshotShape {
+  std::vector<SnapshotLink> snapshots;
+  std::optional<std::string> current;
+};
+
 }  // namespace virtsnap::drivers

@@ -9,6 +9,12 @@
 //   parallel.
 // - refresh() replaces the view with libvirt's listing and says which snapshots' tree positions
 //   (parent, children, current, depth, deletability) changed, so only those are reconciled again.
+// - A refresh lists the tree's shape (names, parents, current) and fetches a snapshot's definition
+//   only when the snapshot is new to the view or its parent, children or current mark moved (when
+//   libvirt may have rewritten its XML), so a refresh with nothing changed parses no XML. Not seen:
+//   a snapshot deleted and made again under the same name outside virtsnap between two refreshes,
+//   at the same place in the tree (or redefined there with other content); the view keeps its
+//   former definition until its neighbourhood moves or the domain's view is forgotten.
 
 #include <chrono>
 #include <cstddef>
@@ -50,7 +56,8 @@ struct DomainView {
 
 // What a refresh changed.
 struct ViewChange {
-  std::set<std::string> changed;  // snapshots added, removed, or whose TreePosition changed
+  std::set<std::string> changed;       // snapshots added, removed, or whose TreePosition changed
+  std::size_t definitionsFetched = 0;  // snapshot definitions the refresh fetched and parsed
   bool treeChanged() const { return !changed.empty(); }
 };
 

@@ -1,6 +1,7 @@
 #include "drivers/libvirt/libvirt_driver.h"
 
 #include <array>
+#include <set>
 #include <unordered_map>
 
 #include <libvirt/virterror.h>
@@ -111,6 +112,23 @@ Expected<SnapshotHandle, DriverError> lookupSnapshot(virDomainPtr dom, const std
     return lastLibvirtError("looking up snapshot '" + name + "' of domain '" + domain + "'");
   }
   return handle;
+}
+
+// The domain's snapshots (virDomainListAllSnapshots with `flags`), every handle owned; nullopt
+// when libvirt refused (its error is the thread's last error).
+std::optional<std::vector<SnapshotHandle>> listOwned(virDomainPtr dom, unsigned flags) {
+  virDomainSnapshotPtr* raw = nullptr;
+  const int count = virDomainListAllSnapshots(dom, &raw, flags);
+  if (count < 0) {
+    return std::nullopt;
+  }
+  std::vector<SnapshotHandle> handles;
+  handles.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    handles.emplace_back(raw[i]);
+  }
+  std::free(raw);
+  return handles;
 }
 
 unsigned deleteFlags(DeleteOptions options) {
@@ -488,6 +506,70 @@ Expected<SnapshotListing, DriverError> LibvirtDriver::listSnapshots(const std::s
     }
     return listing;
   });
+}
+
+Expected<SnapshotShape, DriverError> LibvirtDriver::listSnapshotShape(const std::string& domain) {
+  return onDomain<SnapshotShape>(domain, Access::Read, [&](virDomainPtr dom) -> Result<SnapshotShape> {
+    auto all = listOwned(dom, 0);
+    if (!all) {
+      return lastLibvirtError("listing the snapshots of domain '" + domain + "'");
+    }
+    auto roots = listOwned(dom, VIR_DOMAIN_SNAPSHOT_LIST_ROOTS);
+    if (!roots) {
+      return lastLibvirtError("listing the root snapshots of domain '" + domain + "'");
+    }
+    std::set<std::string, std::less<>> rootNames;
+    for (const SnapshotHandle& root : roots.value()) {
+      rootNames.emplace(virDomainSnapshotGetName(root.get()));
+    }
+    SnapshotShape shape;
+    shape.snapshots.reserve(all.value().size());
+    for (const SnapshotHandle& handle : all.value()) {
+      SnapshotLink link{virDomainSnapshotGetName(handle.get()), std::nullopt};
+      if (!rootNames.contains(link.name)) {
+        SnapshotHandle parent(virDomainSnapshotGetParent(handle.get(), 0));
+        if (!parent) {
+          return lastLibvirtError("reading the parent of snapshot '" + link.name + "'");
+        }
+        link.parent = virDomainSnapshotGetName(parent.get());
+      }
+      shape.snapshots.push_back(std::move(link));
+    }
+    if (!shape.snapshots.empty()) {
+      SnapshotHandle current(virDomainSnapshotCurrent(dom, 0));
+      if (current) {
+        shape.current = virDomainSnapshotGetName(current.get());
+      } else if (virErrorPtr last = virGetLastError();
+                 last == nullptr || last->code != VIR_ERR_NO_DOMAIN_SNAPSHOT) {
+        return lastLibvirtError("reading the current snapshot of domain '" + domain + "'");
+      }
+    }
+    return shape;
+  });
+}
+
+Expected<std::vector<SnapshotDefinition>, DriverError> LibvirtDriver::describeSnapshots(
+    const std::string& domain, const std::vector<std::string>& names) {
+  if (names.empty()) {
+    return std::vector<SnapshotDefinition>{};
+  }
+  return onDomain<std::vector<SnapshotDefinition>>(
+      domain, Access::Read, [&](virDomainPtr dom) -> Result<std::vector<SnapshotDefinition>> {
+        std::vector<SnapshotDefinition> definitions;
+        definitions.reserve(names.size());
+        for (const std::string& name : names) {
+          auto handle = lookupSnapshot(dom, name);
+          if (!handle) {
+            return handle.error();
+          }
+          auto def = describeSnapshot(handle.value().get());
+          if (!def) {
+            return def.error();
+          }
+          definitions.push_back(std::move(def).value());
+        }
+        return definitions;
+      });
 }
 
 Expected<SnapshotDefinition, DriverError> LibvirtDriver::createSnapshot(const std::string& domain,

@@ -50,6 +50,11 @@ class LibvirtDriver final : public HypervisorDriver {
   std::optional<DriverError> deleteVolume(const std::string& path) override;
 
   Expected<SnapshotListing, DriverError> listSnapshots(const std::string& domain) override;
+  // virDomainListAllSnapshots (all, then roots), virDomainSnapshotGetParent for the others and
+  // virDomainSnapshotCurrent: no snapshot XML fetched.
+  Expected<SnapshotShape, DriverError> listSnapshotShape(const std::string& domain) override;
+  Expected<std::vector<SnapshotDefinition>, DriverError> describeSnapshots(
+      const std::string& domain, const std::vector<std::string>& names) override;
   Expected<SnapshotDefinition, DriverError> createSnapshot(const std::string& domain,
                                                            const SnapshotRequest& request) override;
   std::optional<DriverError> revertToSnapshot(const std::string& domain, const std::string& snapshot,

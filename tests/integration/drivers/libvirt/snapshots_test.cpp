@@ -2,6 +2,7 @@
 // differential test: random operations applied to libvirt and to the tree model must leave the two
 // trees identical after every step.
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -85,6 +86,59 @@ TEST_F(TestDriverSnapshots, DeleteModesMatchTheModel) {
   EXPECT_THAT(tree.current(), Optional(std::string("a")));
   ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, "a", {DeleteScope::Children, false}), std::nullopt);
   EXPECT_TRUE(listed().empty());
+}
+
+TEST_F(TestDriverSnapshots, ShapeListsNamesParentsAndCurrentAsTheFullListingDoes) {
+  auto empty = libvirt_->listSnapshotShape(kDomain);
+  ASSERT_TRUE(empty.has_value()) << empty.error().message;
+  EXPECT_TRUE(empty.value().snapshots.empty());
+  EXPECT_EQ(empty.value().current, std::nullopt);
+
+  create("a");
+  create("b");
+  create("c");
+  ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, "b", RevertOptions{}), std::nullopt);
+  create("d");
+  auto shape = libvirt_->listSnapshotShape(kDomain);
+  ASSERT_TRUE(shape.has_value()) << shape.error().message;
+  auto listing = libvirt_->listSnapshots(kDomain);
+  ASSERT_TRUE(listing.has_value()) << listing.error().message;
+  std::vector<SnapshotLink> fromListing;
+  for (const auto& def : listing.value().snapshots) {
+    fromListing.push_back(SnapshotLink{def.name, def.parent});
+  }
+  auto byName = [](const SnapshotLink& left, const SnapshotLink& right) { return left.name < right.name; };
+  std::sort(fromListing.begin(), fromListing.end(), byName);
+  std::sort(shape.value().snapshots.begin(), shape.value().snapshots.end(), byName);
+  EXPECT_EQ(shape.value().snapshots, fromListing);
+  EXPECT_THAT(shape.value().snapshots, ElementsAre(SnapshotLink{"a", std::nullopt}, SnapshotLink{"b", "a"},
+                                                   SnapshotLink{"c", "b"}, SnapshotLink{"d", "b"}));
+  EXPECT_THAT(shape.value().current, Optional(std::string("d")));
+  EXPECT_EQ(listing.value().current, shape.value().current);
+}
+
+TEST_F(TestDriverSnapshots, DescribeReturnsTheDefinitionsAsListedInTheOrderAsked) {
+  create("a");
+  create("b");
+  auto described = libvirt_->describeSnapshots(kDomain, {"b", "a"});
+  ASSERT_TRUE(described.has_value()) << described.error().message;
+  ASSERT_EQ(described.value().size(), 2U);
+  EXPECT_EQ(described.value()[0].name, "b");
+  EXPECT_THAT(described.value()[0].parent, Optional(std::string("a")));
+  EXPECT_EQ(described.value()[1].name, "a");
+  auto listing = libvirt_->listSnapshots(kDomain);
+  ASSERT_TRUE(listing.has_value()) << listing.error().message;
+  for (const auto& def : listing.value().snapshots) {
+    EXPECT_EQ(def.xml, described.value()[def.name == "b" ? 0 : 1].xml);
+  }
+  auto none = libvirt_->describeSnapshots(kDomain, {});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none.value().empty());
+
+  auto missing = libvirt_->describeSnapshots(kDomain, {"a", "gone"});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().kind, DriverErrorKind::NotFound);
+  EXPECT_THAT(missing.error().message, HasSubstr("gone"));
 }
 
 TEST_F(TestDriverSnapshots, DiskOnlyIsATypedUnsupportedError) {
