@@ -253,6 +253,19 @@ TEST_F(AgentApiWrites, TwentySnapshotsCostAtMostFourWritesEach) {
         << "a write conflicted: " << describe(added);
   }
   EXPECT_EQ(libvirtTree("vms.busy").size(), static_cast<std::size_t>(kSnapshots));
+
+  // One more, alone: nothing to share the Domain's write with, and its parent's status changes too.
+  const auto beforeOne = writes();
+  createSnapshot("alone", "busy");
+  ASSERT_TRUE(testsupport::eventually(
+      [&] { return snapshotReady("alone") && statusTree("busy").size() == kSnapshots + 1; }));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
+  auto one = difference(beforeOne, writes());
+  one.erase("create snapshots 201");
+  std::cout << "API writes of the agent for one snapshot taken alone: " << total(one) << "\n"
+            << describe(one);
+  // Its finalizer, its status, its parent's status, its Event, the Domain's status.
+  EXPECT_LE(total(one), 5U) << describe(one);
 }
 
 // Recovery runs on the default resync period (10 min) and a 2 s poll: within a test, a second try of
