@@ -41,6 +41,10 @@ crds::DomainState crdState(drivers::DomainState state) {
   return C::NoState;
 }
 
+// A metadata recovery that failed is tried again with the same definitions after this many poll
+// periods (5 minutes at the default 30 s); a changed definition is tried at once.
+constexpr int kRecoveryRetryPolls = 10;
+
 ReconcileOutcome stalled(std::string reason, std::string message) {
   return ReconcileOutcome{ReconcileState::Stalled, std::move(reason), std::move(message)};
 }
@@ -72,6 +76,9 @@ void DomainReconciler::event(const Domain& domain, kube::EventType type, const s
 
 ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
   kube::ObjectPtr cached = context_.domains->get(request.key());
+  if (behindOwnWrite(writes_, request.key(), cached)) {
+    return ReconcileResult::done();  // the watch event of that write brings the object again
+  }
   if (!cached) {
     return ReconcileResult::done();  // gone: its finalizer was handled before it went
   }
@@ -88,7 +95,7 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
     return finalize(domain);
   }
   if (!domain.metadata.hasFinalizer(crds::kDomainFinalizer)) {
-    auto updated = setFinalizer(client_, domain, crds::kDomainFinalizer, true);
+    auto updated = setFinalizer(client_, writes_, domain, crds::kDomainFinalizer, true);
     if (!updated) {
       return ReconcileResult::error("adding the finalizer: " + updated.error().message);
     }
@@ -100,7 +107,7 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
   const std::int64_t generation = domain.metadata.generation.value_or(0);
   applyReconcileOutcome(status.conditions, converged.outcome, generation, wallNow(context_.wallClock));
   status.observedGeneration = generation;
-  auto written = writeStatus(client_, domain, status);
+  auto written = writeStatus(client_, writes_, domain, status);
   if (!written) {
     return ReconcileResult::error("writing the status: " + written.error().message);
   }
@@ -108,6 +115,10 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
     return ReconcileResult::error(converged.retryMessage);
   }
   if (converged.outcome.state == ReconcileState::Stalled) {
+    if (converged.outcome.reason == "TreeRecoveryFailed") {
+      // A changed definition is tried at once; the same ones again only after a while.
+      return ReconcileResult::requeueAfter(kRecoveryRetryPolls * context_.settings.pollPeriod);
+    }
     return ReconcileResult::done();  // nothing changes until the object does
   }
   // The domain is defined (and its status says so): the next create or revert waiting for it may run.
@@ -174,9 +185,17 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
     context_.queues->enqueueSnapshot(ns, snapshotName);
   }
 
+  const std::string domainKey = kube::objectKey(ns, domain.metadata.name.value_or(""));
+  const auto snapshots = context_.snapshots->byIndex(kByDomainIndex, domainKey);
+  if (nextOperation(snapshots, context_.reverts->byIndex(kByDomainIndex, domainKey))) {
+    // A create or revert waits: the tree changes again in a moment. The tree facts (the whole tree,
+    // rewritten each time) are written once the domain's operations are done, not after each one of a
+    // burst; each Snapshot's own status says where it is meanwhile. The last operation to finish
+    // enqueues the Domain (and the poll comes anyway).
+    return Converged{ReconcileOutcome{ReconcileState::Ready, "Reconciled",
+                                      "the domain is defined and " + std::string(enumName(*status.state))}};
+  }
   std::set<std::string> managed;
-  const auto snapshots =
-      context_.snapshots->byIndex(kByDomainIndex, kube::objectKey(ns, domain.metadata.name.value_or("")));
   for (const auto& snapshot : snapshots) {
     if (auto it = snapshot->find("metadata"); it != snapshot->end() && it->contains("name")) {
       managed.insert((*it)["name"].get<std::string>());
@@ -412,13 +431,32 @@ std::optional<DomainReconciler::Converged> DomainReconciler::recoverTree(const D
   if (definitions.empty()) {
     return std::nullopt;
   }
-  if (auto failed = context_.driver->redefineSnapshots(access.domain(), definitions, current)) {
-    event(domain, kube::EventType::Warning, "TreeRecoveryFailed", failed->message);
+  // The same definitions that failed are not tried again at every reconcile (each try redefines
+  // and removes again, and reports): only when a definition changes, or after a while (the host
+  // may have changed: a disk file put back).
+  std::string inputs = current.value_or("");
+  for (const auto& definition : definitions) {
+    inputs += '\0' + definition.name + '\0' + definition.parent.value_or("") + '\0' + definition.xml;
+  }
+  const std::size_t fingerprint = std::hash<std::string>{}(inputs);
+  const auto now = wallNow(context_.wallClock);
+  const auto failedStalled = [](const std::string& message) {
     return Converged{stalled("TreeRecoveryFailed",
                              "libvirt lost this domain's snapshot metadata and redefining it "
                              "failed; nothing was left half-restored: " +
-                                 failed->message)};
+                                 message)};
+  };
+  auto& failedBefore = access.view().failedRecovery;
+  if (failedBefore && failedBefore->definitions == fingerprint &&
+      now - failedBefore->at < kRecoveryRetryPolls * context_.settings.pollPeriod) {
+    return failedStalled(failedBefore->message);
   }
+  if (auto failed = context_.driver->redefineSnapshots(access.domain(), definitions, current)) {
+    failedBefore = DomainView::FailedRecovery{fingerprint, failed->message, now};
+    event(domain, kube::EventType::Warning, "TreeRecoveryFailed", failed->message);
+    return failedStalled(failed->message);
+  }
+  failedBefore.reset();
   recovered = true;
   event(domain, kube::EventType::Normal, "TreeRecovered",
         "redefined " + std::to_string(definitions.size()) + " snapshots from their recorded definitions" +
@@ -491,7 +529,7 @@ ReconcileResult DomainReconciler::finalize(const Domain& domain) {
     }
   }
   context_.views->forget(access);
-  auto released = setFinalizer(client_, domain, crds::kDomainFinalizer, false);
+  auto released = setFinalizer(client_, writes_, domain, crds::kDomainFinalizer, false);
   if (!released) {
     return ReconcileResult::error("removing the finalizer: " + released.error().message);
   }

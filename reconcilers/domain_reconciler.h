@@ -14,6 +14,7 @@
 #include "crds/snapshot.h"
 #include "reconcilers/agent_context.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/own_writes.h"
 
 namespace virtsnap::reconcilers {
 
@@ -53,6 +54,7 @@ class DomainReconciler final : public kube::Reconciler {
 
   AgentContext& context_;
   kube::TypedClient<crds::Domain> client_;
+  OwnWrites writes_;  // what this reconciler wrote, so a cache behind it is not acted on
 };
 
 }  // namespace virtsnap::reconcilers

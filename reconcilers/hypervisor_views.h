@@ -52,6 +52,14 @@ struct DomainView {
   drivers::SnapshotTree tree;
   std::map<std::string, drivers::SnapshotDefinition, std::less<>> definitions;
   std::map<std::string, TreePosition, std::less<>> positions;
+  // The last failed metadata recovery: what it was given (a hash of the definitions and the current)
+  // and what libvirt answered, so the same definitions are not tried again at every reconcile.
+  struct FailedRecovery {
+    std::size_t definitions = 0;
+    std::string message;
+    std::chrono::system_clock::time_point at{};  // the agent's wall clock
+  };
+  std::optional<FailedRecovery> failedRecovery;
 };
 
 // What a refresh changed.

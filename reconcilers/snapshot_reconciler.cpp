@@ -63,7 +63,7 @@ ReconcileResult SnapshotReconciler::finish(const Snapshot& snapshot, SnapshotSta
   applyReconcileOutcome(status.conditions, outcome, generation, wallNow(context_.wallClock));
   status.observedGeneration = generation;
   status.nodeName = context_.settings.nodeName;
-  auto written = writeStatus(client_, snapshot, status);
+  auto written = writeStatus(client_, writes_, snapshot, status);
   if (!written) {
     return ReconcileResult::error("writing the status: " + written.error().message);
   }
@@ -72,6 +72,9 @@ ReconcileResult SnapshotReconciler::finish(const Snapshot& snapshot, SnapshotSta
 
 ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
   kube::ObjectPtr cached = context_.snapshots->get(request.key());
+  if (behindOwnWrite(writes_, request.key(), cached)) {
+    return ReconcileResult::done();  // the watch event of that write brings the object again
+  }
   if (!cached) {
     return ReconcileResult::done();
   }
@@ -87,7 +90,7 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
                                   deleting && snapshot.metadata.hasFinalizer(crds::kSnapshotFinalizer));
   if (owned.lookup == DomainLookup::Gone && deleting) {
     // The Domain is gone (its deletion policy already dealt with the hypervisor): nothing holds this one.
-    auto released = setFinalizer(client_, snapshot, crds::kSnapshotFinalizer, false);
+    auto released = setFinalizer(client_, writes_, snapshot, crds::kSnapshotFinalizer, false);
     return released ? ReconcileResult::done() : ReconcileResult::error(released.error().message);
   }
   if (owned.lookup == DomainLookup::Unknown) {
@@ -105,7 +108,7 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
     return finalize(snapshot, domainName);
   }
   if (!snapshot.metadata.hasFinalizer(crds::kSnapshotFinalizer)) {
-    auto updated = setFinalizer(client_, snapshot, crds::kSnapshotFinalizer, true);
+    auto updated = setFinalizer(client_, writes_, snapshot, crds::kSnapshotFinalizer, true);
     if (!updated) {
       return ReconcileResult::error("adding the finalizer: " + updated.error().message);
     }
@@ -298,7 +301,7 @@ ReconcileResult SnapshotReconciler::finalize(const Snapshot& snapshot, const std
     }
   }
   context_.queues->enqueueDomain(ns, snapshot.spec.domainName);
-  auto released = setFinalizer(client_, snapshot, crds::kSnapshotFinalizer, false);
+  auto released = setFinalizer(client_, writes_, snapshot, crds::kSnapshotFinalizer, false);
   if (!released) {
     return ReconcileResult::error("removing the finalizer: " + released.error().message);
   }

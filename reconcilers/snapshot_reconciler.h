@@ -13,6 +13,7 @@
 #include "crds/snapshot.h"
 #include "reconcilers/agent_context.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/own_writes.h"
 
 namespace virtsnap::reconcilers {
 
@@ -35,6 +36,7 @@ class SnapshotReconciler final : public kube::Reconciler {
 
   AgentContext& context_;
   kube::TypedClient<crds::Snapshot> client_;
+  OwnWrites writes_;  // what this reconciler wrote, so a cache behind it is not acted on
 };
 
 }  // namespace virtsnap::reconcilers

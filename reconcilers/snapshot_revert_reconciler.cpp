@@ -28,7 +28,7 @@ ReconcileResult SnapshotRevertReconciler::finish(const SnapshotRevert& revert, S
   const std::int64_t generation = revert.metadata.generation.value_or(0);
   applyReconcileOutcome(status.conditions, outcome, generation, wallNow(context_.wallClock));
   status.observedGeneration = generation;
-  auto written = writeStatus(client_, revert, status);
+  auto written = writeStatus(client_, writes_, revert, status);
   if (!written) {
     return ReconcileResult::error("writing the status: " + written.error().message);
   }
@@ -37,6 +37,9 @@ ReconcileResult SnapshotRevertReconciler::finish(const SnapshotRevert& revert, S
 
 ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request) {
   kube::ObjectPtr cached = context_.reverts->get(request.key());
+  if (behindOwnWrite(writes_, request.key(), cached)) {
+    return ReconcileResult::done();  // the watch event of that write brings the object again
+  }
   if (!cached) {
     return ReconcileResult::done();
   }
@@ -97,7 +100,7 @@ ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request
           ReconcileOutcome{ReconcileState::InProgress, "Reverting", "reverting to " + target}, generation,
           now);
       status.observedGeneration = generation;
-      auto written = writeStatus(client_, revert, status);
+      auto written = writeStatus(client_, writes_, revert, status);
       if (!written) {
         return ReconcileResult::error("writing the status: " + written.error().message);
       }

@@ -11,6 +11,7 @@
 #include "crds/snapshot_revert.h"
 #include "reconcilers/agent_context.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/own_writes.h"
 
 namespace virtsnap::reconcilers {
 
@@ -28,6 +29,7 @@ class SnapshotRevertReconciler final : public kube::Reconciler {
 
   AgentContext& context_;
   kube::TypedClient<crds::SnapshotRevert> client_;
+  OwnWrites writes_;  // what this reconciler wrote, so a cache behind it is not acted on
 };
 
 }  // namespace virtsnap::reconcilers

@@ -149,10 +149,12 @@ void AgentManager::wireHandlers() {
     snapshotController_->enqueue(kube::objectKey(*object));
     domainOf(*object);  // the Domain's list of unmanaged snapshots may shrink
   };
-  snapshotEvents.onUpdate = [this](const kube::ObjectPtr& previous, const kube::ObjectPtr& current) {
+  snapshotEvents.onUpdate = [this, domainOf](const kube::ObjectPtr& previous,
+                                             const kube::ObjectPtr& current) {
     snapshotController_->enqueue(kube::objectKey(*current));
     if (reconcilers::snapshotPending(*previous) && !reconcilers::snapshotPending(*current)) {
       enqueueNextOperation(*current);
+      domainOf(*current);  // when it was the last one, the Domain writes the tree it deferred
     }
   };
   snapshotEvents.onDelete = [this, domainOf](const kube::ObjectPtr& last, bool) {
@@ -165,10 +167,11 @@ void AgentManager::wireHandlers() {
   revertEvents.onAdd = [this](const kube::ObjectPtr& object) {
     revertController_->enqueue(kube::objectKey(*object));
   };
-  revertEvents.onUpdate = [this](const kube::ObjectPtr& previous, const kube::ObjectPtr& current) {
+  revertEvents.onUpdate = [this, domainOf](const kube::ObjectPtr& previous, const kube::ObjectPtr& current) {
     revertController_->enqueue(kube::objectKey(*current));
     if (reconcilers::revertPending(*previous) && !reconcilers::revertPending(*current)) {
       enqueueNextOperation(*current);
+      domainOf(*current);
     }
   };
   revertEvents.onDelete = [this](const kube::ObjectPtr& last, bool) { enqueueNextOperation(*last); };

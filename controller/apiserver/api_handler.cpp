@@ -470,7 +470,11 @@ ApiResponse ApiHandler::route(const ApiRequest& request) {
   if (!subresource.empty() && (subresource != "status" || !type->hasStatus)) {
     return failure(error(404, "NotFound", "the server could not find the requested resource"));
   }
-  return objects(request, *type, ns, name, subresource);
+  ApiResponse response = objects(request, *type, ns, name, subresource);
+  if (std::string verb = writeVerb(request.method); !verb.empty()) {
+    writes_.count(WriteKey{std::move(verb), type->plural, subresource, response.status});
+  }
+  return response;
 }
 
 ApiResponse ApiHandler::objects(const ApiRequest& request, const ServedResource& type, const std::string& ns,

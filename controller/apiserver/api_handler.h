@@ -1,7 +1,7 @@
 #pragma once
 // Every route of the embedded API server, as a function from ApiRequest to ApiResponse: bearer-token
-// authentication, fault injection, discovery, OpenAPI v3, and the object verbs (get, list, watch,
-// create, update, patch, delete, /status) on the ObjectStore, with Table output for kubectl. The HTTP
+// authentication, fault injection, write counting, discovery, OpenAPI v3, and the object verbs (get, list,
+// watch, create, update, patch, delete, /status) on the ObjectStore, with Table output for kubectl. The HTTP
 // front end (http_server.cpp) only moves bytes.
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "controller/apiserver/fault_injector.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/object_store.h"
+#include "controller/apiserver/write_counter.h"
 
 namespace virtsnap::apiserver {
 
@@ -25,6 +26,8 @@ class ApiHandler {
 
   ApiResponse handle(const ApiRequest& request);
   FaultInjector& faults() { return faults_; }
+  // Every write answered on an object route so far (faults injected before it are not counted).
+  const WriteCounter& writes() const { return writes_; }
 
  private:
   ApiResponse authorizedHandle(const ApiRequest& request);
@@ -37,6 +40,7 @@ class ApiHandler {
   std::string token_;
   Now now_;
   FaultInjector faults_;
+  WriteCounter writes_;
 };
 
 }  // namespace virtsnap::apiserver

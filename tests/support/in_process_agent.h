@@ -38,25 +38,41 @@ class InProcessAgentTest : public ::testing::Test {
     driver_ = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
     observer_ = std::make_unique<drivers::libvirt::LibvirtDriver>(driverOptions);
 
-    agent::AgentManagerOptions agentOptions;
-    agentOptions.settings.nodeName = "n1";
-    agentOptions.settings.storagePool = "default-pool";
-    agentOptions.settings.pollPeriod = std::chrono::milliseconds(500);
-    agentOptions.storageRoots = {"/default-pool"};
-    agentOptions.workers = 2;
-    agentOptions.identity = "in-process";
-    manager_ = std::make_unique<agent::AgentManager>(agentOptions, server_->client(), server_->client(),
-                                                     *driver_, std::make_shared<prometheus::Registry>());
+    startManager();
+  }
+
+  // The options the agent is started with; a test changes them by overriding this.
+  virtual agent::AgentManagerOptions agentOptions() {
+    agent::AgentManagerOptions options;
+    options.settings.nodeName = "n1";
+    options.settings.storagePool = "default-pool";
+    options.settings.pollPeriod = std::chrono::milliseconds(500);
+    options.storageRoots = {"/default-pool"};
+    options.workers = 2;
+    options.identity = "in-process";
+    return options;
+  }
+
+  // A new agent (fresh caches and hypervisor views, its own metrics in registry_) on the same server
+  // and driver; ready when it returns.
+  void startManager() {
+    registry_ = std::make_shared<prometheus::Registry>();
+    manager_ = std::make_unique<agent::AgentManager>(agentOptions(), server_->client(), server_->client(),
+                                                     *driver_, registry_);
     auto ready = manager_->start();
     ASSERT_TRUE(ready.has_value()) << ready.error();
     ASSERT_TRUE(manager_->waitReady(std::chrono::seconds(30)));
   }
 
-  void TearDown() override {
+  void stopManager() {
     if (manager_) {
       manager_->stop();
     }
     manager_.reset();
+  }
+
+  void TearDown() override {
+    stopManager();
     for (const std::string& name : undefineAtEnd_) {
       observer_->destroy(name);
       observer_->undefine(name, drivers::UndefineOptions{});
@@ -83,6 +99,7 @@ class InProcessAgentTest : public ::testing::Test {
   std::unique_ptr<EmbeddedApiServer> server_;
   std::unique_ptr<drivers::libvirt::LibvirtDriver> driver_;
   std::unique_ptr<drivers::libvirt::LibvirtDriver> observer_;  // libvirt's own view
+  std::shared_ptr<prometheus::Registry> registry_;             // the running agent's metrics
   std::unique_ptr<agent::AgentManager> manager_;
   std::vector<std::string> undefineAtEnd_;  // libvirt domains a test leaves behind
 };

@@ -219,6 +219,38 @@ TEST_F(ApiHandlerTest, InjectedFaultsAnswerInsteadOfTheStore) {
   EXPECT_EQ(handler_.faults().injected(), 3);
 }
 
+TEST_F(ApiHandlerTest, WritesAreCountedByVerbResourceSubresourceAndAnswer) {
+  ApiError conflict;
+  conflict.code = 409;
+  conflict.reason = "Conflict";
+  conflict.message = "the object has been modified";
+  EXPECT_CALL(store_, create(_, "vms", _, _, _)).WillOnce(Return(domain("web")));
+  EXPECT_CALL(store_, update(_, "vms", "web", _, true, _, _))
+      .WillOnce(Return(conflict))
+      .WillOnce(Return(domain("web")));
+  EXPECT_CALL(store_, patch(_, "vms", "web", PatchType::Merge, _, false, _, _))
+      .WillOnce(Return(domain("web")));
+  EXPECT_CALL(store_, remove(_, "vms", "web", _)).WillOnce(Return(domain("web")));
+  EXPECT_CALL(store_, get(_, "vms", "web")).WillOnce(Return(domain("web")));
+  const std::string path = "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains";
+  EXPECT_EQ(call("POST", path, {}, {}, domain("web").dump()).status, 201);
+  EXPECT_EQ(call("PUT", path + "/web/status", {}, {}, domain("web").dump()).status, 409);
+  EXPECT_EQ(call("PUT", path + "/web/status", {}, {}, domain("web").dump()).status, 200);
+  EXPECT_EQ(call("PATCH", path + "/web", {}, {{"content-type", "application/merge-patch+json"}}, "{}").status,
+            200);
+  EXPECT_EQ(call("DELETE", path + "/web").status, 200);
+  EXPECT_EQ(call("GET", path + "/web").status, 200);  // a read: not counted
+  handler_.faults().add(Fault{"PUT", "/apis/virtsnap.io", false, 503, {}, false, 1});
+  EXPECT_EQ(call("PUT", path + "/web", {}, {}, domain("web").dump()).status, 503);  // never reached the store
+
+  const WriteCounts expected{{WriteKey{"create", "domains", "", 201}, 1},
+                             {WriteKey{"delete", "domains", "", 200}, 1},
+                             {WriteKey{"patch", "domains", "", 200}, 1},
+                             {WriteKey{"update", "domains", "status", 200}, 1},
+                             {WriteKey{"update", "domains", "status", 409}, 1}};
+  EXPECT_EQ(handler_.writes().counts(), expected);
+}
+
 TEST_F(ApiHandlerTest, AnInjectedStatusCarriesTheReasonKubeGivesThatCode) {
   const std::vector<std::pair<int, std::string>> expected{
       {403, "Forbidden"},     {404, "NotFound"},           {422, "Invalid"}, {429, "TooManyRequests"},
