@@ -161,10 +161,12 @@ int main(int argc, char** argv) {
   if (libvirtUri.empty()) {
     libvirtUri = standalone ? "test:///default" : "qemu:///system";
   }
+  // libvirt's test driver, in this process (test:) or in libvirtd (test+unix:, test+tcp:, ...).
+  const bool testDriver = libvirtUri.starts_with("test:") || libvirtUri.starts_with("test+");
   if (storageRoots.empty()) {
-    storageRoots.push_back(libvirtUri.starts_with("test:") ? "/default-pool" : "/var/lib/libvirt/images");
+    storageRoots.push_back(testDriver ? "/default-pool" : "/var/lib/libvirt/images");
   }
-  if (storagePool.empty() && libvirtUri.starts_with("test:")) {
+  if (storagePool.empty() && testDriver) {
     storagePool = "default-pool";
   }
 
