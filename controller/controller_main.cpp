@@ -3,6 +3,7 @@
 // With --standalone it also runs the embedded API server on loopback (objects kept under --data-dir,
 // kubeconfig written mode 0600) and defaults to libvirt's test driver: one process, nothing else needed.
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
   std::string leaseNamespace =
       environment("POD_NAMESPACE").empty() ? "virtsnap-system" : environment("POD_NAMESPACE");
   std::string identity = defaultIdentity();
+  int leaseDurationSeconds = 15;  // client-go's (and controller-runtime's) leader election defaults
+  double renewDeadlineSeconds = 10;
+  double retryPeriodSeconds = 2;
   bool standalone = false;
   agent::StandaloneOptions standaloneOptions;
   std::string dataDir = "virtsnap-data";
@@ -107,6 +111,20 @@ int main(int argc, char** argv) {
   app.add_option("--lease-namespace", leaseNamespace, "Namespace of the node's Lease")->capture_default_str();
   app.add_option("--identity", identity,
                  "This agent's name among the node's candidates (default: $POD_NAME)");
+  app.add_option("--leader-elect-lease-duration", leaseDurationSeconds,
+                 "Seconds a candidate waits after the holder's last renewal of the node's Lease before it "
+                 "takes over (a holder that stops cleanly releases it at once)")
+      ->check(integerIn(2, 3600))
+      ->capture_default_str();
+  app.add_option("--leader-elect-renew-deadline", renewDeadlineSeconds,
+                 "Seconds the holder keeps retrying a failed renewal before it gives the Lease up and exits "
+                 "(below the lease duration)")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--leader-elect-retry-period", retryPeriodSeconds,
+                 "Seconds between two rounds on the Lease, for the holder and the candidates")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
   app.add_flag("--standalone", standalone, "Run the embedded API server in this process, on loopback");
   app.add_option("--data-dir", dataDir, "Standalone: where objects and the kubeconfig are kept")
       ->capture_default_str();
@@ -127,13 +145,28 @@ int main(int argc, char** argv) {
   if (nodeName.empty()) {
     return fail("no node name: pass --node-name or set NODE_NAME");
   }
+  const auto seconds = [](double value) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(value));
+  };
+  agent::AgentManagerOptions options;
+  options.identity = identity;
+  options.leaseNamespace = leaseNamespace;
+  options.settings.nodeName = nodeName;
+  options.leaseDuration = std::chrono::seconds(leaseDurationSeconds);
+  options.leaseRenewDeadline = seconds(renewDeadlineSeconds);
+  options.leaseRetryPeriod = seconds(retryPeriodSeconds);
+  if (auto problem = kube::validateLeaderElectionConfig(agent::agentLeaseConfig(options)); !problem.empty()) {
+    return fail("the --leader-elect-* flags do not fit together: " + problem);
+  }
   if (libvirtUri.empty()) {
     libvirtUri = standalone ? "test:///default" : "qemu:///system";
   }
+  // libvirt's test driver, in this process (test:) or in libvirtd (test+unix:, test+tcp:, ...).
+  const bool testDriver = libvirtUri.starts_with("test:") || libvirtUri.starts_with("test+");
   if (storageRoots.empty()) {
-    storageRoots.push_back(libvirtUri.starts_with("test:") ? "/default-pool" : "/var/lib/libvirt/images");
+    storageRoots.push_back(testDriver ? "/default-pool" : "/var/lib/libvirt/images");
   }
-  if (storagePool.empty() && libvirtUri.starts_with("test:")) {
+  if (storagePool.empty() && testDriver) {
     storagePool = "default-pool";
   }
 
@@ -173,7 +206,9 @@ int main(int argc, char** argv) {
   clientOptions.userAgent = "virtsnap-controller";
   auto client = kube::makeHttpApiClient(config.value(), clientOptions);
   kube::RestClientOptions leaseOptions = clientOptions;
-  leaseOptions.timeout = std::chrono::seconds(4);  // well below the Lease's renew deadline (10 s)
+  // Well below the renew deadline, so one hung call cannot cost the Lease.
+  leaseOptions.timeout =
+      std::min<std::chrono::milliseconds>(std::chrono::seconds(4), options.leaseRenewDeadline / 2);
   auto leaseClient = kube::makeHttpApiClient(config.value(), leaseOptions);
   if (!client || !leaseClient) {
     return fail("cannot build the API client: " + (client ? leaseClient.error() : client.error()).message);
@@ -196,8 +231,6 @@ int main(int argc, char** argv) {
   drivers::libvirt::LibvirtDriver driver(driverOptions);
 
   auto registry = std::make_shared<prometheus::Registry>();
-  agent::AgentManagerOptions options;
-  options.settings.nodeName = nodeName;
   options.settings.storagePool = storagePool;
   options.settings.pollPeriod =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(pollSeconds));
@@ -205,8 +238,6 @@ int main(int argc, char** argv) {
   options.workers = workers;
   options.resyncPeriod =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(resyncSeconds));
-  options.leaseNamespace = leaseNamespace;
-  options.identity = identity;
   agent::AgentManager manager(options, client.value(), leaseClient.value(), driver, registry);
 
   std::unique_ptr<prometheus::Exposer> exposer;

@@ -87,9 +87,13 @@ ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request
                   ReconcileOutcome{ReconcileState::Stalled, "SnapshotNotFound", message});
   }
 
-  if (status.phase == RevertPhase::Running && access.view().tree.current() == target) {
-    // Started before an agent restart and libvirt is already there: recorded, not reverted twice.
-  } else {
+  // Started before an agent restart, and libvirt's current snapshot moved to the target since: that
+  // revert happened; it is recorded, not done twice. A revert to the snapshot that was current already
+  // leaves no such trace, so after a restart it is done again rather than maybe never: reverting to
+  // the same snapshot twice leaves the domain where one revert does, not reverting at all does not.
+  const bool doneBeforeRestart = status.phase == RevertPhase::Running && status.previousSnapshot != target &&
+                                 access.view().tree.current() == target;
+  if (!doneBeforeRestart) {
     if (status.phase != RevertPhase::Running) {
       status.phase = RevertPhase::Running;
       status.startTime = meta::formatTime(now);

@@ -44,6 +44,17 @@ std::string agentLeaseName(const std::string& nodeName) {
   return "virtsnap-agent-" + nodeName;
 }
 
+kube::LeaderElectionConfig agentLeaseConfig(const AgentManagerOptions& options) {
+  kube::LeaderElectionConfig lease;
+  lease.ns = options.leaseNamespace;
+  lease.name = agentLeaseName(options.settings.nodeName);
+  lease.identity = options.identity;
+  lease.leaseDuration = options.leaseDuration;
+  lease.renewDeadline = options.leaseRenewDeadline;
+  lease.retryPeriod = options.leaseRetryPeriod;
+  return lease;
+}
+
 AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr client,
                            kube::ApiClientPtr leaseClient, drivers::HypervisorDriver& driver,
                            std::shared_ptr<prometheus::Registry> registry)
@@ -101,11 +112,6 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
       controllerOptions("snapshotrevert"), std::make_shared<reconcilers::SnapshotRevertReconciler>(context_));
   wireHandlers();
 
-  kube::LeaderElectionConfig lease;
-  lease.ns = options_.leaseNamespace;
-  lease.name = agentLeaseName(node);
-  lease.identity = options_.identity;
-  lease.leaseDuration = options_.leaseDuration;
   kube::LeaderCallbacks callbacks;
   callbacks.onStartedLeading = [this] {
     std::lock_guard lock(mutex_);
@@ -117,8 +123,8 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
     leading_ = false;
     changed_.notify_all();
   };
-  elector_ = std::make_unique<kube::LeaderElector>(std::move(leaseClient), lease, callbacks, clock_,
-                                                   WallClock{}, random_);
+  elector_ = std::make_unique<kube::LeaderElector>(std::move(leaseClient), agentLeaseConfig(options_),
+                                                   callbacks, clock_, WallClock{}, random_);
 }
 
 AgentManager::~AgentManager() {

@@ -39,16 +39,24 @@ struct AgentManagerOptions {
   std::optional<std::chrono::nanoseconds> resyncPeriod = std::chrono::minutes(10);
   std::string leaseNamespace = "virtsnap-system";
   std::string identity;  // this agent among the candidates for the node's Lease (the pod name)
+  // The node's Lease (client-go's defaults): a successor takes over leaseDuration after the holder's
+  // last renewal; the holder gives up after renewDeadline without one; rounds every retryPeriod.
   std::chrono::seconds leaseDuration{15};
+  std::chrono::milliseconds leaseRenewDeadline{10000};
+  std::chrono::milliseconds leaseRetryPeriod{2000};
 };
 
 // The node's Lease: "virtsnap-agent-<node>".
 std::string agentLeaseName(const std::string& nodeName);
 
+// The leader election the manager runs for these options; kube::validateLeaderElectionConfig on it
+// says whether they are usable (the manager requires that they are).
+kube::LeaderElectionConfig agentLeaseConfig(const AgentManagerOptions& options);
+
 class AgentManager final : public reconcilers::AgentQueues {
  public:
-  // `leaseClient` renews the node's Lease: give it a call timeout below the renew deadline (10 s),
-  // so one hung call cannot cost the Lease.
+  // `leaseClient` renews the node's Lease: give it a call timeout below the renew deadline, so one
+  // hung call cannot cost the Lease.
   AgentManager(AgentManagerOptions options, kube::ApiClientPtr client, kube::ApiClientPtr leaseClient,
                drivers::HypervisorDriver& driver, std::shared_ptr<prometheus::Registry> registry);
   ~AgentManager() override;

@@ -1,0 +1,493 @@
+// The real agent binary SIGKILLed in the middle of creates, reverts and deletes, many times and at
+// seeded random points, and started again: no snapshot taken twice, nothing orphaned, no finalizer
+// left stuck, every SnapshotRevert executed once, and the status tree equal to libvirt's.
+//
+// Both sides of the agent outlive it, as in a cluster: the API server runs as a process of its own
+// (virtsnap-apiserver), and libvirt is libvirtd's test driver (test+unix:///default), whose state
+// libvirtd keeps while any connection to it is open - this test holds one for its whole run. (The
+// in-process test:///default would die with the agent, and its restart would only exercise the
+// metadata recovery.) The seed is printed on failure; VIRTSNAP_SEED=<n> replays it.
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "controller/kube/typed_client.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "crds/snapshot_revert.h"
+#include "drivers/libvirt/libvirt_driver.h"
+#include "drivers/snapshot_tree.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/apiserver_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/shell_command.h"
+
+namespace virtsnap {
+namespace {
+
+namespace fs = std::filesystem;
+using kube::TypedClient;
+using namespace std::chrono_literals;
+
+constexpr const char* kNode = "crash-node";
+constexpr const char* kLibvirtUri = "test+unix:///default";
+constexpr int kOperations = 20;  // each with one kill, a quarter of them with a second one
+
+// "name<parent>" per snapshot in topological order, '*' on the current one.
+std::vector<std::string> lines(const drivers::SnapshotTree& tree) {
+  std::vector<std::string> out;
+  const auto current = tree.current();
+  tree.forEachTopological([&](const drivers::SnapshotRecord& record, std::size_t) {
+    out.push_back(record.name + "<" + record.parent.value_or("") + ">" + (current == record.name ? "*" : ""));
+  });
+  return out;
+}
+
+std::vector<std::string> lines(const crds::DomainStatus& status) {
+  std::vector<std::string> out;
+  for (const auto& entry : status.snapshotTree.value_or(std::vector<crds::SnapshotTreeEntry>{})) {
+    out.push_back(entry.name + "<" + entry.parent.value_or("") + ">" +
+                  (entry.current.value_or(false) ? "*" : ""));
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& part : parts) {
+    out += part + " ";
+  }
+  return out;
+}
+
+// Polls `condition` every 20 ms (each poll is a few API and libvirt calls) until it holds or `limit`.
+bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
+  return testsupport::eventually(
+      [&] {
+        if (condition()) {
+          return true;
+        }
+        std::this_thread::sleep_for(20ms);
+        return false;
+      },
+      limit);
+}
+
+// What a SnapshotRevert's status said when it was first seen done: later restarts must not change it.
+struct RevertRecord {
+  std::string target;
+  std::optional<std::string> previous;  // the model's current before the revert
+  std::string startTime;
+  std::string completionTime;
+};
+
+class AgentCrash : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* seedText = std::getenv("VIRTSNAP_SEED");
+    seed_ = seedText ? std::strtoull(seedText, nullptr, 10) : std::random_device{}();
+    random_.seed(seed_);
+
+    // libvirtd, started as the e2e tests start it (idempotent, under their lock).
+    const std::string source = VIRTSNAP_SOURCE_DIR;
+    auto started = testsupport::runShell("flock -o /run/virtsnap-e2e.lock bash " + source +
+                                         "/scripts/start-libvirtd.sh 2>&1");
+    ASSERT_EQ(started.exitCode, 0) << "cannot start libvirtd: " << started.output;
+    drivers::libvirt::LibvirtDriverOptions options;
+    options.uri = kLibvirtUri;
+    options.revertSpacing = 0ms;
+    observer_ = std::make_unique<drivers::libvirt::LibvirtDriver>(options);
+    auto capabilities = observer_->capabilities();  // opens the connection that keeps the state alive
+    ASSERT_TRUE(capabilities.has_value()) << capabilities.error().message;
+
+    std::random_device random;
+    const std::string unique = std::to_string(random()) + std::to_string(random());
+    dir_ = fs::temp_directory_path() / ("virtsnap-crash-" + unique);
+    fs::create_directories(dir_);
+    // libvirtd's test driver is one state for every client of the machine: a name of this run's own.
+    ns_ = "crash-" + unique.substr(0, 12);
+    domainName_ = ns_ + ".web";
+    auto server = testsupport::ApiServerProcess::start(dir_, {ns_, "virtsnap-system"});
+    ASSERT_TRUE(server.has_value()) << server.error();
+    server_ = std::move(server).value();
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "seed " << seed_ << " (VIRTSNAP_SEED=" << seed_ << " replays it)\n";
+      if (agent_) {
+        const std::string log = agent_->output();
+        std::cerr << "--- the agent's output (last 30000 characters) ---\n"
+                  << log.substr(log.size() > 30000 ? log.size() - 30000 : 0) << "\n---\n";
+      }
+    }
+    agent_.reset();
+    server_.reset();
+    if (observer_) {
+      observer_->destroy(domainName_);
+      observer_->undefine(domainName_, drivers::UndefineOptions{});
+    }
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // Starts the agent (the same identity each time, as a restarted pod keeps its name, so it takes its
+  // own Lease back at once) and waits for /readyz.
+  void startAgent() {
+    if (!agent_) {
+      agent_ = std::make_unique<testsupport::AgentProcess>(VIRTSNAP_CONTROLLER_BINARY, dir_ / "agent.log");
+    }
+    healthPort_ = testsupport::freeLoopbackPort();
+    ASSERT_TRUE(agent_->start(
+        {"--kubeconfig", server_->kubeconfig().string(), "--node-name", kNode, "--libvirt-uri", kLibvirtUri,
+         "--identity", "crash-agent", "--metrics-bind-address", "0", "--health-probe-bind-address",
+         "127.0.0.1:" + std::to_string(healthPort_), "--poll-period", "1", "--workers", "2"}));
+  }
+
+  void waitReady() {
+    ASSERT_TRUE(within(30s, [&] { return testsupport::httpGet(healthPort_, "/readyz").status == 200; }))
+        << "the agent never became ready";
+  }
+
+  std::optional<crds::Domain> domain() {
+    auto got = TypedClient<crds::Domain>(server_->client()).get(ns_, "web");
+    return got ? std::optional<crds::Domain>(got.value()) : std::nullopt;
+  }
+
+  std::optional<crds::Snapshot> snapshot(const std::string& name) {
+    auto got = TypedClient<crds::Snapshot>(server_->client()).get(ns_, name);
+    return got ? std::optional<crds::Snapshot>(got.value()) : std::nullopt;
+  }
+
+  std::optional<crds::SnapshotRevert> revert(const std::string& name) {
+    auto got = TypedClient<crds::SnapshotRevert>(server_->client()).get(ns_, name);
+    return got ? std::optional<crds::SnapshotRevert>(got.value()) : std::nullopt;
+  }
+
+  // The tree libvirt reports on the test's own connection.
+  Expected<drivers::SnapshotTree, std::string> libvirtTree() {
+    auto listing = observer_->listSnapshots(domainName_);
+    if (!listing) {
+      return unexpected("libvirt: " + listing.error().message);
+    }
+    std::vector<drivers::SnapshotRecord> records;
+    for (const auto& definition : listing->snapshots) {
+      records.push_back(definition.record());
+    }
+    drivers::SnapshotTree tree;
+    tree.rebuild(records, listing->current);
+    return tree;
+  }
+
+  // Empty when libvirt's tree, the Domain's status tree and the Snapshot objects (every one Ready,
+  // none missing, none extra, each status placed as in the tree) all equal the model; else what differs.
+  std::string disagreement(const drivers::SnapshotTree& model) {
+    const std::vector<std::string> expected = lines(model);
+    auto actual = libvirtTree();
+    if (!actual) {
+      return actual.error();
+    }
+    if (lines(*actual) != expected) {
+      return "libvirt " + joined(lines(*actual)) + "!= model " + joined(expected);
+    }
+    auto web = domain();
+    if (!web || !web->status) {
+      return "no Domain status";
+    }
+    if (lines(*web->status) != expected) {
+      return "Domain status " + joined(lines(*web->status)) + "!= model " + joined(expected);
+    }
+    auto snapshots = TypedClient<crds::Snapshot>(server_->client()).list(ns_);
+    if (!snapshots) {
+      return snapshots.error().message;
+    }
+    if (snapshots->items.size() != model.size()) {
+      return std::to_string(snapshots->items.size()) + " Snapshot objects for " +
+             std::to_string(model.size()) + " snapshots";
+    }
+    for (const auto& object : snapshots->items) {
+      const std::string name = object.metadata.name.value_or("");
+      if (!model.contains(name) || !object.status || object.status->phase != crds::SnapshotPhase::Ready) {
+        return "Snapshot " + name + " is not Ready or not in the tree";
+      }
+      if (object.status->parent != model.parentOf(name) ||
+          object.status->current.value_or(false) != (model.current() == name) ||
+          object.status->children.value_or(std::vector<std::string>{}) != model.childrenOf(name)) {
+        return "Snapshot " + name + "'s status disagrees with the tree";
+      }
+    }
+    return {};
+  }
+
+  // libvirt's id of the running domain: the test driver restarts a running domain on every revert to a
+  // snapshot taken while running, with the next id, so the id counts the reverts done (-1: no id).
+  int domainId() {
+    auto run = testsupport::runShell(std::string("virsh -q -c ") + kLibvirtUri + " domid " + domainName_);
+    return run.exitCode == 0 ? std::atoi(run.output.c_str()) : -1;
+  }
+
+  // The sum of the counts of the Events of `reason` about object `name`.
+  int eventCount(const std::string& name, const std::string& reason) {
+    auto events = server_->client()->list(meta::resources::events(), ns_, {});
+    EXPECT_TRUE(events.has_value()) << events.error().message;
+    int count = 0;
+    for (const auto& event : events ? events->value("items", nlohmann::json::array()) : nlohmann::json()) {
+      if (event.value("reason", "") == reason &&
+          event.value("involvedObject", nlohmann::json::object()).value("name", "") == name) {
+        count += event.value("count", 1);
+      }
+    }
+    return count;
+  }
+
+  crds::Snapshot newSnapshot(const std::string& name) {
+    crds::Snapshot object;
+    object.metadata.name = name;
+    object.metadata.namespaceName = ns_;
+    object.spec.domainName = "web";
+    return object;
+  }
+
+  std::uint64_t seed_ = 0;
+  std::mt19937_64 random_;
+  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer_;
+  fs::path dir_;
+  std::string ns_;
+  std::string domainName_;
+  std::unique_ptr<testsupport::ApiServerProcess> server_;
+  std::unique_ptr<testsupport::AgentProcess> agent_;
+  int healthPort_ = 0;
+};
+
+TEST_F(AgentCrash, KilledInTheMiddleOfCreatesRevertsAndDeletesItRecovers) {
+  SCOPED_TRACE("seed " + std::to_string(seed_) + " (VIRTSNAP_SEED)");
+  startAgent();
+  waitReady();
+  crds::Domain web;
+  web.metadata.name = "web";
+  web.metadata.namespaceName = ns_;
+  web.spec.nodeName = kNode;
+  web.spec.type = "test";
+  web.spec.memory = meta::Quantity::parse("64Mi").value();
+  web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
+  ASSERT_TRUE(TypedClient<crds::Domain>(server_->client()).create(web).has_value());
+  ASSERT_TRUE(within(30s, [&] {
+    auto got = domain();
+    return got && got->status && got->status->state == crds::DomainState::Running && domainId() > 0;
+  })) << "the Domain never ran";
+
+  TypedClient<crds::Snapshot> snapshots(server_->client());
+  TypedClient<crds::SnapshotRevert> reverts(server_->client());
+  drivers::SnapshotTree model;
+  std::map<std::string, RevertRecord> revertRecords;
+  std::set<std::string> created;          // every Snapshot the test made
+  std::map<std::string, int> killPoints;  // where the kills landed, for the record
+  // Where the kills are placed, per kind of operation (see below).
+  std::map<std::string, std::chrono::microseconds> windows = {
+      {"create", 20ms}, {"revert", 20ms}, {"delete", 20ms}};
+  int kills = 0;
+
+  for (int step = 0; step < kOperations; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    const auto order = model.topologicalOrder();
+    // Creates while the tree is small, then a mix; a delete keeps at least one snapshot.
+    const int dice = static_cast<int>(random_() % 3);
+    std::string operation;
+    std::string subject;  // the object the operation is about
+    std::string target;
+    std::optional<std::string> previous = model.current();
+    const int idBefore = domainId();
+    ASSERT_GT(idBefore, 0);
+    if (order.size() < 2 || dice == 0) {
+      subject = "s" + std::to_string(step);
+      auto made = snapshots.create(newSnapshot(subject));
+      ASSERT_TRUE(made.has_value()) << made.error().message;
+      created.insert(subject);
+      ASSERT_TRUE(
+          model.create(drivers::SnapshotRecord{subject, std::nullopt, drivers::SnapshotLocation::Internal}));
+      operation = "create";
+    } else if (dice == 1) {
+      target = order[random_() % order.size()].name;
+      subject = "r" + std::to_string(step);
+      crds::SnapshotRevert object;
+      object.metadata.name = subject;
+      object.metadata.namespaceName = ns_;
+      object.spec.domainName = "web";
+      object.spec.snapshotName = target;
+      auto made = reverts.create(object);
+      ASSERT_TRUE(made.has_value()) << made.error().message;
+      ASSERT_FALSE(model.revert(target));
+      revertRecords[subject] = RevertRecord{target, previous, "", ""};
+      operation = "revert";
+    } else {
+      subject = order[random_() % order.size()].name;
+      auto removed = snapshots.remove(ns_, subject);
+      ASSERT_TRUE(removed.has_value()) << removed.error().message;
+      ASSERT_TRUE(model.remove(subject, drivers::DeleteOptions{}));
+      operation = "delete";
+    }
+    SCOPED_TRACE(operation + " " + subject + (target.empty() ? "" : " to " + target));
+
+    // The kill: at a seeded random point of a window per kind of operation, which adapts to how long
+    // the operations take on this machine now (a few ms to tens of ms): a kill that came before the
+    // agent touched anything widens it, one that came after the operation was recorded narrows it.
+    auto& window = windows[operation];
+    std::this_thread::sleep_for(std::chrono::microseconds(random_() % window.count()));
+    agent_->kill();
+    ++kills;
+    // Where it landed, read with the agent dead: -1 before, 0 in the middle, 1 after.
+    int landed = 0;
+    std::string point;
+    int extraReverts = 0;  // reverts beyond the one asked for that this step may see (see below)
+    auto inLibvirt = [&](const std::string& name) {
+      auto tree = libvirtTree();
+      return tree && tree->contains(name);
+    };
+    if (operation == "create") {
+      auto object = snapshot(subject);
+      if (object && object->status && object->status->phase == crds::SnapshotPhase::Ready) {
+        landed = 1, point = "recorded";
+      } else if (inLibvirt(subject)) {
+        point = "taken, not recorded";
+      } else {
+        landed = -1, point = object && object->metadata.hasFinalizer(crds::kSnapshotFinalizer)
+                                 ? "finalizer added, not taken"
+                                 : "nothing done";
+      }
+    } else if (operation == "revert") {
+      auto object = revert(subject);
+      auto phaseIs = [&](crds::RevertPhase phase) {
+        return object && object->status && object->status->phase == phase;
+      };
+      if (phaseIs(crds::RevertPhase::Succeeded)) {
+        landed = 1, point = "recorded";
+      } else if (domainId() != idBefore) {
+        point = "reverted, not recorded";
+        // Reverted to the snapshot that was current already: nothing in libvirt's snapshot metadata
+        // tells the restarted agent that it happened, and it reverts again (see the reconciler).
+        extraReverts = previous == target ? 1 : 0;
+      } else if (phaseIs(crds::RevertPhase::Running)) {
+        point = "Running, not reverted";
+      } else {
+        landed = -1, point = "not started";
+      }
+    } else if (!snapshot(subject)) {
+      landed = 1, point = "finalizer released";
+    } else if (!inLibvirt(subject)) {
+      point = "deleted, finalizer kept";
+    } else {
+      landed = -1, point = "not deleted";
+    }
+    killPoints[operation + ": " + point]++;
+    if (landed < 0) {
+      window = std::min<std::chrono::microseconds>(window * 3 / 2, 500ms);
+    } else if (landed > 0) {
+      window = std::max<std::chrono::microseconds>(window * 2 / 3, 1ms);
+    }
+
+    startAgent();
+    if (random_() % 4 == 0) {  // once more, while the restarted agent starts up and recovers
+      std::this_thread::sleep_for(std::chrono::microseconds(random_() % 800'000));
+      agent_->kill();
+      ++kills;
+      extraReverts += operation == "revert" && previous == target ? 1 : 0;  // (not told apart here)
+      startAgent();
+    }
+    waitReady();
+
+    // The operation completes, exactly once, and everything agrees again.
+    std::string last;
+    const bool converged = within(30s, [&] {
+      if (operation == "create") {
+        auto object = snapshot(subject);
+        if (!object || !object->status || object->status->phase != crds::SnapshotPhase::Ready) {
+          last = "Snapshot " + subject + " is not Ready";
+          return false;
+        }
+      } else if (operation == "revert") {
+        auto object = revert(subject);
+        if (!object || !object->status || object->status->phase != crds::RevertPhase::Succeeded) {
+          last = "SnapshotRevert " + subject + " has not Succeeded";
+          return false;
+        }
+      } else if (snapshot(subject)) {
+        last = "Snapshot " + subject + " is still there (finalizer stuck?)";
+        return false;
+      }
+      last = disagreement(model);
+      return last.empty();
+    });
+    ASSERT_TRUE(converged) << last;
+
+    // Reverts done, counted by libvirt: one per SnapshotRevert (none for a create or a delete).
+    const int revertsDone = domainId() - idBefore;
+    if (operation != "revert") {
+      EXPECT_EQ(revertsDone, 0) << "the domain was reverted or restarted by a " << operation;
+    } else if (previous != target) {
+      EXPECT_EQ(revertsDone, 1) << "the revert did not happen exactly once";
+    } else {
+      EXPECT_GE(revertsDone, 1) << "the revert to the current snapshot never happened";
+      EXPECT_LE(revertsDone, 1 + extraReverts) << "reverted again without a kill in between";
+    }
+
+    // Every revert so far: its record written once and never again.
+    for (auto& [name, record] : revertRecords) {
+      auto object = revert(name);
+      ASSERT_TRUE(object && object->status) << name;
+      const auto& status = *object->status;
+      EXPECT_EQ(status.phase, crds::RevertPhase::Succeeded) << name;
+      EXPECT_EQ(status.previousSnapshot, record.previous) << name << " to " << record.target;
+      if (record.startTime.empty()) {
+        record.startTime = status.startTime.value_or("");
+        record.completionTime = status.completionTime.value_or("");
+        EXPECT_FALSE(record.startTime.empty() || record.completionTime.empty()) << name;
+      }
+      EXPECT_EQ(status.startTime.value_or(""), record.startTime) << name << " was started again";
+      EXPECT_EQ(status.completionTime.value_or(""), record.completionTime) << name << " was completed again";
+      if (record.previous != record.target) {
+        EXPECT_LE(eventCount(name, "Reverted"), 1) << name << " was reverted more than once";
+      }
+    }
+    for (const std::string& name : created) {
+      EXPECT_LE(eventCount(name, "Created"), 1) << name << " was taken more than once";
+      EXPECT_EQ(eventCount(name, "SnapshotFailed"), 0) << name;
+    }
+    if (HasFailure()) {
+      return;
+    }
+  }
+
+  // Finally every Snapshot and the Domain are deleted, and every finalizer completes.
+  for (const auto& entry : model.topologicalOrder()) {
+    ASSERT_TRUE(snapshots.remove(ns_, entry.name).has_value());
+  }
+  ASSERT_TRUE(within(30s, [&] {
+    auto left = snapshots.list(ns_);
+    return left && left->items.empty();
+  })) << "Snapshots kept their finalizers";
+  ASSERT_TRUE(TypedClient<crds::Domain>(server_->client()).remove(ns_, "web").has_value());
+  ASSERT_TRUE(within(30s, [&] { return !domain().has_value(); })) << "the Domain kept its finalizer";
+  EXPECT_FALSE(observer_->lookupDomain(domainName_).has_value());
+  EXPECT_EQ(agent_->stop(), 0);
+
+  std::string where;
+  for (const auto& [point, count] : killPoints) {
+    where += "\n  " + point + ": " + std::to_string(count);
+  }
+  std::cout << kills << " kills over " << kOperations << " operations (seed " << seed_
+            << "); where they landed:" << where << std::endl;
+}
+
+}  // namespace
+}  // namespace virtsnap
