@@ -18,6 +18,8 @@ std::string_view toString(DeletionBlockReason reason) {
       return "ExternalWithInternalChildren";
     case DeletionBlockReason::InternalNotInCurrentImage:
       return "InternalNotInCurrentImage";
+    case DeletionBlockReason::PausedAfterMemorySnapshot:
+      return "PausedAfterMemorySnapshot";
   }
   return "Unknown";
 }

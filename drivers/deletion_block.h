@@ -16,6 +16,8 @@ enum class DeletionBlockReason {
   ExternalWithInternalChildren,  // virtsnap's own rule: the overlay holds internal snapshots' data
   InternalNotInCurrentImage,     // an internal snapshot of a running domain that now runs on another
                                  // image (libvirt's refusal only: the tree cannot predict it)
+  PausedAfterMemorySnapshot,     // a merge while the domain has stayed paused since a memory snapshot:
+                                 // QEMU keeps its disks inactive until it runs (libvirt's refusal only)
 };
 
 struct DeletionBlock {

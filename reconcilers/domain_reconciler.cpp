@@ -386,6 +386,16 @@ std::optional<DomainReconciler::Converged> DomainReconciler::enforceRunState(con
   }
   if (!action.empty()) {
     event(domain, kube::EventType::Normal, action, "libvirt domain " + name + ": " + action);
+    // Some refused deletions wait on the run state, not on the tree (a merge after a memory snapshot
+    // of a paused domain waits for it to run): a changed state retries every waiting deletion.
+    const std::string ns = domain.metadata.namespaceName.value_or("");
+    for (const auto& snapshot : context_.snapshots->byIndex(
+             kByDomainIndex, kube::objectKey(ns, domain.metadata.name.value_or("")))) {
+      if (auto it = snapshot->find("metadata");
+          it != snapshot->end() && it->contains("deletionTimestamp") && it->contains("name")) {
+        context_.queues->enqueueSnapshot(ns, (*it)["name"].get<std::string>());
+      }
+    }
     state = context_.driver->state(name);
     if (!state) {
       return Converged{

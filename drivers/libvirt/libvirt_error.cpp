@@ -22,9 +22,9 @@ void routeError(void* /*userData*/, virErrorPtr error) {
   logLine(LogLevel::Debug, "libvirt", error->message);
 }
 
-// libvirt's refusals of external snapshot deletion (qemu_snapshot.c), mapped to the tree model's
-// reasons so that a prediction and a refusal read the same.
-constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 7> kDeletionRefusals{{
+// libvirt's refusals of snapshot deletion (qemu_snapshot.c, and QEMU's own block-commit refusal),
+// mapped to the tree model's reasons so that a prediction and a refusal read the same.
+constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 8> kDeletionRefusals{{
     {"children disk snapshots not supported", DeletionBlockReason::ExternalDescendants},
     {"external disk snapshots with children", DeletionBlockReason::ExternalDescendants},
     {"active external snapshot that is not a leaf", DeletionBlockReason::ActiveExternalNotLeaf},
@@ -32,7 +32,26 @@ constexpr std::array<std::pair<std::string_view, DeletionBlockReason>, 7> kDelet
     {"with multiple children", DeletionBlockReason::ExternalWithMultipleChildren},
     {"internal snapshot as parent", DeletionBlockReason::ExternalWithInternalParent},
     {"is not the same as disk image currently used by VM", DeletionBlockReason::InternalNotInCurrentImage},
+    // A memory snapshot taken while paused leaves QEMU's block nodes inactive until the domain runs
+    // (tests/e2e/README.md): "Inactive 'libvirt-7-format' can't be a backing child of active '#block1404'".
+    {"can't be a backing child of active", DeletionBlockReason::PausedAfterMemorySnapshot},
 }};
+
+// What unblocks the refusals that only libvirt knows about (the tree model predicts the others and
+// says so itself); appended to libvirt's message.
+std::string_view unblockHint(DeletionBlockReason reason) {
+  switch (reason) {
+    case DeletionBlockReason::InternalNotInCurrentImage:
+      return " The running domain has moved to another disk image (an external snapshot was taken after "
+             "this internal one). Revert to this snapshot, or stop the domain, to delete it.";
+    case DeletionBlockReason::PausedAfterMemorySnapshot:
+      return " The domain has been paused since a memory snapshot was taken, and QEMU keeps its disks "
+             "inactive until it runs, so nothing can be merged. Resume the domain (spec.runState: Running); "
+             "the deletion is retried then.";
+    default:
+      return "";
+  }
+}
 
 }  // namespace
 
@@ -48,7 +67,12 @@ DriverError classifyLibvirtError(int code, std::string_view message, std::string
   for (const auto& [text, reason] : kDeletionRefusals) {
     if (message.find(text) != std::string_view::npos) {
       error.kind = DriverErrorKind::Refused;
-      error.block = DeletionBlock{reason, "", error.message};
+      // QEMU's text names block nodes that differ on every attempt ('#block1404'); the block's message
+      // must not, or each retry would rewrite the condition and trigger the next one.
+      const std::string said = reason == DeletionBlockReason::PausedAfterMemorySnapshot
+                                   ? std::string(context) + ": QEMU refused the block-commit (inactive disks)"
+                                   : error.message;
+      error.block = DeletionBlock{reason, "", said + std::string(unblockHint(reason))};
       return error;
     }
   }

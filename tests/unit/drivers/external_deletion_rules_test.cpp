@@ -192,6 +192,7 @@ TEST_F(ExternalDeletionTest, EveryReasonHasAStableName) {
   EXPECT_EQ(toString(DeletionBlockReason::ExternalWithInternalParent), "ExternalWithInternalParent");
   EXPECT_EQ(toString(DeletionBlockReason::ExternalWithInternalChildren), "ExternalWithInternalChildren");
   EXPECT_EQ(toString(DeletionBlockReason::InternalNotInCurrentImage), "InternalNotInCurrentImage");
+  EXPECT_EQ(toString(DeletionBlockReason::PausedAfterMemorySnapshot), "PausedAfterMemorySnapshot");
 }
 
 }  // namespace

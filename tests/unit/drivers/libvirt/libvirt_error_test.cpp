@@ -69,13 +69,47 @@ TEST(LibvirtError, ExternalDeletionRefusalsMapToTheTreeModelsReasons) {
       {"Operation not supported: disk image 'vda' for internal snapshot 'i1' is not the same as disk image "
        "currently used by VM",
        DeletionBlockReason::InternalNotInCurrentImage},
+      {"internal error: unable to execute QEMU command 'block-commit': Inactive 'libvirt-7-format' can't be "
+       "a "
+       "backing child of active '#block1404'",
+       DeletionBlockReason::PausedAfterMemorySnapshot},
   };
   for (const Case& c : cases) {
     auto e = classifyLibvirtError(VIR_ERR_CONFIG_UNSUPPORTED, c.message, "deleting snapshot 's'");
     EXPECT_EQ(e.kind, DriverErrorKind::Refused) << c.message;
     ASSERT_TRUE(e.block.has_value()) << c.message;
     EXPECT_EQ(e.block->reason, c.reason) << c.message;
+    if (c.reason != DeletionBlockReason::PausedAfterMemorySnapshot) {
+      EXPECT_THAT(e.block->message, ::testing::HasSubstr(c.message));
+    }
   }
+}
+
+// The refusals the tree model cannot predict say what unblocks them.
+TEST(LibvirtError, RefusalsOnlyLibvirtKnowsSayWhatUnblocksThem) {
+  auto image = classifyLibvirtError(
+      VIR_ERR_OPERATION_UNSUPPORTED,
+      "Operation not supported: disk image 'vda' for internal snapshot 'i1' is not the same as disk image "
+      "currently used by VM",
+      "deleting snapshot 'i1'");
+  ASSERT_TRUE(image.block.has_value());
+  EXPECT_THAT(image.block->message, ::testing::HasSubstr("Revert to this snapshot, or stop the domain"));
+  auto paused =
+      classifyLibvirtError(VIR_ERR_INTERNAL_ERROR,
+                           "internal error: unable to execute QEMU command 'block-commit': Inactive "
+                           "'libvirt-2-format' can't be a backing child of active '#block17007'",
+                           "deleting snapshot 'm1'");
+  EXPECT_EQ(paused.kind, DriverErrorKind::Refused);
+  ASSERT_TRUE(paused.block.has_value());
+  EXPECT_EQ(paused.block->reason, DeletionBlockReason::PausedAfterMemorySnapshot);
+  EXPECT_THAT(paused.block->message, ::testing::HasSubstr("Resume the domain (spec.runState: Running)"));
+  // Without the node names, which change on every attempt: a retry does not rewrite the condition.
+  EXPECT_EQ(paused.block->message,
+            classifyLibvirtError(VIR_ERR_INTERNAL_ERROR,
+                                 "internal error: unable to execute QEMU command 'block-commit': Inactive "
+                                 "'libvirt-5-format' can't be a backing child of active '#block20111'",
+                                 "deleting snapshot 'm1'")
+                .block->message);
 }
 
 // libvirt's own reports reach the process's logger, at debug level, instead of stderr.
