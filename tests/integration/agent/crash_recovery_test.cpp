@@ -262,6 +262,8 @@ class AgentCrash : public ::testing::Test {
   std::uint64_t seed_ = 0;
   std::mt19937_64 random_;
   std::unique_ptr<drivers::libvirt::LibvirtDriver> observer_;
+  // The agents here talk to a separate API server binary: see ChildLeakDetectionOff.
+  testsupport::ChildLeakDetectionOff leakDetectionOff_;
   fs::path dir_;
   std::string ns_;
   std::string domainName_;

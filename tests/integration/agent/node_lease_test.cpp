@@ -155,6 +155,8 @@ class NodeLease : public ::testing::Test {
     EXPECT_EQ(standby.reconciles(), 0) << standby.identity << " reconciled without the Lease";
   }
 
+  // The agents here talk to a separate API server binary: see ChildLeakDetectionOff.
+  testsupport::ChildLeakDetectionOff leakDetectionOff_;
   fs::path dir_;
   std::unique_ptr<testsupport::ApiServerProcess> server_;
   Agent a_;
