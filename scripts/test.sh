@@ -84,7 +84,10 @@ stage "kube runtime tests under ThreadSanitizer"
 cmake -S . -B build-tsan -DVIRTSNAP_WERROR=ON -DVIRTSNAP_TSAN=ON -DVIRTSNAP_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 cmake --build build-tsan -j2 --target virtsnap_unit_kube virtsnap_integration_kube
-export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
+# libcpprest.so, libcrypto and boost::asio inside them are not instrumented: their atomics are invisible,
+# so their own memcpy/new/delete calls would be reported as races with each other. Only accesses made by
+# instrumented code (virtsnap's, and the header templates compiled into it) are checked.
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1 suppressions=$PWD/tests/tsan.supp"
 build-tsan/tests/virtsnap_unit_kube
 build-tsan/tests/virtsnap_integration_kube
 stage ""
