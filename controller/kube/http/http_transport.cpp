@@ -250,40 +250,107 @@ RestResponse toRestResponse(const http::http_response& response, const std::vect
 // What an exchange shares with the library's callbacks, which may run long after the caller returned.
 struct Exchange {
   std::atomic<bool> abandoned{false};
+  std::atomic<bool> written{false};        // the whole request went out (headers and body)
+  std::atomic<bool> resendRefused{false};  // the library was stopped from sending it again
 };
 using ExchangePtr = std::shared_ptr<Exchange>;
 
-// The library calls a request's progress handler on its own I/O thread each time data comes in, and
-// turns an exception from it into the end of the exchange and the close of its connection. (A copy of
-// an http_request shares its state with the original.)
-void stopWhenAbandoned(http::http_request request, const ExchangePtr& exchange) {
-  request.set_progress_handler([exchange](http::message_direction::direction, utility::size64_t) {
-    if (exchange->abandoned.load()) {
-      throw std::runtime_error("abandoned by the caller");
-    }
-  });
+// Whether sending the request twice means the same as sending it once (RFC 9110 9.2.2).
+bool idempotent(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE";
+}
+
+// Why a request is sent at most once in this library after its last byte went out, and again, once,
+// when it failed before. cpprestsdk 2.10.18's asio client calls a request's progress handler for
+// uploads only after the request's headers were written (before each body chunk: the first with 0
+// bytes) and once the whole request was written (with the body's length; the only call for a
+// request without a body). A failure with no such last call failed while connecting or while the
+// request was still being written: the server never had the whole request and cannot have acted on
+// it, so it may be sent again whatever its verb (the common case: the pooled connection to a server
+// that restarted is dead, the write hits EPIPE). After the last call the server may have it. The
+// library itself sends a request again when reading the answer on a reused connection fails
+// (asio_context::handle_failed_read_status_line), with the same progress handler: an upload call
+// after the last one is that resend, which is let through for idempotent verbs and stopped for the
+// others by throwing (the library ends the exchange inside its own chain, as for an abandoned watch,
+// before the resend's body went out).
+//
+// The library calls the handler on its own I/O thread each time data goes out or comes in, and turns
+// an exception from it into the end of the exchange and the close of its connection. (A copy of an
+// http_request shares its state with the original.)
+void watchProgress(http::http_request request, const ExchangePtr& exchange, std::uint64_t length,
+                   bool resendable) {
+  request.set_progress_handler(
+      [exchange, length, resendable](http::message_direction::direction direction, utility::size64_t bytes) {
+        if (exchange->abandoned.load()) {
+          throw std::runtime_error("abandoned by the caller");
+        }
+        if (direction != http::message_direction::upload) {
+          return;
+        }
+        if (exchange->written.load()) {  // the library is sending the whole request again
+          if (!resendable) {
+            exchange->resendRefused = true;
+            throw std::runtime_error(
+                "the connection broke after the whole request was sent, and a non-idempotent request is not "
+                "sent twice: the server may have acted on it");
+          }
+          exchange->written = false;
+        }
+        if (bytes >= length) {
+          exchange->written = true;
+        }
+      });
+}
+
+// Whether a failed exchange can be tried again on a fresh connection: it failed before the whole
+// request was written (see above), with a network error (not the caller's deadline).
+bool unsent(const KubeError& error, const Exchange& exchange) {
+  return error.kind == ErrorKind::Network && !exchange.written.load() && !exchange.resendRefused.load();
 }
 
 }  // namespace
 
 class HttpTransport::Impl : public std::enable_shared_from_this<HttpTransport::Impl> {
  public:
-  Impl(const ClusterConfig& config, const http::client::http_client_config& clientConfig,
+  using ClientPtr = std::shared_ptr<http::client::http_client>;
+
+  Impl(const ClusterConfig& config, http::client::http_client_config clientConfig,
        std::shared_ptr<TlsDiagnostics> tls)
       : server_(config.server),
         peer_{config.server, std::move(tls)},
         tokens_(config.tokenSource),
-        client_(config.server, clientConfig) {}
+        clientConfig_(std::move(clientConfig)),
+        client_(std::make_shared<http::client::http_client>(config.server, clientConfig_)) {}
 
   KubeResult<RestResponse> send(const RestRequest& request) {
     const Deadline deadline = deadlineOf(request);  // from the call, not from when the request is out
+    auto exchange = std::make_shared<Exchange>();
+    ClientPtr client = this->client();
+    auto result = sendOnce(*client, request, deadline, exchange);
+    if (!result && unsent(result.error(), *exchange)) {
+      // The server never had it: once more, on a fresh connection (see renew()).
+      client = renew(client);
+      exchange = std::make_shared<Exchange>();
+      result = sendOnce(*client, request, deadline, exchange);
+    }
+    return result;
+  }
+
+  KubeResult<LineStreamPtr> stream(const RestRequest& request);
+
+  const std::string& server() const { return server_; }
+
+ private:
+  KubeResult<RestResponse> sendOnce(http::client::http_client& client, const RestRequest& request,
+                                    Deadline deadline, const ExchangePtr& exchange) {
     try {
       auto built = build(request);
       if (!built) {
         return built.error();
       }
+      watchProgress(built.value(), exchange, request.body.size(), idempotent(request.method));
       auto outcome = std::make_shared<Outcome<RestResponse>>();
-      client_.request(built.value())
+      client.request(built.value())
           .then([](http::http_response response) {
             return response.extract_vector().then(
                 [response](std::vector<unsigned char> body) { return toRestResponse(response, body); });
@@ -301,11 +368,26 @@ class HttpTransport::Impl : public std::enable_shared_from_this<HttpTransport::I
     }
   }
 
-  KubeResult<LineStreamPtr> stream(const RestRequest& request);
+  // The http_client for the next exchange. Every exchange keeps the one it started on alive (its
+  // continuations hold it) until the library is done with it.
+  ClientPtr client() {
+    std::lock_guard lock(mutex_);
+    return client_;
+  }
 
-  const std::string& server() const { return server_; }
+  // After an exchange failed unsent on `failed`, a client with an empty pool: its first exchange
+  // opens a fresh connection, and the others the old pool holds (dead too, when the server
+  // restarted) are not tried one by one. Nothing is closed from here: the old client's idle pooled
+  // connections close when the last exchange holding it ends (none has I/O under way), as when the
+  // transport goes.
+  ClientPtr renew(const ClientPtr& failed) {
+    std::lock_guard lock(mutex_);
+    if (client_ == failed) {
+      client_ = std::make_shared<http::client::http_client>(server_, clientConfig_);
+    }
+    return client_;
+  }
 
- private:
   // Wraps the request; the token is asked for on every call, so a rotated one is used at once.
   KubeResult<http::http_request> build(const RestRequest& request) {
     http::http_request out(request.method);
@@ -326,10 +408,15 @@ class HttpTransport::Impl : public std::enable_shared_from_this<HttpTransport::I
     return out;
   }
 
+  KubeResult<LineStreamPtr> streamOnce(const ClientPtr& client, const RestRequest& request, Deadline deadline,
+                                       const ExchangePtr& exchange);
+
   const std::string server_;
   const Peer peer_;
   const TokenSourcePtr tokens_;
-  http::client::http_client client_;  // one per server, for the transport's whole life
+  const http::client::http_client_config clientConfig_;
+  std::mutex mutex_;  // guards client_
+  ClientPtr client_;  // one per server at a time, replaced only after an exchange failed unsent
 };
 
 namespace {
@@ -338,9 +425,11 @@ namespace {
 // note above) and wakes a next() waiting for a line; the library ends the connection on its side.
 class HttpLineStream final : public LineStream {
  public:
-  HttpLineStream(std::shared_ptr<HttpTransport::Impl> owner, http::http_response response,
+  HttpLineStream(std::shared_ptr<HttpTransport::Impl> owner,
+                 std::shared_ptr<http::client::http_client> client, http::http_response response,
                  ExchangePtr exchange)
       : owner_(std::move(owner)),
+        client_(std::move(client)),
         response_(std::move(response)),
         body_(response_.body()),
         exchange_(std::move(exchange)) {}
@@ -406,7 +495,8 @@ class HttpLineStream final : public LineStream {
   }
 
  private:
-  std::shared_ptr<HttpTransport::Impl> owner_;  // keeps the client (and its connection pool) alive
+  std::shared_ptr<HttpTransport::Impl> owner_;
+  std::shared_ptr<http::client::http_client> client_;  // the stream's client (and its connection pool)
   http::http_response response_;
   concurrency::streams::istream body_;
   ExchangePtr exchange_;
@@ -419,31 +509,45 @@ class HttpLineStream final : public LineStream {
 
 KubeResult<LineStreamPtr> HttpTransport::Impl::stream(const RestRequest& request) {
   const Deadline deadline = deadlineOf(request);
+  auto exchange = std::make_shared<Exchange>();
+  ClientPtr client = this->client();
+  auto result = streamOnce(client, request, deadline, exchange);
+  if (!result && unsent(result.error(), *exchange)) {
+    // The server never had it: once more, on a fresh connection (as send() does).
+    client = renew(client);
+    exchange = std::make_shared<Exchange>();
+    result = streamOnce(client, request, deadline, exchange);
+  }
+  return result;
+}
+
+KubeResult<LineStreamPtr> HttpTransport::Impl::streamOnce(const ClientPtr& client, const RestRequest& request,
+                                                          Deadline deadline, const ExchangePtr& exchange) {
   try {
     auto built = build(request);
     if (!built) {
       return built.error();
     }
-    auto exchange = std::make_shared<Exchange>();
-    stopWhenAbandoned(built.value(), exchange);
+    watchProgress(built.value(), exchange, request.body.size(), idempotent(request.method));
     auto headers = std::make_shared<Outcome<http::http_response>>();
     // The request's task completes with the headers; the body keeps streaming into response.body().
-    // The Impl (and its http_client) stays alive until the body has ended.
-    client_.request(built.value())
-        .then([headers, peer = peer_, self = shared_from_this()](pplx::task<http::http_response> done) {
-          settle(done, *headers, peer);
-          try {
-            done.get().content_ready().then([self](pplx::task<http::http_response> ended) {
+    // The Impl and the http_client stay alive until the body has ended.
+    client->request(built.value())
+        .then(
+            [headers, peer = peer_, self = shared_from_this(), client](pplx::task<http::http_response> done) {
+              settle(done, *headers, peer);
               try {
-                ended.wait();
+                done.get().content_ready().then([self, client](pplx::task<http::http_response> ended) {
+                  try {
+                    ended.wait();
+                  } catch (const std::exception&) {
+                    // The body broke or was abandoned: the reader (if any) was told.
+                  }
+                });
               } catch (const std::exception&) {
-                // The body broke or was abandoned: the reader (if any) was told.
+                // No answer at all: nothing streams.
               }
             });
-          } catch (const std::exception&) {
-            // No answer at all: nothing streams.
-          }
-        });
     auto answered = headers->waitUntil(deadline);
     if (!answered) {
       exchange->abandoned = true;
@@ -468,7 +572,8 @@ KubeResult<LineStreamPtr> HttpTransport::Impl::stream(const RestRequest& request
       return errorFromResponse(response.status_code(), text,
                                retryAfter == response.headers().end() ? "" : retryAfter->second);
     }
-    return LineStreamPtr(std::make_unique<HttpLineStream>(shared_from_this(), std::move(response), exchange));
+    return LineStreamPtr(
+        std::make_unique<HttpLineStream>(shared_from_this(), client, std::move(response), exchange));
   } catch (const std::exception& e) {
     return fromException(e.what(), server_);
   }

@@ -1,7 +1,8 @@
 #pragma once
 // The Transport to a real API server over HTTPS, on cpprestsdk (kept out of this header: only
 // http_transport.cpp includes it). One long-lived http_client per server, shared by every call and
-// watch, so connections are pooled and reused; never a client per call.
+// watch, so connections are pooled and reused; never a client per call (a new one only after a
+// request failed unsent, below).
 //
 // Guarantees: the server's certificate is verified against the configuration's CA only (the
 // system's roots when it names none; no verification with insecure-skip-tls-verify), and its name or
@@ -13,7 +14,13 @@
 // the exchange is abandoned and ends inside the library, a call when its answer comes (the connection
 // is then reused), a watch at the next data the server sends; the client lives until then. A
 // connection silent for `idleTimeout` is closed (a watch then fails with ErrorKind::Network), which
-// bounds how long an abandoned exchange can hold one. No exception leaves.
+// bounds how long an abandoned exchange can hold one. A request that failed before its last byte went
+// out (the server cannot have acted on it: typically the pooled connection to a server that
+// restarted is dead) is sent once more, whatever its verb, on a fresh connection: the transport
+// then starts a new http_client, so the old pool's other dead connections are not tried one by one.
+// After its last byte went out a request is never sent again unless its verb is idempotent (GET,
+// HEAD, OPTIONS, PUT, DELETE): cpprestsdk's own resend after a broken answer on a reused connection
+// is stopped for POST and PATCH. No exception leaves.
 
 #include <chrono>
 #include <memory>

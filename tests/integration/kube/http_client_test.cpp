@@ -1,8 +1,13 @@
 // The HTTPS client against the embedded API server on a real socket with TLS and a bearer token:
 // the kubeconfig the server writes is loaded by kube_config and used as is.
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cctype>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
@@ -365,6 +370,265 @@ TEST_F(HttpClientTest, AServerThatStopsEndsTheWatch) {
     EXPECT_FALSE(ended.value().has_value());
   } else {
     EXPECT_EQ(ended.error().kind, ErrorKind::Network);
+  }
+}
+
+// An API server restarted between two requests of one client leaves the client's pooled connection
+// to the old process dead; the next request, whatever its verb, fails on it before the server saw a
+// byte and is sent again, once, on a fresh connection: the caller sees one success and the server one
+// request. Each verb gets its own restart, with the connection of the request before it pooled.
+class RestartedServerTest : public HttpClientTest {
+ protected:
+  void restart() {
+    const std::string url = https_->server().url();
+    const int port = std::stoi(url.substr(url.rfind(':') + 1));
+    if (restarted_) {
+      restarted_->stop();
+    } else {
+      https_->server().stop();
+    }
+    restarted_.reset();
+    restarted_ = std::make_unique<apiserver::HttpServer>(
+        api_->handler(), apiserver::HttpServerOptions{"127.0.0.1", port, https_->tls()});
+    auto failed = restarted_->start();
+    ASSERT_FALSE(failed.has_value()) << *failed;
+    ASSERT_EQ(restarted_->url(), url) << "the server came back on another port";
+  }
+  void TearDown() override {
+    client_.reset();
+    if (restarted_) {
+      restarted_->stop();
+    }
+    restarted_.reset();
+    HttpClientTest::TearDown();
+  }
+  std::unique_ptr<apiserver::HttpServer> restarted_;
+};
+
+TEST_F(RestartedServerTest, EveryVerbSucceedsAtOnceOnTheFirstRequestAfterARestart) {
+  const auto& type = meta::Resource<crds::Domain>::type();
+  ASSERT_TRUE(client_->list(type, "vms", {}).has_value());  // a connection in the pool
+  for (int round = 0; round < 3; ++round) {
+    const std::string name = "after-restart-" + std::to_string(round);
+    ASSERT_NO_FATAL_FAILURE(restart());
+    auto created = client_->create(type, domain(name), {});  // POST
+    ASSERT_TRUE(created.has_value()) << "round " << round << ": " << created.error().describe();
+
+    ASSERT_NO_FATAL_FAILURE(restart());
+    auto got = client_->get(type, "vms", name);  // GET
+    ASSERT_TRUE(got.has_value()) << "round " << round << ": " << got.error().describe();
+
+    ASSERT_NO_FATAL_FAILURE(restart());
+    json changed = got.value();
+    changed["spec"]["vcpus"] = 2;
+    auto updated = client_->update(type, changed, {});  // PUT
+    ASSERT_TRUE(updated.has_value()) << "round " << round << ": " << updated.error().describe();
+
+    ASSERT_NO_FATAL_FAILURE(restart());
+    auto patched = client_->patch(type, "vms", name, PatchType::Merge,
+                                  R"({"metadata":{"labels":{"round":")" + std::to_string(round) + R"("}}})",
+                                  {});  // PATCH
+    ASSERT_TRUE(patched.has_value()) << "round " << round << ": " << patched.error().describe();
+    EXPECT_EQ(patched.value()["metadata"]["generation"], updated.value()["metadata"]["generation"])
+        << "a label patch changes no generation: the update and the patch were each applied once";
+
+    ASSERT_NO_FATAL_FAILURE(restart());
+    auto removed = client_->remove(type, "vms", name, {});  // DELETE
+    ASSERT_TRUE(removed.has_value()) << "round " << round << ": " << removed.error().describe();
+
+    ASSERT_NO_FATAL_FAILURE(restart());
+    auto watch = client_->watch(type, "vms", {});  // a watch's GET
+    ASSERT_TRUE(watch.has_value()) << "round " << round << ": " << watch.error().describe();
+    watch.value()->cancel();
+  }
+}
+
+// A plain-HTTP server on loopback, a thread per connection, that reads whole requests and answers
+// each with 200 {} on a kept-alive connection, except a request for `hangUpPath` that is not the first
+// on its connection (so one the client sent on a reused, pooled connection): that one it reads to
+// its last byte and then closes the connection without a word, as a server that died after
+// receiving it. It counts the complete requests; one cut off before its end is not one.
+class HangUpServer {
+ public:
+  explicit HangUpServer(std::string hangUpPath) : hangUpPath_(std::move(hangUpPath)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&address), length), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port_ = ntohs(address.sin_port);
+    acceptor_ = std::thread([this] {
+      while (true) {
+        const int connection = ::accept(fd_, nullptr, nullptr);
+        if (connection < 0) {
+          return;
+        }
+        std::lock_guard lock(mutex_);
+        connections_.push_back(connection);
+        servers_.emplace_back([this, connection] { serve(connection); });
+      }
+    });
+  }
+  ~HangUpServer() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    acceptor_.join();
+    {
+      std::lock_guard lock(mutex_);
+      for (const int connection : connections_) {
+        ::shutdown(connection, SHUT_RDWR);  // wakes recv()
+      }
+    }
+    for (std::thread& server : servers_) {
+      server.join();
+    }
+    for (const int connection : connections_) {
+      ::close(connection);
+    }
+    ::close(fd_);
+  }
+  HangUpServer(const HangUpServer&) = delete;
+  HangUpServer& operator=(const HangUpServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // How many complete requests "METHOD path" came in.
+  int received(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(std::count(requests_.begin(), requests_.end(), line));
+  }
+  int hungUp() {
+    std::lock_guard lock(mutex_);
+    return hungUp_;
+  }
+
+ private:
+  void serve(int connection) {
+    std::string buffer;
+    for (int onConnection = 1;; ++onConnection) {
+      std::size_t end = std::string::npos;
+      while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
+        if (!readMore(connection, buffer)) {
+          return;
+        }
+      }
+      const std::string head = buffer.substr(0, end);
+      std::string lowered = head;
+      std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      std::size_t length = 0;
+      if (auto at = lowered.find("content-length:"); at != std::string::npos) {
+        length = std::stoul(lowered.substr(at + std::string("content-length:").size()));
+      }
+      while (buffer.size() < end + 4 + length) {
+        if (!readMore(connection, buffer)) {
+          return;  // cut off before its end: not a request
+        }
+      }
+      buffer.erase(0, end + 4 + length);
+      const std::string line = head.substr(0, head.find(" HTTP/"));
+      const bool hangUp = onConnection > 1 && line.substr(line.find(' ') + 1) == hangUpPath_;
+      {
+        std::lock_guard lock(mutex_);
+        requests_.push_back(line);
+        hungUp_ += hangUp ? 1 : 0;
+      }
+      if (hangUp) {
+        ::shutdown(connection, SHUT_RDWR);
+        return;
+      }
+      const std::string answer =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+      if (::send(connection, answer.data(), answer.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(answer.size())) {
+        return;
+      }
+    }
+  }
+  static bool readMore(int connection, std::string& buffer) {
+    std::array<char, 4096> chunk{};
+    const ssize_t got = ::recv(connection, chunk.data(), chunk.size(), 0);
+    if (got <= 0) {
+      return false;
+    }
+    buffer.append(chunk.data(), static_cast<std::size_t>(got));
+    return true;
+  }
+
+  const std::string hangUpPath_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::mutex mutex_;  // guards connections_, servers_, requests_ and hungUp_
+  std::vector<int> connections_;
+  std::vector<std::thread> servers_;
+  std::vector<std::string> requests_;
+  int hungUp_ = 0;
+};
+
+KubeResult<std::shared_ptr<HttpTransport>> plainTransport(const std::string& url) {
+  ClusterConfig config;
+  config.server = url;
+  return HttpTransport::create(config);
+}
+
+RestRequest plainRequest(const std::string& method, const std::string& path, std::string body = "") {
+  RestRequest request;
+  request.method = method;
+  request.path = path;
+  request.contentType = body.empty() ? "" : "application/json";
+  request.body = std::move(body);
+  request.timeout = std::chrono::seconds(10);
+  return request;
+}
+
+// A request to /second on a pooled connection, after a request to /first; tried again (at most 20
+// times) while the library happened to send it on a fresh connection, which the server answers.
+struct ReusedAttempt {
+  KubeResult<RestResponse> result = KubeError{};
+  int sent = 0;
+};
+ReusedAttempt sendOnAReusedConnection(HttpTransport& transport, HangUpServer& server,
+                                      const std::string& method, const std::string& body) {
+  ReusedAttempt attempt;
+  while (attempt.sent < 20 && server.hungUp() == 0) {
+    auto first = transport.send(plainRequest("GET", "/first"));
+    EXPECT_TRUE(first.has_value()) << first.error().describe();
+    attempt.result = transport.send(plainRequest(method, "/second", body));
+    ++attempt.sent;
+  }
+  return attempt;
+}
+
+// cpprestsdk sends a request again by itself when the answer on a reused connection breaks off before
+// its status line; after the whole request went out the server may have acted on it, so the transport
+// lets that happen for idempotent verbs only.
+TEST(HttpTransportResend, ANonIdempotentRequestIsNotSentAgainAfterItsLastByteWentOut) {
+  for (const std::string method : {"POST", "PATCH"}) {
+    HangUpServer server("/second");
+    auto transport = plainTransport(server.url());
+    ASSERT_TRUE(transport.has_value()) << transport.error().describe();
+    const ReusedAttempt attempt = sendOnAReusedConnection(*transport.value(), server, method, R"({"a":1})");
+    ASSERT_EQ(server.hungUp(), 1) << method << " never went out on a reused connection";
+    ASSERT_FALSE(attempt.result.has_value()) << method << " was answered: it was sent again";
+    EXPECT_EQ(attempt.result.error().kind, ErrorKind::Network) << attempt.result.error().describe();
+    EXPECT_THAT(attempt.result.error().message, HasSubstr("not sent twice"));
+    EXPECT_EQ(server.received(method + " /second"), attempt.sent) << "each " << method << " once";
+  }
+}
+
+TEST(HttpTransportResend, AnIdempotentRequestIsSentAgainAfterABrokenAnswer) {
+  for (const std::string method : {"GET", "PUT", "DELETE"}) {
+    HangUpServer server("/second");
+    auto transport = plainTransport(server.url());
+    ASSERT_TRUE(transport.has_value()) << transport.error().describe();
+    const ReusedAttempt attempt =
+        sendOnAReusedConnection(*transport.value(), server, method, method == "PUT" ? R"({"a":1})" : "");
+    ASSERT_GE(server.hungUp(), 1) << method << " never went out on a reused connection";
+    ASSERT_TRUE(attempt.result.has_value()) << method << ": " << attempt.result.error().describe();
+    EXPECT_EQ(attempt.result.value().status, 200);
+    EXPECT_EQ(server.received(method + " /second"), attempt.sent + server.hungUp()) << "sent again each time";
   }
 }
 
