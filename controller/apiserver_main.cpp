@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", dataDirName, "Where objects are kept")->capture_default_str();
   app.add_option("--kubeconfig", kubeconfigName, "Kubeconfig to write (default: <data-dir>/kubeconfig)");
   app.add_option("--address", serverOptions.address, "Address to listen on")->capture_default_str();
-  app.add_option("--port", serverOptions.port, "Port to listen on (0: the first free one from 38000)")
+  app.add_option("--port", serverOptions.port, "Port to listen on (0: a free one in 38000-38999)")
       ->check(virtsnap::integerIn(0, 65535))
       ->capture_default_str();
   virtsnap::addLogFlags(app, logOptions);

@@ -15,7 +15,7 @@ struct StandaloneOptions {
   std::filesystem::path dataDir = "virtsnap-data";
   std::filesystem::path crdDir = "crds";
   std::string address = "127.0.0.1";  // loopback only
-  int port = 0;                       // 0: the first free one from 38000
+  int port = 0;                       // 0: a free one in 38000-38999
 };
 
 class StandaloneServer {

@@ -10,6 +10,7 @@
 
 #include <cpprest/http_listener.h>
 #include <cpprest/producerconsumerstream.h>
+#include <unistd.h>
 
 #include "controller/apiserver/validation/request_body.h"
 
@@ -25,10 +26,14 @@ class HttpServer::Impl {
   ~Impl() { stop(); }
 
   std::optional<std::string> start() {
-    const int first = options_.port != 0 ? options_.port : 38000;
-    const int last = options_.port != 0 ? options_.port : 38999;
+    // Without a port, the first free one in 38000-38999 from an offset per process: servers of
+    // processes started side by side (tests under ctest -j) do not all race for the same ports, and a
+    // server restarted on its port is not beaten to it by another process's search.
+    const int tries = options_.port != 0 ? 1 : 1000;
+    const int offset = static_cast<int>(getpid() % 1000);
     std::string lastError;
-    for (int port = first; port <= last; ++port) {
+    for (int i = 0; i < tries; ++i) {
+      const int port = options_.port != 0 ? options_.port : 38000 + (offset + i) % 1000;
       const std::string url =
           std::string(options_.tls ? "https://" : "http://") + options_.address + ":" + std::to_string(port);
       try {

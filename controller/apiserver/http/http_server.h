@@ -13,7 +13,7 @@ namespace virtsnap::apiserver {
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
-  int port = 0;                    // 0: the first free port from 38000 on
+  int port = 0;                    // 0: a free one in 38000-38999 (see start())
   std::optional<TlsMaterial> tls;  // HTTPS with this certificate (kubectl sends tokens only over TLS)
 };
 
