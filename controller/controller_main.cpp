@@ -23,6 +23,7 @@
 #include "controller/command_line.h"
 #include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
+#include "controller/kube/rest_client_metrics.h"
 #include "controller/logging/spdlog_logger.h"
 #include "drivers/libvirt/libvirt_driver.h"
 
@@ -51,6 +52,15 @@ std::string defaultIdentity() {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+// "host:port" of the API server's URL, the rest_client_* metrics' host label (as client-go's).
+std::string serverHost(const std::string& server) {
+  std::string host = server;
+  if (auto scheme = host.find("://"); scheme != std::string::npos) {
+    host = host.substr(scheme + 3);
+  }
+  return host.substr(0, host.find('/'));
 }
 
 }  // namespace
@@ -202,8 +212,11 @@ int main(int argc, char** argv) {
   if (!config) {
     return fail("no usable cluster configuration: " + config.error());
   }
+  auto registry = std::make_shared<prometheus::Registry>();
   kube::RestClientOptions clientOptions;
   clientOptions.userAgent = "virtsnap-controller";
+  clientOptions.metrics =
+      std::make_shared<kube::RestClientMetrics>(registry, serverHost(config.value().server));
   auto client = kube::makeHttpApiClient(config.value(), clientOptions);
   kube::RestClientOptions leaseOptions = clientOptions;
   // Well below the renew deadline, so one hung call cannot cost the Lease.
@@ -230,7 +243,6 @@ int main(int argc, char** argv) {
   }
   drivers::libvirt::LibvirtDriver driver(driverOptions);
 
-  auto registry = std::make_shared<prometheus::Registry>();
   options.settings.storagePool = storagePool;
   options.settings.pollPeriod =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(pollSeconds));
@@ -246,6 +258,9 @@ int main(int argc, char** argv) {
       exposer = std::make_unique<prometheus::Exposer>(
           metricsAddress.starts_with(":") ? "0.0.0.0" + metricsAddress : metricsAddress);
       exposer->RegisterCollectable(registry);
+      for (const auto& scraped : manager.scrapedMetrics()) {
+        exposer->RegisterCollectable(scraped);
+      }
     } catch (const std::exception& error) {
       return fail("cannot serve metrics on " + metricsAddress + ": " + error.what());
     }
@@ -253,19 +268,35 @@ int main(int argc, char** argv) {
   std::unique_ptr<agent::HealthServer> health;
   if (healthAddress != "0") {
     health = std::make_unique<agent::HealthServer>(
-        healthAddress, std::vector<agent::ReadinessCheck>{
-                           {"lease-and-caches",
-                            [&manager]() -> std::optional<std::string> {
-                              if (manager.ready())
-                                return std::nullopt;
-                              return std::string("waiting for the node's Lease and the caches");
-                            }},
-                           {"libvirt", [&driver]() -> std::optional<std::string> {
-                              auto reached = driver.capabilities();
-                              if (reached)
-                                return std::nullopt;
-                              return reached.error().message;
-                            }}});
+        healthAddress,
+        std::vector<agent::ReadinessCheck>{
+            {"leader-election",
+             [&manager, lease = agent::agentLeaseName(nodeName)]() -> std::optional<std::string> {
+               if (manager.leading())
+                 return std::nullopt;
+               return "not holding the node's Lease " + lease;
+             }},
+            {"informer-sync",
+             [&manager]() -> std::
+                              optional<std::string> {
+                                if (manager.cachesSynced())
+                                  return std::nullopt;
+                                return std::string(
+                                    "the Domain, Snapshot and SnapshotRevert caches have not synced");
+                              }},
+            {"workers",
+             [&manager]() -> std::
+                              optional<std::string> {
+                                if (manager.ready())
+                                  return std::nullopt;
+                                return std::string("the reconcilers' workers are not running");
+                              }},
+            {"libvirt", [&driver]() -> std::optional<std::string> {
+               auto reached = driver.capabilities();
+               if (reached)
+                 return std::nullopt;
+               return reached.error().message;
+             }}});
     if (auto failed = health->start()) {
       return fail(*failed);
     }

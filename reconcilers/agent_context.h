@@ -15,6 +15,7 @@
 #include "controller/kube/object_cache.h"
 #include "drivers/hypervisor_driver.h"
 #include "drivers/storage_roots.h"
+#include "reconcilers/agent_observer.h"
 #include "reconcilers/hypervisor_views.h"
 
 namespace virtsnap::reconcilers {
@@ -52,7 +53,8 @@ struct AgentContext {
   const kube::ObjectCache* reverts = nullptr;
   kube::EventRecorderPtr events;
   AgentQueues* queues = nullptr;
-  WallClock wallClock;  // condition and status timestamps
+  AgentObserver* observer = nullptr;  // null: nothing reported
+  WallClock wallClock;                // condition and status timestamps
 };
 
 }  // namespace virtsnap::reconcilers

@@ -180,6 +180,9 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
   if (auto problem = refresh(recovered)) {
     return *problem;
   }
+  if (context_.observer) {
+    context_.observer->polled(wallNow(context_.wallClock));
+  }
   const std::string ns = domain.metadata.namespaceName.value_or("");
   for (const std::string& snapshotName : changed) {
     context_.queues->enqueueSnapshot(ns, snapshotName);
@@ -463,11 +466,17 @@ std::optional<DomainReconciler::Converged> DomainReconciler::recoverTree(const D
   }
   if (auto failed = context_.driver->redefineSnapshots(access.domain(), definitions, current)) {
     failedBefore = DomainView::FailedRecovery{fingerprint, failed->message, now};
+    if (context_.observer) {
+      context_.observer->metadataRecovery(false);
+    }
     event(domain, kube::EventType::Warning, "TreeRecoveryFailed", failed->message);
     return failedStalled(failed->message);
   }
   failedBefore.reset();
   recovered = true;
+  if (context_.observer) {
+    context_.observer->metadataRecovery(true);
+  }
   event(domain, kube::EventType::Normal, "TreeRecovered",
         "redefined " + std::to_string(definitions.size()) + " snapshots from their recorded definitions" +
             (current ? ", current " + *current : ""));

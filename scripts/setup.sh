@@ -46,3 +46,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "setup.sh: system packages ready (libvirt $(pkg-config --modversion libvirt))"
+
+# promtool (the metrics and alert-rule tests) from Debian's prometheus package, unpacked without
+# installing the server (no service, no user): the package's promtool into /opt/virtsnap/promtool.
+# scripts/test.sh hands the path to the tests (VIRTSNAP_PROMTOOL). Skipped when already there.
+promtool_dir=/opt/virtsnap/promtool
+if [ ! -x "$promtool_dir/usr/bin/promtool" ]; then
+  download=$(mktemp -d)
+  chmod 755 "$download"  # apt's download user writes into it
+  (cd "$download" && apt-get download -qq prometheus >/dev/null 2>&1) ||
+    { apt-get update -qq && (cd "$download" && apt-get download -qq prometheus >/dev/null); }
+  rm -rf "$promtool_dir.new" && mkdir -p "$promtool_dir.new"
+  dpkg -x "$download"/prometheus_*.deb "$promtool_dir.new"
+  rm -f "$promtool_dir.new/usr/bin/prometheus"  # the server itself is not needed
+  rm -rf "$promtool_dir" && mv "$promtool_dir.new" "$promtool_dir"
+  rm -rf "$download"
+fi
+echo "setup.sh: promtool ready ($("$promtool_dir/usr/bin/promtool" --version 2>&1 | head -n 1))"

@@ -20,6 +20,8 @@ stage() {
 stage "set-up"
 bash scripts/setup.sh
 bash scripts/setup-qemu.sh
+# The metrics and alert-rule tests run the promtool that setup.sh unpacked.
+export VIRTSNAP_PROMTOOL=/opt/virtsnap/promtool/usr/bin/promtool
 # The e2e fixture starts libvirtd; stop it (and any domain a failed test left) whatever happens.
 trap 'bash scripts/stop-libvirtd.sh --destroy-domains >/dev/null 2>&1 || true' EXIT
 

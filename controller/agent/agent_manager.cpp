@@ -1,7 +1,9 @@
 #include "controller/agent/agent_manager.h"
 
 #include "base/logger.h"
+#include "controller/agent/object_count_metrics.h"
 #include "controller/kube/event_recorder_api.h"
+#include "controller/kube/event_recorder_metrics.h"
 #include "crds/domain.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
@@ -60,11 +62,13 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
                            std::shared_ptr<prometheus::Registry> registry)
     : options_(std::move(options)),
       client_(std::move(client)),
-      driver_(driver),
       registry_(std::move(registry)),
+      driver_(driver, registry_),
       clock_(systemClock()),
       random_(systemRandom()),
-      views_(driver) {
+      observer_(registry_),
+      leaderMetrics_(registry_, agentLeaseName(options_.settings.nodeName)),
+      views_(driver_) {
   const std::string& node = options_.settings.nodeName;
   kube::ApiEventRecorderOptions recorderOptions;
   recorderOptions.component = "virtsnap-agent";
@@ -95,6 +99,10 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
   context_.reverts = &reverts_->cache();
   context_.events = recorder_;
   context_.queues = this;
+  context_.observer = &observer_;
+  objectCounts_ = std::make_shared<ObjectCountMetrics>(domains_->cache(), snapshots_->cache());
+  eventCounts_ =
+      std::make_shared<kube::EventRecorderMetrics>([recorder = recorder_] { return recorder->stats(); });
 
   auto controllerOptions = [&](const std::string& name) {
     kube::ControllerOptions controller;
@@ -114,13 +122,17 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
 
   kube::LeaderCallbacks callbacks;
   callbacks.onStartedLeading = [this] {
+    leaderMetrics_.leading(true);
     std::lock_guard lock(mutex_);
     leading_ = true;
+    leadingNow_ = true;
     changed_.notify_all();
   };
   callbacks.onStoppedLeading = [this] {
+    leaderMetrics_.leading(false);
     std::lock_guard lock(mutex_);
     leading_ = false;
+    leadingNow_ = false;
     changed_.notify_all();
   };
   elector_ = std::make_unique<kube::LeaderElector>(std::move(leaseClient), agentLeaseConfig(options_),
@@ -199,6 +211,10 @@ void AgentManager::enqueueNextOperation(const nlohmann::json& object) {
   }
 }
 
+std::vector<std::shared_ptr<prometheus::Collectable>> AgentManager::scrapedMetrics() const {
+  return {objectCounts_, eventCounts_};
+}
+
 void AgentManager::enqueueDomain(const std::string& ns, const std::string& name) {
   domainController_->enqueue(kube::objectKey(ns, name));
 }
@@ -242,6 +258,7 @@ void AgentManager::run() {
       }
     }
   }
+  synced_ = true;
   domainController_->start();
   snapshotController_->start();
   revertController_->start();

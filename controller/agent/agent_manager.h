@@ -14,14 +14,18 @@
 #include <string>
 #include <thread>
 
+#include <prometheus/collectable.h>
 #include <prometheus/registry.h>
 
 #include "base/clock.h"
 #include "base/random_source.h"
+#include "controller/agent/metered_driver.h"
+#include "controller/agent/reconcile_observer_metrics.h"
 #include "controller/kube/api_client.h"
 #include "controller/kube/controller.h"
 #include "controller/kube/event_recorder.h"
 #include "controller/kube/informer.h"
+#include "controller/kube/leader_election_metrics.h"
 #include "controller/kube/lease.h"
 #include "drivers/hypervisor_driver.h"
 #include "reconcilers/agent_context.h"
@@ -71,6 +75,13 @@ class AgentManager final : public reconcilers::AgentQueues {
 
   // The Lease is held, the caches synced and the workers running.
   bool ready() const { return ready_.load(); }
+  // The readiness checks one by one: this agent holds the node's Lease; the informers' caches synced.
+  bool leading() const { return leadingNow_.load(); }
+  bool cachesSynced() const { return synced_.load(); }
+  // The metrics computed at scrape time (object counts from the caches, the event recorder's
+  // outcomes), to register with the exposer beside the registry; they read the manager's members, so
+  // unregister them before the manager goes.
+  std::vector<std::shared_ptr<prometheus::Collectable>> scrapedMetrics() const;
   // The Lease was lost while leading: the process should exit (as controller-runtime's does).
   bool failed() const { return failed_.load(); }
   // Blocks until ready(), failed() or `timeout`.
@@ -88,10 +99,12 @@ class AgentManager final : public reconcilers::AgentQueues {
 
   const AgentManagerOptions options_;
   const kube::ApiClientPtr client_;
-  drivers::HypervisorDriver& driver_;
   const std::shared_ptr<prometheus::Registry> registry_;
+  MeteredDriver driver_;  // the hypervisor, every call timed
   const ClockPtr clock_;
   const RandomSourcePtr random_;
+  ReconcileObserverMetrics observer_;
+  kube::LeaderElectionMetrics leaderMetrics_;
 
   reconcilers::HypervisorViews views_;
   reconcilers::AgentContext context_;
@@ -103,12 +116,16 @@ class AgentManager final : public reconcilers::AgentQueues {
   std::unique_ptr<kube::Controller> snapshotController_;
   std::unique_ptr<kube::Controller> revertController_;
   std::unique_ptr<kube::LeaderElector> elector_;
+  std::shared_ptr<prometheus::Collectable> objectCounts_;
+  std::shared_ptr<prometheus::Collectable> eventCounts_;
 
   std::mutex mutex_;  // guards stopping_, leading_ and the waits on changed_
   std::condition_variable changed_;
   bool stopping_ = false;
   bool leading_ = false;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> leadingNow_{false};
+  std::atomic<bool> synced_{false};
   std::atomic<bool> failed_{false};
   std::thread thread_;
 };

@@ -148,9 +148,20 @@ RestRequest RestClient::request(std::string method, std::string path) const {
   return request;
 }
 
+KubeResult<RestResponse> RestClient::send(const RestRequest& request) {
+  if (!options_.metrics) {
+    return transport_->send(request);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto response = transport_->send(request);
+  options_.metrics->request(request.method, response ? response->status : response.error().httpStatus,
+                            std::chrono::steady_clock::now() - started);
+  return response;
+}
+
 KubeResult<nlohmann::json> RestClient::call(const RestRequest& request) {
   limiter_.take();
-  auto response = transport_->send(request);
+  auto response = send(request);
   if (!response) {
     return response.error();
   }
@@ -288,7 +299,13 @@ KubeResult<WatchStreamPtr> RestClient::watch(const meta::ResourceType& type, con
     watch.query.emplace_back("timeoutSeconds", std::to_string(options_.watchTimeout.count()));
   }
   limiter_.take();
+  const auto started = std::chrono::steady_clock::now();
   auto lines = transport_->stream(watch);
+  if (options_.metrics) {
+    // An open stream is a 200; a refused one carries the server's status.
+    options_.metrics->request(watch.method, lines ? 200 : lines.error().httpStatus,
+                              std::chrono::steady_clock::now() - started);
+  }
   if (!lines) {
     return lines.error();
   }

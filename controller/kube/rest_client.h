@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "controller/kube/api_client.h"
+#include "controller/kube/rest_client_metrics.h"
 #include "controller/kube/token_bucket.h"
 #include "controller/kube/transport.h"
 
@@ -28,6 +29,8 @@ struct RestClientOptions {
   std::chrono::seconds watchTimeout{0};
   std::string userAgent = "virtsnap-agent";
   ClockPtr clock;  // for the limiter; null: the system clock
+  // Every request's status and latency (the latency on the system's steady clock); null: not counted.
+  std::shared_ptr<RestClientMetrics> metrics;
 };
 
 class RestClient final : public ApiClient {
@@ -56,6 +59,8 @@ class RestClient final : public ApiClient {
   RestRequest request(std::string method, std::string path) const;
   // Takes a limiter token, sends, and decodes the answer.
   KubeResult<nlohmann::json> call(const RestRequest& request);
+  // Sends through the transport and counts the request in the metrics, when there are any.
+  KubeResult<RestResponse> send(const RestRequest& request);
   KubeResult<nlohmann::json> put(const meta::ResourceType& type, const nlohmann::json& object,
                                  const WriteOptions& options, const std::string& subresource);
 

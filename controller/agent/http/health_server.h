@@ -1,7 +1,8 @@
 #pragma once
-// The health probes on --health-probe-bind-address, as controller-runtime serves them: /healthz
-// answers 200 while the process serves at all; /readyz answers 200 only when every readiness check
-// passes (the Lease held, caches synced, libvirt reachable) and 503 naming the failing ones otherwise.
+// The health probes on --health-probe-bind-address, as controller-runtime serves them: /healthz (and
+// /livez) answers 200 "[+]ping ok" while the process serves at all; /readyz runs every named readiness
+// check (the binary's: leader-election, informer-sync, workers, libvirt) and answers one line per check,
+// "[+]<name> ok" or "[-]<name> failed: <why>", with 200 when all pass and 503 otherwise.
 
 #include <functional>
 #include <memory>
