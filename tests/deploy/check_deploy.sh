@@ -14,7 +14,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-tools=${VIRTSNAP_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/virtsnap/tools}
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+tools=${VIRTSNAP_TOOLS_DIR:-${XDG_CACHE_HOME:-$home/.cache}/virtsnap/tools}
 work=$(mktemp -d "${TMPDIR:-/tmp}/virtsnap-deploy-check.XXXXXX")
 server_pid=
 cleanup() {
