@@ -471,6 +471,11 @@ ApiResponse ApiHandler::route(const ApiRequest& request) {
     return failure(error(404, "NotFound", "the server could not find the requested resource"));
   }
   ApiResponse response = objects(request, *type, ns, name, subresource);
+  if (std::string verb = requestVerb(request.method, !name.empty(), boolParam(request, "watch"));
+      !verb.empty()) {
+    requests_.count(
+        RequestKey{request.header("user-agent"), group, std::move(verb), type->plural, subresource, ns});
+  }
   if (std::string verb = writeVerb(request.method); !verb.empty()) {
     writes_.count(WriteKey{std::move(verb), type->plural, subresource, response.status});
   }

@@ -28,6 +28,9 @@ class ApiHandler {
   FaultInjector& faults() { return faults_; }
   // Every write answered on an object route so far (faults injected before it are not counted).
   const WriteCounter& writes() const { return writes_; }
+  // Every request answered on an object route so far, reads included, by RBAC verb (faults injected
+  // before it are not counted).
+  const RequestCounter& requests() const { return requests_; }
 
  private:
   ApiResponse authorizedHandle(const ApiRequest& request);
@@ -41,6 +44,7 @@ class ApiHandler {
   Now now_;
   FaultInjector faults_;
   WriteCounter writes_;
+  RequestCounter requests_;
 };
 
 }  // namespace virtsnap::apiserver

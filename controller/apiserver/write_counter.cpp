@@ -28,4 +28,27 @@ std::string writeVerb(const std::string& method) {
   return "";
 }
 
+void RequestCounter::count(RequestKey key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++counts_[std::move(key)];
+}
+
+RequestCounts RequestCounter::counts() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return counts_;
+}
+
+std::string requestVerb(const std::string& method, bool named, bool watch) {
+  if (method == "GET") {
+    if (watch) {
+      return "watch";
+    }
+    return named ? "get" : "list";
+  }
+  if (method == "DELETE" && !named) {
+    return "deletecollection";
+  }
+  return writeVerb(method);
+}
+
 }  // namespace virtsnap::apiserver

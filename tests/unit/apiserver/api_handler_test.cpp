@@ -249,6 +249,39 @@ TEST_F(ApiHandlerTest, WritesAreCountedByVerbResourceSubresourceAndAnswer) {
                              {WriteKey{"update", "domains", "status", 200}, 1},
                              {WriteKey{"update", "domains", "status", 409}, 1}};
   EXPECT_EQ(handler_.writes().counts(), expected);
+
+  // Every request that reached the route, reads too, by RBAC verb and whoever sent it; a fault is not one.
+  const RequestCounts requests{{RequestKey{"", "virtsnap.io", "create", "domains", "", "vms"}, 1},
+                               {RequestKey{"", "virtsnap.io", "delete", "domains", "", "vms"}, 1},
+                               {RequestKey{"", "virtsnap.io", "get", "domains", "", "vms"}, 1},
+                               {RequestKey{"", "virtsnap.io", "patch", "domains", "", "vms"}, 1},
+                               {RequestKey{"", "virtsnap.io", "update", "domains", "status", "vms"}, 2}};
+  EXPECT_EQ(handler_.requests().counts(), requests);
+}
+
+TEST_F(ApiHandlerTest, RequestsAreCountedByTheirSendersUserAgent) {
+  ApiError notFound;
+  notFound.code = 404;
+  notFound.reason = "NotFound";
+  notFound.message = "namespaces \"rbac-node\" not found";
+  EXPECT_CALL(store_, get(_, "", "rbac-node")).WillOnce(Return(notFound));
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/rbac-node", {}, {{"user-agent", "virtsnap-controller"}}).status,
+            404);
+  const RequestCounts expected{{RequestKey{"virtsnap-controller", "", "get", "namespaces", "", ""}, 1}};
+  EXPECT_EQ(handler_.requests().counts(), expected);
+}
+
+TEST(RequestVerb, IsRbacsVerbForTheMethodAndTheRoute) {
+  EXPECT_EQ(requestVerb("GET", true, false), "get");
+  EXPECT_EQ(requestVerb("GET", false, false), "list");
+  EXPECT_EQ(requestVerb("GET", false, true), "watch");
+  EXPECT_EQ(requestVerb("GET", true, true), "watch");  // a watch on one object (fieldSelector by name)
+  EXPECT_EQ(requestVerb("POST", false, false), "create");
+  EXPECT_EQ(requestVerb("PUT", true, false), "update");
+  EXPECT_EQ(requestVerb("PATCH", true, false), "patch");
+  EXPECT_EQ(requestVerb("DELETE", true, false), "delete");
+  EXPECT_EQ(requestVerb("DELETE", false, false), "deletecollection");
+  EXPECT_EQ(requestVerb("OPTIONS", true, false), "");
 }
 
 TEST_F(ApiHandlerTest, AnInjectedStatusCarriesTheReasonKubeGivesThatCode) {
