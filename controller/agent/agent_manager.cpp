@@ -1,9 +1,12 @@
 #include "controller/agent/agent_manager.h"
 
+#include <algorithm>
+
 #include "base/logger.h"
 #include "controller/agent/object_count_metrics.h"
 #include "controller/kube/event_recorder_api.h"
 #include "controller/kube/event_recorder_metrics.h"
+#include "crds/api_names.h"
 #include "crds/domain.h"
 #include "crds/snapshot.h"
 #include "crds/snapshot_revert.h"
@@ -26,13 +29,36 @@ kube::Indexers byDomain() {
            }}};
 }
 
+kube::ObjectTransform stripOnly() {
+  return [](nlohmann::json&& object) -> std::optional<nlohmann::json> {
+    stripUnread(object);
+    return std::move(object);
+  };
+}
+
+// Being deleted and still holding the Snapshot finalizer.
+bool awaitsFinalizer(const nlohmann::json& object) {
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object() || !metadata->contains("deletionTimestamp")) {
+    return false;
+  }
+  auto finalizers = metadata->find("finalizers");
+  return finalizers != metadata->end() && finalizers->is_array() &&
+         std::any_of(finalizers->begin(), finalizers->end(), [](const nlohmann::json& finalizer) {
+           return finalizer.is_string() && finalizer.get<std::string>() == crds::kSnapshotFinalizer;
+         });
+}
+
 kube::InformerOptions informerOptions(const meta::ResourceType& type, std::string fieldSelector,
-                                      kube::Indexers indexers,
+                                      kube::Indexers indexers, kube::ObjectTransform transform,
+                                      kube::CacheStorage storage,
                                       std::optional<std::chrono::nanoseconds> resync) {
   kube::InformerOptions options;
   options.watcher.type = type;
   options.watcher.fieldSelector = std::move(fieldSelector);
   options.indexers = std::move(indexers);
+  options.transform = std::move(transform);
+  options.storage = storage;
   options.resyncPeriod = resync;
   options.onFailure = [name = type.plural](const kube::WatcherFailure& failure) {
     logLine(LogLevel::Warning, "informer/" + name, "watch failed: " + failure.error.message);
@@ -41,6 +67,33 @@ kube::InformerOptions informerOptions(const meta::ResourceType& type, std::strin
 }
 
 }  // namespace
+
+void stripUnread(nlohmann::json& object) {
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) {
+    return;
+  }
+  metadata->erase("managedFields");
+  auto annotations = metadata->find("annotations");
+  if (annotations != metadata->end() && annotations->is_object()) {
+    annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+  }
+}
+
+// Kept besides this node's Domains' objects: one being deleted that still holds the finalizer,
+// whatever its Domain. When the Domain itself is gone no node's cache holds its objects, yet their
+// finalizers must be released (the SnapshotReconciler asks the API: Domain Gone -> released; another
+// node's -> left alone); such objects leave every cache once the finalizer goes.
+kube::ObjectTransform ofThisNodesDomains(const kube::ObjectCache& domains) {
+  return [&domains](nlohmann::json&& object) -> std::optional<nlohmann::json> {
+    stripUnread(object);
+    const std::string domainKey = reconcilers::domainKeyOf(object);
+    if ((!domainKey.empty() && domains.get(domainKey)) || awaitsFinalizer(object)) {
+      return std::move(object);
+    }
+    return std::nullopt;
+  };
+}
 
 std::string agentLeaseName(const std::string& nodeName) {
   return "virtsnap-agent-" + nodeName;
@@ -76,18 +129,25 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
   recorder_ =
       std::make_shared<kube::ApiEventRecorder>(client_, recorderOptions, clock_, WallClock{}, random_);
 
-  domains_ =
-      std::make_unique<kube::Informer>(client_,
-                                       informerOptions(meta::Resource<crds::Domain>::type(),
-                                                       "spec.nodeName=" + node, {}, options_.resyncPeriod),
-                                       clock_, random_);
-  snapshots_ = std::make_unique<kube::Informer>(
-      client_, informerOptions(meta::Resource<crds::Snapshot>::type(), "", byDomain(), options_.resyncPeriod),
-      clock_, random_);
-  reverts_ = std::make_unique<kube::Informer>(
+  // Domains: few, read by every reconcile, kept as trees. Snapshots and SnapshotReverts: only this
+  // node's Domains' (ofThisNodesDomains), packed (a fraction of a tree's memory, decoded per read).
+  domains_ = std::make_unique<kube::Informer>(
       client_,
-      informerOptions(meta::Resource<crds::SnapshotRevert>::type(), "", byDomain(), options_.resyncPeriod),
+      informerOptions(meta::Resource<crds::Domain>::type(), "spec.nodeName=" + node, {}, stripOnly(),
+                      kube::CacheStorage::Objects, options_.resyncPeriod),
       clock_, random_);
+  snapshots_ =
+      std::make_unique<kube::Informer>(client_,
+                                       informerOptions(meta::Resource<crds::Snapshot>::type(), "", byDomain(),
+                                                       ofThisNodesDomains(domains_->cache()),
+                                                       kube::CacheStorage::Packed, options_.resyncPeriod),
+                                       clock_, random_);
+  reverts_ =
+      std::make_unique<kube::Informer>(client_,
+                                       informerOptions(meta::Resource<crds::SnapshotRevert>::type(), "",
+                                                       byDomain(), ofThisNodesDomains(domains_->cache()),
+                                                       kube::CacheStorage::Packed, options_.resyncPeriod),
+                                       clock_, random_);
 
   context_.settings = options_.settings;
   context_.driver = &driver_;
@@ -148,12 +208,24 @@ void AgentManager::wireHandlers() {
   auto enqueueDomainObject = [this](const kube::ObjectPtr& object) {
     domainController_->enqueue(kube::objectKey(*object));
   };
-  domainEvents.onAdd = enqueueDomainObject;
+  // A Domain new to this node (created, moved here, or first listed): the Snapshots and
+  // SnapshotReverts the transform dropped while it was away are listed again. A relist is the
+  // watcher's own consistent path (list, then watch from its resourceVersion), so none is missed and
+  // no stale one comes back; Domains arrive rarely, and requests made during one relist share the next.
+  domainEvents.onAdd = [this, enqueueDomainObject](const kube::ObjectPtr& object) {
+    enqueueDomainObject(object);
+    snapshots_->relist();
+    reverts_->relist();
+  };
   domainEvents.onUpdate = [enqueueDomainObject](const kube::ObjectPtr&, const kube::ObjectPtr& current) {
     enqueueDomainObject(current);
   };
-  domainEvents.onDelete = [enqueueDomainObject](const kube::ObjectPtr& last, bool) {
+  // A Domain gone from this node (deleted, or moved to another): its objects leave the caches now (the
+  // Domain cache no longer holds it, so the transform drops them).
+  domainEvents.onDelete = [this, enqueueDomainObject](const kube::ObjectPtr& last, bool) {
     enqueueDomainObject(last);
+    snapshots_->refilter();
+    reverts_->refilter();
   };
   domains_->addHandler(std::move(domainEvents));
 
@@ -247,16 +319,24 @@ void AgentManager::run() {
     }
   }
   logLine(LogLevel::Info, "manager", "holding the node's Lease; starting the informers");
-  domains_->start();
-  snapshots_->start();
-  reverts_->start();
-  for (kube::Informer* informer : {domains_.get(), snapshots_.get(), reverts_.get()}) {
-    while (!informer->waitForSync(clock_->now() + std::chrono::milliseconds(200))) {
+  // The Domains first: the Snapshot and SnapshotRevert transforms admit by the Domain cache.
+  auto synced = [this](kube::Informer& informer) {
+    while (!informer.waitForSync(clock_->now() + std::chrono::milliseconds(200))) {
       std::lock_guard lock(mutex_);
       if (stopping_) {
-        return;
+        return false;
       }
     }
+    return true;
+  };
+  domains_->start();
+  if (!synced(*domains_)) {
+    return;
+  }
+  snapshots_->start();
+  reverts_->start();
+  if (!synced(*snapshots_) || !synced(*reverts_)) {
+    return;
   }
   synced_ = true;
   domainController_->start();

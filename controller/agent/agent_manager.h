@@ -3,8 +3,10 @@
 // then the informers' caches synced, then the reconcilers' workers - and reports readiness only then;
 // stop() stops taking work, lets the hypervisor operations in flight finish, then releases the
 // Lease. Node ownership: the Domain informer watches only this node's Domains (field selector
-// spec.nodeName); the Snapshot and SnapshotRevert caches are indexed by Domain, and every
-// reconciler checks ownership again before any hypervisor call.
+// spec.nodeName); the Snapshot and SnapshotRevert informers keep only the objects of the Domains in
+// that cache (a transform drops the rest, a Domain's arrival relists them, its departure refilters
+// them), stripped of what no reconciler reads and packed (kube::CacheStorage::Packed); the caches are
+// indexed by Domain, and every reconciler checks ownership again before any hypervisor call.
 
 #include <atomic>
 #include <chrono>
@@ -50,6 +52,15 @@ struct AgentManagerOptions {
   std::chrono::milliseconds leaseRetryPeriod{2000};
 };
 
+// Drops what no reconciler reads from an object: metadata.managedFields and kubectl's
+// last-applied-configuration annotation (the agent writes through merge patches and /status, which
+// keep both on the server). The transform of the Domain informer.
+void stripUnread(nlohmann::json& object);
+// The transform of the Snapshot and SnapshotRevert informers: stripUnread, and only objects whose
+// Domain is in `domains` (this node's), or which are being deleted and still hold the Snapshot
+// finalizer (their Domain may be gone: see agent_manager.cpp). `domains` must outlive it.
+kube::ObjectTransform ofThisNodesDomains(const kube::ObjectCache& domains);
+
 // The node's Lease: "virtsnap-agent-<node>".
 std::string agentLeaseName(const std::string& nodeName);
 
@@ -86,6 +97,11 @@ class AgentManager final : public reconcilers::AgentQueues {
   bool failed() const { return failed_.load(); }
   // Blocks until ready(), failed() or `timeout`.
   bool waitReady(std::chrono::milliseconds timeout);
+
+  // The informers' caches, for inspection (tests, debugging); they live as long as the manager.
+  const kube::ObjectCache& domainCache() const { return domains_->cache(); }
+  const kube::ObjectCache& snapshotCache() const { return snapshots_->cache(); }
+  const kube::ObjectCache& revertCache() const { return reverts_->cache(); }
 
   void enqueueDomain(const std::string& ns, const std::string& name) override;
   void enqueueSnapshot(const std::string& ns, const std::string& name) override;

@@ -7,7 +7,7 @@ namespace virtsnap::kube {
 Informer::Informer(ApiClientPtr client, InformerOptions options, ClockPtr clock, RandomSourcePtr random)
     : options_(std::move(options)),
       clock_(std::move(clock)),
-      cache_(options_.indexers),
+      cache_(options_.indexers, options_.storage),
       watcher_(std::move(client), options_.watcher, clock_, std::move(random)) {}
 
 Informer::~Informer() {
@@ -55,6 +55,30 @@ void Informer::stop() {
   }
   if (resyncThread_.joinable()) {
     resyncThread_.join();
+  }
+}
+
+void Informer::relist() {
+  watcher_.requestRelist();
+}
+
+void Informer::refilter() {
+  if (!options_.transform) {
+    return;
+  }
+  std::lock_guard dispatch(dispatchMutex_);
+  for (const ObjectPtr& object : cache_.list()) {
+    if (options_.transform(nlohmann::json(*object))) {
+      continue;  // still admitted; the cached object stays as it is
+    }
+    ObjectPtr previous = cache_.erase(objectKey(*object));
+    if (previous) {
+      notify([&](const EventHandler& handler) {
+        if (handler.onDelete) {
+          handler.onDelete(previous, /*finalStateUnknown=*/false);
+        }
+      });
+    }
   }
 }
 

@@ -13,8 +13,12 @@
 //   DeletedFinalStateUnknown: the deletion itself was not seen), and every listed object gets onAdd
 //   (new) or onUpdate(old, new) (already known). A Delete for an object the handlers never heard of
 //   is not passed on.
-// - The transform hook sees every object before the cache does; it may slim it or drop it (nullopt).
-//   A dropped object that was cached counts as deleted (the agent's Domain moved to another node).
+// - The transform hook sees every object before the cache does (from the list and the watch); it may
+//   slim it or drop it (nullopt). A dropped object is not cached and no handler hears of it; a later
+//   event for it that passes is an onAdd; a cached object that no longer passes is removed with
+//   onDelete (the agent's Domain moved to another node). When what the transform decides on changes
+//   outside the object (the agent's set of Domains), relist() brings in what it now admits, and
+//   refilter() removes (onDelete) what it now drops.
 // - hasSynced() turns true once the first full list is in the cache and its handler calls returned
 //   (client-go's HasSynced), and stays true.
 // - With a resync period, every cached object is re-delivered as onUpdate(obj, obj) each period.
@@ -45,7 +49,8 @@
 namespace virtsnap::kube {
 
 // Slims an object for the cache, or drops it (nullopt): it is not this agent's. It must keep
-// metadata.namespace and metadata.name (the cache key) as they are.
+// metadata.namespace and metadata.name (the cache key) as they are, and be idempotent: refilter()
+// gives it objects it already slimmed. It runs on the informer's threads, under its dispatch lock.
 using ObjectTransform = std::function<std::optional<nlohmann::json>(nlohmann::json&&)>;
 
 struct EventHandler {
@@ -59,6 +64,7 @@ struct InformerOptions {
   WatcherConfig watcher;
   ObjectTransform transform;  // none: keep every object whole
   Indexers indexers;
+  CacheStorage storage = CacheStorage::Objects;          // Packed: a fraction of the memory (object_cache.h)
   std::optional<std::chrono::nanoseconds> resyncPeriod;  // none: no resync
   Watcher::FailureObserver onFailure;                    // called on the watch thread
 };
@@ -76,6 +82,13 @@ class Informer {
   void start();
   // Stops and joins; idempotent.
   void stop();
+
+  // Lists again (as after a 410), so objects the transform dropped are offered to it again; the
+  // relist ends in the usual handler calls. Any thread, handlers included; requests coalesce.
+  void relist();
+  // Offers every cached object to the transform again and removes (onDelete, not finalStateUnknown)
+  // those it drops now. Any thread but this informer's own handlers.
+  void refilter();
 
   bool hasSynced() const;
   // Waits on the clock until synced; false if the deadline passed or the informer stopped first.

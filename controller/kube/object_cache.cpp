@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
+
+#include <zlib.h>
 
 namespace virtsnap::kube {
 
@@ -38,24 +41,64 @@ std::string namespacedIndexValue(const nlohmann::json& object, const std::string
   return metadataString(object, "namespace") + "/" + value;
 }
 
-ObjectCache::ObjectCache(Indexers indexers) {
+ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage) : storage_(storage) {
   for (auto& [name, function] : indexers) {
     indexes_[name].function = std::move(function);
   }
 }
 
+ObjectCache::Slot ObjectCache::store(ObjectPtr object) const {
+  Slot slot;
+  if (storage_ == CacheStorage::Objects) {
+    slot.object = std::move(object);
+    return slot;
+  }
+  const std::vector<std::uint8_t> raw = nlohmann::json::to_msgpack(*object);
+  const auto rawSize = static_cast<std::uint32_t>(raw.size());
+  uLongf bound = compressBound(static_cast<uLong>(raw.size()));
+  slot.packed.resize(4 + bound);
+  for (int i = 0; i < 4; ++i) {
+    slot.packed[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(rawSize >> (8 * i));
+  }
+  if (compress2(slot.packed.data() + 4, &bound, raw.data(), static_cast<uLong>(raw.size()),
+                Z_DEFAULT_COMPRESSION) != Z_OK) {
+    throw std::runtime_error("the object cache could not deflate an object");  // only out of memory
+  }
+  slot.packed.resize(4 + bound);
+  slot.packed.shrink_to_fit();
+  return slot;
+}
+
+ObjectPtr ObjectCache::load(const Slot& slot) const {
+  if (storage_ == CacheStorage::Objects) {
+    return slot.object;
+  }
+  std::uint32_t rawSize = 0;
+  for (int i = 0; i < 4; ++i) {
+    rawSize |= static_cast<std::uint32_t>(slot.packed[static_cast<std::size_t>(i)]) << (8 * i);
+  }
+  std::vector<std::uint8_t> raw(rawSize);
+  uLongf size = rawSize;
+  if (uncompress(raw.data(), &size, slot.packed.data() + 4, static_cast<uLong>(slot.packed.size() - 4)) !=
+          Z_OK ||
+      size != rawSize) {
+    throw std::runtime_error("the object cache could not inflate an object it deflated");
+  }
+  return std::make_shared<const nlohmann::json>(nlohmann::json::from_msgpack(raw));
+}
+
 ObjectPtr ObjectCache::get(const std::string& key) const {
   std::shared_lock lock(mutex_);
   auto found = objects_.find(key);
-  return found == objects_.end() ? nullptr : found->second;
+  return found == objects_.end() ? nullptr : load(found->second);
 }
 
 std::vector<ObjectPtr> ObjectCache::list() const {
   std::shared_lock lock(mutex_);
   std::vector<ObjectPtr> objects;
   objects.reserve(objects_.size());
-  for (const auto& [key, object] : objects_) {
-    objects.push_back(object);
+  for (const auto& [key, slot] : objects_) {
+    objects.push_back(load(slot));
   }
   return objects;
 }
@@ -64,7 +107,7 @@ std::vector<std::string> ObjectCache::keys() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> keys;
   keys.reserve(objects_.size());
-  for (const auto& [key, object] : objects_) {
+  for (const auto& [key, slot] : objects_) {
     keys.push_back(key);
   }
   return keys;
@@ -92,7 +135,7 @@ std::vector<ObjectPtr> ObjectCache::byIndex(const std::string& indexName, const 
   for (const std::string& key : sorted) {
     auto found = objects_.find(key);
     if (found != objects_.end()) {
-      objects.push_back(found->second);
+      objects.push_back(load(found->second));
     }
   }
   return objects;
@@ -121,14 +164,15 @@ ObjectPtr ObjectCache::upsert(ObjectPtr object) {
   if (key.empty()) {
     return nullptr;
   }
+  Slot fresh = store(object);  // before the lock: deflating is the costly part
   std::unique_lock lock(mutex_);
-  auto [slot, inserted] = objects_.try_emplace(std::move(key), nullptr);
-  ObjectPtr previous = std::move(slot->second);
+  auto [slot, inserted] = objects_.try_emplace(std::move(key));
+  ObjectPtr previous = inserted ? nullptr : load(slot->second);
   if (previous) {
     indexRemove(slot->first, *previous);
   }
   indexAdd(slot->first, *object);
-  slot->second = std::move(object);
+  slot->second = std::move(fresh);
   return previous;
 }
 
@@ -138,41 +182,45 @@ ObjectPtr ObjectCache::erase(const std::string& key) {
   if (found == objects_.end()) {
     return nullptr;
   }
-  ObjectPtr previous = std::move(found->second);
+  ObjectPtr previous = load(found->second);
   indexRemove(key, *previous);
   objects_.erase(found);
   return previous;
 }
 
 std::vector<CacheChange> ObjectCache::replace(std::vector<ObjectPtr> objects) {
-  std::map<std::string, ObjectPtr> fresh;
+  std::map<std::string, ObjectPtr> given;
   for (ObjectPtr& object : objects) {
     if (!object) {
       continue;
     }
     std::string key = objectKey(*object);
     if (!key.empty()) {
-      fresh.insert_or_assign(std::move(key), std::move(object));
+      given.insert_or_assign(std::move(key), std::move(object));
     }
+  }
+  std::map<std::string, Slot> fresh;
+  for (const auto& [key, object] : given) {
+    fresh.emplace(key, store(object));
   }
   std::vector<CacheChange> changes;
-  changes.reserve(fresh.size());
-  std::map<std::string, ObjectPtr> retired;  // declared before the lock: freed after it is released
+  changes.reserve(given.size());
+  std::map<std::string, Slot> retired;  // declared before the lock: freed after it is released
   std::unique_lock lock(mutex_);
-  for (auto& [key, object] : objects_) {
-    if (fresh.find(key) == fresh.end()) {
-      changes.push_back(CacheChange{key, object, nullptr});
+  for (auto& [key, slot] : objects_) {
+    if (given.find(key) == given.end()) {
+      changes.push_back(CacheChange{key, load(slot), nullptr});
     }
   }
-  for (const auto& [key, object] : fresh) {
+  for (const auto& [key, object] : given) {
     auto old = objects_.find(key);
-    changes.push_back(CacheChange{key, old == objects_.end() ? nullptr : old->second, object});
+    changes.push_back(CacheChange{key, old == objects_.end() ? nullptr : load(old->second), object});
   }
   for (auto& [name, index] : indexes_) {
     index.keysByValue.clear();
   }
   retired = std::exchange(objects_, std::move(fresh));
-  for (const auto& [key, object] : objects_) {
+  for (const auto& [key, object] : given) {
     indexAdd(key, *object);
   }
   return changes;

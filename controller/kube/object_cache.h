@@ -10,10 +10,15 @@
 //   handlers exactly which objects vanished.
 // - Indexes always agree with the content: an index function maps an object to its index values
 //   (e.g. "byDomain": a Snapshot's namespace/spec.domainName) and byIndex() answers from them.
+// - Storage: CacheStorage::Objects keeps the json trees given (a reader gets the very pointer stored);
+//   CacheStorage::Packed keeps each object as deflated MessagePack and decodes it on every read (a
+//   reader gets a fresh tree, equal to the one stored): a fraction of a json tree's memory (see
+//   bench/informer_bench.cpp) for some CPU on each read.
 // Index functions are called under the writer's lock: they must be pure and fast, and must not touch
 // the cache; one that throws (say, on a malformed object) indexes that object under no value.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -39,6 +44,8 @@ std::string objectKey(const std::string& ns, const std::string& name);
 // indexes on a field that names another object in the same namespace.
 std::string namespacedIndexValue(const nlohmann::json& object, const std::string& value);
 
+enum class CacheStorage { Objects, Packed };
+
 // What a write did to one key: previous null for an addition, current null for a removal.
 struct CacheChange {
   std::string key;
@@ -48,7 +55,7 @@ struct CacheChange {
 
 class ObjectCache {
  public:
-  explicit ObjectCache(Indexers indexers = {});
+  explicit ObjectCache(Indexers indexers = {}, CacheStorage storage = CacheStorage::Objects);
   ObjectCache(const ObjectCache&) = delete;
   ObjectCache& operator=(const ObjectCache&) = delete;
 
@@ -74,17 +81,26 @@ class ObjectCache {
   std::vector<CacheChange> replace(std::vector<ObjectPtr> objects);
 
  private:
+  // One cached object: the tree (Objects), or its packed form (Packed).
+  struct Slot {
+    ObjectPtr object;
+    std::vector<std::uint8_t> packed;  // the MessagePack's size (4 bytes, little-endian), then it deflated
+  };
+
   struct Index {
     IndexFunction function;
     std::unordered_map<std::string, std::unordered_set<std::string>> keysByValue;
   };
 
+  Slot store(ObjectPtr object) const;
+  ObjectPtr load(const Slot& slot) const;
   static std::vector<std::string> valuesOf(const Index& index, const nlohmann::json& object);
   void indexAdd(const std::string& key, const nlohmann::json& object);     // needs the unique lock
   void indexRemove(const std::string& key, const nlohmann::json& object);  // needs the unique lock
 
+  const CacheStorage storage_;
   mutable std::shared_mutex mutex_;  // guards objects_ and indexes_ (the index functions are const)
-  std::map<std::string, ObjectPtr> objects_;
+  std::map<std::string, Slot> objects_;
   std::map<std::string, Index> indexes_;
 };
 

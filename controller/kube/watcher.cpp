@@ -81,6 +81,9 @@ void Watcher::run(const Consumer& consumer, const FailureObserver& onFailure) {
   bool needList = true;
   std::string version;
   while (!stopping()) {
+    if (relistRequested(/*take=*/true)) {
+      needList = true;  // a request that comes while this list runs is another relist
+    }
     if (needList) {
       auto listed = listAll(consumer, onFailure);
       if (!listed) {
@@ -183,6 +186,9 @@ Watcher::Next Watcher::watchOnce(const std::string& fromVersion, const Consumer&
     if (stopping_) {
       return Next::Stop;
     }
+    if (relistRequested_) {
+      return Next::Relist;
+    }
     activeStream_ = stream.get();
   }
   // Unregisters the stream before it is destroyed, so stop() never cancels a dead one.
@@ -235,6 +241,9 @@ Watcher::Next Watcher::watchOnce(const std::string& fromVersion, const Consumer&
   if (failure && failure->kind == ErrorKind::Cancelled && stopping()) {
     return Next::Stop;
   }
+  if (relistRequested(/*take=*/false)) {
+    return Next::Relist;  // cancelled (or ended) for the relist asked for: no failure, no backoff
+  }
   const bool gone = failure && failure->kind == ErrorKind::Gone;
   KubeError reported;
   if (failure) {
@@ -277,6 +286,23 @@ void Watcher::stop() {
     activeStream_->cancel();
   }
   wake_.notify_all();
+}
+
+void Watcher::requestRelist() {
+  std::lock_guard lock(mutex_);
+  relistRequested_ = true;
+  if (activeStream_ != nullptr) {
+    activeStream_->cancel();
+  }
+}
+
+bool Watcher::relistRequested(bool take) {
+  std::lock_guard lock(mutex_);
+  const bool requested = relistRequested_;
+  if (take) {
+    relistRequested_ = false;
+  }
+  return requested;
 }
 
 bool Watcher::stopping() const {

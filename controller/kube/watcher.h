@@ -17,6 +17,9 @@
 //   failing server sees a slowing trickle of requests, never a hot loop.
 // - An InitStarted not followed by InitDone (the list failed half way) is abandoned: the next
 //   InitStarted starts over.
+// - requestRelist() from any thread makes the watcher list again (InitStarted..InitDone) as soon as it
+//   can: the open watch stream is cancelled (no backoff for that), and a list already under way is
+//   followed by another. Requests that come before one list starts share it.
 // - stop() from any thread cancels the open watch stream and wakes a backoff wait; run() then returns.
 //   A list call in flight is not interrupted, but ends within the client's timeout.
 // Events are given to one consumer, on the thread that called run(), in order.
@@ -80,6 +83,8 @@ class Watcher {
 
   // Lists and watches until stop(), giving every event to `consumer` on this thread. Call once.
   void run(const Consumer& consumer, const FailureObserver& onFailure = {});
+  // Lists again soon, as after a 410 (see the guarantees); any thread.
+  void requestRelist();
   // Ends run() promptly; any thread, any number of times (also before run(): run() then returns at once).
   void stop();
 
@@ -98,6 +103,8 @@ class Watcher {
   // Waits on the clock until `delay` passed or stop(); false if stopped.
   bool waitFor(std::chrono::nanoseconds delay);
   bool stopping() const;
+  // Whether a relist was asked for since the last list started; clears the request when `take`.
+  bool relistRequested(bool take);
   void setResourceVersion(const std::string& version);
   // Gives list items the apiVersion and kind a list leaves out, so they look like watched objects.
   void fillTypeMeta(nlohmann::json& object) const;
@@ -110,6 +117,7 @@ class Watcher {
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool relistRequested_ = false;
   WatchStream* activeStream_ = nullptr;  // the open stream, cancelled by stop(); owned by run()
   std::string resourceVersion_;
 };

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -581,6 +582,49 @@ TEST_F(InformerOverHttpTest, AServerRestartMakesTheInformerResyncWithNothingLost
   EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/b", "vms/c", "vms/d", "vms/e"}));
   EXPECT_EQ(mirror_.violations(), 0);
   RecordProperty("watcherFailures", static_cast<int>(failureCount()));
+}
+
+// relist() over the real transport: the open watch is abandoned (issue 10's rule: never cancelled in
+// the library), a new list brings in what the transform admits now, and the new watch is live; no
+// failure is reported and requests in a burst make no more than a few lists.
+TEST_F(InformerOverHttpTest, ARelistAskedForAdmitsWhatTheTransformNowAdmits) {
+  create(domain("a"));
+  create(domain("x", "node-b"));
+  std::mutex admittedMutex;
+  std::set<std::string> admitted{"vms/a"};  // guarded by admittedMutex
+  InformerOptions options;
+  options.watcher.type = meta::Resource<crds::Domain>::type();
+  options.watcher.ns = "vms";
+  options.storage = CacheStorage::Packed;
+  options.transform = [&](json&& object) -> std::optional<json> {
+    std::lock_guard lock(admittedMutex);
+    return admitted.count(objectKey(object)) > 0 ? std::optional<json>(std::move(object)) : std::nullopt;
+  };
+  options.onFailure = [this](const WatcherFailure& failure) {
+    std::lock_guard lock(mutex_);
+    failures_.push_back(failure);
+  };
+  informer_ = std::make_unique<Informer>(client_, options, clock_, seededRandom(29));
+  informer_->addHandler(mirror_.handler());
+  informer_->start();
+  ASSERT_TRUE(eventually([&] { return informer_->hasSynced(); }));
+  EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/a"}));
+
+  {
+    std::lock_guard lock(admittedMutex);
+    admitted.insert("vms/x");
+    admitted.insert("vms/y");
+  }
+  for (int i = 0; i < 5; ++i) {
+    informer_->relist();
+  }
+  ASSERT_TRUE(eventually([&] { return informer_->cache().get("vms/x") != nullptr; })) << describeFailures();
+  create(domain("y", "node-b"));  // the watch after the relist is live
+  ASSERT_TRUE(eventually([&] { return informer_->cache().get("vms/y") != nullptr; })) << describeFailures();
+  EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/a", "vms/x", "vms/y"}));
+  EXPECT_EQ(failureCount(), 0U) << describeFailures();
+  EXPECT_EQ(mirror_.violations(), 0);
+  EXPECT_EQ(mirror_.adds(), 3);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "controller/kube/informer.h"
 
 #include <future>
+#include <set>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
@@ -232,6 +233,92 @@ TEST_F(InformerTest, TheFilterHookKeepsOnlyTheNodesObjectsAndSlimsThem) {
   EXPECT_EQ(mirror_.deletes(), 1);
   EXPECT_EQ(mirror_.violations(), 0);
 }
+
+// The agent's use: what the transform admits depends on something outside the objects (its node's
+// Domains). relist() brings in what it admits now, refilter() removes what it drops now; a dropped
+// object never reaches a handler, and its next event that passes adds it.
+class InformerStorageTest : public InformerTest, public ::testing::WithParamInterface<CacheStorage> {};
+
+TEST_P(InformerStorageTest, RelistAdmitsAndRefilterRemovesWhatTheTransformDecidesAnew) {
+  std::mutex mutex;
+  std::set<std::string> admitted{"vms/a"};  // guarded by mutex
+  std::set<std::string> heard;              // guarded by mutex: every key a handler was told about
+  InformerOptions informerOptions = options();
+  informerOptions.storage = GetParam();
+  informerOptions.transform = [&](nlohmann::json&& object) -> std::optional<nlohmann::json> {
+    std::lock_guard lock(mutex);
+    if (admitted.count(objectKey(object)) == 0) {
+      return std::nullopt;
+    }
+    object.erase("status");
+    return std::move(object);
+  };
+  client_->upsert(domain("a"));
+  client_->upsert(domain("b"));
+  client_->upsert(domain("c"));
+  informer_ = std::make_unique<Informer>(client_, informerOptions, clock_, seededRandom(5));
+  informer_->addHandler(mirror_.handler());
+  auto hear = [&](const ObjectPtr& object) {
+    std::lock_guard lock(mutex);
+    heard.insert(objectKey(*object));
+  };
+  informer_->addHandler(EventHandler{hear, [&](const ObjectPtr&, const ObjectPtr& current) { hear(current); },
+                                     [&](const ObjectPtr& last, bool) { hear(last); }});
+  informer_->start();
+  awaitWatching();
+  EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/a"}));
+  EXPECT_FALSE(informer_->cache().get("vms/a")->contains("status"));
+
+  // b is admitted now, but nothing about it changes on the server: only a relist brings it in.
+  {
+    std::lock_guard lock(mutex);
+    admitted.insert("vms/b");
+  }
+  informer_->relist();
+  ASSERT_TRUE(
+      eventually([&] { return informer_->cache().get("vms/b") != nullptr && client_->idleStreams() == 1; }));
+  EXPECT_EQ(client_->listCount(), 2U);
+  EXPECT_EQ(failureCount(), 0U) << "a relist asked for is no failure and waits no backoff";
+  EXPECT_EQ(mirror_.adds(), 2);
+
+  // a is dropped now: refilter removes it at once, as a deletion the handlers see.
+  {
+    std::lock_guard lock(mutex);
+    admitted.erase("vms/a");
+  }
+  informer_->refilter();
+  EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/b"}));
+  EXPECT_EQ(mirror_.deletes(), 1);
+  EXPECT_EQ(mirror_.unknownFinalStates(), 0);
+
+  // c changes while dropped (no handler hears of it), then its next event passes: an addition.
+  client_->upsert(domain("c", "node-b"));
+  awaitWatching();
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(heard, (std::set<std::string>{"vms/a", "vms/b"}));
+    admitted.insert("vms/c");
+  }
+  client_->upsert(domain("c", "node-c"));
+  awaitWatching();
+  EXPECT_EQ(informer_->cache().keys(), (std::vector<std::string>{"vms/b", "vms/c"}));
+  EXPECT_EQ(*informer_->cache().get("vms/c"), [&] {
+    nlohmann::json expected = client_->objects().at("vms/c");
+    expected.erase("status");
+    return expected;
+  }());
+  EXPECT_EQ(mirror_.adds(), 3);
+  EXPECT_EQ(mirror_.violations(), 0);
+  std::map<std::string, std::string> expected = serverVersions(*client_);
+  expected.erase("vms/a");
+  EXPECT_EQ(mirror_.versions(), expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Storage, InformerStorageTest,
+                         ::testing::Values(CacheStorage::Objects, CacheStorage::Packed),
+                         [](const ::testing::TestParamInfo<CacheStorage>& param) {
+                           return param.param == CacheStorage::Objects ? "Objects" : "Packed";
+                         });
 
 TEST_F(InformerTest, IndexersAnswerFromTheCache) {
   InformerOptions informerOptions = options();

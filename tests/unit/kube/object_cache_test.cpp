@@ -184,5 +184,49 @@ TEST(ObjectCache, ReadersNeverSeeHalfAReplace) {
   EXPECT_EQ(cache.size(), 50U);
 }
 
+// Packed storage answers with objects equal to those stored (fresh ones, not the same pointers), and
+// its indexes and relist changes agree with the Objects storage's.
+TEST(ObjectCache, PackedStorageAnswersWithEqualObjects) {
+  ObjectCache objects(byDomain(), CacheStorage::Objects);
+  ObjectCache packed(byDomain(), CacheStorage::Packed);
+  nlohmann::json bulky = *snapshot("vms", "s2", "d1", "2");
+  bulky["status"] = {{"definition", std::string(3000, 'x') + "<domainsnapshot/>"},
+                     {"children", {"a", "b"}},
+                     {"depth", 3},
+                     {"current", true},
+                     {"ratio", 0.5}};
+  for (ObjectCache* cache : {&objects, &packed}) {
+    cache->upsert(snapshot("vms", "s1", "d1"));
+    cache->upsert(std::make_shared<const nlohmann::json>(bulky));
+    cache->upsert(snapshot("vms", "s3", "d2"));
+  }
+  ObjectPtr stored = std::make_shared<const nlohmann::json>(bulky);
+  EXPECT_EQ(*packed.get("vms/s2"), bulky);
+  EXPECT_NE(packed.get("vms/s2"), packed.get("vms/s2")) << "each read decodes a fresh object";
+  EXPECT_EQ(packed.get("vms/missing"), nullptr);
+  EXPECT_EQ(names(packed.list()), names(objects.list()));
+  EXPECT_EQ(names(packed.byIndex("byDomain", "vms/d1")), (std::vector<std::string>{"vms/s1", "vms/s2"}));
+  EXPECT_EQ(packed.indexValues("byDomain"), objects.indexValues("byDomain"));
+
+  ObjectPtr previous = packed.upsert(snapshot("vms", "s2", "d2", "3"));  // moves to another index value
+  ASSERT_NE(previous, nullptr);
+  EXPECT_EQ(*previous, bulky);
+  EXPECT_EQ(names(packed.byIndex("byDomain", "vms/d2")), (std::vector<std::string>{"vms/s2", "vms/s3"}));
+  ObjectPtr erased = packed.erase("vms/s1");
+  ASSERT_NE(erased, nullptr);
+  EXPECT_EQ(*erased, *snapshot("vms", "s1", "d1"));
+  EXPECT_EQ(packed.indexValues("byDomain"), (std::vector<std::string>{"vms/d2"}));
+
+  std::vector<CacheChange> changes = packed.replace({snapshot("vms", "s3", "d1", "4"), stored});
+  ASSERT_EQ(changes.size(), 2U);
+  EXPECT_EQ(changes[0].key, "vms/s2");
+  EXPECT_EQ(*changes[0].previous, *snapshot("vms", "s2", "d2", "3"));
+  EXPECT_EQ(*changes[0].current, bulky);
+  EXPECT_EQ(changes[1].key, "vms/s3");
+  EXPECT_EQ(*changes[1].previous, *snapshot("vms", "s3", "d2"));
+  EXPECT_EQ(names(packed.byIndex("byDomain", "vms/d1")), (std::vector<std::string>{"vms/s2", "vms/s3"}));
+  EXPECT_EQ(packed.size(), 2U);
+}
+
 }  // namespace
 }  // namespace virtsnap::kube
