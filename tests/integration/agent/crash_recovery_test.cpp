@@ -251,6 +251,19 @@ class AgentCrash : public ::testing::Test {
     return count;
   }
 
+  // Every Event of the namespace, one line each, for a failure's message.
+  std::string eventLog() {
+    auto events = server_->client()->list(meta::resources::events(), ns_, {});
+    std::string out;
+    for (const auto& event : events ? events->value("items", nlohmann::json::array()) : nlohmann::json()) {
+      out += event.value("lastTimestamp", "") + " " +
+             event.value("involvedObject", nlohmann::json::object()).value("name", "") + " " +
+             event.value("reason", "") + " x" + std::to_string(event.value("count", 1)) + ": " +
+             event.value("message", "") + "\n";
+    }
+    return out;
+  }
+
   crds::Snapshot newSnapshot(const std::string& name) {
     crds::Snapshot object;
     object.metadata.name = name;
@@ -437,7 +450,7 @@ TEST_F(AgentCrash, KilledInTheMiddleOfCreatesRevertsAndDeletesItRecovers) {
     if (operation != "revert") {
       EXPECT_EQ(revertsDone, 0) << "the domain was reverted or restarted by a " << operation;
     } else if (previous != target) {
-      EXPECT_EQ(revertsDone, 1) << "the revert did not happen exactly once";
+      EXPECT_EQ(revertsDone, 1) << "the revert did not happen exactly once; the Events:\n" << eventLog();
     } else {
       EXPECT_GE(revertsDone, 1) << "the revert to the current snapshot never happened";
       EXPECT_LE(revertsDone, 1 + extraReverts) << "reverted again without a kill in between";
