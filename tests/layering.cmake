@@ -13,7 +13,7 @@
 #   cel                     base/ controller/apiserver/cel/                     nlohmann re2
 #   apiserver_core          base/ crds/meta/ controller/apiserver/ (not http/)  nlohmann openssl zlib
 #   apiserver (http)        base/ crds/meta/ controller/apiserver/              + cpprestsdk yaml-cpp
-#   kube_core               base/ crds/meta/ controller/kube/ (not http/)       nlohmann prometheus
+#   kube_core               base/ crds/meta/ controller/kube/ (not http/)       nlohmann prometheus zlib
 #   kube (http)             base/ crds/meta/ controller/kube/                   + cpprestsdk openssl
 #   logging                 base/ controller/logging/                        spdlog nlohmann
 #   agent                   base/ crds/ reconcilers/ drivers/ (not libvirt/),  nlohmann prometheus
@@ -58,7 +58,7 @@ set(libraries
     "apiserver_http|^controller/apiserver/http/|^(base|crds/meta|controller/apiserver)/|^(${family_nlohmann}|${family_yaml}|${family_cpprest}|${family_openssl}|${family_zlib})"
     "apiserver_core|^controller/apiserver/|^(base/|crds/meta/|controller/apiserver/(cel/|storage/|validation/|[^/]+$))|^(${family_nlohmann}|${family_openssl}|${family_zlib})"
     "kube_http|^controller/kube/http/|^(base|crds/meta|controller/kube)/|^(${family_nlohmann}|${family_cpprest}|${family_openssl}|${family_prometheus})"
-    "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
+    "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus}|${family_zlib})"
     "agent_http|^controller/agent/http/|^(base|controller/agent)/|^(${family_cpprest})"
     "agent|^controller/agent/|^(base/|crds/|drivers/[^/]+$|reconcilers/|controller/kube/[^/]+$|controller/apiserver/|controller/agent/[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
     "logging|^controller/logging/|^(base|controller/logging)/|^(${family_spdlog}|${family_nlohmann})")
