@@ -9,11 +9,14 @@
 // metadata recovery.) The seed is printed on failure; VIRTSNAP_SEED=<n> replays it.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <libvirt/libvirt.h>
 
 #include "controller/kube/typed_client.h"
 #include "crds/domain.h"
@@ -84,6 +88,99 @@ bool within(std::chrono::milliseconds limit, const std::function<bool()>& condit
       limit);
 }
 
+// How many times libvirt started this run's domain (every revert restarts it; a start by the agent would
+// too), counted from the lifecycle events libvirtd sends to a connection of the test's own. The
+// domain's id cannot count them: the test driver numbers the domains of all its clients from one
+// counter (test_driver.c, testDomainStartState), so a domain of another process started meanwhile
+// (a parallel run of this test, the RBAC test) makes the next restart of this one skip ids.
+class DomainStarts {
+ public:
+  DomainStarts(const std::string& uri, const std::string& domain)
+      : state_(std::make_shared<State>(domain, domain + "-sync")) {
+    // The caller opened a LibvirtDriver connection first: libvirt's event loop runs (a thread of
+    // that driver's), which a remote connection needs before it opens to receive events.
+    conn_ = virConnectOpen(uri.c_str());
+    if (conn_ != nullptr) {
+      // libvirt frees its reference to the state once no event can reach the callback any more.
+      auto* held = new std::shared_ptr<State>(state_);
+      callback_ = virConnectDomainEventRegisterAny(
+          conn_, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(onLifecycle), held,
+          [](void* opaque) { delete static_cast<std::shared_ptr<State>*>(opaque); });
+      if (callback_ < 0) {
+        delete held;
+      }
+    }
+  }
+  ~DomainStarts() {
+    if (conn_ != nullptr) {
+      if (callback_ >= 0) {
+        virConnectDomainEventDeregisterAny(conn_, callback_);
+      }
+      virConnectClose(conn_);
+    }
+  }
+  DomainStarts(const DomainStarts&) = delete;
+  DomainStarts& operator=(const DomainStarts&) = delete;
+
+  bool listening() const { return callback_ >= 0; }
+
+  // The starts so far, once every event libvirtd queued before this call has been handled: libvirtd
+  // sends the events of a connection in the order they happened, so when the undefinition of a
+  // domain defined here for the purpose arrives, those before it have. Empty when it does not come.
+  std::optional<int> count() {
+    const int wanted = ++barriersSent_;
+    const std::string xml =
+        "<domain type='test'><name>" + state_->barrier +
+        "</name><memory unit='KiB'>1024</memory><os><type arch='i686'>hvm</type></os></domain>";
+    virDomainPtr defined = virDomainDefineXML(conn_, xml.c_str());
+    if (defined == nullptr) {
+      return std::nullopt;
+    }
+    const bool undefined = virDomainUndefine(defined) == 0;
+    virDomainFree(defined);
+    std::unique_lock lock(state_->mutex);
+    if (!undefined || !state_->changed.wait_for(lock, std::chrono::seconds(10),
+                                                [&] { return state_->barriersSeen >= wanted; })) {
+      return std::nullopt;
+    }
+    return state_->starts;
+  }
+
+ private:
+  struct State {
+    State(std::string domainName, std::string barrierName)
+        : domain(std::move(domainName)), barrier(std::move(barrierName)) {}
+    const std::string domain;
+    const std::string barrier;
+    std::mutex mutex;
+    std::condition_variable changed;
+    int starts = 0;
+    int barriersSeen = 0;
+  };
+
+  static int onLifecycle(virConnectPtr /*conn*/, virDomainPtr domain, int event, int /*detail*/,
+                         void* opaque) {
+    State& state = **static_cast<std::shared_ptr<State>*>(opaque);
+    const char* name = virDomainGetName(domain);
+    if (name == nullptr) {
+      return 0;
+    }
+    std::lock_guard lock(state.mutex);
+    if (event == VIR_DOMAIN_EVENT_STARTED && state.domain == name) {
+      ++state.starts;
+    } else if (event == VIR_DOMAIN_EVENT_UNDEFINED && state.barrier == name) {
+      ++state.barriersSeen;
+      state.changed.notify_all();
+    }
+    return 0;
+  }
+
+  std::shared_ptr<State> state_;
+  virConnectPtr conn_ = nullptr;
+  int callback_ = -1;
+  int barriersSent_ = 0;
+};
+
 // What a SnapshotRevert's status said when it was first seen done: later restarts must not change it.
 struct RevertRecord {
   std::string target;
@@ -118,6 +215,8 @@ class AgentCrash : public ::testing::Test {
     // libvirtd's test driver is one state for every client of the machine: a name of this run's own.
     ns_ = "crash-" + unique.substr(0, 12);
     domainName_ = ns_ + ".web";
+    starts_ = std::make_unique<DomainStarts>(kLibvirtUri, domainName_);
+    ASSERT_TRUE(starts_->listening()) << "cannot receive libvirt's domain events";
     auto server = testsupport::ApiServerProcess::start(dir_, {ns_, "virtsnap-system"});
     ASSERT_TRUE(server.has_value()) << server.error();
     server_ = std::move(server).value();
@@ -134,6 +233,7 @@ class AgentCrash : public ::testing::Test {
     }
     agent_.reset();
     server_.reset();
+    starts_.reset();
     if (observer_) {
       observer_->destroy(domainName_);
       observer_->undefine(domainName_, drivers::UndefineOptions{});
@@ -231,7 +331,8 @@ class AgentCrash : public ::testing::Test {
   }
 
   // libvirt's id of the running domain: the test driver restarts a running domain on every revert to a
-  // snapshot taken while running, with the next id, so the id counts the reverts done (-1: no id).
+  // snapshot taken while running, with a new id, so a changed id tells that it was reverted (or
+  // restarted) since (-1: no id). It does not tell how often: see DomainStarts.
   int domainId() {
     auto run = testsupport::runShell(std::string("virsh -q -c ") + kLibvirtUri + " domid " + domainName_);
     return run.exitCode == 0 ? std::atoi(run.output.c_str()) : -1;
@@ -275,6 +376,7 @@ class AgentCrash : public ::testing::Test {
   std::uint64_t seed_ = 0;
   std::mt19937_64 random_;
   std::unique_ptr<drivers::libvirt::LibvirtDriver> observer_;
+  std::unique_ptr<DomainStarts> starts_;
   // The agents here talk to a separate API server binary: see ChildLeakDetectionOff.
   testsupport::ChildLeakDetectionOff leakDetectionOff_;
   fs::path dir_;
@@ -324,6 +426,8 @@ TEST_F(AgentCrash, KilledInTheMiddleOfCreatesRevertsAndDeletesItRecovers) {
     std::optional<std::string> previous = model.current();
     const int idBefore = domainId();
     ASSERT_GT(idBefore, 0);
+    const std::optional<int> startsBefore = starts_->count();
+    ASSERT_TRUE(startsBefore.has_value()) << "libvirt's domain events did not come";
     if (order.size() < 2 || dice == 0) {
       subject = "s" + std::to_string(step);
       auto made = snapshots.create(newSnapshot(subject));
@@ -445,8 +549,10 @@ TEST_F(AgentCrash, KilledInTheMiddleOfCreatesRevertsAndDeletesItRecovers) {
     });
     ASSERT_TRUE(converged) << last;
 
-    // Reverts done, counted by libvirt: one per SnapshotRevert (none for a create or a delete).
-    const int revertsDone = domainId() - idBefore;
+    // Reverts done, counted by libvirt's events: one per SnapshotRevert (none for a create or a delete).
+    const std::optional<int> startsAfter = starts_->count();
+    ASSERT_TRUE(startsAfter.has_value()) << "libvirt's domain events did not come";
+    const int revertsDone = *startsAfter - *startsBefore;
     if (operation != "revert") {
       EXPECT_EQ(revertsDone, 0) << "the domain was reverted or restarted by a " << operation;
     } else if (previous != target) {
