@@ -10,16 +10,18 @@
 
 namespace virtsnap::testsupport {
 
-// Polls `condition` until it holds or `limit` (real time) passes: for waiting on another thread's
-// progress, never for measuring time.
+// Polls `condition` every `interval` until it holds or `limit` (real time) passes: for waiting on
+// another thread's or process's progress, never for measuring time. A condition that costs API calls
+// or processes polls less often.
 inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+                       std::chrono::milliseconds limit = std::chrono::seconds(60),
+                       std::chrono::microseconds interval = std::chrono::microseconds(200)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) {
       return false;
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::this_thread::sleep_for(interval);
   }
   return true;
 }

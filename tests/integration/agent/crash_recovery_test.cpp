@@ -77,15 +77,7 @@ std::string joined(const std::vector<std::string>& parts) {
 
 // Polls `condition` every 20 ms (each poll is a few API and libvirt calls) until it holds or `limit`.
 bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
-  return testsupport::eventually(
-      [&] {
-        if (condition()) {
-          return true;
-        }
-        std::this_thread::sleep_for(20ms);
-        return false;
-      },
-      limit);
+  return testsupport::eventually(condition, limit, 20ms);
 }
 
 // How many times libvirt started this run's domain (every revert restarts it; a start by the agent would

@@ -36,15 +36,7 @@ constexpr auto kLeaseDuration = 4s;  // --leader-elect-lease-duration; renew dea
 
 // Polls `condition` every 20 ms (each poll runs curl or an API call) until it holds or `limit` passes.
 bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
-  return testsupport::eventually(
-      [&] {
-        if (condition()) {
-          return true;
-        }
-        std::this_thread::sleep_for(20ms);
-        return false;
-      },
-      limit);
+  return testsupport::eventually(condition, limit, 20ms);
 }
 
 // One agent process with its probe ports.

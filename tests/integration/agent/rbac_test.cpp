@@ -97,15 +97,7 @@ const std::map<Permission, std::string>& justifiedUnused() {
 }
 
 bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
-  return testsupport::eventually(
-      [&] {
-        if (condition()) {
-          return true;
-        }
-        std::this_thread::sleep_for(50ms);
-        return false;
-      },
-      limit);
+  return testsupport::eventually(condition, limit, 50ms);
 }
 
 class AgentRbac : public ::testing::Test {
