@@ -213,8 +213,10 @@ CommandResult revertCommand(const kube::ApiClientPtr& client, const RevertReques
   std::string lastProblem;
 
   // Watch the one object from the version last seen; after the stream ends or breaks, read it again
-  // and watch on from there, until it finishes or the deadline passes.
+  // and watch on from there, until it finishes or the deadline passes. Where watches fail (a server
+  // or a role without them) this polls the object every quarter of a second.
   while (!finished(latest) && !deadline.passed()) {
+    bool broke = false;
     kube::ListOptions options;
     options.fieldSelector = "metadata.name=" + name;
     options.resourceVersion = latest.metadata.resourceVersion.value_or("");
@@ -227,6 +229,7 @@ CommandResult revertCommand(const kube::ApiClientPtr& client, const RevertReques
         auto event = stream.value()->next();
         if (!event) {
           lastProblem = event.error().describe();
+          broke = true;
           break;
         }
         if (!event.value()) {
@@ -241,12 +244,15 @@ CommandResult revertCommand(const kube::ApiClientPtr& client, const RevertReques
           auto decoded = crds::decodeSnapshotRevert(event.value()->object);
           if (decoded) {
             latest = std::move(decoded).value();
+          } else {
+            lastProblem = "a SnapshotRevert from the watch does not decode: " + decoded.error().toString();
           }
         }
       }
       deadline.watching(nullptr);
     } else {
       lastProblem = stream.error().describe();
+      broke = true;
     }
     if (finished(latest) || deadline.passed()) {
       break;
@@ -256,7 +262,10 @@ CommandResult revertCommand(const kube::ApiClientPtr& client, const RevertReques
       latest = std::move(reread).value();
     } else {
       lastProblem = reread.error().describe();
-      deadline.pause(std::chrono::milliseconds(250));  // no busy loop on a dead server
+      broke = true;
+    }
+    if (broke && !finished(latest)) {
+      deadline.pause(std::chrono::milliseconds(250));  // no busy loop against a failing server
     }
   }
   if (finished(latest)) {

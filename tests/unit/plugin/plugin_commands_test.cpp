@@ -67,10 +67,19 @@ class FakeApi final : public kube::ApiClient {
   std::vector<std::deque<kube::WatchEvent>> watches;  // one per watch() call, in order
   bool watchesEnd = false;                            // after their events: end (else block)
   bool selectorsUnsupported = false;                  // list with a field selector: 400
+  std::optional<kube::KubeError> watchError;          // every watch() fails with it
+  std::deque<json> revertReads;  // the answers to reading a SnapshotRevert, in turn, the last one kept
   std::vector<kube::ListOptions> watchOptions;
 
   kube::KubeResult<json> get(const meta::ResourceType& type, const std::string&,
                              const std::string& name) override {
+    if (type.plural == "snapshotreverts" && !revertReads.empty()) {
+      json answer = revertReads.front();
+      if (revertReads.size() > 1) {
+        revertReads.pop_front();
+      }
+      return answer;
+    }
     auto& kind = objects[type.plural];
     if (auto it = kind.find(name); it != kind.end()) {
       return it->second;
@@ -114,6 +123,9 @@ class FakeApi final : public kube::ApiClient {
   kube::KubeResult<kube::WatchStreamPtr> watch(const meta::ResourceType&, const std::string&,
                                                const kube::ListOptions& options) override {
     watchOptions.push_back(options);
+    if (watchError) {
+      return *watchError;
+    }
     std::deque<kube::WatchEvent> events;
     if (watchOptions.size() <= watches.size()) {
       events = watches[watchOptions.size() - 1];
@@ -223,6 +235,20 @@ TEST_F(Commands, AStreamThatEndsIsFollowedByAReadAndANewWatch) {
   ASSERT_EQ(api_->watchOptions.size(), 2U);
   EXPECT_EQ(api_->watchOptions[0].resourceVersion, "10");
   EXPECT_EQ(api_->watchOptions[1].resourceVersion, "10");  // re-read: the stored object, still at 10
+}
+
+TEST_F(Commands, WhereWatchesAreRefusedItPollsTheObject) {
+  api_->watchError = error(kube::ErrorKind::Forbidden, "cannot watch snapshotreverts");
+  api_->revertReads = {revertWith({{"phase", "Running"}}), revertWith({{"phase", "Running"}}),
+                       revertWith({{"phase", "Succeeded"}, {"previousSnapshot", "s2"}})};
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult result = revertCommand(api_, request());
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(result.exitCode, 0) << result.err;
+  EXPECT_EQ(result.out, "web: s2 -> s1 (snapshotrevert/web-revert-x7k2p Succeeded)\n");
+  EXPECT_EQ(api_->watchOptions.size(), 3U);
+  EXPECT_GE(took, std::chrono::milliseconds(500));  // a pause after each refused watch but the last
+  EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST_F(Commands, TheTimeoutCancelsAWatchThatNeverSpeaks) {
