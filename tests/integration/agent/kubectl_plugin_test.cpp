@@ -1,7 +1,9 @@
 // The kubectl plugin kubectl-virtsnap found by the real /usr/bin/kubectl on PATH (its plugin discovery),
 // against the real virtsnap-controller in standalone mode: `kubectl virtsnap tree` prints the tree that
 // virsh prints for the same operations on libvirt's test driver, the current snapshot marked, and
-// `kubectl virtsnap revert` moves the current snapshot and says from where to where.
+// `kubectl virtsnap revert` moves the current snapshot and says from where to where; a missing Domain or
+// Snapshot, a Domain without snapshots, a failed revert and an unreachable server exit non-zero and say
+// why, and a failed snapshot is listed after the tree with its message.
 
 #include <filesystem>
 #include <fstream>
@@ -170,7 +172,7 @@ TEST_F(KubectlPlugin, TreeMatchesVirshAndRevertMovesTheCurrentSnapshot) {
   EXPECT_THAT(tree.output, HasSubstr("  +- s4\n"));
 }
 
-TEST_F(KubectlPlugin, ErrorsSayWhatIsMissingAndExitNonZero) {
+TEST_F(KubectlPlugin, FailuresSayWhyAndExitNonZero) {
   apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: vms\n");
   apply(domainYaml("web"));
 
@@ -185,6 +187,30 @@ TEST_F(KubectlPlugin, ErrorsSayWhatIsMissingAndExitNonZero) {
   run = kubectl("virtsnap revert web nosuch -n vms --timeout 5s");
   EXPECT_NE(run.exitCode, 0);
   EXPECT_THAT(run.output, HasSubstr("error: snapshot \"nosuch\" not found in namespace \"vms\""));
+
+  // A snapshot the test driver refuses (an external one of a disk that is not a file) is listed after
+  // the tree with its phase and message; a revert to it fails and says why.
+  apply(snapshotYaml("s1") + "---\n" + snapshotYaml("ext") + "  location: External\n  memory: true\n");
+  run = kubectl("wait --for=jsonpath={.status.phase}=Failed --timeout=60s -n vms snapshot/ext");
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  run = kubectl("wait --for=condition=Ready --timeout=60s -n vms snapshot/s1");
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  ASSERT_TRUE(
+      testsupport::eventually([&] { return get("domain/web")["status"]["currentSnapshot"] == "s1"; }));
+  run = kubectl("virtsnap tree web -n vms");
+  EXPECT_EQ(run.exitCode, 0) << run.output;
+  EXPECT_THAT(run.output,
+              ::testing::StartsWith("s1 *\n\nNot in the tree:\n  ext (Failed: creating snapshot 'ext'"));
+  run = kubectl("virtsnap revert web ext -n vms --timeout 30s");
+  EXPECT_EQ(run.exitCode, 1) << run.output;
+  EXPECT_THAT(run.output, MatchesRegex("error: snapshotrevert/web-revert-[a-z0-9]+ Failed: SnapshotNotFound: "
+                                       "domain web has no snapshot ext\n"));
+
+  // --kubeconfig after the plugin's name goes to the plugin, before KUBECONFIG.
+  run = kubectl("virtsnap tree web -n vms --kubeconfig /nonexistent/kubeconfig");
+  EXPECT_EQ(run.exitCode, 1);
+  EXPECT_THAT(run.output, HasSubstr("error: no usable cluster configuration: cannot read the kubeconfig "
+                                    "/nonexistent/kubeconfig"));
 
   // The kubeconfig's context namespace is the default one: no Domain there.
   run = kubectl("virtsnap tree web");
