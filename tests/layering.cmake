@@ -19,6 +19,8 @@
 #   agent                   base/ crds/ reconcilers/ drivers/ (not libvirt/),  nlohmann prometheus
 #                           controller/kube/ (not http/), controller/apiserver/ (standalone mode)
 #   agent (http)            base/ controller/agent/                             cpprestsdk
+#   plugin                  base/ crds/ controller/kube/ (not http/)            nlohmann
+#                           controller/plugin/ (the kubectl plugin's commands)
 #   controller binaries     anything (only the main files wire concrete classes together)
 #
 # The runtime and the API server never include a product kind (crds/ outside crds/meta/) or drivers/;
@@ -61,6 +63,7 @@ set(libraries
     "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus}|${family_zlib})"
     "agent_http|^controller/agent/http/|^(base|controller/agent)/|^(${family_cpprest})"
     "agent|^controller/agent/|^(base/|crds/|drivers/[^/]+$|reconcilers/|controller/kube/[^/]+$|controller/apiserver/|controller/agent/[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
+    "plugin|^controller/plugin/|^(base/|crds/|controller/kube/[^/]+$|controller/plugin/)|^(${family_nlohmann})"
     "logging|^controller/logging/|^(base|controller/logging)/|^(${family_spdlog}|${family_nlohmann})")
 
 set(violations "")
