@@ -88,6 +88,15 @@ class HypervisorDriver {
   virtual Expected<DomainState, DriverError> state(const std::string& name) = 0;
   virtual std::optional<DriverError> setOwner(const std::string& name,
                                               const std::optional<Ownership>& owner) = 0;
+  // The revert about to be made, written into the domain (persistent and live definitions) before the
+  // revert: a revert replaces the definitions with the snapshot's, which removes the mark, so after a
+  // restart a mark still there says the revert was not made, one gone says it was (for a revert to
+  // the snapshot that is current already, nothing else tells). nullopt removes it.
+  virtual std::optional<DriverError> setRevertMark(const std::string& name,
+                                                   const std::optional<std::string>& revertUid) = 0;
+  // The mark, nullopt when there is none or when the live definition of a running domain lacks the
+  // persistent one's (either replaced by a revert).
+  virtual Expected<std::optional<std::string>, DriverError> revertMark(const std::string& name) = 0;
 
   // Creates a volume in a storage pool; returns its path.
   virtual Expected<std::string, DriverError> createVolume(const VolumeRequest& request) = 0;

@@ -87,14 +87,24 @@ ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request
                   ReconcileOutcome{ReconcileState::Stalled, "SnapshotNotFound", message});
   }
 
-  // Started before an agent restart, and libvirt's current snapshot moved to the target since: that
-  // revert happened; it is recorded, not done twice. A revert to the snapshot that was current already
-  // leaves no such trace, so after a restart it is done again rather than maybe never: reverting to
-  // the same snapshot twice leaves the domain where one revert does, not reverting at all does not.
-  const bool doneBeforeRestart = status.phase == RevertPhase::Running && status.previousSnapshot != target &&
-                                 access.view().tree.current() == target;
+  // Started before an agent restart, and the target is libvirt's current snapshot now: the revert
+  // was made if the mark written before it is gone (a revert replaces the domain's definition, mark
+  // and all). Only the mark tells this for a revert to the snapshot that was current already.
+  const std::string uid = revert.metadata.uid.value_or("");
+  bool doneBeforeRestart = false;
+  if (status.phase == RevertPhase::Running && access.view().tree.current() == target) {
+    auto mark = context_.driver->revertMark(domainName);
+    if (!mark) {
+      return ReconcileResult::error("reading the revert mark of " + domainName + ": " + mark.error().message);
+    }
+    doneBeforeRestart = mark.value() != uid;
+  }
   if (!doneBeforeRestart) {
     if (status.phase != RevertPhase::Running) {
+      // The mark first: Running in status with no mark in the domain would read as done.
+      if (auto failed = context_.driver->setRevertMark(domainName, uid)) {
+        return ReconcileResult::error("marking " + domainName + " for the revert: " + failed->message);
+      }
       status.phase = RevertPhase::Running;
       status.startTime = meta::formatTime(now);
       status.previousSnapshot = access.view().tree.current();
@@ -119,6 +129,10 @@ ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request
     if (auto failed = context_.driver->revertToSnapshot(domainName, target, options)) {
       if (failed->retryable()) {
         return ReconcileResult::error("reverting to " + target + ": " + failed->message);
+      }
+      // Not made and never retried: the mark must not outlive it (a snapshot taken later would carry it).
+      if (auto unmarked = context_.driver->setRevertMark(domainName, std::nullopt)) {
+        return ReconcileResult::error("removing the revert mark of " + domainName + ": " + unmarked->message);
       }
       status.phase = RevertPhase::Failed;
       status.completionTime = meta::formatTime(wallNow(context_.wallClock));

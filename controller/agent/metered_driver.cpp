@@ -36,6 +36,8 @@ const std::vector<std::string>& MeteredDriver::operations() {
                                                     "undefine",
                                                     "state",
                                                     "set_owner",
+                                                    "set_revert_mark",
+                                                    "read_revert_mark",
                                                     "create_volume",
                                                     "find_volume",
                                                     "delete_volume",
@@ -132,6 +134,16 @@ Expected<drivers::DomainState, drivers::DriverError> MeteredDriver::state(const 
 std::optional<drivers::DriverError> MeteredDriver::setOwner(const std::string& name,
                                                             const std::optional<drivers::Ownership>& owner) {
   return timed("set_owner", [&] { return driver_.setOwner(name, owner); });
+}
+
+std::optional<drivers::DriverError> MeteredDriver::setRevertMark(
+    const std::string& name, const std::optional<std::string>& revertUid) {
+  return timed("set_revert_mark", [&] { return driver_.setRevertMark(name, revertUid); });
+}
+
+Expected<std::optional<std::string>, drivers::DriverError> MeteredDriver::revertMark(
+    const std::string& name) {
+  return timed("read_revert_mark", [&] { return driver_.revertMark(name); });
 }
 
 Expected<std::string, drivers::DriverError> MeteredDriver::createVolume(

@@ -42,6 +42,9 @@ class MeteredDriver final : public drivers::HypervisorDriver {
   Expected<drivers::DomainState, drivers::DriverError> state(const std::string& name) override;
   std::optional<drivers::DriverError> setOwner(const std::string& name,
                                                const std::optional<drivers::Ownership>& owner) override;
+  std::optional<drivers::DriverError> setRevertMark(const std::string& name,
+                                                    const std::optional<std::string>& revertUid) override;
+  Expected<std::optional<std::string>, drivers::DriverError> revertMark(const std::string& name) override;
   Expected<std::string, drivers::DriverError> createVolume(const drivers::VolumeRequest& request) override;
   Expected<std::optional<std::string>, drivers::DriverError> findVolume(const std::string& pool,
                                                                         const std::string& name) override;

@@ -9,6 +9,7 @@
 #include "drivers/libvirt/domain_xml.h"
 #include "drivers/libvirt/libvirt_error.h"
 #include "drivers/libvirt/libvirt_handles.h"
+#include "drivers/libvirt/revert_mark_xml.h"
 #include "drivers/libvirt/snapshot_xml.h"
 #include "drivers/libvirt/xml_document.h"
 #include "drivers/snapshot_tree.h"
@@ -398,6 +399,65 @@ std::optional<DriverError> LibvirtDriver::setOwner(const std::string& name,
     return Done{};
   });
   return result ? std::nullopt : std::optional(result.error());
+}
+
+std::optional<DriverError> LibvirtDriver::setRevertMark(const std::string& name,
+                                                        const std::optional<std::string>& revertUid) {
+  std::string element;
+  if (revertUid) {
+    auto rendered = renderRevertMarkElement(*revertUid);
+    if (!rendered) {
+      return rendered.error();
+    }
+    element = rendered.value();
+  }
+  auto turn = serializer_.acquire(name);
+  auto result = onDomain<Done>(name, Access::Write, [&](virDomainPtr dom) -> Result<Done> {
+    // Both definitions, in one call: revertMark trusts the mark only where both have it.
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
+    if (virDomainIsActive(dom) == 1) {
+      flags |= VIR_DOMAIN_AFFECT_LIVE;
+    }
+    const std::string uri(kRevertMarkNamespaceUri);
+    const std::string prefix(kRevertMarkPrefix);
+    if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, revertUid ? element.c_str() : nullptr,
+                             revertUid ? prefix.c_str() : nullptr, uri.c_str(), flags) < 0) {
+      return lastLibvirtError("writing the revert mark of domain '" + name + "'");
+    }
+    return Done{};
+  });
+  return result ? std::nullopt : std::optional(result.error());
+}
+
+Expected<std::optional<std::string>, DriverError> LibvirtDriver::revertMark(const std::string& name) {
+  using Mark = std::optional<std::string>;
+  return onDomain<Mark>(name, Access::Read, [&](virDomainPtr dom) -> Result<Mark> {
+    auto read = [&](unsigned flags) -> Result<Mark> {
+      LibvirtString xml(virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
+                                             std::string(kRevertMarkNamespaceUri).c_str(), flags));
+      if (!xml) {
+        virErrorPtr last = virGetLastError();
+        if (last != nullptr && last->code == VIR_ERR_NO_DOMAIN_METADATA) {
+          return Mark{};
+        }
+        return lastLibvirtError("reading the revert mark of domain '" + name + "'");
+      }
+      auto uid = parseRevertMarkElement(xml.get());
+      if (!uid) {
+        return uid.error();
+      }
+      return Mark(uid.value());
+    };
+    auto persistent = read(VIR_DOMAIN_AFFECT_CONFIG);
+    if (!persistent || !persistent.value() || virDomainIsActive(dom) != 1) {
+      return persistent;
+    }
+    auto live = read(VIR_DOMAIN_AFFECT_LIVE);
+    if (!live) {
+      return live;
+    }
+    return live.value() == persistent.value() ? persistent : Mark{};
+  });
 }
 
 // --- Storage ---------------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ class LibvirtDriver final : public HypervisorDriver {
   Expected<DomainState, DriverError> state(const std::string& name) override;
   std::optional<DriverError> setOwner(const std::string& name,
                                       const std::optional<Ownership>& owner) override;
+  std::optional<DriverError> setRevertMark(const std::string& name,
+                                           const std::optional<std::string>& revertUid) override;
+  Expected<std::optional<std::string>, DriverError> revertMark(const std::string& name) override;
 
   Expected<std::string, DriverError> createVolume(const VolumeRequest& request) override;
   Expected<std::optional<std::string>, DriverError> findVolume(const std::string& pool,

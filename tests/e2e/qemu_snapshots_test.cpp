@@ -185,6 +185,13 @@ TEST_F(QemuSnapshots, InternalSnapshotWithMemoryOfARunningDomain) {
   revert("i1");
   EXPECT_EQ(driver_->state(name_).value(), DomainState::Running);  // resumed from its memory
   expectTreeMatchesModel();
+
+  // The agent's revert mark: QEMU's revert replaces both definitions, so a revert to the snapshot
+  // that is current already leaves a trace after all.
+  ASSERT_EQ(driver_->setRevertMark(name_, "uid-1"), std::nullopt);
+  EXPECT_THAT(driver_->revertMark(name_).value(), ::testing::Optional(std::string("uid-1")));
+  revert("i1");
+  EXPECT_EQ(driver_->revertMark(name_).value(), std::nullopt);
 }
 
 TEST_F(QemuSnapshots, ExternalDiskOnlyAndExternalWithMemory) {

@@ -141,6 +141,31 @@ TEST_F(TestDriverSnapshots, DescribeReturnsTheDefinitionsAsListedInTheOrderAsked
   EXPECT_THAT(missing.error().message, HasSubstr("gone"));
 }
 
+TEST_F(TestDriverSnapshots, ARevertMarkIsReadBackAndARevertRemovesIt) {
+  create("a");
+  EXPECT_EQ(libvirt_->revertMark(kDomain).value(), std::nullopt);
+  ASSERT_EQ(libvirt_->setRevertMark(kDomain, "uid-1"), std::nullopt);
+  EXPECT_THAT(libvirt_->revertMark(kDomain).value(), Optional(std::string("uid-1")));
+  // Reverting to the snapshot that is current already still replaces the definition, mark and all.
+  ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, "a", RevertOptions{RevertMode::Running, false}),
+            std::nullopt);
+  EXPECT_EQ(libvirt_->revertMark(kDomain).value(), std::nullopt);
+
+  // A snapshot taken while a mark was there carries it; reverting to it brings that old mark back,
+  // which is not the mark of the revert that was just made.
+  ASSERT_EQ(libvirt_->setRevertMark(kDomain, "uid-left-over"), std::nullopt);
+  create("b");
+  ASSERT_EQ(libvirt_->setRevertMark(kDomain, "uid-2"), std::nullopt);
+  ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, "b", RevertOptions{RevertMode::Running, false}),
+            std::nullopt);
+  EXPECT_THAT(libvirt_->revertMark(kDomain).value(), Optional(std::string("uid-left-over")));
+
+  ASSERT_EQ(libvirt_->setRevertMark(kDomain, std::nullopt), std::nullopt);
+  EXPECT_EQ(libvirt_->revertMark(kDomain).value(), std::nullopt);
+  EXPECT_EQ(libvirt_->setRevertMark(kDomain, std::string()).value().kind, DriverErrorKind::Invalid);
+  EXPECT_EQ(libvirt_->revertMark("no-such-domain").error().kind, DriverErrorKind::NotFound);
+}
+
 TEST_F(TestDriverSnapshots, DiskOnlyIsATypedUnsupportedError) {
   SnapshotRequest request;
   request.name = "disk-only";
