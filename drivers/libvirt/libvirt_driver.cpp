@@ -71,6 +71,46 @@ Expected<std::optional<Ownership>, DriverError> readOwner(virDomainPtr dom) {
   return std::optional<Ownership>(owner.value());
 }
 
+// virtsnap's revert mark in one of the domain's definitions (`flags`: VIR_DOMAIN_AFFECT_CONFIG or _LIVE).
+Expected<std::optional<std::string>, DriverError> readRevertMark(virDomainPtr dom, unsigned flags) {
+  const std::string name = virDomainGetName(dom);
+  LibvirtString xml(virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
+                                         std::string(kRevertMarkNamespaceUri).c_str(), flags));
+  if (!xml) {
+    virErrorPtr last = virGetLastError();
+    if (last != nullptr && last->code == VIR_ERR_NO_DOMAIN_METADATA) {
+      return std::optional<std::string>{};
+    }
+    return lastLibvirtError("reading the revert mark of domain '" + name + "'");
+  }
+  auto uid = parseRevertMarkElement(xml.get());
+  if (!uid) {
+    return uid.error();
+  }
+  return std::optional(uid.value());
+}
+
+// Writes (or with nullopt removes) the mark in the definitions `flags` names.
+std::optional<DriverError> writeRevertMark(virDomainPtr dom, const std::optional<std::string>& uid,
+                                           unsigned flags) {
+  const std::string name = virDomainGetName(dom);
+  std::string element;
+  if (uid) {
+    auto rendered = renderRevertMarkElement(*uid);
+    if (!rendered) {
+      return rendered.error();
+    }
+    element = rendered.value();
+  }
+  const std::string uri(kRevertMarkNamespaceUri);
+  const std::string prefix(kRevertMarkPrefix);
+  if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, uid ? element.c_str() : nullptr,
+                           uid ? prefix.c_str() : nullptr, uri.c_str(), flags) < 0) {
+    return lastLibvirtError("writing the revert mark of domain '" + name + "'");
+  }
+  return std::nullopt;
+}
+
 Expected<DomainInfo, DriverError> describeDomain(virDomainPtr dom) {
   DomainInfo info;
   info.name = virDomainGetName(dom);
@@ -287,9 +327,24 @@ Expected<DomainInfo, DriverError> LibvirtDriver::defineDomain(const DomainSpec& 
   }
   auto turn = serializer_.acquire(spec.name);
   return run<DomainInfo>(Access::Write, [&](virConnectPtr conn) -> Result<DomainInfo> {
+    // A redefinition replaces the persistent <metadata>; a revert mark in it is kept, or a revert
+    // waiting for a retry would read as made (see setRevertMark).
+    std::optional<std::string> mark;
+    if (DomainHandle existing(virDomainLookupByName(conn, spec.name.c_str())); existing) {
+      auto held = readRevertMark(existing.get(), VIR_DOMAIN_AFFECT_CONFIG);
+      if (!held) {
+        return held.error();
+      }
+      mark = held.value();
+    }
     DomainHandle dom(virDomainDefineXMLFlags(conn, xml.value().c_str(), VIR_DOMAIN_DEFINE_VALIDATE));
     if (!dom) {
       return lastLibvirtError("defining domain '" + spec.name + "'");
+    }
+    if (mark) {
+      if (auto failed = writeRevertMark(dom.get(), mark, VIR_DOMAIN_AFFECT_CONFIG)) {
+        return *failed;
+      }
     }
     return describeDomain(dom.get());
   });
@@ -403,14 +458,6 @@ std::optional<DriverError> LibvirtDriver::setOwner(const std::string& name,
 
 std::optional<DriverError> LibvirtDriver::setRevertMark(const std::string& name,
                                                         const std::optional<std::string>& revertUid) {
-  std::string element;
-  if (revertUid) {
-    auto rendered = renderRevertMarkElement(*revertUid);
-    if (!rendered) {
-      return rendered.error();
-    }
-    element = rendered.value();
-  }
   auto turn = serializer_.acquire(name);
   auto result = onDomain<Done>(name, Access::Write, [&](virDomainPtr dom) -> Result<Done> {
     // Both definitions, in one call: revertMark trusts the mark only where both have it.
@@ -418,11 +465,8 @@ std::optional<DriverError> LibvirtDriver::setRevertMark(const std::string& name,
     if (virDomainIsActive(dom) == 1) {
       flags |= VIR_DOMAIN_AFFECT_LIVE;
     }
-    const std::string uri(kRevertMarkNamespaceUri);
-    const std::string prefix(kRevertMarkPrefix);
-    if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, revertUid ? element.c_str() : nullptr,
-                             revertUid ? prefix.c_str() : nullptr, uri.c_str(), flags) < 0) {
-      return lastLibvirtError("writing the revert mark of domain '" + name + "'");
+    if (auto failed = writeRevertMark(dom, revertUid, flags)) {
+      return *failed;
     }
     return Done{};
   });
@@ -432,27 +476,11 @@ std::optional<DriverError> LibvirtDriver::setRevertMark(const std::string& name,
 Expected<std::optional<std::string>, DriverError> LibvirtDriver::revertMark(const std::string& name) {
   using Mark = std::optional<std::string>;
   return onDomain<Mark>(name, Access::Read, [&](virDomainPtr dom) -> Result<Mark> {
-    auto read = [&](unsigned flags) -> Result<Mark> {
-      LibvirtString xml(virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
-                                             std::string(kRevertMarkNamespaceUri).c_str(), flags));
-      if (!xml) {
-        virErrorPtr last = virGetLastError();
-        if (last != nullptr && last->code == VIR_ERR_NO_DOMAIN_METADATA) {
-          return Mark{};
-        }
-        return lastLibvirtError("reading the revert mark of domain '" + name + "'");
-      }
-      auto uid = parseRevertMarkElement(xml.get());
-      if (!uid) {
-        return uid.error();
-      }
-      return Mark(uid.value());
-    };
-    auto persistent = read(VIR_DOMAIN_AFFECT_CONFIG);
+    auto persistent = readRevertMark(dom, VIR_DOMAIN_AFFECT_CONFIG);
     if (!persistent || !persistent.value() || virDomainIsActive(dom) != 1) {
       return persistent;
     }
-    auto live = read(VIR_DOMAIN_AFFECT_LIVE);
+    auto live = readRevertMark(dom, VIR_DOMAIN_AFFECT_LIVE);
     if (!live) {
       return live;
     }

@@ -119,6 +119,18 @@ TEST_F(TestDriverDomains, OwnershipIsWrittenIntoTheDomainAndReadBack) {
   EXPECT_EQ(driver_->lookupDomain("owned").value().owner, std::nullopt);
 }
 
+TEST_F(TestDriverDomains, ARedefinitionKeepsTheRevertMark) {
+  DomainSpec spec = testDomain("marked");
+  auto info = driver_->defineDomain(spec);
+  ASSERT_TRUE(info.has_value()) << info.error().message;
+  ASSERT_EQ(driver_->setRevertMark("marked", "uid-1"), std::nullopt);
+  spec.uuid = info->uuid;
+  spec.vcpus = 2;  // drift corrected while a revert waits for its retry
+  ASSERT_TRUE(driver_->defineDomain(spec).has_value());
+  EXPECT_EQ(driver_->definition("marked").value().vcpus, 2u);
+  EXPECT_THAT(driver_->revertMark("marked").value(), Optional(std::string("uid-1")));
+}
+
 TEST_F(TestDriverDomains, AForeignDomainHasNoOwner) {
   auto info = driver_->lookupDomain("test");  // the test driver's own domain
   ASSERT_TRUE(info.has_value()) << info.error().message;
