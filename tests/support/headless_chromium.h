@@ -88,6 +88,7 @@ class HeadlessChromium {
                                   "--headless",
                                   "--no-sandbox",
                                   "--disable-gpu",
+                                  "--disable-dev-shm-usage",  // containers with a small /dev/shm
                                   "--hide-scrollbars",
                                   "--no-first-run",
                                   "--remote-debugging-pipe",
