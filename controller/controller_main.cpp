@@ -20,6 +20,7 @@
 #include "controller/agent/agent_manager.h"
 #include "controller/agent/http/health_server.h"
 #include "controller/agent/standalone_server.h"
+#include "controller/agent/web/tree_page_model.h"
 #include "controller/command_line.h"
 #include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
   std::string crdDir = "crds";
   std::string listen = "127.0.0.1:0";
   bool exitWhenReady = false;
+  bool webUi = false;
+  bool noWebUi = false;
   logging::LogOptions logOptions;
 
   CLI::App app(
@@ -104,8 +107,15 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-bind-address", metricsAddress, "Where /metrics is served (\"0\" turns it off)")
       ->capture_default_str();
   app.add_option("--health-probe-bind-address", healthAddress,
-                 "Where /healthz and /readyz are served (\"0\": off)")
+                 "Where /healthz and /readyz are served (\"0\": off; with --standalone the default is "
+                 "127.0.0.1:8081)")
       ->capture_default_str();
+  auto* webUiFlag = app.add_flag(
+      "--web-ui", webUi,
+      "Also serve /tree on the health-probe address: a read-only web page drawing this node's Domains' "
+      "snapshot trees (phases, the current snapshot, blocked deletions) from the agent's caches, "
+      "refreshed every 1.5 s (default: on with --standalone, off otherwise)");
+  app.add_flag("--no-web-ui", noWebUi, "Do not serve the tree page (see --web-ui)")->excludes(webUiFlag);
   app.add_option("--workers", workers, "Reconciles at once, per kind")
       ->check(integerIn(1, 64))
       ->capture_default_str();
@@ -152,6 +162,10 @@ int main(int argc, char** argv) {
   if (standalone && nodeName.empty()) {
     nodeName = "localhost";  // one machine: the quick start's Domains name this node
   }
+  if (standalone && app.count("--health-probe-bind-address") == 0) {
+    healthAddress = "127.0.0.1:8081";  // like the standalone API, for this machine only
+  }
+  const bool treePage = webUi || (standalone && !noWebUi);
   if (nodeName.empty()) {
     return fail("no node name: pass --node-name or set NODE_NAME");
   }
@@ -291,12 +305,20 @@ int main(int argc, char** argv) {
                                   return std::nullopt;
                                 return std::string("the reconcilers' workers are not running");
                               }},
-            {"libvirt", [&driver]() -> std::optional<std::string> {
-               auto reached = driver.capabilities();
-               if (reached)
-                 return std::nullopt;
-               return reached.error().message;
-             }}});
+            {"libvirt",
+             [&driver]() -> std::
+                             optional<std::string> {
+                               auto reached = driver.capabilities();
+                               if (reached)
+                                 return std::nullopt;
+                               return reached.error().message;
+                             }}},
+        treePage ? agent::TreePageSource([&manager] {
+          return agent::web::treePageData(manager.domainCache(), manager.snapshotCache(),
+                                          manager.cachesSynced())
+              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        })
+                 : agent::TreePageSource());
     if (auto failed = health->start()) {
       return fail(*failed);
     }
@@ -313,6 +335,10 @@ int main(int argc, char** argv) {
   if (standalone) {
     std::cout << "virtsnap-controller: standalone API on " << server->url()
               << "\nkubeconfig: " << server->kubeconfig().string() << std::endl;
+  }
+  if (health && treePage) {
+    const std::string shown = healthAddress.starts_with(":") ? "127.0.0.1" + healthAddress : healthAddress;
+    std::cout << "virtsnap-controller: snapshot trees on http://" << shown << "/tree" << std::endl;
   }
   int status = 0;
   while (stopRequested == 0) {

@@ -3,13 +3,16 @@
 # the agent in one process, on loopback, with libvirt's in-process test driver), the quick start of
 # deploy/quickstart/ applied, and the resulting snapshot tree printed. It keeps running until Ctrl-C;
 # --exit stops it after printing (for tests). Run it again and it finds its data directory
-# (./virtsnap-data, or $VIRTSNAP_DATA_DIR): the Domains and their trees come back.
+# (./virtsnap-data, or $VIRTSNAP_DATA_DIR): the Domains and their trees come back. The agent draws the
+# trees on http://127.0.0.1:8081/tree ($VIRTSNAP_WEB_PORT picks another port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 exit_after_print=false
 [ "${1:-}" = "--exit" ] && exit_after_print=true
 data_dir=$(realpath -m "${VIRTSNAP_DATA_DIR:-virtsnap-data}")
+# The probes and the tree page (on by default in standalone mode), on loopback.
+web_address="127.0.0.1:${VIRTSNAP_WEB_PORT:-8081}"
 command -v kubectl >/dev/null || { echo "run.sh: kubectl is missing (kubectl >= 1.26 on PATH is needed)" >&2; exit 1; }
 
 bash scripts/setup.sh >/dev/null
@@ -19,7 +22,7 @@ cmake --build build -j2 --target virtsnap-controller >/dev/null
 mkdir -p "$data_dir"
 rm -f "$data_dir/kubeconfig"
 build/controller/virtsnap-controller --standalone --data-dir "$data_dir" --crd-dir crds \
-  --metrics-bind-address 0 --health-probe-bind-address 0 --poll-period 5 >"$data_dir/agent.log" 2>&1 &
+  --metrics-bind-address 0 --health-probe-bind-address "$web_address" --poll-period 5 >"$data_dir/agent.log" 2>&1 &
 agent=$!
 stop_agent() { kill -TERM "$agent" 2>/dev/null && wait "$agent" 2>/dev/null || true; }
 trap stop_agent EXIT
@@ -49,6 +52,7 @@ k get -n quickstart domain/demo -o jsonpath='{range .status.snapshotTree[*]}{.na
   awk -F'\t' '{ depth[$1] = ($2 == "" ? 0 : depth[$2] + 1); printf "%*s%s%s\n", 2 * depth[$1], "", $1, ($3 == "true" ? " *" : "") }'
 echo
 echo "Point kubectl at it:  export KUBECONFIG=$data_dir/kubeconfig"
+echo "The tree, drawn:      http://$web_address/tree (a browser on this machine)"
 echo "The agent's log:      $data_dir/agent.log"
 if $exit_after_print; then
   exit 0

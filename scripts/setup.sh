@@ -28,6 +28,7 @@ packages=(
   yamllint valgrind ccache
   lua5.4 unzip  # deploy tests: the Argo CD health check under a real Lua; helm comes zipped in an npm package
   curl python3-kubernetes  # integration tests: raw HTTP requests and a second real client (official Python client)
+  chromium  # the agent's tree page loaded in a real browser (headless), tests/integration/agent/tree_page_test.cpp
 )
 
 # node and npm (kubernetes-models, and the npm package helm comes in): the image's nodejs has both; a machine

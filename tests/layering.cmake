@@ -18,6 +18,7 @@
 #   logging                 base/ controller/logging/                        spdlog nlohmann
 #   agent                   base/ crds/ reconcilers/ drivers/ (not libvirt/),  nlohmann prometheus
 #                           controller/kube/ (not http/), controller/apiserver/ (standalone mode)
+#                           controller/agent/ and agent/web/ (the tree page's data)
 #   agent (http)            base/ controller/agent/                             cpprestsdk
 #   plugin                  base/ crds/ controller/kube/ (not http/)            nlohmann
 #                           controller/plugin/ (the kubectl plugin's commands)
@@ -62,7 +63,7 @@ set(libraries
     "kube_http|^controller/kube/http/|^(base|crds/meta|controller/kube)/|^(${family_nlohmann}|${family_cpprest}|${family_openssl}|${family_prometheus})"
     "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus}|${family_zlib})"
     "agent_http|^controller/agent/http/|^(base|controller/agent)/|^(${family_cpprest})"
-    "agent|^controller/agent/|^(base/|crds/|drivers/[^/]+$|reconcilers/|controller/kube/[^/]+$|controller/apiserver/|controller/agent/[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
+    "agent|^controller/agent/|^(base/|crds/|drivers/[^/]+$|reconcilers/|controller/kube/[^/]+$|controller/apiserver/|controller/agent/(web/)?[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
     "plugin|^controller/plugin/|^(base/|crds/|controller/kube/[^/]+$|controller/plugin/)|^(${family_nlohmann})"
     "logging|^controller/logging/|^(base|controller/logging)/|^(${family_spdlog}|${family_nlohmann})")
 

@@ -2,14 +2,36 @@
 
 #include <cpprest/http_listener.h>
 
+#include "controller/agent/web/web_assets.h"
+
 namespace virtsnap::agent {
 
-namespace http = web::http;
+namespace http = ::web::http;  // cpprestsdk's (web:: below is the tree page's files)
+
+namespace {
+
+// The page runs only its own files and reads only tree.json from here; nothing inline, no frames.
+constexpr const char* kPageSecurityPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+void replyPagePart(const http::http_request& request, http::status_code status, std::string body,
+                   const std::string& contentType) {
+  http::http_response response(status);
+  response.headers().add("Content-Security-Policy", kPageSecurityPolicy);
+  response.headers().add("X-Content-Type-Options", "nosniff");
+  response.headers().add("Referrer-Policy", "no-referrer");
+  response.headers().add("Cache-Control", "no-store");
+  response.set_body(std::move(body), contentType);
+  request.reply(response);
+}
+
+}  // namespace
 
 class HealthServer::Impl {
  public:
-  Impl(std::string bindAddress, std::vector<ReadinessCheck> checks)
-      : bindAddress_(std::move(bindAddress)), checks_(std::move(checks)) {}
+  Impl(std::string bindAddress, std::vector<ReadinessCheck> checks, TreePageSource treePage)
+      : bindAddress_(std::move(bindAddress)), checks_(std::move(checks)), treePage_(std::move(treePage)) {}
 
   std::optional<std::string> start() {
     std::string address = bindAddress_;
@@ -46,6 +68,9 @@ class HealthServer::Impl {
       request.reply(http::status_codes::OK, "[+]ping ok\nhealthz check passed\n", "text/plain");
       return;
     }
+    if (treePage_ && answerTreePage(request, path)) {
+      return;
+    }
     if (path != "/readyz") {
       request.reply(http::status_codes::NotFound, "not found", "text/plain");
       return;
@@ -62,13 +87,37 @@ class HealthServer::Impl {
                   "text/plain");
   }
 
+  // The tree page's paths; false for any other path.
+  bool answerTreePage(const http::http_request& request, const std::string& path) const {
+    if (path == "/tree" || path == "/tree/") {
+      replyPagePart(request, http::status_codes::OK, std::string(web::kTreeHtml), "text/html; charset=utf-8");
+    } else if (path == "/tree.js") {
+      replyPagePart(request, http::status_codes::OK, std::string(web::kTreeJs),
+                    "text/javascript; charset=utf-8");
+    } else if (path == "/tree.css") {
+      replyPagePart(request, http::status_codes::OK, std::string(web::kTreeCss), "text/css; charset=utf-8");
+    } else if (path == "/tree.json") {
+      try {
+        replyPagePart(request, http::status_codes::OK, treePage_(), "application/json");
+      } catch (const std::exception& error) {
+        replyPagePart(request, http::status_codes::InternalError,
+                      std::string("cannot read the trees: ") + error.what(), "text/plain; charset=utf-8");
+      }
+    } else {
+      return false;
+    }
+    return true;
+  }
+
   std::string bindAddress_;
   std::vector<ReadinessCheck> checks_;
+  TreePageSource treePage_;
   std::unique_ptr<http::experimental::listener::http_listener> listener_;
 };
 
-HealthServer::HealthServer(std::string bindAddress, std::vector<ReadinessCheck> checks)
-    : impl_(std::make_unique<Impl>(std::move(bindAddress), std::move(checks))) {}
+HealthServer::HealthServer(std::string bindAddress, std::vector<ReadinessCheck> checks,
+                           TreePageSource treePage)
+    : impl_(std::make_unique<Impl>(std::move(bindAddress), std::move(checks), std::move(treePage))) {}
 
 HealthServer::~HealthServer() {
   stop();
