@@ -104,7 +104,9 @@ int main(int argc, char** argv) {
       "This node's name (default: $NODE_NAME, from the downward API; localhost with --standalone)");
   app.add_option("--libvirt-uri", libvirtUri,
                  "libvirt connection (default: qemu:///system; test:///default with --standalone)");
-  app.add_option("--metrics-bind-address", metricsAddress, "Where /metrics is served (\"0\" turns it off)")
+  app.add_option(
+         "--metrics-bind-address", metricsAddress,
+         "Where /metrics is served (\"0\" turns it off; with --standalone the default is 127.0.0.1:8080)")
       ->capture_default_str();
   app.add_option("--health-probe-bind-address", healthAddress,
                  "Where /healthz and /readyz are served (\"0\": off; with --standalone the default is "
@@ -162,8 +164,12 @@ int main(int argc, char** argv) {
   if (standalone && nodeName.empty()) {
     nodeName = "localhost";  // one machine: the quick start's Domains name this node
   }
+  // Like the standalone API, for this machine only.
   if (standalone && app.count("--health-probe-bind-address") == 0) {
-    healthAddress = "127.0.0.1:8081";  // like the standalone API, for this machine only
+    healthAddress = "127.0.0.1:8081";
+  }
+  if (standalone && app.count("--metrics-bind-address") == 0) {
+    metricsAddress = "127.0.0.1:8080";
   }
   const bool treePage = webUi || (standalone && !noWebUi);
   if (nodeName.empty()) {

@@ -33,19 +33,8 @@ bool isReasonChar(char c) {
 
 }  // namespace
 
-const Condition* findCondition(const Conditions& conditions, std::string_view type) {
-  const auto it = std::find_if(conditions.begin(), conditions.end(),
-                               [type](const Condition& condition) { return condition.type == type; });
-  return it == conditions.end() ? nullptr : &*it;
-}
-
-const Condition* findCondition(const std::optional<Conditions>& conditions, std::string_view type) {
-  return conditions ? findCondition(*conditions, type) : nullptr;
-}
-
 bool isConditionTrue(const std::optional<Conditions>& conditions, std::string_view type) {
-  const Condition* condition = findCondition(conditions, type);
-  return condition != nullptr && condition->status == ConditionStatus::True;
+  return meta::trueCondition(conditions, type) != nullptr;
 }
 
 bool setCondition(Conditions& conditions, const ConditionUpdate& update, Clock::time_point now) {

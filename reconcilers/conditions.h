@@ -35,9 +35,7 @@ struct ConditionUpdate {
   std::int64_t observedGeneration = 0;
 };
 
-// The condition of `type`, or nullptr.
-const meta::Condition* findCondition(const Conditions& conditions, std::string_view type);
-const meta::Condition* findCondition(const std::optional<Conditions>& conditions, std::string_view type);
+using meta::findCondition;
 // Whether the condition of `type` exists with status True.
 bool isConditionTrue(const std::optional<Conditions>& conditions, std::string_view type);
 

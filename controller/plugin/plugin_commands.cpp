@@ -69,18 +69,6 @@ kube::KubeResult<std::vector<crds::Snapshot>> snapshotsOf(const kube::ApiClientP
   }
 }
 
-const meta::Condition* trueCondition(const crds::SnapshotRevert& revert, std::string_view type) {
-  if (!revert.status || !revert.status->conditions) {
-    return nullptr;
-  }
-  for (const auto& condition : *revert.status->conditions) {
-    if (condition.type == type && condition.status == meta::ConditionStatus::True) {
-      return &condition;
-    }
-  }
-  return nullptr;
-}
-
 bool finished(const crds::SnapshotRevert& revert) {
   return revert.status && revert.status->phase &&
          (*revert.status->phase == crds::RevertPhase::Succeeded ||
@@ -97,14 +85,12 @@ CommandResult outcomeOf(const crds::SnapshotRevert& revert) {
   }
   // The Stalled condition says why; the Ready condition (False) says it too where Stalled is absent.
   std::string message;
-  if (const meta::Condition* stalled = trueCondition(revert, meta::kConditionStalled); stalled != nullptr) {
+  if (const meta::Condition* stalled =
+          meta::trueCondition(revert.status->conditions, meta::kConditionStalled)) {
     message = stalled->reason + ": " + stalled->message;
-  } else if (revert.status->conditions) {
-    for (const auto& condition : *revert.status->conditions) {
-      if (condition.type == meta::kConditionReady) {
-        message = condition.reason + ": " + condition.message;
-      }
-    }
+  } else if (const meta::Condition* ready =
+                 meta::findCondition(revert.status->conditions, meta::kConditionReady)) {
+    message = ready->reason + ": " + ready->message;
   }
   return failure("snapshotrevert/" + name + " Failed" + (message.empty() ? "" : ": " + message));
 }

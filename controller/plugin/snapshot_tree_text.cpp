@@ -1,26 +1,16 @@
 #include "controller/plugin/snapshot_tree_text.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <string_view>
 #include <unordered_map>
 
 #include "base/enum_names.h"
+#include "base/virsh_name_order.h"
 
 namespace virtsnap::plugin {
 
 namespace {
-
-// virsh sorts snapshots with strcasecmp; equal ignoring case, the byte order decides.
-bool virshOrder(const std::string& a, const std::string& b) {
-  const auto lower = [](unsigned char c) { return std::tolower(c); };
-  const bool less = std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                                 [&](char x, char y) { return lower(x) < lower(y); });
-  const bool greater = std::lexicographical_compare(b.begin(), b.end(), a.begin(), a.end(),
-                                                    [&](char x, char y) { return lower(x) < lower(y); });
-  return less || (!greater && a < b);
-}
 
 // vshTreePrintInternal (libvirt tools/vsh.c), over an index of the nodes. Recursion as deep as the
 // tree, as in virsh.
@@ -32,7 +22,7 @@ class VirshPrinter {
       byName_.emplace(nodes[i].name, i);
     }
     std::sort(order_.begin(), order_.end(),
-              [&](std::size_t a, std::size_t b) { return virshOrder(nodes_[a].name, nodes_[b].name); });
+              [&](std::size_t a, std::size_t b) { return virshNameLess(nodes_[a].name, nodes_[b].name); });
     children_.resize(nodes.size());
     for (const std::size_t i : order_) {
       if (auto parent = parentOf(i)) {
@@ -106,18 +96,6 @@ class VirshPrinter {
   std::string indent_;
 };
 
-const meta::Condition* trueCondition(const crds::SnapshotStatus& status, std::string_view type) {
-  if (!status.conditions) {
-    return nullptr;
-  }
-  for (const auto& condition : *status.conditions) {
-    if (condition.type == type && condition.status == meta::ConditionStatus::True) {
-      return &condition;
-    }
-  }
-  return nullptr;
-}
-
 // What the line of a snapshot says beside its name: "(Creating, deletion blocked: Reason)".
 std::string notesOf(const crds::Snapshot* snapshot) {
   if (snapshot == nullptr) {
@@ -131,7 +109,7 @@ std::string notesOf(const crds::Snapshot* snapshot) {
   if (status.phase && *status.phase != crds::SnapshotPhase::Ready) {
     std::string phase(enumName(*status.phase));
     if (*status.phase == crds::SnapshotPhase::Failed) {
-      if (const meta::Condition* stalled = trueCondition(status, meta::kConditionStalled);
+      if (const meta::Condition* stalled = meta::trueCondition(status.conditions, meta::kConditionStalled);
           stalled != nullptr && !stalled->message.empty()) {
         phase += ": " + stalled->message;
       }
@@ -140,7 +118,8 @@ std::string notesOf(const crds::Snapshot* snapshot) {
   } else if (!status.phase) {
     notes.emplace_back("no phase yet");
   }
-  if (const meta::Condition* blocked = trueCondition(status, crds::kConditionDeletionBlocked)) {
+  if (const meta::Condition* blocked =
+          meta::trueCondition(status.conditions, crds::kConditionDeletionBlocked)) {
     notes.push_back("deletion blocked: " + status.deletionBlockedReason.value_or(blocked->reason));
   }
   std::string text;

@@ -1,5 +1,6 @@
 #include "crds/meta/condition.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "crds/meta/object_writer.h"
@@ -29,6 +30,23 @@ Condition decodeCondition(const ObjectReader& reader) {
   condition.reason = reader.requiredString("reason");
   condition.message = reader.requiredString("message");
   return condition;
+}
+
+const Condition* findCondition(const std::vector<Condition>& conditions, std::string_view type) {
+  const auto it = std::find_if(conditions.begin(), conditions.end(),
+                               [type](const Condition& condition) { return condition.type == type; });
+  return it == conditions.end() ? nullptr : &*it;
+}
+
+const Condition* findCondition(const std::optional<std::vector<Condition>>& conditions,
+                               std::string_view type) {
+  return conditions ? findCondition(*conditions, type) : nullptr;
+}
+
+const Condition* trueCondition(const std::optional<std::vector<Condition>>& conditions,
+                               std::string_view type) {
+  const Condition* condition = findCondition(conditions, type);
+  return condition != nullptr && condition->status == ConditionStatus::True ? condition : nullptr;
 }
 
 }  // namespace virtsnap::meta

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -46,5 +47,13 @@ struct Condition {
 
 void to_json(nlohmann::json& json, const Condition& condition);
 Condition decodeCondition(const ObjectReader& reader);
+
+// The condition of `type` in a status's list, or nullptr.
+const Condition* findCondition(const std::vector<Condition>& conditions, std::string_view type);
+const Condition* findCondition(const std::optional<std::vector<Condition>>& conditions,
+                               std::string_view type);
+// The condition of `type` when its status is True, else nullptr.
+const Condition* trueCondition(const std::optional<std::vector<Condition>>& conditions,
+                               std::string_view type);
 
 }  // namespace virtsnap::meta

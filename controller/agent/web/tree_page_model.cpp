@@ -1,12 +1,12 @@
 #include "controller/agent/web/tree_page_model.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <string_view>
 #include <unordered_map>
 
 #include "base/enum_names.h"
+#include "base/virsh_name_order.h"
 #include "reconcilers/agent_context.h"
 
 namespace virtsnap::agent::web {
@@ -14,29 +14,6 @@ namespace virtsnap::agent::web {
 namespace {
 
 using nlohmann::json;
-
-// virsh's order of snapshot names (strcasecmp; equal ignoring case, the byte order decides), as the
-// kubectl plugin's tree.
-bool virshOrder(const std::string& a, const std::string& b) {
-  const auto lowerLess = [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
-  };
-  const bool less = std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), lowerLess);
-  const bool greater = std::lexicographical_compare(b.begin(), b.end(), a.begin(), a.end(), lowerLess);
-  return less || (!greater && a < b);
-}
-
-const meta::Condition* trueCondition(const crds::SnapshotStatus& status, std::string_view type) {
-  if (!status.conditions) {
-    return nullptr;
-  }
-  for (const auto& condition : *status.conditions) {
-    if (condition.type == type && condition.status == meta::ConditionStatus::True) {
-      return &condition;
-    }
-  }
-  return nullptr;
-}
 
 // On the hypervisor by its own account: Ready or Deleting.
 bool onHypervisor(const crds::Snapshot& snapshot) {
@@ -52,7 +29,7 @@ bool onHypervisor(const crds::Snapshot& snapshot) {
 // Iterative, so a long chain of snapshots costs no stack.
 std::vector<TreePageNode> layoutTree(std::vector<TreePageNode> nodes, int& columns, int& rows) {
   std::sort(nodes.begin(), nodes.end(),
-            [](const TreePageNode& a, const TreePageNode& b) { return virshOrder(a.name, b.name); });
+            [](const TreePageNode& a, const TreePageNode& b) { return virshNameLess(a.name, b.name); });
   std::unordered_map<std::string, std::size_t> byName;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     byName.emplace(nodes[i].name, i);
@@ -173,12 +150,14 @@ DomainTreePage layoutDomainTree(const crds::Domain& domain, const std::vector<cr
     if (status.phase) {
       node.phase = std::string(enumName(*status.phase));
       if (*status.phase == crds::SnapshotPhase::Failed) {
-        if (const meta::Condition* stalled = trueCondition(status, meta::kConditionStalled)) {
+        if (const meta::Condition* stalled =
+                meta::trueCondition(status.conditions, meta::kConditionStalled)) {
           node.message = stalled->message;
         }
       }
     }
-    if (const meta::Condition* blocked = trueCondition(status, crds::kConditionDeletionBlocked)) {
+    if (const meta::Condition* blocked =
+            meta::trueCondition(status.conditions, crds::kConditionDeletionBlocked)) {
       node.deletionBlocked = status.deletionBlockedReason.value_or(blocked->reason);
     }
   }
@@ -191,7 +170,7 @@ DomainTreePage layoutDomainTree(const crds::Domain& domain, const std::vector<cr
   }
   page.nodes = layoutTree(std::move(tree), page.columns, page.rows);
   std::sort(elsewhere.begin(), elsewhere.end(),
-            [](const TreePageNode& a, const TreePageNode& b) { return virshOrder(a.name, b.name); });
+            [](const TreePageNode& a, const TreePageNode& b) { return virshNameLess(a.name, b.name); });
   for (std::size_t i = 0; i < elsewhere.size(); ++i) {
     elsewhere[i].parent.reset();
     elsewhere[i].column = static_cast<double>(i);
