@@ -63,8 +63,8 @@ RUN bash -c '. /tmp/apt-backports.sh && ensure_backports_pin' \
  && apt-get update -qq \
  && xargs apt-get install -y -qq --no-install-recommends </tmp/runtime-packages \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/apt-backports.sh /tmp/runtime-packages \
- && groupadd --system --gid 65532 virtsnap \
- && useradd --system --uid 65532 --gid 65532 --home-dir /var/lib/virtsnap --no-create-home \
+ && groupadd --gid 65532 virtsnap \
+ && useradd --uid 65532 --gid 65532 --home-dir /var/lib/virtsnap --no-create-home \
       --shell /usr/sbin/nologin virtsnap \
  && install -d -o 65532 -g 65532 -m 0755 /var/lib/virtsnap
 COPY --from=build /out/bin/ /usr/local/bin/
