@@ -5,6 +5,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -125,6 +126,7 @@ class HttpServer::Impl {
                                    : std::string();
     if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > kMaxRequestBodyBytes) {
       *tooLarge = true;  // refused unread
+      abandonBody(request);
       return std::string();
     }
     std::string body;
@@ -142,13 +144,30 @@ class HttpServer::Impl {
       body.clear();
     }
     *tooLarge = body.size() > kMaxRequestBodyBytes;
-    return *tooLarge ? std::string() : body;
+    if (*tooLarge) {
+      abandonBody(request);
+      return std::string();
+    }
+    return body;
+  }
+
+  // Stops cpprestsdk reading the rest of a refused body. Left alone, its connection reads the body to
+  // the end into the request's buffer, which nobody drains (a 512 MiB body was held whole, measured),
+  // and sends the answer only then. Closing the buffer's write end with an error makes its next write
+  // fail, which ends the read and lets the answer go; the answer closes the connection (serve), so the
+  // unread rest is never taken for a next request.
+  static void abandonBody(http::http_request& request) {
+    request.body()
+        .streambuf()
+        .close(std::ios_base::out, std::make_exception_ptr(std::length_error("request body over the limit")))
+        .wait();
   }
 
   void serve(http::http_request request) {
     // Counted so that stop() never lets the handler go while a request still uses it.
     InFlight counted(*this);
-    ApiResponse response = handler_.handle(toRequest(request));
+    const ApiRequest apiRequest = toRequest(request);
+    ApiResponse response = handler_.handle(apiRequest);
     if (response.watch) {
       stream(std::move(request), std::move(response));
       return;
@@ -163,7 +182,7 @@ class HttpServer::Impl {
       reply.headers().add("Warning", "299 - \"" + warning + "\"");
     }
     reply.set_body(response.body, response.contentType);
-    if (stopping_) {
+    if (stopping_ || apiRequest.bodyTooLarge) {  // a refused body's rest is still on the way
       reply.headers().add("Connection", "close");
     }
     auto answering = std::make_shared<InFlight>(*this);
