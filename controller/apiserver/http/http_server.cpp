@@ -5,7 +5,6 @@
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
-#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -125,8 +124,8 @@ class HttpServer::Impl {
                                    ? request.headers()[http::header_names::content_length]
                                    : std::string();
     if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > kMaxRequestBodyBytes) {
-      *tooLarge = true;  // refused unread
-      abandonBody(request);
+      *tooLarge = true;  // refused without being kept
+      discardBody(request);
       return std::string();
     }
     std::string body;
@@ -145,29 +144,31 @@ class HttpServer::Impl {
     }
     *tooLarge = body.size() > kMaxRequestBodyBytes;
     if (*tooLarge) {
-      abandonBody(request);
+      discardBody(request);
       return std::string();
     }
     return body;
   }
 
-  // Stops cpprestsdk reading the rest of a refused body. Left alone, its connection reads the body to
-  // the end into the request's buffer, which nobody drains (a 512 MiB body was held whole, measured),
-  // and sends the answer only then. Closing the buffer's write end with an error makes its next write
-  // fail, which ends the read and lets the answer go; the answer closes the connection (serve), so the
-  // unread rest is never taken for a next request.
-  static void abandonBody(http::http_request& request) {
-    request.body()
-        .streambuf()
-        .close(std::ios_base::out, std::make_exception_ptr(std::length_error("request body over the limit")))
-        .wait();
+  // Reads the rest of a refused body and drops it. cpprestsdk's connection reads the whole body into
+  // the request's buffer whatever the handler does, and sends the answer only then: left undrained, the
+  // buffer held it all (a 512 MiB body, measured). Closing the buffer instead ends the read at once, but
+  // the connection is then closed with the body's rest unread and the client gets a reset, not the 413.
+  static void discardBody(http::http_request& request) {
+    try {
+      auto source = request.body().streambuf();
+      std::vector<uint8_t> chunk(64 * 1024);
+      while (source.getn(chunk.data(), chunk.size()).get() != 0) {
+      }
+    } catch (const std::exception&) {
+      // The client went away: nothing left to read.
+    }
   }
 
   void serve(http::http_request request) {
     // Counted so that stop() never lets the handler go while a request still uses it.
     InFlight counted(*this);
-    const ApiRequest apiRequest = toRequest(request);
-    ApiResponse response = handler_.handle(apiRequest);
+    ApiResponse response = handler_.handle(toRequest(request));
     if (response.watch) {
       stream(std::move(request), std::move(response));
       return;
@@ -182,7 +183,7 @@ class HttpServer::Impl {
       reply.headers().add("Warning", "299 - \"" + warning + "\"");
     }
     reply.set_body(response.body, response.contentType);
-    if (stopping_ || apiRequest.bodyTooLarge) {  // a refused body's rest is still on the way
+    if (stopping_) {
       reply.headers().add("Connection", "close");
     }
     auto answering = std::make_shared<InFlight>(*this);
