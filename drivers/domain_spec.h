@@ -2,12 +2,21 @@
 // What a domain should look like, in the hypervisor layer's own terms (the reconcilers translate the
 // Domain resource into this; this layer knows nothing of Kubernetes).
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace virtsnap::drivers {
+
+// The longest domain name rendered (libvirt derives per-domain file and socket paths from it).
+inline constexpr std::size_t kMaxDomainNameLength = 200;
+// The most memory rendered: libvirt refuses 2^53 KiB and more ("numerical overflow").
+inline constexpr std::uint64_t kMaxMemoryBytes = ((std::uint64_t{1} << 53U) - 1) * 1024;
+// The network interface models rendered.
+inline constexpr std::array<std::string_view, 4> kNetworkModels{"virtio", "e1000", "e1000e", "rtl8139"};
 
 // Who owns a domain: written into the domain's XML <metadata> in virtsnap's own namespace, so that
 // ownership survives agent restarts and shows in `virsh dumpxml`.

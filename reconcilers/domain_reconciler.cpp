@@ -84,8 +84,7 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
   }
   auto decoded = crds::decodeDomain(*cached);
   if (!decoded) {
-    return ReconcileResult::terminalError("Domain " + request.key() + " does not decode: " +
-                                          decoded.error().path + ": " + decoded.error().message);
+    return refuseUndecodable(request, *cached, decoded.error().path + ": " + decoded.error().message);
   }
   Domain domain = std::move(decoded).value();
   if (domain.spec.nodeName != context_.settings.nodeName) {
@@ -135,9 +134,44 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
   return ReconcileResult::requeueAfter(context_.settings.pollPeriod);
 }
 
+ReconcileResult DomainReconciler::refuseUndecodable(const kube::Request& request,
+                                                    const nlohmann::json& object,
+                                                    const std::string& problem) {
+  const auto terminal = [&] {
+    return ReconcileResult::terminalError("Domain " + request.key() + " does not decode: " + problem);
+  };
+  // The rest of the object, read with the spec set aside (its node name kept, to tell whose it is).
+  nlohmann::json readable = object;
+  const nlohmann::json* node = nullptr;
+  if (object.contains("spec") && object["spec"].is_object() && object["spec"].contains("nodeName")) {
+    node = &object["spec"]["nodeName"];
+  }
+  if (node == nullptr || !node->is_string() || *node != context_.settings.nodeName) {
+    return terminal();
+  }
+  readable["spec"] = nlohmann::json{{"nodeName", *node}};
+  auto domain = crds::decodeDomain(readable);
+  if (!domain || domain->metadata.isBeingDeleted()) {
+    return terminal();
+  }
+  DomainStatus status = domain->status.value_or(DomainStatus{});
+  const std::int64_t generation = domain->metadata.generation.value_or(0);
+  applyReconcileOutcome(status.conditions, stalled("InvalidSpec", "the spec is invalid: " + problem),
+                        generation, wallNow(context_.wallClock));
+  status.observedGeneration = generation;
+  auto written = writeStatus(client_, writes_, *domain, status);
+  if (!written) {
+    return ReconcileResult::error("writing the status: " + written.error().message);
+  }
+  return ReconcileResult::done();  // nothing changes until the object does
+}
+
 DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, DomainStatus& status) {
   if (auto problems = crds::validateDomainSpec(domain.spec); !problems.empty()) {
     return Converged{stalled("InvalidSpec", "the spec is invalid: " + describeProblems(problems))};
+  }
+  if (auto problem = hypervisorProblem(domain)) {
+    return Converged{stalled("InvalidSpec", "the spec is invalid: " + *problem)};
   }
   const std::string name = hypervisorName(domain);
   auto access = context_.views->access(name);

@@ -34,6 +34,11 @@ class DomainReconciler final : public kube::Reconciler {
   };
 
   kube::ReconcileResult finalize(const crds::Domain& domain);
+  // A Domain of this node whose spec does not decode (a value the schema lets through that the agent
+  // cannot hold: a negative or overflowing quantity) is Stalled with the field named; other nodes'
+  // are left alone.
+  kube::ReconcileResult refuseUndecodable(const kube::Request& request, const nlohmann::json& object,
+                                          const std::string& problem);
   Converged converge(const crds::Domain& domain, crds::DomainStatus& status);
   // Defines the domain when libvirt has none of its name; empty on success, else the problem.
   // Defines the domain when it is missing, the spec changed or its definition drifted; `loadView`

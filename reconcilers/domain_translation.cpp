@@ -1,5 +1,7 @@
 #include "reconcilers/domain_translation.h"
 
+#include <algorithm>
+
 #include "base/enum_names.h"
 
 namespace virtsnap::reconcilers {
@@ -34,6 +36,72 @@ std::vector<drivers::VolumeRequest> volumesFor(const crds::Domain& domain, const
     volumes.push_back(std::move(request));
   }
   return volumes;
+}
+
+std::optional<std::string> textProblem(std::string_view field, std::string_view value, bool multiline) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if ((c < 0x20 || c == 0x7f) && !(multiline && (c == '\t' || c == '\n' || c == '\r'))) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      return std::string(field) + ": control character 0x" + kHex[c >> 4U] + kHex[c & 0xfU] + " at byte " +
+             std::to_string(i) + "; libvirt's XML cannot carry it";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> hypervisorProblem(const crds::Domain& domain) {
+  const crds::DomainSpec& spec = domain.spec;
+  const std::string name = hypervisorName(domain);
+  const std::string nameField =
+      spec.hypervisorName && !spec.hypervisorName->empty()
+          ? "spec.hypervisorName"
+          : "metadata.name (the hypervisor name is <namespace>.<name>, \"" + name + "\")";
+  if (auto problem = textProblem(nameField, name, false)) {
+    return problem;
+  }
+  if (name == "." || name == "..") {
+    return nameField + ": \"" + name + "\" is a path segment, not a domain name";
+  }
+  if (name.size() > drivers::kMaxDomainNameLength) {
+    return nameField + ": " + std::to_string(name.size()) +
+           " characters; libvirt domain names here are at most " +
+           std::to_string(drivers::kMaxDomainNameLength);
+  }
+  if (spec.memory && static_cast<std::uint64_t>(spec.memory->bytes()) > drivers::kMaxMemoryBytes) {
+    return "spec.memory: " + spec.memory->text() + " is more than libvirt's maximum of " +
+           std::to_string(drivers::kMaxMemoryBytes) + " bytes";
+  }
+  if (spec.disks) {
+    for (std::size_t i = 0; i < spec.disks->size(); ++i) {
+      const crds::Disk& disk = (*spec.disks)[i];
+      if (disk.source) {
+        if (auto problem =
+                textProblem("spec.disks[" + std::to_string(i) + "].source.path", disk.source->path, false)) {
+          return problem;
+        }
+      }
+    }
+  }
+  if (spec.networks) {
+    for (std::size_t i = 0; i < spec.networks->size(); ++i) {
+      const crds::NetworkInterface& network = (*spec.networks)[i];
+      const std::string field = "spec.networks[" + std::to_string(i) + "]";
+      if (auto problem = textProblem(field + ".network", network.network.value_or(""), false)) {
+        return problem;
+      }
+      const std::string model = network.model.value_or(std::string(crds::kDefaultNetworkModel));
+      if (std::find(drivers::kNetworkModels.begin(), drivers::kNetworkModels.end(), model) ==
+          drivers::kNetworkModels.end()) {
+        std::string known;
+        for (std::string_view each : drivers::kNetworkModels) {
+          known += (known.empty() ? "" : ", ") + std::string(each);
+        }
+        return field + ".model: \"" + model + "\" is not one of " + known;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 Expected<drivers::DomainSpec, std::string> translateDomain(

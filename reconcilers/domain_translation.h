@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/expected.h"
@@ -23,6 +25,17 @@ drivers::Ownership ownershipOf(const crds::Domain& domain);
 
 // The volumes the `create:` disks need in `pool`, named "<hypervisorName>-<disk>.<format>".
 std::vector<drivers::VolumeRequest> volumesFor(const crds::Domain& domain, const std::string& pool);
+
+// What in `value`, the value of `field`, libvirt's XML cannot carry (a control character: XML 1.0 has
+// none but tab, line feed and carriage return, and libvirt refuses even those in names), as a message
+// naming the field; nullopt when nothing. `multiline` allows tab, line feed and carriage return.
+std::optional<std::string> textProblem(std::string_view field, std::string_view value, bool multiline);
+
+// What in the spec passes the CRD's schema but no definition may carry: control characters in a name or
+// path, a hypervisor name libvirt cannot use ("." and "..", over drivers::kMaxDomainNameLength), memory
+// over drivers::kMaxMemoryBytes, a network model the renderer does not know. A message naming the field;
+// nullopt when nothing. Checked before anything reaches the hypervisor.
+std::optional<std::string> hypervisorProblem(const crds::Domain& domain);
 
 // The definition to give libvirt. `volumePaths` maps a `create:` disk's name to its volume's path;
 // every `source.path` must lie under one of `roots`. An error names the field and what is wrong, and

@@ -167,7 +167,13 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
   const std::string ns = snapshot.metadata.namespaceName.value_or("");
   const std::string name = snapshot.metadata.name.value_or("");
   SnapshotStatus status = snapshot.status.value_or(SnapshotStatus{});
-  if (auto problems = crds::validateSnapshotSpec(snapshot.spec); !problems.empty()) {
+  auto problems = crds::validateSnapshotSpec(snapshot.spec);
+  // The description becomes the libvirt snapshot's <description>: line breaks and tabs are text, other
+  // control characters XML cannot carry.
+  if (auto problem = textProblem("spec.description", snapshot.spec.description.value_or(""), true)) {
+    problems.push_back({"", *problem});
+  }
+  if (!problems.empty()) {
     status.phase = SnapshotPhase::Failed;
     event(snapshot, kube::EventType::Warning, "InvalidSpec", describeProblems(problems));
     return finish(snapshot, std::move(status),

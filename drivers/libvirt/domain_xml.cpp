@@ -27,8 +27,10 @@ bool isDeviceName(std::string_view name) {
 }
 
 std::optional<DriverError> validate(const DomainSpec& spec) {
-  if (spec.name.empty() || spec.name.size() > 200 || spec.name.find('/') != std::string::npos) {
-    return invalid("domain name '" + spec.name + "' must be 1 to 200 characters without '/'");
+  if (spec.name.empty() || spec.name.size() > kMaxDomainNameLength ||
+      spec.name.find('/') != std::string::npos) {
+    return invalid("domain name '" + spec.name + "' must be 1 to " + std::to_string(kMaxDomainNameLength) +
+                   " characters without '/'");
   }
   if (spec.type.empty()) {
     return invalid("domain type must not be empty");
@@ -36,8 +38,9 @@ std::optional<DriverError> validate(const DomainSpec& spec) {
   if (spec.vcpus == 0 || spec.vcpus > 4096) {
     return invalid("vcpus must be between 1 and 4096, not " + std::to_string(spec.vcpus));
   }
-  if (spec.memoryBytes < (1u << 20)) {
-    return invalid("memory must be at least 1Mi, not " + std::to_string(spec.memoryBytes) + " bytes");
+  if (spec.memoryBytes < (1u << 20) || spec.memoryBytes > kMaxMemoryBytes) {
+    return invalid("memory must be between 1Mi and " + std::to_string(kMaxMemoryBytes) + " bytes, not " +
+                   std::to_string(spec.memoryBytes));
   }
   std::vector<std::string_view> targets;
   for (const DiskSpec& disk : spec.disks) {
@@ -62,7 +65,7 @@ std::optional<DriverError> validate(const DomainSpec& spec) {
     if (net.network.empty() == net.bridge.empty()) {
       return invalid("a network interface needs exactly one of network or bridge");
     }
-    if (!oneOf(net.model, {"virtio", "e1000", "e1000e", "rtl8139"})) {
+    if (std::find(kNetworkModels.begin(), kNetworkModels.end(), net.model) == kNetworkModels.end()) {
       return invalid("network model '" + net.model + "' is not one of virtio, e1000, e1000e, rtl8139");
     }
   }

@@ -1,7 +1,10 @@
 // A Domain resource in the hypervisor layer's terms (reconcilers/domain_translation.h).
 #include "reconcilers/domain_translation.h"
 
+#include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -71,6 +74,56 @@ TEST_F(DomainTranslation, APathOutsideTheAllowedRootsIsRefused) {
   auto spec = translateDomain(web, drivers::StorageRoots({root_}), {});
   ASSERT_FALSE(spec);
   EXPECT_THAT(spec.error(), HasSubstr("spec.disks[0].source.path"));
+}
+
+TEST(TextProblem, ControlCharactersAreNamedAndLineBreaksAreTextOnlyWhereAsked) {
+  EXPECT_EQ(textProblem("f", "quotes \"'<&]]> and \xc3\xa9 are text", false), std::nullopt);
+  EXPECT_THAT(textProblem("spec.x", std::string("a\0b", 3), false).value_or(""),
+              HasSubstr("spec.x: control character 0x00 at byte 1"));
+  EXPECT_THAT(textProblem("f", "a\x7f", false).value_or(""), HasSubstr("0x7f"));
+  EXPECT_THAT(textProblem("f", "a\nb", false).value_or(""), HasSubstr("0x0a"));
+  EXPECT_EQ(textProblem("f", "a\nb\tc\r", true), std::nullopt);
+  EXPECT_THAT(textProblem("f", "a\x1b[2J", true).value_or(""), HasSubstr("0x1b"));
+}
+
+TEST(HypervisorProblem, WhatLibvirtCannotTakeIsNamedByItsField) {
+  EXPECT_EQ(hypervisorProblem(domain()), std::nullopt);
+  const auto problem = [](auto mutate) {
+    crds::Domain web = domain();
+    mutate(web);
+    return hypervisorProblem(web).value_or("");
+  };
+  EXPECT_THAT(problem([](crds::Domain& d) { d.spec.hypervisorName = "a\x01"; }),
+              HasSubstr("spec.hypervisorName"));
+  EXPECT_THAT(problem([](crds::Domain& d) { d.spec.hypervisorName = ".."; }), HasSubstr("path segment"));
+  EXPECT_EQ(problem([](crds::Domain& d) { d.spec.hypervisorName = std::string(200, 'n'); }), "");
+  EXPECT_THAT(problem([](crds::Domain& d) { d.spec.hypervisorName = std::string(201, 'n'); }),
+              HasSubstr("spec.hypervisorName: 201 characters"));
+  // The default name, <namespace>.<name>, is named by metadata.name.
+  EXPECT_THAT(problem([](crds::Domain& d) { d.metadata.name = std::string(253, 'n'); }),
+              HasSubstr("metadata.name"));
+  EXPECT_EQ(problem([](crds::Domain& d) { d.spec.memory = meta::Quantity::parse("8Pi").value(); }), "");
+  // libvirt takes less than 2^53 KiB; 2^63-1 bytes rounds up to it.
+  EXPECT_THAT(problem([](crds::Domain& d) {
+                d.spec.memory =
+                    meta::Quantity::fromJsonInteger(std::numeric_limits<std::int64_t>::max()).value();
+              }),
+              HasSubstr("spec.memory"));
+  EXPECT_THAT(problem([](crds::Domain& d) {
+                d.spec.disks = std::vector<crds::Disk>{
+                    crds::Disk{"vda", std::nullopt, crds::DiskSource{"/images/a\x1b.qcow2"}, std::nullopt}};
+              }),
+              HasSubstr("spec.disks[0].source.path"));
+  EXPECT_THAT(problem([](crds::Domain& d) {
+                d.spec.networks = std::vector<crds::NetworkInterface>{
+                    crds::NetworkInterface{std::string("net\x02"), std::nullopt, std::nullopt}};
+              }),
+              HasSubstr("spec.networks[0].network"));
+  EXPECT_THAT(problem([](crds::Domain& d) {
+                d.spec.networks = std::vector<crds::NetworkInterface>{
+                    crds::NetworkInterface{std::string("default"), std::nullopt, std::string("ne2k")}};
+              }),
+              HasSubstr("spec.networks[0].model"));
 }
 
 }  // namespace

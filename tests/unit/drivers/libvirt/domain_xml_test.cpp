@@ -94,6 +94,9 @@ TEST(DomainXml, InvalidFieldsAreRefusedWithTheirName) {
   EXPECT_THAT(refused([](DomainSpec& s) { s.name = ""; }), HasSubstr("domain name"));
   EXPECT_THAT(refused([](DomainSpec& s) { s.name = "a/b"; }), HasSubstr("'/'"));
   EXPECT_THAT(refused([](DomainSpec& s) { s.memoryBytes = 1000; }), HasSubstr("memory"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.memoryBytes = kMaxMemoryBytes + 1; }), HasSubstr("memory"));
+  EXPECT_THAT(refused([](DomainSpec& s) { s.name = std::string(kMaxDomainNameLength + 1, 'n'); }),
+              HasSubstr("domain name"));
   EXPECT_THAT(refused([](DomainSpec& s) { s.disks[0].bus = "floppy"; }), HasSubstr("bus"));
   EXPECT_THAT(refused([](DomainSpec& s) { s.disks[0].format = "vmdk"; }), HasSubstr("format"));
   EXPECT_THAT(refused([](DomainSpec& s) { s.disks.push_back(s.disks[0]); }), HasSubstr("used twice"));
