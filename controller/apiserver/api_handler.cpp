@@ -358,7 +358,7 @@ ApiResponse ApiHandler::authorizedHandle(const ApiRequest& request) {
                          "Request entity too large: limit is " + std::to_string(kMaxRequestBodyBytes)));
   }
   const bool watching = boolParam(request, "watch");
-  if (auto fault = faults_.match(request.method, request.path, watching)) {
+  if (auto fault = faults_.match(request.method, request.path, watching, request.header("user-agent"))) {
     if (fault->latency.count() > 0) {
       std::this_thread::sleep_for(fault->latency);
     }

@@ -237,6 +237,10 @@ Watcher::Next Watcher::watchOnce(const std::string& fromVersion, const Consumer&
         break;  // a bookmark only moves the resourceVersion on
     }
     setResourceVersion(version);
+    // The watch works: its end, whenever it comes, is a first failure again (kube-rs resets its backoff
+    // on every event; client-go re-watches a watch that ended after delivering at once). A watch that
+    // never delivers keeps the delay growing.
+    backoff_.reset();
   }
   if (failure && failure->kind == ErrorKind::Cancelled && stopping()) {
     return Next::Stop;

@@ -13,8 +13,8 @@
 // - 410 Gone (the watch's answer or an ERROR event in the stream) means the history is lost: the watcher
 //   lists again and emits a new InitStarted..InitDone.
 // - Every failure (list, watch start, broken stream) and every stream end waits a WatchBackoff delay
-//   (800 ms doubling to 30 s, jittered, reset after 120 s of quiet) before the next request, so a
-//   failing server sees a slowing trickle of requests, never a hot loop.
+//   (800 ms doubling to 30 s, jittered, reset after 120 s of quiet or by an event a watch delivered)
+//   before the next request, so a failing server sees a slowing trickle of requests, never a hot loop.
 // - An InitStarted not followed by InitDone (the list failed half way) is abandoned: the next
 //   InitStarted starts over.
 // - requestRelist() from any thread makes the watcher list again (InitStarted..InitDone) as soon as it

@@ -9,7 +9,8 @@
 // is streamed one JSON line per event, ending when the server ends it or timeoutSeconds passes.
 // What it does not do: deadlines (RestRequest::timeout) are not enforced, since the handler runs on
 // the caller's thread; a fault's latency just delays the answer.
-// breakStreams() ends every open watch as a dropped connection would, for resume tests.
+// breakStreams() ends every open watch as a dropped connection would, for resume tests; expireStreams()
+// ends each with an ERROR event of 410 Expired, as a server whose watch history was compacted does.
 
 #include <algorithm>
 #include <atomic>
@@ -76,19 +77,17 @@ class InProcessTransport final : public kube::Transport {
 
   // Ends every open watch stream as a dropped connection would: next() fails with ErrorKind::Network.
   void breakStreams() {
-    std::vector<std::shared_ptr<StreamState>> open;
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& weak : streams_) {
-        if (auto state = weak.lock()) {
-          open.push_back(std::move(state));
-        }
-      }
-      streams_.clear();
-    }
-    for (const auto& state : open) {
+    for (const auto& state : openStreams()) {
       state->broken = true;
       state->watch->stop();
+    }
+  }
+
+  // Ends every open watch stream with an ERROR event (410 Expired, "too old resource version"), as the
+  // API server does when the watch's resourceVersion left its history: the client must list again.
+  void expireStreams() {
+    for (const auto& state : openStreams()) {
+      state->expired = true;
     }
   }
 
@@ -96,12 +95,28 @@ class InProcessTransport final : public kube::Transport {
   int requests() const { return requests_.load(); }
 
  private:
+  struct StreamState;
+
+  // The streams still open, forgotten here (each is ended by the caller).
+  std::vector<std::shared_ptr<StreamState>> openStreams() {
+    std::vector<std::shared_ptr<StreamState>> open;
+    std::lock_guard lock(mutex_);
+    for (const auto& weak : streams_) {
+      if (auto state = weak.lock()) {
+        open.push_back(std::move(state));
+      }
+    }
+    streams_.clear();
+    return open;
+  }
+
   struct StreamState {
     std::shared_ptr<apiserver::Watch> watch;
     std::function<nlohmann::json(const apiserver::WatchEvent&)> encode;
     std::optional<std::chrono::steady_clock::time_point> deadline;
     std::atomic<bool> cancelled{false};
     std::atomic<bool> broken{false};
+    std::atomic<bool> expired{false};
   };
 
   // Pulls events from the server's watch; polls in short slices so cancel() and the deadline are seen.
@@ -114,6 +129,12 @@ class InProcessTransport final : public kube::Transport {
       while (true) {
         if (state_->broken) {
           return networkError("the connection was dropped in the middle of the watch");
+        }
+        if (state_->expired.exchange(false) && !state_->cancelled) {
+          state_->watch->stop();  // the stream ends after this event
+          return std::optional<std::string>(
+              R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},)"
+              R"("status":"Failure","message":"too old resource version","reason":"Expired","code":410}})");
         }
         if (state_->cancelled || state_->watch->ended() ||
             (state_->deadline && std::chrono::steady_clock::now() >= *state_->deadline)) {

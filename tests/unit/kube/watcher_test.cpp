@@ -221,6 +221,26 @@ TEST_F(WatcherTest, AStreamThatEndsIsResumedAfterTheBackoff) {
   EXPECT_GE(failures()[0].retryIn, milliseconds(800));
 }
 
+TEST_F(WatcherTest, AStreamThatDeliveredAnEventStartsTheBackoffOver) {
+  start();
+  awaitWatching();
+  client_->endStreams();
+  passBackoff(1);
+  awaitWatching();
+  client_->endStreams();  // nothing came through that watch: the delay grows
+  passBackoff(2);
+  awaitWatching();
+  client_->upsert(domain("a"));
+  awaitWatching();
+  client_->endStreams();  // this one delivered: its end is a first failure again
+  passBackoff(3);
+  awaitWatching();
+  const auto seen = failures();
+  EXPECT_GE(seen[1].retryIn, milliseconds(1600));
+  EXPECT_GE(seen[2].retryIn, milliseconds(800));
+  EXPECT_LT(seen[2].retryIn, milliseconds(1600)) << "the backoff was not started over";
+}
+
 TEST_F(WatcherTest, RelistsWhenTheResumedWatchIsGone) {
   client_->upsert(domain("a"));
   client_->upsert(domain("b"));
