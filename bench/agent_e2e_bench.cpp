@@ -23,6 +23,8 @@
 // figures are counts read off the server and /proc, not a timed loop.
 //
 //   build/bench/virtsnap_bench_agent_e2e [--n 100,1000] [--scenarios snapshots,steady] [--memory-store]
+//                                        [--agent-flag FLAG]... (each passed to the agent, e.g.
+//                                        --agent-flag --kube-api-qps=0)
 
 #include <algorithm>
 #include <atomic>
@@ -476,26 +478,31 @@ class World {
   // /proc: a shell's pgrep would find its own shell too).
   static pid_t agentPid() {
     const std::string binary = std::filesystem::path(VIRTSNAP_CONTROLLER_BINARY).filename().string();
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::error_code failed;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", failed)) {
       const std::string name = entry.path().filename().string();
       if (name.find_first_not_of("0123456789") != std::string::npos) {
         continue;
       }
-      std::ifstream in(entry.path() / "stat");
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const auto close = text.rfind(')');
-      if (close == std::string::npos) {
-        continue;
-      }
-      std::istringstream fields(text.substr(close + 2));
-      std::string state;
-      long parent = 0;
-      fields >> state >> parent;
-      std::ifstream cmdline(entry.path() / "cmdline");
-      std::string command;
-      std::getline(cmdline, command, '\0');
-      if (parent == ::getpid() && std::filesystem::path(command).filename() == binary) {
-        return static_cast<pid_t>(std::stol(name));
+      try {
+        std::ifstream in(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto close = text.rfind(')');
+        if (close == std::string::npos) {
+          continue;
+        }
+        std::istringstream fields(text.substr(close + 2));
+        std::string state;
+        long parent = 0;
+        fields >> state >> parent;
+        std::ifstream cmdline(entry.path() / "cmdline");
+        std::string command;
+        std::getline(cmdline, command, '\0');
+        if (parent == ::getpid() && std::filesystem::path(command).filename() == binary) {
+          return static_cast<pid_t>(std::stol(name));
+        }
+      } catch (const std::exception&) {
+        // a process that exited while it was read
       }
     }
     return -1;
@@ -619,10 +626,10 @@ struct SnapshotsResult {
   double rateLimitedWait = -1;  // not exposed
 };
 
-SnapshotsResult runSnapshots(int n, bool durable) {
+SnapshotsResult runSnapshots(int n, bool durable, const std::vector<std::string>& agentFlags) {
   SnapshotsResult result;
   result.n = n;
-  World world(durable, {});
+  World world(durable, agentFlags);
   result.idleKb = statusKb(world.pid(), "VmRSS");
   world.createDomain();
   if (!world.awaitQuiet(1000ms, 60s)) {
@@ -699,11 +706,11 @@ SnapshotsResult runSnapshots(int n, bool durable) {
   return result;
 }
 
-void printSnapshots(const std::vector<SnapshotsResult>& results) {
-  std::cout
-      << "\n(a) N Snapshots of one Domain applied at once until all are Ready (agent: test:///default, "
-         "default flags; floor: the same createSnapshot calls through LibvirtDriver + N creates and N "
-         "status writes from one client, sequential; wall times under load, CPU times less sensitive)\n";
+void printSnapshots(const std::vector<SnapshotsResult>& results, const std::string& flags) {
+  std::cout << "\n(a) N Snapshots of one Domain applied at once until all are Ready (agent: test:///default, "
+            << (flags.empty() ? std::string("default flags") : "flags" + flags)
+            << "; floor: the same createSnapshot calls through LibvirtDriver + N creates and N status writes "
+               "from one client, sequential; wall times under load, CPU times less sensitive)\n";
   const std::vector<int> widths{34, 10, 10, 10, 10};
   std::vector<std::string> header{""};
   for (const auto& r : results) {
@@ -752,10 +759,11 @@ void printSnapshots(const std::vector<SnapshotsResult>& results) {
   });
 }
 
-void runSteady(bool durable) {
+void runSteady(bool durable, std::vector<std::string> agentFlags) {
   constexpr int kSnapshots = 20;
   constexpr int kPeriods = 3;
-  World world(durable, {"--resync-period", "2", "--poll-period", "2"});
+  agentFlags.insert(agentFlags.end(), {"--resync-period", "2", "--poll-period", "2"});
+  World world(durable, agentFlags);
   world.createDomain();
   TypedClient<virtsnap::crds::Snapshot> snapshots(world.https());
   ReadyWatcher watcher(world.server().client(), kNamespace);
@@ -824,6 +832,8 @@ int main(int argc, char** argv) {
   std::vector<int> sizes{100, 1000};
   std::vector<std::string> scenarios{"snapshots", "steady"};
   bool durable = true;
+  std::vector<std::string> agentFlags;
+  std::string flagText;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--n" && i + 1 < args.size()) {
       sizes.clear();
@@ -832,11 +842,15 @@ int main(int argc, char** argv) {
       }
     } else if (args[i] == "--scenarios" && i + 1 < args.size()) {
       scenarios = split(args[++i]);
+    } else if (args[i] == "--agent-flag" && i + 1 < args.size()) {
+      agentFlags.push_back(args[++i]);
+      flagText += " " + agentFlags.back();
     } else if (args[i] == "--memory-store") {
       durable = false;
     } else {
       std::cerr << "usage: " << argv[0]
-                << " [--n 100,1000[,10000]] [--scenarios snapshots,steady] [--memory-store]\n";
+                << " [--n 100,1000[,10000]] [--scenarios snapshots,steady] [--memory-store] [--agent-flag "
+                   "FLAG]...\n";
       return 2;
     }
   }
@@ -849,11 +863,11 @@ int main(int argc, char** argv) {
       if (scenario == "snapshots") {
         std::vector<SnapshotsResult> results;
         for (int n : sizes) {
-          results.push_back(runSnapshots(n, durable));
+          results.push_back(runSnapshots(n, durable, agentFlags));
         }
-        printSnapshots(results);
+        printSnapshots(results, flagText);
       } else if (scenario == "steady") {
-        runSteady(durable);
+        runSteady(durable, agentFlags);
       } else {
         std::cerr << "unknown scenario " << scenario << "\n";
         return 2;
