@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   std::string metricsAddress = ":8080";
   std::string healthAddress = ":8081";
   int workers = 4;
+  kube::RestClientOptions clientOptions;  // its qps and burst are the --kube-api-* flags' defaults
   double resyncSeconds = 600;
   double pollSeconds = 30;
   std::vector<std::string> storageRoots;
@@ -120,6 +121,14 @@ int main(int argc, char** argv) {
   app.add_flag("--no-web-ui", noWebUi, "Do not serve the tree page (see --web-ui)")->excludes(webUiFlag);
   app.add_option("--workers", workers, "Reconciles at once, per kind")
       ->check(integerIn(1, 64))
+      ->capture_default_str();
+  app.add_option("--kube-api-qps", clientOptions.qps,
+                 "Requests per second the agent sends the API server, sustained (0: no limit)")
+      ->check(CLI::Range(0.0, 100000.0))
+      ->capture_default_str();
+  app.add_option("--kube-api-burst", clientOptions.burst,
+                 "Requests the agent may send at once above --kube-api-qps")
+      ->check(integerIn(1, 100000))
       ->capture_default_str();
   app.add_option("--resync-period", resyncSeconds, "Seconds between re-deliveries of every cached object")
       ->check(CLI::Range(1.0, 86400.0))
@@ -233,7 +242,6 @@ int main(int argc, char** argv) {
     return fail("no usable cluster configuration: " + config.error());
   }
   auto registry = std::make_shared<prometheus::Registry>();
-  kube::RestClientOptions clientOptions;
   clientOptions.userAgent = "virtsnap-controller";
   clientOptions.metrics =
       std::make_shared<kube::RestClientMetrics>(registry, serverHost(config.value().server));

@@ -21,8 +21,11 @@
 namespace virtsnap::reconcilers {
 
 // The names of the cache indexes the reconcilers read: a Snapshot's or SnapshotRevert's
-// "<namespace>/<spec.domainName>".
+// "<namespace>/<spec.domainName>"; and the same for only those still waiting to run (snapshotPending,
+// revertPending), so that choosing a domain's next operation reads (and, from packed caches, decodes)
+// the few waiting objects, not every Snapshot the domain has.
 inline constexpr const char* kByDomainIndex = "byDomain";
+inline constexpr const char* kPendingByDomainIndex = "pendingByDomain";
 
 struct AgentSettings {
   std::string nodeName;

@@ -123,8 +123,8 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
   // The domain is defined (and its status says so): the next create or revert waiting for it may run.
   const std::string ns = domain.metadata.namespaceName.value_or("");
   const std::string domainKey = kube::objectKey(ns, domain.metadata.name.value_or(""));
-  if (auto next = nextOperation(context_.snapshots->byIndex(kByDomainIndex, domainKey),
-                                context_.reverts->byIndex(kByDomainIndex, domainKey))) {
+  if (auto next = nextOperation(context_.snapshots->byIndex(kPendingByDomainIndex, domainKey),
+                                context_.reverts->byIndex(kPendingByDomainIndex, domainKey))) {
     if (next->kind == PendingOperation::Kind::Snapshot) {
       context_.queues->enqueueSnapshot(ns, next->name);
     } else {
@@ -223,8 +223,8 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
   }
 
   const std::string domainKey = kube::objectKey(ns, domain.metadata.name.value_or(""));
-  const auto snapshots = context_.snapshots->byIndex(kByDomainIndex, domainKey);
-  if (nextOperation(snapshots, context_.reverts->byIndex(kByDomainIndex, domainKey))) {
+  if (nextOperation(context_.snapshots->byIndex(kPendingByDomainIndex, domainKey),
+                    context_.reverts->byIndex(kPendingByDomainIndex, domainKey))) {
     // A create or revert waits: the tree changes again in a moment. The tree facts (the whole tree,
     // rewritten each time) are written once the domain's operations are done, not after each one of a
     // burst; each Snapshot's own status says where it is meanwhile. The last operation to finish
@@ -233,7 +233,7 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
                                       "the domain is defined and " + std::string(enumName(*status.state))}};
   }
   std::set<std::string> managed;
-  for (const auto& snapshot : snapshots) {
+  for (const auto& snapshot : context_.snapshots->byIndex(kByDomainIndex, domainKey)) {
     if (auto it = snapshot->find("metadata"); it != snapshot->end() && it->contains("name")) {
       managed.insert((*it)["name"].get<std::string>());
     }

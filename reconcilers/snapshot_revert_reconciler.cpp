@@ -64,8 +64,8 @@ ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request
     return ReconcileResult::done();  // the Domain enqueues its next operation once it is defined
   }
   const std::string domainKey = kube::objectKey(ns, revert.spec.domainName);
-  auto next = nextOperation(context_.snapshots->byIndex(kByDomainIndex, domainKey),
-                            context_.reverts->byIndex(kByDomainIndex, domainKey));
+  auto next = nextOperation(context_.snapshots->byIndex(kPendingByDomainIndex, domainKey),
+                            context_.reverts->byIndex(kPendingByDomainIndex, domainKey));
   if (!next || next->kind != PendingOperation::Kind::Revert || next->name != name) {
     return ReconcileResult::done();  // not its turn; the operation before it enqueues it
   }

@@ -18,11 +18,21 @@
 namespace virtsnap::agent {
 namespace {
 
-// "<namespace>/<spec.domainName>" of a Snapshot or SnapshotRevert.
-kube::Indexers byDomain() {
-  return {{reconcilers::kByDomainIndex, [](const nlohmann::json& object) -> std::vector<std::string> {
+// "<namespace>/<spec.domainName>" of a Snapshot or SnapshotRevert (`pending` tells whether one still
+// waits to run): every one by its domain, and those waiting by their domain.
+kube::Indexers byDomain(bool (*pending)(const nlohmann::json&)) {
+  return {{reconcilers::kByDomainIndex,
+           [](const nlohmann::json& object) -> std::vector<std::string> {
              std::string key = reconcilers::domainKeyOf(object);
              if (key.empty()) {
+               return {};
+             }
+             return {std::move(key)};
+           }},
+          {reconcilers::kPendingByDomainIndex,
+           [pending](const nlohmann::json& object) -> std::vector<std::string> {
+             std::string key = reconcilers::domainKeyOf(object);
+             if (key.empty() || !pending(object)) {
                return {};
              }
              return {std::move(key)};
@@ -136,18 +146,18 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
       informerOptions(meta::Resource<crds::Domain>::type(), "spec.nodeName=" + node, {}, stripOnly(),
                       kube::CacheStorage::Objects, options_.resyncPeriod),
       clock_, random_);
-  snapshots_ =
-      std::make_unique<kube::Informer>(client_,
-                                       informerOptions(meta::Resource<crds::Snapshot>::type(), "", byDomain(),
-                                                       ofThisNodesDomains(domains_->cache()),
-                                                       kube::CacheStorage::Packed, options_.resyncPeriod),
-                                       clock_, random_);
-  reverts_ =
-      std::make_unique<kube::Informer>(client_,
-                                       informerOptions(meta::Resource<crds::SnapshotRevert>::type(), "",
-                                                       byDomain(), ofThisNodesDomains(domains_->cache()),
-                                                       kube::CacheStorage::Packed, options_.resyncPeriod),
-                                       clock_, random_);
+  snapshots_ = std::make_unique<kube::Informer>(
+      client_,
+      informerOptions(meta::Resource<crds::Snapshot>::type(), "", byDomain(reconcilers::snapshotPending),
+                      ofThisNodesDomains(domains_->cache()), kube::CacheStorage::Packed,
+                      options_.resyncPeriod),
+      clock_, random_);
+  reverts_ = std::make_unique<kube::Informer>(
+      client_,
+      informerOptions(meta::Resource<crds::SnapshotRevert>::type(), "", byDomain(reconcilers::revertPending),
+                      ofThisNodesDomains(domains_->cache()), kube::CacheStorage::Packed,
+                      options_.resyncPeriod),
+      clock_, random_);
 
   context_.settings = options_.settings;
   context_.driver = &driver_;
@@ -270,8 +280,9 @@ void AgentManager::wireHandlers() {
 
 void AgentManager::enqueueNextOperation(const nlohmann::json& object) {
   const std::string domainKey = reconcilers::domainKeyOf(object);
-  auto next = reconcilers::nextOperation(snapshots_->cache().byIndex(reconcilers::kByDomainIndex, domainKey),
-                                         reverts_->cache().byIndex(reconcilers::kByDomainIndex, domainKey));
+  auto next =
+      reconcilers::nextOperation(snapshots_->cache().byIndex(reconcilers::kPendingByDomainIndex, domainKey),
+                                 reverts_->cache().byIndex(reconcilers::kPendingByDomainIndex, domainKey));
   if (!next) {
     return;
   }

@@ -1,0 +1,882 @@
+// The real agent binary (virtsnap-controller) end to end, against the floor measured in the same run.
+// This process hosts the API server (tests/support EmbeddedApiServer, the durable store as the
+// standalone binary runs it, behind its HTTPS front) and so counts every request and write on the
+// server side (ApiHandler's RequestCounter by User-Agent, WriteCounter); the agent is a child process on
+// libvirt's test driver in its own process (test:///default), its CPU time and memory read from
+// /proc/<pid>. The floors run as child processes of their own (this binary with --floor-*), so their CPU
+// time is theirs alone.
+//
+// Scenarios (each prints a table and the command that reruns it):
+//  snapshots: N Snapshots of one Domain created at once (one client, back to back) until the server
+//    holds all N Ready; wall time, the agent's requests and writes per snapshot (leases apart), its CPU
+//    time and peak RSS; the floor: the same N createSnapshot calls through LibvirtDriver on
+//    test:///default (one process, one thread), plus the minimum API work on the same server from
+//    one client (N creates + N status writes carrying the agent's own statuses), and the ratios.
+//    Also the agent's RSS idle and per cached object (its RSS once converged, minus idle, over N; and
+//    the same less the test driver's own memory per snapshot, measured in the libvirt floor, since in a
+//    deployment that memory is libvirtd's).
+//  steady: 20 snapshots converged under --resync-period 2 (and --poll-period 2), then the writes and
+//    the agent's CPU over 3 periods; the reconciles in that window show the resyncs ran.
+//
+// A plain executable, not Google Benchmark: one measurement is a whole process's life (minutes at
+// N=10,000), repeated iterations would measure a different state each time (the tree grows), and the
+// figures are counts read off the server and /proc, not a timed loop.
+//
+//   build/bench/virtsnap_bench_agent_e2e [--n 100,1000] [--scenarios snapshots,steady] [--memory-store]
+//                                        [--agent-flag FLAG]... (each passed to the agent, e.g.
+//                                        --agent-flag --kube-api-qps=0)
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "controller/kube/http/http_transport.h"
+#include "controller/kube/kube_config.h"
+#include "controller/kube/typed_client.h"
+#include "crds/domain.h"
+#include "crds/snapshot.h"
+#include "drivers/libvirt/libvirt_driver.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/embedded_api_server.h"
+#include "tests/support/embedded_https_server.h"
+#include "tests/support/eventually.h"
+#include "tests/support/shell_command.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using virtsnap::kube::TypedClient;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kNode = "bench-node";
+constexpr const char* kNamespace = "vms";
+constexpr const char* kFloorNamespace = "floor";
+constexpr const char* kDomainName = "bench";
+constexpr const char* kAgentUserAgent = "virtsnap-controller";
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// ---- /proc readings -------------------------------------------------------------------------------
+
+// utime + stime of `pid`, in seconds.
+double cpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) {
+    return -1;
+  }
+  std::istringstream fields(text.substr(close + 2));
+  std::vector<std::string> field{std::istream_iterator<std::string>(fields),
+                                 std::istream_iterator<std::string>()};
+  // After the command: state is field 3 of stat, utime 14 and stime 15 (1-based), so indexes 11, 12 here.
+  if (field.size() < 13) {
+    return -1;
+  }
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return (std::stod(field[11]) + std::stod(field[12])) / ticks;
+}
+
+// A "VmRSS:"-style line of /proc/<pid>/status, in kB.
+long statusKb(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) {
+      return std::atol(line.c_str() + key.size() + 1);
+    }
+  }
+  return -1;
+}
+
+// ---- the floors, as child processes ---------------------------------------------------------------
+
+// --floor-libvirt N: a domain like the agent's (test type, 64 MiB, i686), started, then N snapshots
+// through LibvirtDriver. Prints "wall cpu rss_delta_kb".
+int floorLibvirt(int n) {
+  virtsnap::drivers::libvirt::LibvirtDriverOptions options;
+  options.uri = "test:///default";
+  options.storageRoots = {"/default-pool"};
+  virtsnap::drivers::libvirt::LibvirtDriver driver(options);
+  virtsnap::drivers::DomainSpec spec;
+  spec.name = "floor.bench";
+  spec.type = "test";
+  spec.memoryBytes = 64ULL << 20;
+  spec.arch = "i686";
+  if (auto defined = driver.defineDomain(spec); !defined) {
+    std::cerr << "floor: define: " << defined.error().message << "\n";
+    return 1;
+  }
+  if (auto failed = driver.start(spec.name)) {
+    std::cerr << "floor: start: " << failed->message << "\n";
+    return 1;
+  }
+  const long rssBefore = statusKb(::getpid(), "VmRSS");
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  const auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    virtsnap::drivers::SnapshotRequest request;
+    request.name = "s" + std::to_string(i);
+    if (auto made = driver.createSnapshot(spec.name, request); !made) {
+      std::cerr << "floor: snapshot " << i << ": " << made.error().message << "\n";
+      return 1;
+    }
+  }
+  const double wall = secondsSince(start);
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  const double cpu =
+      seconds(after.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_utime) - seconds(before.ru_stime);
+  std::cout << wall << " " << cpu << " " << statusKb(::getpid(), "VmRSS") - rssBefore << "\n";
+  return 0;
+}
+
+// --floor-api KUBECONFIG STATUSES N: N Snapshots created in namespace floor and each given a status
+// (the agent's own, read from the file STATUSES, one JSON per line), one client, back to back, qps
+// unlimited. Prints "wall cpu".
+int floorApi(const std::string& kubeconfig, const std::string& statusesFile, int n) {
+  auto config = virtsnap::kube::loadKubeconfig({kubeconfig});
+  if (!config) {
+    std::cerr << "floor: " << config.error() << "\n";
+    return 1;
+  }
+  virtsnap::kube::RestClientOptions options;
+  options.qps = 0;
+  options.userAgent = "virtsnap-bench-floor";
+  auto client = virtsnap::kube::makeHttpApiClient(config.value(), options);
+  if (!client) {
+    std::cerr << "floor: " << client.error().message << "\n";
+    return 1;
+  }
+  std::vector<nlohmann::json> statuses;
+  std::ifstream in(statusesFile);
+  for (std::string line; std::getline(in, line);) {
+    statuses.push_back(nlohmann::json::parse(line));
+  }
+  if (statuses.empty()) {
+    std::cerr << "floor: no statuses in " << statusesFile << "\n";
+    return 1;
+  }
+  const auto& type = virtsnap::meta::Resource<virtsnap::crds::Snapshot>::type();
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  const auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    nlohmann::json object = {
+        {"apiVersion", "virtsnap.io/v1alpha1"},
+        {"kind", "Snapshot"},
+        {"metadata", {{"name", "s" + std::to_string(i)}, {"namespace", kFloorNamespace}}},
+        {"spec", {{"domainName", kDomainName}}}};
+    auto created = client.value()->create(type, object, {});
+    if (!created) {
+      std::cerr << "floor: create: " << created.error().message << "\n";
+      return 1;
+    }
+    nlohmann::json withStatus = created.value();
+    withStatus["status"] = statuses[static_cast<std::size_t>(i) % statuses.size()];
+    auto written = client.value()->updateStatus(type, withStatus, {});
+    if (!written) {
+      std::cerr << "floor: status: " << written.error().message << "\n";
+      return 1;
+    }
+  }
+  const double wall = secondsSince(start);
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  std::cout << wall << " "
+            << seconds(after.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_utime) -
+                   seconds(before.ru_stime)
+            << "\n";
+  return 0;
+}
+
+// Runs this binary with `arguments` and returns the numbers it printed (empty when it failed).
+std::vector<double> runFloor(const std::string& arguments) {
+  auto run = virtsnap::testsupport::runShell("/proc/" + std::to_string(::getpid()) + "/exe " + arguments);
+  std::vector<double> numbers;
+  if (run.exitCode != 0) {
+    std::cerr << "floor failed: " << run.output << "\n";
+    return numbers;
+  }
+  std::istringstream in(run.output);
+  for (double value = 0; in >> value;) {
+    numbers.push_back(value);
+  }
+  return numbers;
+}
+
+// ---- the agent's world ----------------------------------------------------------------------------
+
+// The object's Ready condition is True.
+bool readyCondition(const nlohmann::json& object) {
+  const auto status = object.find("status");
+  if (status == object.end()) {
+    return false;
+  }
+  for (const auto& condition : status->value("conditions", nlohmann::json::array())) {
+    if (condition.value("type", "") == "Ready") {
+      return condition.value("status", "") == "True";
+    }
+  }
+  return false;
+}
+
+// A Snapshot that is Ready: its phase and its condition.
+bool isReady(const nlohmann::json& object) {
+  const auto status = object.find("status");
+  return status != object.end() && status->value("phase", "") == "Ready" && readyCondition(object);
+}
+
+struct Counts {
+  std::uint64_t requests = 0;  // the agent's, every verb
+  std::uint64_t writes = 0;    // every writer's, leases apart
+  std::uint64_t leaseWrites = 0;
+  std::map<std::string, std::uint64_t> byKind;  // "verb resource[/sub] code" of the writes
+  std::map<std::string, std::uint64_t> requestsByKind;
+};
+
+Counts operator-(const Counts& after, const Counts& before) {
+  Counts d;
+  d.requests = after.requests - before.requests;
+  d.writes = after.writes - before.writes;
+  d.leaseWrites = after.leaseWrites - before.leaseWrites;
+  for (const auto& [key, count] : after.byKind) {
+    const auto it = before.byKind.find(key);
+    const std::uint64_t was = it == before.byKind.end() ? 0 : it->second;
+    if (count != was) {
+      d.byKind[key] = count - was;
+    }
+  }
+  for (const auto& [key, count] : after.requestsByKind) {
+    const auto it = before.requestsByKind.find(key);
+    const std::uint64_t was = it == before.requestsByKind.end() ? 0 : it->second;
+    if (count != was) {
+      d.requestsByKind[key] = count - was;
+    }
+  }
+  return d;
+}
+
+class World {
+ public:
+  World(bool durable, std::vector<std::string> agentFlags) {
+    virtsnap::testsupport::EmbeddedApiServerOptions options;
+    options.dirPrefix = "virtsnap-bench-agent";
+    options.token = "bench-token";
+    options.durable = durable;
+    options.client.qps = 0;
+    options.client.userAgent = "virtsnap-bench";
+    options.namespaces = {kNamespace, kFloorNamespace, "virtsnap-system"};
+    auto server = virtsnap::testsupport::EmbeddedApiServer::start(options);
+    if (!server) {
+      throw std::runtime_error(server.error());
+    }
+    server_ = std::move(server).value();
+    auto front = virtsnap::testsupport::EmbeddedHttpsServer::start(*server_);
+    if (!front) {
+      throw std::runtime_error(front.error());
+    }
+    front_ = std::move(front).value();
+    virtsnap::kube::RestClientOptions clientOptions;
+    clientOptions.qps = 0;
+    clientOptions.userAgent = "virtsnap-bench";
+    auto client = virtsnap::kube::makeHttpApiClient(front_->clusterConfig(), clientOptions);
+    if (!client) {
+      throw std::runtime_error(client.error().message);
+    }
+    https_ = client.value();
+
+    metricsPort_ = freePort();
+    healthPort_ = freePort();
+    agent_ = std::make_unique<virtsnap::testsupport::AgentProcess>(VIRTSNAP_CONTROLLER_BINARY,
+                                                                   server_->dir() / "agent.log");
+    std::vector<std::string> flags{"--kubeconfig",
+                                   front_->kubeconfig().string(),
+                                   "--node-name",
+                                   kNode,
+                                   "--libvirt-uri",
+                                   "test:///default",
+                                   "--identity",
+                                   "bench-agent",
+                                   "--metrics-bind-address",
+                                   "127.0.0.1:" + std::to_string(metricsPort_),
+                                   "--health-probe-bind-address",
+                                   "127.0.0.1:" + std::to_string(healthPort_)};
+    flags.insert(flags.end(), agentFlags.begin(), agentFlags.end());
+    if (!agent_->start(flags)) {
+      throw std::runtime_error("cannot start the agent");
+    }
+    // Until the forked child has exec'd, its command is ours.
+    virtsnap::testsupport::eventually([&] { return (pid_ = agentPid()) > 0; }, 10s, 1ms);
+    if (pid_ <= 0) {
+      throw std::runtime_error("cannot find the agent's pid");
+    }
+    if (!virtsnap::testsupport::eventually([&] { return httpStatus(healthPort_, "/readyz") == 200; }, 60s,
+                                           50ms)) {
+      throw std::runtime_error("the agent never became ready:\n" + agent_->output());
+    }
+  }
+
+  ~World() {
+    if (agent_) {
+      agent_->stop(30s);
+    }
+    https_.reset();
+    front_.reset();
+  }
+
+  pid_t pid() const { return pid_; }
+  const virtsnap::kube::ApiClientPtr& https() const { return https_; }
+  virtsnap::testsupport::EmbeddedApiServer& server() { return *server_; }
+  const virtsnap::testsupport::EmbeddedHttpsServer& front() const { return *front_; }
+
+  Counts counts() const {
+    Counts c;
+    for (const auto& [key, count] : server_->handler().writes().counts()) {
+      if (key.resource == "leases") {
+        c.leaseWrites += count;
+        continue;
+      }
+      c.writes += count;
+      c.byKind[key.verb + " " + key.resource + (key.subresource.empty() ? "" : "/" + key.subresource) + " " +
+               std::to_string(key.code)] += count;
+    }
+    for (const auto& [key, count] : server_->handler().requests().counts()) {
+      if (key.userAgent == kAgentUserAgent) {
+        c.requests += count;
+        c.requestsByKind[key.verb + " " + key.resource +
+                         (key.subresource.empty() ? "" : "/" + key.subresource)] += count;
+      }
+    }
+    return c;
+  }
+
+  // Waits until no write (leases apart) happened for `window`; false after `limit`.
+  bool awaitQuiet(std::chrono::milliseconds window, std::chrono::seconds limit) const {
+    const auto deadline = Clock::now() + limit;
+    auto last = counts().writes;
+    auto since = Clock::now();
+    while (Clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+      const auto now = counts().writes;
+      if (now != last) {
+        last = now;
+        since = Clock::now();
+      } else if (Clock::now() - since >= window) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void createDomain() const {
+    virtsnap::crds::Domain domain;
+    domain.metadata.name = kDomainName;
+    domain.metadata.namespaceName = kNamespace;
+    domain.spec.nodeName = kNode;
+    domain.spec.type = "test";
+    domain.spec.memory = virtsnap::meta::Quantity::parse("64Mi").value();
+    domain.spec.os = virtsnap::crds::DomainOs{"i686", std::nullopt, std::nullopt};
+    auto created = TypedClient<virtsnap::crds::Domain>(https_).create(domain);
+    if (!created) {
+      throw std::runtime_error("Domain: " + created.error().message);
+    }
+    if (!virtsnap::testsupport::eventually(
+            [&] {
+              auto got = server_->client()->get(virtsnap::meta::Resource<virtsnap::crds::Domain>::type(),
+                                                kNamespace, kDomainName);
+              return got && readyCondition(got.value());
+            },
+            60s, 20ms)) {
+      throw std::runtime_error("the Domain never became Ready:\n" + agent_->output());
+    }
+  }
+
+  // A counter of the agent's /metrics: the sum over every series of `family` whose labels include
+  // `labelMatch` (e.g. controller="snapshot"); -1 when unreadable.
+  double metric(const std::string& family, const std::string& labelMatch = "") const {
+    auto run = virtsnap::testsupport::runShell(
+        "curl -s --max-time 5 http://127.0.0.1:" + std::to_string(metricsPort_) + "/metrics");
+    if (run.exitCode != 0) {
+      return -1;
+    }
+    double sum = 0;
+    std::istringstream in(run.output);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(family, 0) != 0 ||
+          (line.size() > family.size() && line[family.size()] != '{' && line[family.size()] != ' ')) {
+        continue;
+      }
+      if (!labelMatch.empty() && line.find(labelMatch) == std::string::npos) {
+        continue;
+      }
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return sum;
+  }
+
+  std::string metricsText() const {
+    return virtsnap::testsupport::runShell(
+               "curl -s --max-time 5 http://127.0.0.1:" + std::to_string(metricsPort_) + "/metrics")
+        .output;
+  }
+
+  std::string agentOutput() const { return agent_->output(); }
+
+ private:
+  // A loopback port nobody listens on right now (the kernel's pick; the agent binds it a moment later).
+  static int freePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    int port = -1;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port = ntohs(address.sin_port);
+    }
+    ::close(fd);
+    return port;
+  }
+
+  static int httpStatus(int port, const std::string& path) {
+    auto run = virtsnap::testsupport::runShell(
+        "curl -s -o /dev/null --max-time 5 -w '%{http_code}' http://127.0.0.1:" + std::to_string(port) +
+        path);
+    return std::atoi(run.output.c_str());
+  }
+
+  // AgentProcess keeps its pid private: our child whose command is the controller binary (read from
+  // /proc: a shell's pgrep would find its own shell too).
+  static pid_t agentPid() {
+    const std::string binary = std::filesystem::path(VIRTSNAP_CONTROLLER_BINARY).filename().string();
+    std::error_code failed;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", failed)) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) {
+        continue;
+      }
+      try {
+        std::ifstream in(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto close = text.rfind(')');
+        if (close == std::string::npos) {
+          continue;
+        }
+        std::istringstream fields(text.substr(close + 2));
+        std::string state;
+        long parent = 0;
+        fields >> state >> parent;
+        std::ifstream cmdline(entry.path() / "cmdline");
+        std::string command;
+        std::getline(cmdline, command, '\0');
+        if (parent == ::getpid() && std::filesystem::path(command).filename() == binary) {
+          return static_cast<pid_t>(std::stol(name));
+        }
+      } catch (const std::exception&) {
+        // a process that exited while it was read
+      }
+    }
+    return -1;
+  }
+
+  std::unique_ptr<virtsnap::testsupport::EmbeddedApiServer> server_;
+  std::unique_ptr<virtsnap::testsupport::EmbeddedHttpsServer> front_;
+  virtsnap::kube::ApiClientPtr https_;
+  std::unique_ptr<virtsnap::testsupport::AgentProcess> agent_;
+  pid_t pid_ = -1;
+  int metricsPort_ = 0;
+  int healthPort_ = 0;
+};
+
+// Counts the Snapshots of namespace `ns` the server holds Ready, from a watch (list, then watch from
+// its resourceVersion; listed again when the watch ends).
+class ReadyWatcher {
+ public:
+  ReadyWatcher(virtsnap::kube::ApiClientPtr client, std::string ns)
+      : client_(std::move(client)), ns_(std::move(ns)), thread_([this] { run(); }) {}
+  ~ReadyWatcher() {
+    stop_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      if (stream_) {
+        stream_->cancel();
+      }
+    }
+    thread_.join();
+  }
+  std::size_t ready() const { return count_.load(); }
+
+ private:
+  void run() {
+    const auto& type = virtsnap::meta::Resource<virtsnap::crds::Snapshot>::type();
+    while (!stop_) {
+      auto listed = client_->list(type, ns_, {});
+      if (!listed) {
+        std::this_thread::sleep_for(100ms);
+        continue;
+      }
+      ready_.clear();
+      for (const auto& item : listed.value().value("items", nlohmann::json::array())) {
+        note(item);
+      }
+      virtsnap::kube::ListOptions options;
+      options.resourceVersion = listed.value()["metadata"].value("resourceVersion", "");
+      auto stream = client_->watch(type, ns_, options);
+      if (!stream) {
+        continue;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        stream_ = std::move(stream).value();
+        if (stop_) {
+          stream_->cancel();
+        }
+      }
+      while (!stop_) {
+        auto event = stream_->next();
+        if (!event || !event.value()) {
+          break;
+        }
+        if (event.value()->type == virtsnap::kube::WatchEventType::Deleted) {
+          ready_.erase(event.value()->object["metadata"].value("name", ""));
+          count_ = ready_.size();
+        } else {
+          note(event.value()->object);
+        }
+      }
+    }
+  }
+
+  void note(const nlohmann::json& object) {
+    const std::string name = object["metadata"].value("name", "");
+    if (isReady(object)) {
+      ready_.insert(name);
+    } else {
+      ready_.erase(name);
+    }
+    count_ = ready_.size();
+  }
+
+  virtsnap::kube::ApiClientPtr client_;
+  std::string ns_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> count_{0};
+  std::set<std::string> ready_;  // only the watching thread's
+  std::mutex mutex_;             // guards stream_
+  virtsnap::kube::WatchStreamPtr stream_;
+  std::thread thread_;
+};
+
+std::string fixed(double value, int digits = 2) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
+void printRow(const std::vector<std::string>& cells, const std::vector<int>& widths) {
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    std::cout << (i == 0 ? std::left : std::right) << std::setw(widths[i]) << cells[i] << "  ";
+  }
+  std::cout << "\n";
+}
+
+struct SnapshotsResult {
+  int n = 0;
+  double wall = 0;
+  double cpu = 0;
+  long hwmKb = 0;
+  long idleKb = 0;
+  long convergedKb = 0;
+  Counts counts;
+  double floorLibvirtWall = 0;
+  double floorLibvirtCpu = 0;
+  double floorLibvirtKb = 0;
+  double floorApiWall = 0;
+  double floorApiCpu = 0;
+  double reconcileSeconds = 0;  // the snapshot controller's reconcile time, summed
+  double rateLimitedWait = -1;  // not exposed
+};
+
+SnapshotsResult runSnapshots(int n, bool durable, const std::vector<std::string>& agentFlags) {
+  SnapshotsResult result;
+  result.n = n;
+  World world(durable, agentFlags);
+  result.idleKb = statusKb(world.pid(), "VmRSS");
+  world.createDomain();
+  if (!world.awaitQuiet(1000ms, 60s)) {
+    throw std::runtime_error("the Domain's writes never settled");
+  }
+  const Counts before = world.counts();
+  const double cpuBefore = cpuSeconds(world.pid());
+  const double reconcileBefore =
+      world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"");
+  ReadyWatcher watcher(world.server().client(), kNamespace);
+
+  const auto start = Clock::now();
+  TypedClient<virtsnap::crds::Snapshot> snapshots(world.https());
+  for (int i = 0; i < n; ++i) {
+    virtsnap::crds::Snapshot snapshot;
+    snapshot.metadata.name = "s" + std::to_string(i);
+    snapshot.metadata.namespaceName = kNamespace;
+    snapshot.spec.domainName = kDomainName;
+    auto created = snapshots.create(snapshot);
+    if (!created) {
+      throw std::runtime_error("Snapshot " + std::string(snapshot.metadata.name.value_or("")) + ": " +
+                               created.error().message);
+    }
+  }
+  const auto limit = std::chrono::seconds(120 + n);
+  if (!virtsnap::testsupport::eventually([&] { return watcher.ready() >= static_cast<std::size_t>(n); },
+                                         limit, 5ms)) {
+    throw std::runtime_error(std::to_string(watcher.ready()) + " of " + std::to_string(n) + " Ready after " +
+                             std::to_string(limit.count()) + " s");
+  }
+  result.wall = secondsSince(start);
+  if (!world.awaitQuiet(1500ms, 300s)) {
+    throw std::runtime_error("the agent's writes never settled");
+  }
+  result.cpu = cpuSeconds(world.pid()) - cpuBefore;
+  result.hwmKb = statusKb(world.pid(), "VmHWM");
+  result.convergedKb = statusKb(world.pid(), "VmRSS");
+  result.counts = world.counts() - before;
+  result.reconcileSeconds =
+      world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"") -
+      reconcileBefore;
+
+  // The floors. The API floor's statuses are the agent's own (same bytes on the wire).
+  auto listed = world.server().client()->list(virtsnap::meta::Resource<virtsnap::crds::Snapshot>::type(),
+                                              kNamespace, {});
+  const std::string statuses = (world.server().dir() / "statuses.jsonl").string();
+  {
+    std::ofstream out(statuses);
+    for (const auto& item : listed.value()["items"]) {
+      out << item["status"].dump() << "\n";
+    }
+  }
+  auto libvirt = runFloor("--floor-libvirt " + std::to_string(n));
+  auto api = runFloor("--floor-api " + world.front().kubeconfig().string() + " " + statuses + " " +
+                      std::to_string(n));
+  if (libvirt.size() != 3 || api.size() != 2) {
+    throw std::runtime_error("a floor failed");
+  }
+  result.floorLibvirtWall = libvirt[0];
+  result.floorLibvirtCpu = libvirt[1];
+  result.floorLibvirtKb = libvirt[2];
+  result.floorApiWall = api[0];
+  result.floorApiCpu = api[1];
+
+  std::cout << "\nN=" << n << ": the agent's writes (every writer's but leases; the bench's own " << n
+            << " creates included):\n";
+  for (const auto& [key, count] : result.counts.byKind) {
+    std::cout << "  " << key << ": " << count << "\n";
+  }
+  std::cout << "  the agent's requests by verb:\n";
+  for (const auto& [key, count] : result.counts.requestsByKind) {
+    std::cout << "    " << key << ": " << count << "\n";
+  }
+  return result;
+}
+
+void printSnapshots(const std::vector<SnapshotsResult>& results, const std::string& flags) {
+  std::cout << "\n(a) N Snapshots of one Domain applied at once until all are Ready (agent: test:///default, "
+            << (flags.empty() ? std::string("default flags") : "flags" + flags)
+            << "; floor: the same createSnapshot calls through LibvirtDriver + N creates and N status writes "
+               "from one client, sequential; wall times under load, CPU times less sensitive)\n";
+  const std::vector<int> widths{34, 10, 10, 10, 10};
+  std::vector<std::string> header{""};
+  for (const auto& r : results) {
+    header.push_back("N=" + std::to_string(r.n));
+  }
+  printRow(header, widths);
+  const auto row = [&](const std::string& name,
+                       const std::function<std::string(const SnapshotsResult&)>& cell) {
+    std::vector<std::string> cells{name};
+    for (const auto& r : results) {
+      cells.push_back(cell(r));
+    }
+    printRow(cells, widths);
+  };
+  row("agent wall s", [](const auto& r) { return fixed(r.wall); });
+  row("agent wall ms/snapshot", [](const auto& r) { return fixed(1000 * r.wall / r.n); });
+  row("agent CPU s", [](const auto& r) { return fixed(r.cpu); });
+  row("agent CPU ms/snapshot", [](const auto& r) { return fixed(1000 * r.cpu / r.n); });
+  row("snapshot reconcile s (summed)", [](const auto& r) { return fixed(r.reconcileSeconds); });
+  row("agent requests/snapshot",
+      [](const auto& r) { return fixed(static_cast<double>(r.counts.requests) / r.n); });
+  row("agent writes/snapshot", [](const auto& r) {
+    return fixed(static_cast<double>(r.counts.writes - static_cast<std::uint64_t>(r.n)) / r.n);
+  });
+  row("lease writes in the run", [](const auto& r) { return std::to_string(r.counts.leaseWrites); });
+  row("agent peak RSS MB (VmHWM)", [](const auto& r) { return fixed(r.hwmKb / 1024.0, 1); });
+  row("agent RSS idle MB", [](const auto& r) { return fixed(r.idleKb / 1024.0, 1); });
+  row("agent RSS converged MB", [](const auto& r) { return fixed(r.convergedKb / 1024.0, 1); });
+  row("RSS B/object (all)",
+      [](const auto& r) { return fixed(1024.0 * (r.convergedKb - r.idleKb) / r.n, 0); });
+  row("test driver's B/snapshot", [](const auto& r) { return fixed(1024.0 * r.floorLibvirtKb / r.n, 0); });
+  row("RSS B/object (agent's own)",
+      [](const auto& r) { return fixed(1024.0 * (r.convergedKb - r.idleKb - r.floorLibvirtKb) / r.n, 0); });
+  row("floor libvirt wall s", [](const auto& r) { return fixed(r.floorLibvirtWall); });
+  row("floor libvirt CPU s", [](const auto& r) { return fixed(r.floorLibvirtCpu); });
+  row("floor API wall s (2N writes)", [](const auto& r) { return fixed(r.floorApiWall); });
+  row("floor API client CPU s", [](const auto& r) { return fixed(r.floorApiCpu); });
+  row("floor wall s (libvirt + API)",
+      [](const auto& r) { return fixed(r.floorLibvirtWall + r.floorApiWall); });
+  row("ratio wall agent/floor",
+      [](const auto& r) { return fixed(r.wall / (r.floorLibvirtWall + r.floorApiWall)); });
+  row("ratio CPU agent/floor",
+      [](const auto& r) { return fixed(r.cpu / (r.floorLibvirtCpu + r.floorApiCpu)); });
+  row("ratio writes agent/floor (1/snap)", [](const auto& r) {
+    return fixed(static_cast<double>(r.counts.writes - static_cast<std::uint64_t>(r.n)) / r.n);
+  });
+}
+
+void runSteady(bool durable, std::vector<std::string> agentFlags) {
+  constexpr int kSnapshots = 20;
+  constexpr int kPeriods = 3;
+  agentFlags.insert(agentFlags.end(), {"--resync-period", "2", "--poll-period", "2"});
+  World world(durable, agentFlags);
+  world.createDomain();
+  TypedClient<virtsnap::crds::Snapshot> snapshots(world.https());
+  ReadyWatcher watcher(world.server().client(), kNamespace);
+  for (int i = 0; i < kSnapshots; ++i) {
+    virtsnap::crds::Snapshot snapshot;
+    snapshot.metadata.name = "s" + std::to_string(i);
+    snapshot.metadata.namespaceName = kNamespace;
+    snapshot.spec.domainName = kDomainName;
+    if (!snapshots.create(snapshot)) {
+      throw std::runtime_error("cannot create a Snapshot");
+    }
+  }
+  if (!virtsnap::testsupport::eventually([&] { return watcher.ready() >= kSnapshots; }, 120s, 5ms) ||
+      !world.awaitQuiet(2500ms, 120s)) {
+    throw std::runtime_error("20 snapshots did not converge");
+  }
+  const Counts before = world.counts();
+  const double cpuBefore = cpuSeconds(world.pid());
+  const double reconcilesBefore = world.metric("controller_runtime_reconcile_total");
+  const auto start = Clock::now();
+  // Watching for nothing to happen: only time shows it.
+  std::this_thread::sleep_for(std::chrono::seconds(2 * kPeriods) + 200ms);
+  const double window = secondsSince(start);
+  const Counts during = world.counts() - before;
+  const double cpu = cpuSeconds(world.pid()) - cpuBefore;
+  const double reconciles = world.metric("controller_runtime_reconcile_total") - reconcilesBefore;
+  std::cout << "\n(c) steady state: 1 Domain, " << kSnapshots
+            << " Ready Snapshots, --resync-period 2 --poll-period 2, " << fixed(window, 1) << " s ("
+            << kPeriods << " periods)\n";
+  const std::vector<int> widths{34, 10};
+  printRow({"API writes (leases apart)", std::to_string(during.writes)}, widths);
+  printRow({"lease writes", std::to_string(during.leaseWrites)}, widths);
+  printRow({"agent requests (leases included)", std::to_string(during.requests)}, widths);
+  printRow({"reconciles (all controllers)", fixed(reconciles, 0)}, widths);
+  printRow({"agent CPU s", fixed(cpu, 3)}, widths);
+  printRow({"agent CPU % of one core", fixed(100 * cpu / window, 2)}, widths);
+  for (const auto& [key, count] : during.byKind) {
+    std::cout << "  write " << key << ": " << count << "\n";
+  }
+  for (const auto& [key, count] : during.requestsByKind) {
+    std::cout << "  request " << key << ": " << count << "\n";
+  }
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> parts;
+  std::istringstream in(text);
+  for (std::string part; std::getline(in, part, ',');) {
+    if (!part.empty()) {
+      parts.push_back(part);
+    }
+  }
+  return parts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 2 && args[0] == "--floor-libvirt") {
+    return floorLibvirt(std::stoi(args[1]));
+  }
+  if (args.size() == 4 && args[0] == "--floor-api") {
+    return floorApi(args[1], args[2], std::stoi(args[3]));
+  }
+  std::vector<int> sizes{100, 1000};
+  std::vector<std::string> scenarios{"snapshots", "steady"};
+  bool durable = true;
+  std::vector<std::string> agentFlags;
+  std::string flagText;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--n" && i + 1 < args.size()) {
+      sizes.clear();
+      for (const auto& part : split(args[++i])) {
+        sizes.push_back(std::stoi(part));
+      }
+    } else if (args[i] == "--scenarios" && i + 1 < args.size()) {
+      scenarios = split(args[++i]);
+    } else if (args[i] == "--agent-flag" && i + 1 < args.size()) {
+      agentFlags.push_back(args[++i]);
+      flagText += " " + agentFlags.back();
+    } else if (args[i] == "--memory-store") {
+      durable = false;
+    } else {
+      std::cerr << "usage: " << argv[0]
+                << " [--n 100,1000[,10000]] [--scenarios snapshots,steady] [--memory-store] [--agent-flag "
+                   "FLAG]...\n";
+      return 2;
+    }
+  }
+  std::string rerun = argv[0];
+  for (const auto& arg : args) {
+    rerun += " " + arg;
+  }
+  try {
+    for (const auto& scenario : scenarios) {
+      if (scenario == "snapshots") {
+        std::vector<SnapshotsResult> results;
+        for (int n : sizes) {
+          results.push_back(runSnapshots(n, durable, agentFlags));
+        }
+        printSnapshots(results, flagText);
+      } else if (scenario == "steady") {
+        runSteady(durable, agentFlags);
+      } else {
+        std::cerr << "unknown scenario " << scenario << "\n";
+        return 2;
+      }
+    }
+  } catch (const std::exception& error) {
+    std::cerr << "bench failed: " << error.what() << "\n";
+    return 1;
+  }
+  std::cout << "\nrerun: " << rerun << "\n";
+  return 0;
+}
