@@ -24,7 +24,14 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr long kMemoryBoundKb = 64 * 1024;  // what one refused request may add to the peak RSS
-constexpr double kAnswerBoundSeconds = 5;   // "quickly", with room for a loaded two-core machine
+// AddressSanitizer pads every allocation and keeps freed memory in quarantine (256 MiB by default), so
+// under it the peak RSS says nothing about what the server holds: memory is bounded in builds without it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMemoryMeasured = false;
+#else
+constexpr bool kMemoryMeasured = true;
+#endif
+constexpr double kAnswerBoundSeconds = 5;  // "quickly", with room for a loaded two-core machine
 
 long statusKb(const std::string& field) {
   std::ifstream in("/proc/self/status");
@@ -85,7 +92,9 @@ class HostileBodies : public testsupport::ServedApiTest {
     EXPECT_EQ(answer.body.value("code", 0), code);
     EXPECT_THAT(answer.body.value("message", ""), HasSubstr(message));
     EXPECT_LT(answer.seconds, kAnswerBoundSeconds);
-    EXPECT_LT(answer.peakGrowthKb, kMemoryBoundKb);
+    if (kMemoryMeasured) {
+      EXPECT_LT(answer.peakGrowthKb, kMemoryBoundKb);
+    }
   }
 
   const std::string domains_ = "/apis/virtsnap.io/v1alpha1/namespaces/default/domains";
@@ -255,7 +264,9 @@ TEST_F(HostileBodies, SixtyFourMebibytesAre413WithOrWithoutALength) {
   const std::string big = "{\"a\":\"" + std::string(64 * 1024 * 1024, 'x') + "\"}";
   const Answer withLength = send("POST", domains_, "application/json", big);
   expectRefused(withLength, 413, "Request entity too large");
-  EXPECT_LT(withLength.peakGrowthKb, kRefusedBodyBoundKb);
+  if (kMemoryMeasured) {
+    EXPECT_LT(withLength.peakGrowthKb, kRefusedBodyBoundKb);
+  }
   // Chunked: no Content-Length to refuse it by; read no further than the limit.
   const Answer chunked = send("POST", domains_, "application/json", big, {"Transfer-Encoding: chunked"});
   // (Within expectRefused's bound only: draining a chunked body lags its reading by up to 26 MiB here.)
