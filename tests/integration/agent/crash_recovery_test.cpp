@@ -37,6 +37,7 @@
 #include "tests/support/apiserver_process.h"
 #include "tests/support/eventually.h"
 #include "tests/support/shell_command.h"
+#include "tests/support/tree_lines.h"
 
 namespace virtsnap {
 namespace {
@@ -49,32 +50,8 @@ constexpr const char* kNode = "crash-node";
 constexpr const char* kLibvirtUri = "test+unix:///default";
 constexpr int kOperations = 20;  // each with one kill, a quarter of them with a second one
 
-// "name<parent>" per snapshot in topological order, '*' on the current one.
-std::vector<std::string> lines(const drivers::SnapshotTree& tree) {
-  std::vector<std::string> out;
-  const auto current = tree.current();
-  tree.forEachTopological([&](const drivers::SnapshotRecord& record, std::size_t) {
-    out.push_back(record.name + "<" + record.parent.value_or("") + ">" + (current == record.name ? "*" : ""));
-  });
-  return out;
-}
-
-std::vector<std::string> lines(const crds::DomainStatus& status) {
-  std::vector<std::string> out;
-  for (const auto& entry : status.snapshotTree.value_or(std::vector<crds::SnapshotTreeEntry>{})) {
-    out.push_back(entry.name + "<" + entry.parent.value_or("") + ">" +
-                  (entry.current.value_or(false) ? "*" : ""));
-  }
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& part : parts) {
-    out += part + " ";
-  }
-  return out;
-}
+using testsupport::joined;
+using testsupport::treeLines;
 
 // Polls `condition` every 20 ms (each poll is a few API and libvirt calls) until it holds or `limit`.
 bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
@@ -292,20 +269,20 @@ class AgentCrash : public ::testing::Test {
   // Empty when libvirt's tree, the Domain's status tree and the Snapshot objects (every one Ready,
   // none missing, none extra, each status placed as in the tree) all equal the model; else what differs.
   std::string disagreement(const drivers::SnapshotTree& model) {
-    const std::vector<std::string> expected = lines(model);
+    const std::vector<std::string> expected = treeLines(model);
     auto actual = libvirtTree();
     if (!actual) {
       return actual.error();
     }
-    if (lines(*actual) != expected) {
-      return "libvirt " + joined(lines(*actual)) + "!= model " + joined(expected);
+    if (treeLines(*actual) != expected) {
+      return "libvirt " + joined(treeLines(*actual)) + "!= model " + joined(expected);
     }
     auto web = domain();
     if (!web || !web->status) {
       return "no Domain status";
     }
-    if (lines(*web->status) != expected) {
-      return "Domain status " + joined(lines(*web->status)) + "!= model " + joined(expected);
+    if (treeLines(*web->status) != expected) {
+      return "Domain status " + joined(treeLines(*web->status)) + "!= model " + joined(expected);
     }
     auto snapshots = TypedClient<crds::Snapshot>(server_->client()).list(ns_);
     if (!snapshots) {

@@ -22,38 +22,15 @@
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/eventually.h"
 #include "tests/support/in_process_agent.h"
+#include "tests/support/tree_lines.h"
 
 namespace virtsnap {
 namespace {
 
 using kube::TypedClient;
 
-// "name<parent>" per snapshot in topological order, '*' on the current one.
-std::vector<std::string> lines(const drivers::SnapshotTree& tree) {
-  std::vector<std::string> out;
-  const auto current = tree.current();
-  tree.forEachTopological([&](const drivers::SnapshotRecord& record, std::size_t) {
-    out.push_back(record.name + "<" + record.parent.value_or("") + ">" + (current == record.name ? "*" : ""));
-  });
-  return out;
-}
-
-std::vector<std::string> lines(const crds::DomainStatus& status) {
-  std::vector<std::string> out;
-  for (const auto& entry : status.snapshotTree.value_or(std::vector<crds::SnapshotTreeEntry>{})) {
-    out.push_back(entry.name + "<" + entry.parent.value_or("") + ">" +
-                  (entry.current.value_or(false) ? "*" : ""));
-  }
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& part : parts) {
-    out += part + " ";
-  }
-  return out;
-}
+using testsupport::joined;
+using testsupport::treeLines;
 
 class AgentDifferential : public testsupport::InProcessAgentTest {
  protected:
@@ -66,13 +43,13 @@ class AgentDifferential : public testsupport::InProcessAgentTest {
 
   // Empty when the Domain's status, libvirt and every Snapshot agree with the model; else what differs.
   std::string disagreement(const drivers::SnapshotTree& model) {
-    const std::vector<std::string> expected = lines(model);
+    const std::vector<std::string> expected = treeLines(model);
     auto web = domain();
     if (!web || !web->status) {
       return "no Domain status";
     }
-    if (lines(*web->status) != expected) {
-      return "Domain status " + joined(lines(*web->status)) + "!= model " + joined(expected);
+    if (treeLines(*web->status) != expected) {
+      return "Domain status " + joined(treeLines(*web->status)) + "!= model " + joined(expected);
     }
     auto listing = observer_->listSnapshots(domainName_);
     if (!listing) {
@@ -84,8 +61,8 @@ class AgentDifferential : public testsupport::InProcessAgentTest {
     }
     drivers::SnapshotTree libvirtTree;
     libvirtTree.rebuild(records, listing->current);
-    if (lines(libvirtTree) != expected) {
-      return "libvirt " + joined(lines(libvirtTree)) + "!= model " + joined(expected);
+    if (treeLines(libvirtTree) != expected) {
+      return "libvirt " + joined(treeLines(libvirtTree)) + "!= model " + joined(expected);
     }
     auto snapshots = TypedClient<crds::Snapshot>(server_->client()).list("vms");
     if (!snapshots) {
@@ -129,7 +106,7 @@ TEST_F(AgentDifferential, RandomCreatesRevertsAndDeletesKeepEveryTreeEqual) {
   TypedClient<crds::SnapshotRevert> reverts(server_->client());
   for (int step = 0; step < steps; ++step) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (VIRTSNAP_SEED), step " + std::to_string(step));
-    const auto existing = lines(model);
+    const auto existing = treeLines(model);
     const int dice = static_cast<int>(random() % 4);
     std::string operation;
     if (model.empty() || dice < 2) {

@@ -45,6 +45,7 @@
 #include "drivers/snapshot_tree.h"
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/eventually.h"
+#include "tests/support/tree_lines.h"
 
 namespace virtsnap {
 namespace {
@@ -99,32 +100,8 @@ class CountingTransport final : public kube::Transport {
   std::vector<std::string> sent_;
 };
 
-// "name<parent>" per snapshot in topological order, '*' on the current one.
-std::vector<std::string> lines(const drivers::SnapshotTree& tree) {
-  std::vector<std::string> out;
-  const auto current = tree.current();
-  tree.forEachTopological([&](const drivers::SnapshotRecord& record, std::size_t) {
-    out.push_back(record.name + "<" + record.parent.value_or("") + ">" + (current == record.name ? "*" : ""));
-  });
-  return out;
-}
-
-std::vector<std::string> lines(const crds::DomainStatus& status) {
-  std::vector<std::string> out;
-  for (const auto& entry : status.snapshotTree.value_or(std::vector<crds::SnapshotTreeEntry>{})) {
-    out.push_back(entry.name + "<" + entry.parent.value_or("") + ">" +
-                  (entry.current.value_or(false) ? "*" : ""));
-  }
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& part : parts) {
-    out += part + " ";
-  }
-  return out;
-}
+using testsupport::joined;
+using testsupport::treeLines;
 
 // What is done to the server at each of the workload's three steps, once that step's requests are made.
 enum class Disturb { Nothing, Restart, ExpireWatches, BreakWatches };
@@ -391,8 +368,9 @@ class AgentFaults : public ::testing::TestWithParam<FaultRow> {
     if (!web || !web->status) {
       return "no status on Domain web";
     }
-    if (lines(*web->status) != lines(tree)) {
-      return "web's status tree " + joined(lines(*web->status)) + "!= libvirt's " + joined(lines(tree));
+    if (treeLines(*web->status) != treeLines(tree)) {
+      return "web's status tree " + joined(treeLines(*web->status)) + "!= libvirt's " +
+             joined(treeLines(tree));
     }
     auto objects = TypedClient<crds::Snapshot>(server_->client()).list("vms");
     if (!objects) {
