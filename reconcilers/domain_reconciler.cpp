@@ -123,8 +123,7 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
   // The domain is defined (and its status says so): the next create or revert waiting for it may run.
   const std::string ns = domain.metadata.namespaceName.value_or("");
   const std::string domainKey = kube::objectKey(ns, domain.metadata.name.value_or(""));
-  if (auto next = nextOperation(context_.snapshots->byIndex(kPendingByDomainIndex, domainKey),
-                                context_.reverts->byIndex(kPendingByDomainIndex, domainKey))) {
+  if (auto next = nextOperation(*context_.snapshots, *context_.reverts, domainKey)) {
     if (next->kind == PendingOperation::Kind::Snapshot) {
       context_.queues->enqueueSnapshot(ns, next->name);
     } else {
@@ -223,8 +222,7 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
   }
 
   const std::string domainKey = kube::objectKey(ns, domain.metadata.name.value_or(""));
-  if (nextOperation(context_.snapshots->byIndex(kPendingByDomainIndex, domainKey),
-                    context_.reverts->byIndex(kPendingByDomainIndex, domainKey))) {
+  if (nextOperation(*context_.snapshots, *context_.reverts, domainKey)) {
     // A create or revert waits: the tree changes again in a moment. The tree facts (the whole tree,
     // rewritten each time) are written once the domain's operations are done, not after each one of a
     // burst; each Snapshot's own status says where it is meanwhile. The last operation to finish
@@ -232,10 +230,10 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
     return Converged{ReconcileOutcome{ReconcileState::Ready, "Reconciled",
                                       "the domain is defined and " + std::string(enumName(*status.state))}};
   }
-  std::set<std::string> managed;
-  for (const auto& snapshot : context_.snapshots->byIndex(kByDomainIndex, domainKey)) {
-    if (auto it = snapshot->find("metadata"); it != snapshot->end() && it->contains("name")) {
-      managed.insert((*it)["name"].get<std::string>());
+  std::set<std::string> managed;  // from the keys: decoding every Snapshot of the domain per poll is not free
+  for (const std::string& key : context_.snapshots->keysByIndex(kByDomainIndex, domainKey)) {
+    if (auto request = kube::Request::fromKey(key)) {
+      managed.insert(request->name);
     }
   }
   const auto policy = domain.spec.unmanagedSnapshots.value_or(crds::UnmanagedSnapshotPolicy::Report);

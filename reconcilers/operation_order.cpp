@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "controller/kube/json_fields.h"
+#include "reconcilers/agent_context.h"
 
 namespace virtsnap::reconcilers {
 namespace {
@@ -61,6 +62,17 @@ std::optional<PendingOperation> nextOperation(const std::vector<kube::ObjectPtr>
     }
   }
   return next;
+}
+
+std::string operationOrderKey(const nlohmann::json& object) {
+  return stringAt(object, "metadata", "creationTimestamp");
+}
+
+std::optional<PendingOperation> nextOperation(const kube::ObjectCache& snapshots,
+                                              const kube::ObjectCache& reverts,
+                                              const std::string& domainKey) {
+  return nextOperation({snapshots.firstByIndex(kPendingByDomainIndex, domainKey)},
+                       {reverts.firstByIndex(kPendingByDomainIndex, domainKey)});
 }
 
 }  // namespace virtsnap::reconcilers

@@ -35,4 +35,13 @@ bool revertPending(const nlohmann::json& revert);
 std::optional<PendingOperation> nextOperation(const std::vector<kube::ObjectPtr>& snapshots,
                                               const std::vector<kube::ObjectPtr>& reverts);
 
+// The order of the caches' kPendingByDomainIndex (agent_context.h): creationTimestamp, then key, which
+// within one namespace is nextOperation's order within one kind.
+std::string operationOrderKey(const nlohmann::json& object);
+
+// The same from the caches (their kPendingByDomainIndex ordered by operationOrderKey): reads the
+// first waiting Snapshot and the first waiting SnapshotRevert of the domain only, however many wait.
+std::optional<PendingOperation> nextOperation(const kube::ObjectCache& snapshots,
+                                              const kube::ObjectCache& reverts, const std::string& domainKey);
+
 }  // namespace virtsnap::reconcilers

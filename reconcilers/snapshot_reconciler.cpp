@@ -182,8 +182,7 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
                   ReconcileResult::done());
   }
   const std::string domainKey = kube::objectKey(ns, snapshot.spec.domainName);
-  auto next = nextOperation(context_.snapshots->byIndex(kPendingByDomainIndex, domainKey),
-                            context_.reverts->byIndex(kPendingByDomainIndex, domainKey));
+  auto next = nextOperation(*context_.snapshots, *context_.reverts, domainKey);
   if (!next || next->kind != PendingOperation::Kind::Snapshot || next->name != name) {
     // Not its turn: the operation before it enqueues it when it finishes. (No "Pending" write: the
     // absent phase says it, and it keeps a create within four API writes.)

@@ -64,8 +64,7 @@ ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request
     return ReconcileResult::done();  // the Domain enqueues its next operation once it is defined
   }
   const std::string domainKey = kube::objectKey(ns, revert.spec.domainName);
-  auto next = nextOperation(context_.snapshots->byIndex(kPendingByDomainIndex, domainKey),
-                            context_.reverts->byIndex(kPendingByDomainIndex, domainKey));
+  auto next = nextOperation(*context_.snapshots, *context_.reverts, domainKey);
   if (!next || next->kind != PendingOperation::Kind::Revert || next->name != name) {
     return ReconcileResult::done();  // not its turn; the operation before it enqueues it
   }

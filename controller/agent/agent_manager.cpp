@@ -67,6 +67,8 @@ kube::InformerOptions informerOptions(const meta::ResourceType& type, std::strin
   options.watcher.type = type;
   options.watcher.fieldSelector = std::move(fieldSelector);
   options.indexers = std::move(indexers);
+  // Choosing a domain's next operation reads the first waiting one of each kind only (operation_order.h).
+  options.indexOrders = {{reconcilers::kPendingByDomainIndex, reconcilers::operationOrderKey}};
   options.transform = std::move(transform);
   options.storage = storage;
   options.resyncPeriod = resync;
@@ -280,9 +282,7 @@ void AgentManager::wireHandlers() {
 
 void AgentManager::enqueueNextOperation(const nlohmann::json& object) {
   const std::string domainKey = reconcilers::domainKeyOf(object);
-  auto next =
-      reconcilers::nextOperation(snapshots_->cache().byIndex(reconcilers::kPendingByDomainIndex, domainKey),
-                                 reverts_->cache().byIndex(reconcilers::kPendingByDomainIndex, domainKey));
+  auto next = reconcilers::nextOperation(snapshots_->cache(), reverts_->cache(), domainKey);
   if (!next) {
     return;
   }

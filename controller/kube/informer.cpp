@@ -7,7 +7,7 @@ namespace virtsnap::kube {
 Informer::Informer(ApiClientPtr client, InformerOptions options, ClockPtr clock, RandomSourcePtr random)
     : options_(std::move(options)),
       clock_(std::move(clock)),
-      cache_(options_.indexers, options_.storage),
+      cache_(options_.indexers, options_.storage, options_.indexOrders),
       watcher_(std::move(client), options_.watcher, clock_, std::move(random)) {}
 
 Informer::~Informer() {

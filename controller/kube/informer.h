@@ -64,7 +64,8 @@ struct InformerOptions {
   WatcherConfig watcher;
   ObjectTransform transform;  // none: keep every object whole
   Indexers indexers;
-  CacheStorage storage = CacheStorage::Objects;          // Packed: a fraction of the memory (object_cache.h)
+  IndexOrders indexOrders;                       // the order of some of those indexes (object_cache.h)
+  CacheStorage storage = CacheStorage::Objects;  // Packed: a fraction of the memory (object_cache.h)
   std::optional<std::chrono::nanoseconds> resyncPeriod;  // none: no resync
   Watcher::FailureObserver onFailure;                    // called on the watch thread
 };

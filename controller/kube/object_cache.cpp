@@ -41,9 +41,13 @@ std::string namespacedIndexValue(const nlohmann::json& object, const std::string
   return metadataString(object, "namespace") + "/" + value;
 }
 
-ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage) : storage_(storage) {
+ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage, IndexOrders orders) : storage_(storage) {
   for (auto& [name, function] : indexers) {
-    indexes_[name].function = std::move(function);
+    Index& index = indexes_[name];
+    index.function = std::move(function);
+    if (auto order = orders.find(name); order != orders.end()) {
+      index.order = std::move(order->second);
+    }
   }
 }
 
@@ -118,27 +122,60 @@ std::size_t ObjectCache::size() const {
   return objects_.size();
 }
 
-std::vector<ObjectPtr> ObjectCache::byIndex(const std::string& indexName, const std::string& value) const {
-  std::shared_lock lock(mutex_);
+const std::set<ObjectCache::Member>* ObjectCache::membersOf(const std::string& indexName,
+                                                            const std::string& value) const {
   auto index = indexes_.find(indexName);
   if (index == indexes_.end()) {
+    return nullptr;
+  }
+  auto members = index->second.membersByValue.find(value);
+  return members == index->second.membersByValue.end() ? nullptr : &members->second;
+}
+
+std::vector<ObjectPtr> ObjectCache::byIndex(const std::string& indexName, const std::string& value) const {
+  std::shared_lock lock(mutex_);
+  const std::set<Member>* members = membersOf(indexName, value);
+  if (members == nullptr) {
     return {};
   }
-  auto keys = index->second.keysByValue.find(value);
-  if (keys == index->second.keysByValue.end()) {
-    return {};
-  }
-  std::vector<std::string> sorted(keys->second.begin(), keys->second.end());
-  std::sort(sorted.begin(), sorted.end());
   std::vector<ObjectPtr> objects;
-  objects.reserve(sorted.size());
-  for (const std::string& key : sorted) {
+  objects.reserve(members->size());
+  for (const auto& [order, key] : *members) {
     auto found = objects_.find(key);
     if (found != objects_.end()) {
       objects.push_back(load(found->second));
     }
   }
   return objects;
+}
+
+ObjectPtr ObjectCache::firstByIndex(const std::string& indexName, const std::string& value) const {
+  std::shared_lock lock(mutex_);
+  const std::set<Member>* members = membersOf(indexName, value);
+  if (members == nullptr) {
+    return nullptr;
+  }
+  for (const auto& [order, key] : *members) {
+    if (auto found = objects_.find(key); found != objects_.end()) {
+      return load(found->second);
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> ObjectCache::keysByIndex(const std::string& indexName,
+                                                  const std::string& value) const {
+  std::shared_lock lock(mutex_);
+  const std::set<Member>* members = membersOf(indexName, value);
+  if (members == nullptr) {
+    return {};
+  }
+  std::vector<std::string> keys;
+  keys.reserve(members->size());
+  for (const auto& [order, key] : *members) {
+    keys.push_back(key);
+  }
+  return keys;
 }
 
 std::vector<std::string> ObjectCache::indexValues(const std::string& indexName) const {
@@ -148,8 +185,8 @@ std::vector<std::string> ObjectCache::indexValues(const std::string& indexName) 
     return {};
   }
   std::vector<std::string> values;
-  values.reserve(index->second.keysByValue.size());
-  for (const auto& [value, keys] : index->second.keysByValue) {
+  values.reserve(index->second.membersByValue.size());
+  for (const auto& [value, members] : index->second.membersByValue) {
     values.push_back(value);
   }
   std::sort(values.begin(), values.end());
@@ -217,7 +254,7 @@ std::vector<CacheChange> ObjectCache::replace(std::vector<ObjectPtr> objects) {
     changes.push_back(CacheChange{key, old == objects_.end() ? nullptr : load(old->second), object});
   }
   for (auto& [name, index] : indexes_) {
-    index.keysByValue.clear();
+    index.membersByValue.clear();
   }
   retired = std::exchange(objects_, std::move(fresh));
   for (const auto& [key, object] : given) {
@@ -234,24 +271,45 @@ std::vector<std::string> ObjectCache::valuesOf(const Index& index, const nlohman
   }
 }
 
+std::string ObjectCache::orderOf(const Index& index, const nlohmann::json& object) {
+  if (!index.order) {
+    return {};
+  }
+  try {
+    return index.order(object);
+  } catch (const std::exception&) {
+    return {};  // a malformed object: first among equals, then by key
+  }
+}
+
 void ObjectCache::indexAdd(const std::string& key, const nlohmann::json& object) {
   for (auto& [name, index] : indexes_) {
-    for (std::string& value : valuesOf(index, object)) {
-      index.keysByValue[std::move(value)].insert(key);
+    std::vector<std::string> values = valuesOf(index, object);
+    if (values.empty()) {
+      continue;
+    }
+    const std::string order = orderOf(index, object);
+    for (std::string& value : values) {
+      index.membersByValue[std::move(value)].emplace(order, key);
     }
   }
 }
 
 void ObjectCache::indexRemove(const std::string& key, const nlohmann::json& object) {
   for (auto& [name, index] : indexes_) {
-    for (const std::string& value : valuesOf(index, object)) {
-      auto keys = index.keysByValue.find(value);
-      if (keys == index.keysByValue.end()) {
+    const std::vector<std::string> values = valuesOf(index, object);
+    if (values.empty()) {
+      continue;
+    }
+    const Member member{orderOf(index, object), key};  // the functions are pure: as when it was added
+    for (const std::string& value : values) {
+      auto members = index.membersByValue.find(value);
+      if (members == index.membersByValue.end()) {
         continue;
       }
-      keys->second.erase(key);
-      if (keys->second.empty()) {
-        index.keysByValue.erase(keys);  // no empty sets left behind: the index stays bounded
+      members->second.erase(member);
+      if (members->second.empty()) {
+        index.membersByValue.erase(members);  // no empty sets left behind: the index stays bounded
       }
     }
   }

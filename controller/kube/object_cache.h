@@ -9,7 +9,9 @@
 //   relist or after it, never half of each; it returns what changed, so the informer can tell its
 //   handlers exactly which objects vanished.
 // - Indexes always agree with the content: an index function maps an object to its index values
-//   (e.g. "byDomain": a Snapshot's namespace/spec.domainName) and byIndex() answers from them.
+//   (e.g. "byDomain": a Snapshot's namespace/spec.domainName) and byIndex() answers from them. An
+//   index may have an order (a string per object): its members under each value are kept sorted by
+//   it, so firstByIndex() finds the first without reading (or, packed, decoding) the others.
 // - Storage: CacheStorage::Objects keeps the json trees given (a reader gets the very pointer stored);
 //   CacheStorage::Packed keeps each object as deflated MessagePack and decodes it on every read (a
 //   reader gets a fresh tree, equal to the one stored): a fraction of a json tree's memory (see
@@ -22,10 +24,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +38,10 @@ namespace virtsnap::kube {
 using ObjectPtr = std::shared_ptr<const nlohmann::json>;
 using IndexFunction = std::function<std::vector<std::string>(const nlohmann::json&)>;
 using Indexers = std::map<std::string, IndexFunction>;
+// The order of an index's members under each value: by this string, then by key. An index without
+// one is in key order.
+using IndexOrder = std::function<std::string(const nlohmann::json&)>;
+using IndexOrders = std::map<std::string, IndexOrder>;
 
 // "namespace/name", or "name" for an object without a namespace; "" if it has no name.
 std::string objectKey(const nlohmann::json& object);
@@ -55,7 +62,9 @@ struct CacheChange {
 
 class ObjectCache {
  public:
-  explicit ObjectCache(Indexers indexers = {}, CacheStorage storage = CacheStorage::Objects);
+  // An order for a name `indexers` does not have is ignored.
+  explicit ObjectCache(Indexers indexers = {}, CacheStorage storage = CacheStorage::Objects,
+                       IndexOrders orders = {});
   ObjectCache(const ObjectCache&) = delete;
   ObjectCache& operator=(const ObjectCache&) = delete;
 
@@ -64,8 +73,13 @@ class ObjectCache {
   std::vector<ObjectPtr> list() const;
   std::vector<std::string> keys() const;
   std::size_t size() const;
-  // The objects with `value` among their `indexName` values, in key order; empty for an unknown index.
+  // The objects with `value` among their `indexName` values, in the index's order (key order for an
+  // index without one); empty for an unknown index.
   std::vector<ObjectPtr> byIndex(const std::string& indexName, const std::string& value) const;
+  // The first of byIndex(indexName, value), reading only that one; null when there is none.
+  ObjectPtr firstByIndex(const std::string& indexName, const std::string& value) const;
+  // The keys of byIndex(indexName, value), in the same order, reading no object.
+  std::vector<std::string> keysByIndex(const std::string& indexName, const std::string& value) const;
   // The values `indexName` currently holds (for inspection and tests).
   std::vector<std::string> indexValues(const std::string& indexName) const;
 
@@ -87,14 +101,20 @@ class ObjectCache {
     std::vector<std::uint8_t> packed;  // the MessagePack's size (4 bytes, little-endian), then it deflated
   };
 
+  // One member of an index value: (the index's order for the object, its key).
+  using Member = std::pair<std::string, std::string>;
   struct Index {
     IndexFunction function;
-    std::unordered_map<std::string, std::unordered_set<std::string>> keysByValue;
+    IndexOrder order;  // empty: key order
+    std::unordered_map<std::string, std::set<Member>> membersByValue;
   };
 
   Slot store(ObjectPtr object) const;
   ObjectPtr load(const Slot& slot) const;
   static std::vector<std::string> valuesOf(const Index& index, const nlohmann::json& object);
+  static std::string orderOf(const Index& index, const nlohmann::json& object);
+  // The members under `value` of the index named `indexName`; null when there are none. Needs a lock.
+  const std::set<Member>* membersOf(const std::string& indexName, const std::string& value) const;
   void indexAdd(const std::string& key, const nlohmann::json& object);     // needs the unique lock
   void indexRemove(const std::string& key, const nlohmann::json& object);  // needs the unique lock
 

@@ -117,6 +117,75 @@ TEST(ObjectCache, AnObjectMayHaveSeveralIndexValues) {
   EXPECT_EQ(cache.byIndex("byLabel", "zone=a").size(), 1U);
 }
 
+// An index ordered by a field: members under each value in that order (then by key), the first one
+// found without reading the rest, and the order kept through updates that move an object within it.
+class OrderedIndex : public ::testing::TestWithParam<CacheStorage> {};
+
+TEST_P(OrderedIndex, KeepsItsMembersInOrderThroughUpdatesAndRemovals) {
+  auto byPriority = [](const nlohmann::json& object) {
+    return object.at("spec").at("priority").get<std::string>();
+  };
+  ObjectCache cache(byDomain(), GetParam(), {{"byDomain", byPriority}, {"noSuchIndex", byPriority}});
+  auto withPriority = [](const std::string& name, const std::string& domain, const std::string& priority) {
+    auto object = nlohmann::json(*snapshot("vms", name, domain));
+    object["spec"]["priority"] = priority;
+    return std::make_shared<const nlohmann::json>(std::move(object));
+  };
+  cache.upsert(withPriority("a", "d1", "3"));
+  cache.upsert(withPriority("b", "d1", "1"));
+  cache.upsert(withPriority("c", "d1", "2"));
+  cache.upsert(withPriority("d", "d1", "1"));  // ties go by key
+  cache.upsert(withPriority("e", "d2", "0"));
+  EXPECT_EQ(names(cache.byIndex("byDomain", "vms/d1")),
+            (std::vector<std::string>{"vms/b", "vms/d", "vms/c", "vms/a"}));
+  EXPECT_EQ(cache.keysByIndex("byDomain", "vms/d1"),
+            (std::vector<std::string>{"vms/b", "vms/d", "vms/c", "vms/a"}));
+  EXPECT_EQ(objectKey(*cache.firstByIndex("byDomain", "vms/d1")), "vms/b");
+
+  cache.upsert(withPriority("b", "d1", "9"));  // moves to the end
+  EXPECT_EQ(cache.keysByIndex("byDomain", "vms/d1"),
+            (std::vector<std::string>{"vms/d", "vms/c", "vms/a", "vms/b"}));
+  cache.erase("vms/d");
+  EXPECT_EQ(objectKey(*cache.firstByIndex("byDomain", "vms/d1")), "vms/c");
+  cache.replace({withPriority("x", "d1", "5"), withPriority("y", "d1", "4")});
+  EXPECT_EQ(cache.keysByIndex("byDomain", "vms/d1"), (std::vector<std::string>{"vms/y", "vms/x"}));
+  EXPECT_EQ(cache.firstByIndex("byDomain", "vms/d2"), nullptr) << "replaced away";
+  EXPECT_EQ(cache.indexValues("byDomain"), (std::vector<std::string>{"vms/d1"}));
+}
+
+TEST_P(OrderedIndex, AnOrderThatThrowsPutsTheObjectFirstByKeyAndItIsStillRemovable) {
+  ObjectCache cache(byDomain(), GetParam(), {{"byDomain", [](const nlohmann::json& object) {
+                                                return object.at("spec").at("priority").get<std::string>();
+                                              }}});
+  auto withPriority = [](const std::string& name, const nlohmann::json& priority) {
+    auto object = nlohmann::json(*snapshot("vms", name, "d1"));
+    object["spec"]["priority"] = priority;
+    return std::make_shared<const nlohmann::json>(std::move(object));
+  };
+  cache.upsert(withPriority("a", "1"));
+  cache.upsert(withPriority("z", 7));  // not a string: the order function throws
+  EXPECT_EQ(cache.keysByIndex("byDomain", "vms/d1"), (std::vector<std::string>{"vms/z", "vms/a"}));
+  cache.erase("vms/z");
+  EXPECT_EQ(cache.keysByIndex("byDomain", "vms/d1"), (std::vector<std::string>{"vms/a"}));
+}
+
+TEST(ObjectCache, WithoutAnOrderAnIndexIsInKeyOrderAndUnknownIndexesAnswerNothing) {
+  ObjectCache cache(byDomain());
+  cache.upsert(snapshot("vms", "b", "d1"));
+  cache.upsert(snapshot("vms", "a", "d1"));
+  EXPECT_EQ(cache.keysByIndex("byDomain", "vms/d1"), (std::vector<std::string>{"vms/a", "vms/b"}));
+  EXPECT_EQ(objectKey(*cache.firstByIndex("byDomain", "vms/d1")), "vms/a");
+  EXPECT_EQ(cache.firstByIndex("byDomain", "vms/none"), nullptr);
+  EXPECT_EQ(cache.firstByIndex("noSuchIndex", "vms/d1"), nullptr);
+  EXPECT_TRUE(cache.keysByIndex("noSuchIndex", "vms/d1").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Storage, OrderedIndex,
+                         ::testing::Values(CacheStorage::Objects, CacheStorage::Packed),
+                         [](const ::testing::TestParamInfo<CacheStorage>& param) {
+                           return param.param == CacheStorage::Objects ? "Objects" : "Packed";
+                         });
+
 TEST(ObjectCache, ReplaceReportsRemovalsThenEveryNewObjectWithItsPredecessor) {
   ObjectCache cache(byDomain());
   cache.upsert(snapshot("vms", "gone", "d1"));
