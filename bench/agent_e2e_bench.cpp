@@ -15,6 +15,10 @@
 //    Also the agent's RSS idle and per cached object (its RSS once converged, minus idle, over N; and
 //    the same less the test driver's own memory per snapshot, measured in the libvirt floor, since in a
 //    deployment that memory is libvirtd's).
+//  domains: 100 Domains (--domains DxK) with 20 Snapshots each, every Snapshot created at once (round
+//    robin over the Domains) until all are Ready; the same figures, the libvirt floor spreading its
+//    creates over as many domains. One domain's operations run one at a time; different domains'
+//    run in parallel (the workers), so this shows the concurrency the single-domain burst cannot.
 //  steady: 20 snapshots converged under --resync-period 2 (and --poll-period 2), then the writes and
 //    the agent's CPU over 3 periods; the reconciles in that window show the resyncs ran.
 //
@@ -22,7 +26,8 @@
 // N=10,000), repeated iterations would measure a different state each time (the tree grows), and the
 // figures are counts read off the server and /proc, not a timed loop.
 //
-//   build/bench/virtsnap_bench_agent_e2e [--n 100,1000] [--scenarios snapshots,steady] [--memory-store]
+//   build/bench/virtsnap_bench_agent_e2e [--n 100,1000] [--domains 100x20]
+//                                        [--scenarios snapshots,domains,steady] [--memory-store]
 //                                        [--agent-flag FLAG]... (each passed to the agent, e.g.
 //                                        --agent-flag --kube-api-qps=0)
 
@@ -117,23 +122,27 @@ long statusKb(pid_t pid, const std::string& key) {
 
 // --floor-libvirt N: a domain like the agent's (test type, 64 MiB, i686), started, then N snapshots
 // through LibvirtDriver. Prints "wall cpu rss_delta_kb".
-int floorLibvirt(int n) {
+int floorLibvirt(int n, int domains) {
   virtsnap::drivers::libvirt::LibvirtDriverOptions options;
   options.uri = "test:///default";
   options.storageRoots = {"/default-pool"};
   virtsnap::drivers::libvirt::LibvirtDriver driver(options);
-  virtsnap::drivers::DomainSpec spec;
-  spec.name = "floor.bench";
-  spec.type = "test";
-  spec.memoryBytes = 64ULL << 20;
-  spec.arch = "i686";
-  if (auto defined = driver.defineDomain(spec); !defined) {
-    std::cerr << "floor: define: " << defined.error().message << "\n";
-    return 1;
-  }
-  if (auto failed = driver.start(spec.name)) {
-    std::cerr << "floor: start: " << failed->message << "\n";
-    return 1;
+  std::vector<std::string> names;
+  for (int d = 0; d < domains; ++d) {
+    virtsnap::drivers::DomainSpec spec;
+    spec.name = "floor-" + std::to_string(d) + ".bench";
+    spec.type = "test";
+    spec.memoryBytes = 64ULL << 20;
+    spec.arch = "i686";
+    if (auto defined = driver.defineDomain(spec); !defined) {
+      std::cerr << "floor: define: " << defined.error().message << "\n";
+      return 1;
+    }
+    if (auto failed = driver.start(spec.name)) {
+      std::cerr << "floor: start: " << failed->message << "\n";
+      return 1;
+    }
+    names.push_back(spec.name);
   }
   const long rssBefore = statusKb(::getpid(), "VmRSS");
   rusage before{};
@@ -142,7 +151,7 @@ int floorLibvirt(int n) {
   for (int i = 0; i < n; ++i) {
     virtsnap::drivers::SnapshotRequest request;
     request.name = "s" + std::to_string(i);
-    if (auto made = driver.createSnapshot(spec.name, request); !made) {
+    if (auto made = driver.createSnapshot(names[static_cast<std::size_t>(i % domains)], request); !made) {
       std::cerr << "floor: snapshot " << i << ": " << made.error().message << "\n";
       return 1;
     }
@@ -396,26 +405,38 @@ class World {
     return false;
   }
 
-  void createDomain() const {
-    virtsnap::crds::Domain domain;
-    domain.metadata.name = kDomainName;
-    domain.metadata.namespaceName = kNamespace;
-    domain.spec.nodeName = kNode;
-    domain.spec.type = "test";
-    domain.spec.memory = virtsnap::meta::Quantity::parse("64Mi").value();
-    domain.spec.os = virtsnap::crds::DomainOs{"i686", std::nullopt, std::nullopt};
-    auto created = TypedClient<virtsnap::crds::Domain>(https_).create(domain);
-    if (!created) {
-      throw std::runtime_error("Domain: " + created.error().message);
+  void createDomain() const { createDomains({kDomainName}); }
+
+  // Creates the Domains and waits until every one is Ready.
+  void createDomains(const std::vector<std::string>& names) const {
+    for (const std::string& name : names) {
+      virtsnap::crds::Domain domain;
+      domain.metadata.name = name;
+      domain.metadata.namespaceName = kNamespace;
+      domain.spec.nodeName = kNode;
+      domain.spec.type = "test";
+      domain.spec.memory = virtsnap::meta::Quantity::parse("64Mi").value();
+      domain.spec.os = virtsnap::crds::DomainOs{"i686", std::nullopt, std::nullopt};
+      auto created = TypedClient<virtsnap::crds::Domain>(https_).create(domain);
+      if (!created) {
+        throw std::runtime_error("Domain " + name + ": " + created.error().message);
+      }
     }
     if (!virtsnap::testsupport::eventually(
             [&] {
-              auto got = server_->client()->get(virtsnap::meta::Resource<virtsnap::crds::Domain>::type(),
-                                                kNamespace, kDomainName);
-              return got && readyCondition(got.value());
+              auto listed = server_->client()->list(virtsnap::meta::Resource<virtsnap::crds::Domain>::type(),
+                                                    kNamespace, {});
+              if (!listed) {
+                return false;
+              }
+              std::size_t ready = 0;
+              for (const auto& item : listed.value().value("items", nlohmann::json::array())) {
+                ready += readyCondition(item) ? 1 : 0;
+              }
+              return ready >= names.size();
             },
-            60s, 20ms)) {
-      throw std::runtime_error("the Domain never became Ready:\n" + agent_->output());
+            std::chrono::seconds(60 + names.size()), 20ms)) {
+      throw std::runtime_error("the Domains never became Ready:\n" + agent_->output());
     }
   }
 
@@ -610,7 +631,8 @@ void printRow(const std::vector<std::string>& cells, const std::vector<int>& wid
 }
 
 struct SnapshotsResult {
-  int n = 0;
+  std::string label;  // the table's column: "N=1000", "100x20"
+  int n = 0;          // snapshots made
   double wall = 0;
   double cpu = 0;
   long hwmKb = 0;
@@ -626,14 +648,61 @@ struct SnapshotsResult {
   double rateLimitedWait = -1;  // not exposed
 };
 
-SnapshotsResult runSnapshots(int n, bool durable, const std::vector<std::string>& agentFlags) {
+// The floors of a run that made result.n Snapshots over `domains` Domains (the libvirt floor spreads
+// its creates over as many domains), and the agent's writes by kind. The API floor's statuses are
+// the agent's own (same bytes on the wire).
+void measureFloors(World& world, int domains, SnapshotsResult& result) {
+  auto listed = world.server().client()->list(virtsnap::meta::Resource<virtsnap::crds::Snapshot>::type(),
+                                              kNamespace, {});
+  const std::string statuses = (world.server().dir() / "statuses.jsonl").string();
+  {
+    std::ofstream out(statuses);
+    for (const auto& item : listed.value()["items"]) {
+      out << item["status"].dump() << "\n";
+    }
+  }
+  auto libvirt = runFloor("--floor-libvirt " + std::to_string(result.n) + " " + std::to_string(domains));
+  auto api = runFloor("--floor-api " + world.front().kubeconfig().string() + " " + statuses + " " +
+                      std::to_string(result.n));
+  if (libvirt.size() != 3 || api.size() != 2) {
+    throw std::runtime_error("a floor failed");
+  }
+  result.floorLibvirtWall = libvirt[0];
+  result.floorLibvirtCpu = libvirt[1];
+  result.floorLibvirtKb = libvirt[2];
+  result.floorApiWall = api[0];
+  result.floorApiCpu = api[1];
+
+  std::cout << "\n"
+            << result.label << ": the agent's writes (every writer's but leases; the bench's own " << result.n
+            << " creates included):\n";
+  for (const auto& [key, count] : result.counts.byKind) {
+    std::cout << "  " << key << ": " << count << "\n";
+  }
+  std::cout << "  the agent's requests by verb:\n";
+  for (const auto& [key, count] : result.counts.requestsByKind) {
+    std::cout << "    " << key << ": " << count << "\n";
+  }
+}
+
+// `domains` Domains, then snapshotsPerDomain Snapshots of each created at once (round robin over the
+// Domains, one client, back to back) until the server holds all of them Ready; then the floors.
+SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
+                         const std::vector<std::string>& agentFlags) {
+  const int n = domains * snapshotsPerDomain;
   SnapshotsResult result;
+  result.label = domains == 1 ? "N=" + std::to_string(n)
+                              : std::to_string(domains) + "x" + std::to_string(snapshotsPerDomain);
   result.n = n;
   World world(durable, agentFlags);
   result.idleKb = statusKb(world.pid(), "VmRSS");
-  world.createDomain();
+  std::vector<std::string> domainNames;
+  for (int d = 0; d < domains; ++d) {
+    domainNames.push_back(domains == 1 ? std::string(kDomainName) : "d" + std::to_string(d));
+  }
+  world.createDomains(domainNames);
   if (!world.awaitQuiet(1000ms, 60s)) {
-    throw std::runtime_error("the Domain's writes never settled");
+    throw std::runtime_error("the Domains' writes never settled");
   }
   const Counts before = world.counts();
   const double cpuBefore = cpuSeconds(world.pid());
@@ -645,9 +714,11 @@ SnapshotsResult runSnapshots(int n, bool durable, const std::vector<std::string>
   TypedClient<virtsnap::crds::Snapshot> snapshots(world.https());
   for (int i = 0; i < n; ++i) {
     virtsnap::crds::Snapshot snapshot;
-    snapshot.metadata.name = "s" + std::to_string(i);
+    const auto domain = static_cast<std::size_t>(i % domains);
+    snapshot.metadata.name =
+        (domains == 1 ? std::string() : domainNames[domain] + "-") + "s" + std::to_string(i / domains);
     snapshot.metadata.namespaceName = kNamespace;
-    snapshot.spec.domainName = kDomainName;
+    snapshot.spec.domainName = domainNames[domain];
     auto created = snapshots.create(snapshot);
     if (!created) {
       throw std::runtime_error("Snapshot " + std::string(snapshot.metadata.name.value_or("")) + ": " +
@@ -672,49 +743,21 @@ SnapshotsResult runSnapshots(int n, bool durable, const std::vector<std::string>
       world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"") -
       reconcileBefore;
 
-  // The floors. The API floor's statuses are the agent's own (same bytes on the wire).
-  auto listed = world.server().client()->list(virtsnap::meta::Resource<virtsnap::crds::Snapshot>::type(),
-                                              kNamespace, {});
-  const std::string statuses = (world.server().dir() / "statuses.jsonl").string();
-  {
-    std::ofstream out(statuses);
-    for (const auto& item : listed.value()["items"]) {
-      out << item["status"].dump() << "\n";
-    }
-  }
-  auto libvirt = runFloor("--floor-libvirt " + std::to_string(n));
-  auto api = runFloor("--floor-api " + world.front().kubeconfig().string() + " " + statuses + " " +
-                      std::to_string(n));
-  if (libvirt.size() != 3 || api.size() != 2) {
-    throw std::runtime_error("a floor failed");
-  }
-  result.floorLibvirtWall = libvirt[0];
-  result.floorLibvirtCpu = libvirt[1];
-  result.floorLibvirtKb = libvirt[2];
-  result.floorApiWall = api[0];
-  result.floorApiCpu = api[1];
-
-  std::cout << "\nN=" << n << ": the agent's writes (every writer's but leases; the bench's own " << n
-            << " creates included):\n";
-  for (const auto& [key, count] : result.counts.byKind) {
-    std::cout << "  " << key << ": " << count << "\n";
-  }
-  std::cout << "  the agent's requests by verb:\n";
-  for (const auto& [key, count] : result.counts.requestsByKind) {
-    std::cout << "    " << key << ": " << count << "\n";
-  }
+  measureFloors(world, domains, result);
   return result;
 }
 
-void printSnapshots(const std::vector<SnapshotsResult>& results, const std::string& flags) {
-  std::cout << "\n(a) N Snapshots of one Domain applied at once until all are Ready (agent: test:///default, "
+void printSnapshots(const std::string& title, const std::vector<SnapshotsResult>& results,
+                    const std::string& flags) {
+  std::cout << "\n"
+            << title << " (agent: test:///default, "
             << (flags.empty() ? std::string("default flags") : "flags" + flags)
             << "; floor: the same createSnapshot calls through LibvirtDriver + N creates and N status writes "
                "from one client, sequential; wall times under load, CPU times less sensitive)\n";
   const std::vector<int> widths{34, 10, 10, 10, 10};
   std::vector<std::string> header{""};
   for (const auto& r : results) {
-    header.push_back("N=" + std::to_string(r.n));
+    header.push_back(r.label);
   }
   printRow(header, widths);
   const auto row = [&](const std::string& name,
@@ -823,14 +866,16 @@ std::vector<std::string> split(const std::string& text) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() == 2 && args[0] == "--floor-libvirt") {
-    return floorLibvirt(std::stoi(args[1]));
+  if (args.size() == 3 && args[0] == "--floor-libvirt") {
+    return floorLibvirt(std::stoi(args[1]), std::stoi(args[2]));
   }
   if (args.size() == 4 && args[0] == "--floor-api") {
     return floorApi(args[1], args[2], std::stoi(args[3]));
   }
   std::vector<int> sizes{100, 1000};
-  std::vector<std::string> scenarios{"snapshots", "steady"};
+  std::vector<std::string> scenarios{"snapshots", "domains", "steady"};
+  int domainCount = 100;  // scenario domains: DOMAINSxSNAPSHOTS
+  int perDomain = 20;
   bool durable = true;
   std::vector<std::string> agentFlags;
   std::string flagText;
@@ -845,12 +890,17 @@ int main(int argc, char** argv) {
     } else if (args[i] == "--agent-flag" && i + 1 < args.size()) {
       agentFlags.push_back(args[++i]);
       flagText += " " + agentFlags.back();
+    } else if (args[i] == "--domains" && i + 1 < args.size()) {
+      const std::string shape = args[++i];  // DOMAINSxSNAPSHOTS
+      const auto x = shape.find('x');
+      domainCount = std::stoi(shape.substr(0, x));
+      perDomain = x == std::string::npos ? 20 : std::stoi(shape.substr(x + 1));
     } else if (args[i] == "--memory-store") {
       durable = false;
     } else {
       std::cerr << "usage: " << argv[0]
-                << " [--n 100,1000[,10000]] [--scenarios snapshots,steady] [--memory-store] [--agent-flag "
-                   "FLAG]...\n";
+                << " [--n 100,1000[,10000]] [--domains 100x20] [--scenarios snapshots,domains,steady] "
+                   "[--memory-store] [--agent-flag FLAG]...\n";
       return 2;
     }
   }
@@ -863,9 +913,14 @@ int main(int argc, char** argv) {
       if (scenario == "snapshots") {
         std::vector<SnapshotsResult> results;
         for (int n : sizes) {
-          results.push_back(runSnapshots(n, durable, agentFlags));
+          results.push_back(runBurst(1, n, durable, agentFlags));
         }
-        printSnapshots(results, flagText);
+        printSnapshots("(a) N Snapshots of one Domain applied at once until all are Ready", results,
+                       flagText);
+      } else if (scenario == "domains") {
+        printSnapshots("(b) " + std::to_string(domainCount) + " Domains with " + std::to_string(perDomain) +
+                           " Snapshots each, applied at once until all are Ready",
+                       {runBurst(domainCount, perDomain, durable, agentFlags)}, flagText);
       } else if (scenario == "steady") {
         runSteady(durable, agentFlags);
       } else {
