@@ -637,6 +637,8 @@ struct SnapshotsResult {
   double cpu = 0;
   long hwmKb = 0;
   long idleKb = 0;
+  long idleAnonKb = 0;  // of idleKb: the process's own pages; the rest is mapped files (code, shared)
+  long convergedAnonKb = 0;
   long convergedKb = 0;
   Counts counts;
   double floorLibvirtWall = 0;
@@ -696,6 +698,7 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
   result.n = n;
   World world(durable, agentFlags);
   result.idleKb = statusKb(world.pid(), "VmRSS");
+  result.idleAnonKb = statusKb(world.pid(), "RssAnon");
   std::vector<std::string> domainNames;
   for (int d = 0; d < domains; ++d) {
     domainNames.push_back(domains == 1 ? std::string(kDomainName) : "d" + std::to_string(d));
@@ -738,6 +741,7 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
   result.cpu = cpuSeconds(world.pid()) - cpuBefore;
   result.hwmKb = statusKb(world.pid(), "VmHWM");
   result.convergedKb = statusKb(world.pid(), "VmRSS");
+  result.convergedAnonKb = statusKb(world.pid(), "RssAnon");
   result.counts = world.counts() - before;
   result.reconcileSeconds =
       world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"") -
@@ -781,7 +785,11 @@ void printSnapshots(const std::string& title, const std::vector<SnapshotsResult>
   row("lease writes in the run", [](const auto& r) { return std::to_string(r.counts.leaseWrites); });
   row("agent peak RSS MB (VmHWM)", [](const auto& r) { return fixed(r.hwmKb / 1024.0, 1); });
   row("agent RSS idle MB", [](const auto& r) { return fixed(r.idleKb / 1024.0, 1); });
+  row("  of which anonymous (own) MB", [](const auto& r) { return fixed(r.idleAnonKb / 1024.0, 1); });
+  row("  of which mapped files MB",
+      [](const auto& r) { return fixed((r.idleKb - r.idleAnonKb) / 1024.0, 1); });
   row("agent RSS converged MB", [](const auto& r) { return fixed(r.convergedKb / 1024.0, 1); });
+  row("  of which anonymous (own) MB", [](const auto& r) { return fixed(r.convergedAnonKb / 1024.0, 1); });
   row("RSS B/object (all)",
       [](const auto& r) { return fixed(1024.0 * (r.convergedKb - r.idleKb) / r.n, 0); });
   row("test driver's B/snapshot", [](const auto& r) { return fixed(1024.0 * r.floorLibvirtKb / r.n, 0); });
