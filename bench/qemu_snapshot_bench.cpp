@@ -1,5 +1,6 @@
 // Real QEMU (issue 14, 1e): N internal snapshots with memory of a running domain, created one after
-// the other and then deleted one after the other (oldest first), three ways, in one run:
+// the other and then deleted one after the other (oldest first, or newest first with --delete-order
+// newest), three ways, in one run:
 //  agent   the real virtsnap-controller binary (--standalone, against qemu:///system), driven as a user
 //          drives it: a Snapshot object created, then awaited Ready on a watch; deleted, awaited gone;
 //  C API   virDomainSnapshotCreateXML / virDomainSnapshotDelete on one connection, with the XML and the
@@ -22,7 +23,12 @@
 // The whole run holds /run/virtsnap-e2e.lock (as the e2e tests do around libvirtd) so that no other QEMU
 // test shares the daemon with it. A plain executable, for the reasons agent_e2e_bench.cpp gives.
 //
-//   build/bench/virtsnap_bench_qemu_snapshots [--n 100] [--rounds 3] [--agent-flag FLAG]...
+// The delete order matters to the agent alone: deleting the oldest (the root of the chain) moves every
+// other snapshot up one level, and each Snapshot's status.depth with it, so the agent rewrites every
+// remaining Snapshot's status (N-1, N-2, ... writes); deleting the newest changes only its parent's.
+//
+//   build/bench/virtsnap_bench_qemu_snapshots [--n 100] [--rounds 3] [--delete-order oldest|newest]
+//                                             [--agent-flag FLAG]... (each passed to the agent)
 
 #include <array>
 #include <cerrno>
@@ -77,7 +83,11 @@ constexpr const char* kNode = "bench-node";
 constexpr const char* kNamespace = "bench";
 constexpr std::chrono::seconds kOperationLimit{120};
 
-enum Way : std::size_t { kAgentWay = 0, kCApiWay = 1, kVirshWay = 2, kWays = 3 };
+// The ways, as indexes into the tables below.
+constexpr std::size_t kAgentWay = 0;
+constexpr std::size_t kCApiWay = 1;
+constexpr std::size_t kVirshWay = 2;
+constexpr std::size_t kWays = 3;
 const std::array<const char*, kWays> kWayNames{"agent", "C API", "virsh"};
 const std::array<const char*, kWays> kDomainNames{"vs-bench-agent", "vs-bench-capi", "vs-bench-virsh"};
 
@@ -451,7 +461,7 @@ std::string snapshotName(int round, int i) {
   return "r" + std::to_string(round) + "-s" + std::to_string(i);
 }
 
-Phase runPhase(Runner& runner, AgentRunner* agent, int round, int n, bool create) {
+Phase runPhase(Runner& runner, AgentRunner* agent, int round, int n, bool create, bool newestFirst) {
   Phase phase;
   std::optional<AgentReading> before;
   if (agent != nullptr) {
@@ -459,7 +469,7 @@ Phase runPhase(Runner& runner, AgentRunner* agent, int round, int n, bool create
   }
   const auto start = Clock::now();
   for (int i = 0; i < n; ++i) {
-    const std::string name = snapshotName(round, i);
+    const std::string name = snapshotName(round, create || !newestFirst ? i : n - 1 - i);
     phase.seconds.push_back(create ? runner.create(name) : runner.remove(name));
   }
   phase.wall = secondsSince(start);
@@ -582,15 +592,17 @@ void printAgentBreakdown(const std::string& label, const std::vector<Round>& rou
        per(requests)},
       widths);
   printRow(
-      {"    seen by the user - snapshot reconcile - queue wait", per(endToEnd - snapshotReconcile - queued)},
+      {"    seen by the user - libvirt's own call - view refresh", per(endToEnd - call - shape - describe)},
       widths);
   printRow({"    agent CPU", per(sum.cpu)}, widths);
 }
 
-void printResults(const std::vector<Round>& rounds, int n, const std::string& type) {
+void printResults(const std::vector<Round>& rounds, int n, const std::string& type, bool newestFirst) {
   std::cout << "\n(e) " << n << " internal snapshots with memory of a running domain (" << type
             << (type == "kvm" ? ", KVM" : ", TCG: no /dev/kvm")
-            << ", 64 MiB, SeaBIOS), created one after the other, then deleted oldest first; "
+            << ", 64 MiB, SeaBIOS), created one after the other, then deleted "
+            << (newestFirst ? "newest" : "oldest")
+            << " first; "
                "per operation in ms\n";
   printRow({"", "median", "p90", "min", "max", "total s"}, kWidths);
   for (std::size_t r = 0; r < rounds.size(); ++r) {
@@ -695,7 +707,7 @@ void defineAndStart(const std::string& name, const std::string& type) {
   }
 }
 
-int run(int n, int roundCount, const std::vector<std::string>& agentFlags) {
+int run(int n, int roundCount, bool newestFirst, const std::vector<std::string>& agentFlags) {
   E2eLock lock;
   const std::string start = "bash " + std::string(VIRTSNAP_SOURCE_DIR) + "/scripts/start-libvirtd.sh 2>&1";
   if (auto started = runShell(start); started.exitCode != 0) {
@@ -737,15 +749,15 @@ int run(int n, int roundCount, const std::vector<std::string>& agentFlags) {
     }
     for (std::size_t way : round.order) {
       AgentRunner* metered = way == kAgentWay ? &agent : nullptr;
-      round.ways[way].create = runPhase(*runners[way], metered, r + 1, n, true);
-      round.ways[way].remove = runPhase(*runners[way], metered, r + 1, n, false);
+      round.ways[way].create = runPhase(*runners[way], metered, r + 1, n, true, newestFirst);
+      round.ways[way].remove = runPhase(*runners[way], metered, r + 1, n, false, newestFirst);
       std::cout << "round " << r + 1 << ": " << kWayNames[way] << " done ("
                 << fixed(round.ways[way].create.wall, 1) << " s + " << fixed(round.ways[way].remove.wall, 1)
                 << " s)" << std::endl;
     }
     rounds.push_back(std::move(round));
   }
-  printResults(rounds, n, type);
+  printResults(rounds, n, type, newestFirst);
   return 0;
 }
 
@@ -755,16 +767,21 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   int n = 100;
   int rounds = 3;
+  bool newestFirst = false;
   std::vector<std::string> agentFlags;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--n" && i + 1 < args.size()) {
       n = std::stoi(args[++i]);
     } else if (args[i] == "--rounds" && i + 1 < args.size()) {
       rounds = std::stoi(args[++i]);
+    } else if (args[i] == "--delete-order" && i + 1 < args.size() &&
+               (args[i + 1] == "oldest" || args[i + 1] == "newest")) {
+      newestFirst = args[++i] == "newest";
     } else if (args[i] == "--agent-flag" && i + 1 < args.size()) {
       agentFlags.push_back(args[++i]);
     } else {
-      std::cerr << "usage: " << argv[0] << " [--n 100] [--rounds 3] [--agent-flag FLAG]...\n";
+      std::cerr << "usage: " << argv[0]
+                << " [--n 100] [--rounds 3] [--delete-order oldest|newest] [--agent-flag FLAG]...\n";
       return 2;
     }
   }
@@ -773,7 +790,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    run(n, rounds, agentFlags);
+    run(n, rounds, newestFirst, agentFlags);
   } catch (const std::exception& error) {
     std::cerr << "bench failed: " << error.what() << "\n";
     return 1;
