@@ -32,31 +32,26 @@
 //                                        --agent-flag --kube-api-qps=0)
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iomanip>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/bench_support.h"
 #include "controller/kube/http/http_transport.h"
 #include "controller/kube/kube_config.h"
 #include "controller/kube/typed_client.h"
@@ -72,51 +67,21 @@
 namespace {
 
 using namespace std::chrono_literals;
+using virtsnap::bench::Clock;
+using virtsnap::bench::cpuSeconds;
+using virtsnap::bench::fixed;
+using virtsnap::bench::freePort;
+using virtsnap::bench::printRow;
+using virtsnap::bench::readyCondition;
+using virtsnap::bench::secondsSince;
+using virtsnap::bench::statusKb;
 using virtsnap::kube::TypedClient;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kNode = "bench-node";
 constexpr const char* kNamespace = "vms";
 constexpr const char* kFloorNamespace = "floor";
 constexpr const char* kDomainName = "bench";
 constexpr const char* kAgentUserAgent = "virtsnap-controller";
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// ---- /proc readings -------------------------------------------------------------------------------
-
-// utime + stime of `pid`, in seconds.
-double cpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) {
-    return -1;
-  }
-  std::istringstream fields(text.substr(close + 2));
-  std::vector<std::string> field{std::istream_iterator<std::string>(fields),
-                                 std::istream_iterator<std::string>()};
-  // After the command: state is field 3 of stat, utime 14 and stime 15 (1-based), so indexes 11, 12 here.
-  if (field.size() < 13) {
-    return -1;
-  }
-  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return (std::stod(field[11]) + std::stod(field[12])) / ticks;
-}
-
-// A "VmRSS:"-style line of /proc/<pid>/status, in kB.
-long statusKb(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) {
-      return std::atol(line.c_str() + key.size() + 1);
-    }
-  }
-  return -1;
-}
 
 // ---- the floors, as child processes ---------------------------------------------------------------
 
@@ -243,26 +208,6 @@ std::vector<double> runFloor(const std::string& arguments) {
 
 // ---- the agent's world ----------------------------------------------------------------------------
 
-// The object's Ready condition is True.
-bool readyCondition(const nlohmann::json& object) {
-  const auto status = object.find("status");
-  if (status == object.end()) {
-    return false;
-  }
-  for (const auto& condition : status->value("conditions", nlohmann::json::array())) {
-    if (condition.value("type", "") == "Ready") {
-      return condition.value("status", "") == "True";
-    }
-  }
-  return false;
-}
-
-// A Snapshot that is Ready: its phase and its condition.
-bool isReady(const nlohmann::json& object) {
-  const auto status = object.find("status");
-  return status != object.end() && status->value("phase", "") == "Ready" && readyCondition(object);
-}
-
 struct Counts {
   std::uint64_t requests = 0;  // the agent's, every verb
   std::uint64_t writes = 0;    // every writer's, leases apart
@@ -343,7 +288,8 @@ class World {
       throw std::runtime_error("cannot start the agent");
     }
     // Until the forked child has exec'd, its command is ours.
-    virtsnap::testsupport::eventually([&] { return (pid_ = agentPid()) > 0; }, 10s, 1ms);
+    virtsnap::testsupport::eventually(
+        [&] { return (pid_ = virtsnap::bench::childPid(VIRTSNAP_CONTROLLER_BINARY)) > 0; }, 10s, 1ms);
     if (pid_ <= 0) {
       throw std::runtime_error("cannot find the agent's pid");
     }
@@ -443,90 +389,20 @@ class World {
   // A counter of the agent's /metrics: the sum over every series of `family` whose labels include
   // `labelMatch` (e.g. controller="snapshot"); -1 when unreadable.
   double metric(const std::string& family, const std::string& labelMatch = "") const {
-    auto run = virtsnap::testsupport::runShell(
-        "curl -s --max-time 5 http://127.0.0.1:" + std::to_string(metricsPort_) + "/metrics");
-    if (run.exitCode != 0) {
-      return -1;
-    }
-    double sum = 0;
-    std::istringstream in(run.output);
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind(family, 0) != 0 ||
-          (line.size() > family.size() && line[family.size()] != '{' && line[family.size()] != ' ')) {
-        continue;
-      }
-      if (!labelMatch.empty() && line.find(labelMatch) == std::string::npos) {
-        continue;
-      }
-      sum += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-    return sum;
+    const std::string text = virtsnap::bench::scrapeMetrics(metricsPort_);
+    return text.empty() ? -1 : virtsnap::bench::metricSum(text, family, {labelMatch});
   }
 
-  std::string metricsText() const {
-    return virtsnap::testsupport::runShell(
-               "curl -s --max-time 5 http://127.0.0.1:" + std::to_string(metricsPort_) + "/metrics")
-        .output;
-  }
+  std::string metricsText() const { return virtsnap::bench::scrapeMetrics(metricsPort_); }
 
   std::string agentOutput() const { return agent_->output(); }
 
  private:
-  // A loopback port nobody listens on right now (the kernel's pick; the agent binds it a moment later).
-  static int freePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    int port = -1;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      port = ntohs(address.sin_port);
-    }
-    ::close(fd);
-    return port;
-  }
-
   static int httpStatus(int port, const std::string& path) {
     auto run = virtsnap::testsupport::runShell(
         "curl -s -o /dev/null --max-time 5 -w '%{http_code}' http://127.0.0.1:" + std::to_string(port) +
         path);
     return std::atoi(run.output.c_str());
-  }
-
-  // AgentProcess keeps its pid private: our child whose command is the controller binary (read from
-  // /proc: a shell's pgrep would find its own shell too).
-  static pid_t agentPid() {
-    const std::string binary = std::filesystem::path(VIRTSNAP_CONTROLLER_BINARY).filename().string();
-    std::error_code failed;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc", failed)) {
-      const std::string name = entry.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) {
-        continue;
-      }
-      try {
-        std::ifstream in(entry.path() / "stat");
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        const auto close = text.rfind(')');
-        if (close == std::string::npos) {
-          continue;
-        }
-        std::istringstream fields(text.substr(close + 2));
-        std::string state;
-        long parent = 0;
-        fields >> state >> parent;
-        std::ifstream cmdline(entry.path() / "cmdline");
-        std::string command;
-        std::getline(cmdline, command, '\0');
-        if (parent == ::getpid() && std::filesystem::path(command).filename() == binary) {
-          return static_cast<pid_t>(std::stol(name));
-        }
-      } catch (const std::exception&) {
-        // a process that exited while it was read
-      }
-    }
-    return -1;
   }
 
   std::unique_ptr<virtsnap::testsupport::EmbeddedApiServer> server_;
@@ -537,98 +413,6 @@ class World {
   int metricsPort_ = 0;
   int healthPort_ = 0;
 };
-
-// Counts the Snapshots of namespace `ns` the server holds Ready, from a watch (list, then watch from
-// its resourceVersion; listed again when the watch ends).
-class ReadyWatcher {
- public:
-  ReadyWatcher(virtsnap::kube::ApiClientPtr client, std::string ns)
-      : client_(std::move(client)), ns_(std::move(ns)), thread_([this] { run(); }) {}
-  ~ReadyWatcher() {
-    stop_ = true;
-    {
-      std::lock_guard lock(mutex_);
-      if (stream_) {
-        stream_->cancel();
-      }
-    }
-    thread_.join();
-  }
-  std::size_t ready() const { return count_.load(); }
-
- private:
-  void run() {
-    const auto& type = virtsnap::meta::Resource<virtsnap::crds::Snapshot>::type();
-    while (!stop_) {
-      auto listed = client_->list(type, ns_, {});
-      if (!listed) {
-        std::this_thread::sleep_for(100ms);
-        continue;
-      }
-      ready_.clear();
-      for (const auto& item : listed.value().value("items", nlohmann::json::array())) {
-        note(item);
-      }
-      virtsnap::kube::ListOptions options;
-      options.resourceVersion = listed.value()["metadata"].value("resourceVersion", "");
-      auto stream = client_->watch(type, ns_, options);
-      if (!stream) {
-        continue;
-      }
-      {
-        std::lock_guard lock(mutex_);
-        stream_ = std::move(stream).value();
-        if (stop_) {
-          stream_->cancel();
-        }
-      }
-      while (!stop_) {
-        auto event = stream_->next();
-        if (!event || !event.value()) {
-          break;
-        }
-        if (event.value()->type == virtsnap::kube::WatchEventType::Deleted) {
-          ready_.erase(event.value()->object["metadata"].value("name", ""));
-          count_ = ready_.size();
-        } else {
-          note(event.value()->object);
-        }
-      }
-    }
-  }
-
-  void note(const nlohmann::json& object) {
-    const std::string name = object["metadata"].value("name", "");
-    if (isReady(object)) {
-      ready_.insert(name);
-    } else {
-      ready_.erase(name);
-    }
-    count_ = ready_.size();
-  }
-
-  virtsnap::kube::ApiClientPtr client_;
-  std::string ns_;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::size_t> count_{0};
-  std::set<std::string> ready_;  // only the watching thread's
-  std::mutex mutex_;             // guards stream_
-  virtsnap::kube::WatchStreamPtr stream_;
-  std::thread thread_;
-};
-
-std::string fixed(double value, int digits = 2) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
-
-void printRow(const std::vector<std::string>& cells, const std::vector<int>& widths) {
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    std::cout << (i == 0 ? std::left : std::right) << std::setw(widths[i]) << cells[i] << "  ";
-  }
-  std::cout << "\n";
-}
 
 struct SnapshotsResult {
   std::string label;  // the table's column: "N=1000", "100x20"
@@ -711,7 +495,7 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
   const double cpuBefore = cpuSeconds(world.pid());
   const double reconcileBefore =
       world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"");
-  ReadyWatcher watcher(world.server().client(), kNamespace);
+  virtsnap::bench::SnapshotWatcher watcher(world.server().client(), kNamespace);
 
   const auto start = Clock::now();
   TypedClient<virtsnap::crds::Snapshot> snapshots(world.https());
@@ -817,7 +601,7 @@ void runSteady(bool durable, std::vector<std::string> agentFlags) {
   World world(durable, agentFlags);
   world.createDomain();
   TypedClient<virtsnap::crds::Snapshot> snapshots(world.https());
-  ReadyWatcher watcher(world.server().client(), kNamespace);
+  virtsnap::bench::SnapshotWatcher watcher(world.server().client(), kNamespace);
   for (int i = 0; i < kSnapshots; ++i) {
     virtsnap::crds::Snapshot snapshot;
     snapshot.metadata.name = "s" + std::to_string(i);
