@@ -36,6 +36,16 @@ struct Capabilities {
   bool metadataOnlyDelete = false;      // the test driver has none
 };
 
+// One guest architecture the host offers and the domain types (DomainSpec::type) it offers for it: what
+// defineDomain can be asked for on this host. Architectures in order, their types in order and unique.
+struct GuestOffer {
+  std::string arch;                      // "x86_64", "i686", ...
+  std::vector<std::string> domainTypes;  // "kvm", "qemu", "test", ...
+
+  bool operator==(const GuestOffer&) const = default;
+};
+using GuestOffers = std::vector<GuestOffer>;
+
 enum class DomainState { NoState, Running, Blocked, Paused, ShuttingDown, Shutoff, Crashed, PMSuspended };
 std::string_view toString(DomainState state);
 
@@ -70,6 +80,9 @@ class HypervisorDriver {
   virtual ~HypervisorDriver() = default;
 
   virtual Expected<Capabilities, DriverError> capabilities() = 0;
+  // The guest architectures and domain types defineDomain accepts on this host, as the host reports
+  // them. They do not change while connected: an implementation may read them once per connection.
+  virtual Expected<GuestOffers, DriverError> guestOffers() = 0;
 
   virtual Expected<DomainInfo, DriverError> lookupDomain(const std::string& name) = 0;
   virtual Expected<DomainInfo, DriverError> lookupDomainByUuid(const std::string& uuid) = 0;

@@ -172,6 +172,17 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
   if (auto problem = hypervisorProblem(domain)) {
     return Converged{stalled("InvalidSpec", "the spec is invalid: " + *problem)};
   }
+  // A guest the host does not offer (an unknown spec.type or spec.os.arch) is refused here, not by
+  // libvirt, and before anything (a `create:` disk's volume) is made for it.
+  auto offers = context_.driver->guestOffers();
+  if (!offers) {
+    const std::string& message = offers.error().message;
+    return Converged{ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", message}, true,
+                     message};
+  }
+  if (auto problem = guestProblem(domain.spec, offers.value())) {
+    return Converged{stalled("InvalidSpec", "the spec is invalid: " + *problem)};
+  }
   const std::string name = hypervisorName(domain);
   auto access = context_.views->access(name);
 

@@ -50,6 +50,64 @@ std::optional<std::string> textProblem(std::string_view field, std::string_view 
   return std::nullopt;
 }
 
+namespace {
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    out += (out.empty() ? "" : ", ") + item;
+  }
+  return out.empty() ? "none" : out;
+}
+
+// `field "value"`, or `field "value" (the default)` when the spec leaves it unset.
+std::string quoted(std::string_view field, const std::optional<std::string>& set, const std::string& value) {
+  return std::string(field) + " \"" + value + "\"" + (set ? "" : " (the default)");
+}
+
+}  // namespace
+
+std::optional<std::string> guestProblem(const crds::DomainSpec& spec, const drivers::GuestOffers& offers) {
+  const drivers::DomainSpec defaults;
+  const std::optional<std::string> setArch = spec.os ? spec.os->arch : std::nullopt;
+  const std::string arch = setArch.value_or(defaults.arch);
+  const std::string type = spec.type.value_or(defaults.type);
+  std::vector<std::string> arches;
+  std::vector<std::string> types;  // over every arch
+  const drivers::GuestOffer* forArch = nullptr;
+  for (const drivers::GuestOffer& offer : offers) {
+    arches.push_back(offer.arch);
+    types.insert(types.end(), offer.domainTypes.begin(), offer.domainTypes.end());
+    if (offer.arch == arch) {
+      forArch = &offer;
+    }
+  }
+  std::sort(types.begin(), types.end());
+  types.erase(std::unique(types.begin(), types.end()), types.end());
+  std::vector<std::string> problems;
+  if (forArch == nullptr) {
+    problems.push_back(quoted("spec.os.arch", setArch, arch) +
+                       " is not offered by this host (offered: " + joined(arches) + ")");
+  }
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    problems.push_back(quoted("spec.type", spec.type, type) +
+                       " is not offered by this host (offered: " + joined(types) + ")");
+  } else if (forArch != nullptr && std::find(forArch->domainTypes.begin(), forArch->domainTypes.end(),
+                                             type) == forArch->domainTypes.end()) {
+    problems.push_back(quoted("spec.type", spec.type, type) + " is not offered by this host for " +
+                       quoted("spec.os.arch", setArch, arch) + " (offered for " + arch + ": " +
+                       joined(forArch->domainTypes) + ")");
+  }
+  if (problems.empty()) {
+    return std::nullopt;
+  }
+  std::string message;
+  for (const std::string& problem : problems) {
+    message += (message.empty() ? "" : "; ") + problem;
+  }
+  return message;
+}
+
 std::optional<std::string> hypervisorProblem(const crds::Domain& domain) {
   const crds::DomainSpec& spec = domain.spec;
   const std::string name = hypervisorName(domain);

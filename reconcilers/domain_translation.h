@@ -37,6 +37,12 @@ std::optional<std::string> textProblem(std::string_view field, std::string_view 
 // nullopt when nothing. Checked before anything reaches the hypervisor.
 std::optional<std::string> hypervisorProblem(const crds::Domain& domain);
 
+// Whether the host offers the spec's guest: spec.os.arch among `offers` (the host's, from
+// HypervisorDriver::guestOffers) and spec.type among the domain types offered for that arch, each
+// unset one taken as its default, as translateDomain does. A message naming the field and listing what
+// the host offers; nullopt when it offers both. Checked before anything reaches the hypervisor.
+std::optional<std::string> guestProblem(const crds::DomainSpec& spec, const drivers::GuestOffers& offers);
+
 // The definition to give libvirt. `volumePaths` maps a `create:` disk's name to its volume's path;
 // every `source.path` must lie under one of `roots`. An error names the field and what is wrong, and
 // nothing may be defined then.

@@ -24,6 +24,7 @@ const std::vector<double>& MeteredDriver::durationBuckets() {
 
 const std::vector<std::string>& MeteredDriver::operations() {
   static const std::vector<std::string> kOperations{"capabilities",
+                                                    "guest_offers",
                                                     "lookup_domain",
                                                     "lookup_domain_by_uuid",
                                                     "define_domain",
@@ -81,6 +82,10 @@ auto MeteredDriver::timed(const char* operation, Call&& call) {
 
 Expected<drivers::Capabilities, drivers::DriverError> MeteredDriver::capabilities() {
   return timed("capabilities", [&] { return driver_.capabilities(); });
+}
+
+Expected<drivers::GuestOffers, drivers::DriverError> MeteredDriver::guestOffers() {
+  return timed("guest_offers", [&] { return driver_.guestOffers(); });
 }
 
 Expected<drivers::DomainInfo, drivers::DriverError> MeteredDriver::lookupDomain(const std::string& name) {

@@ -27,6 +27,7 @@ class MeteredDriver final : public drivers::HypervisorDriver {
   static const std::vector<std::string>& operations();
 
   Expected<drivers::Capabilities, drivers::DriverError> capabilities() override;
+  Expected<drivers::GuestOffers, drivers::DriverError> guestOffers() override;
   Expected<drivers::DomainInfo, drivers::DriverError> lookupDomain(const std::string& name) override;
   Expected<drivers::DomainInfo, drivers::DriverError> lookupDomainByUuid(const std::string& uuid) override;
   Expected<drivers::DomainInfo, drivers::DriverError> defineDomain(const drivers::DomainSpec& spec) override;

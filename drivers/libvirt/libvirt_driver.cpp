@@ -6,6 +6,7 @@
 
 #include <libvirt/virterror.h>
 
+#include "drivers/libvirt/capabilities_xml.h"
 #include "drivers/libvirt/domain_xml.h"
 #include "drivers/libvirt/libvirt_error.h"
 #include "drivers/libvirt/libvirt_handles.h"
@@ -280,6 +281,44 @@ Expected<Capabilities, DriverError> LibvirtDriver::capabilities() {
     caps.metadataOnlyDelete = !testDriver;
     return caps;
   });
+}
+
+Expected<GuestOffers, DriverError> LibvirtDriver::guestOffers() {
+  for (int attempt = 0;; ++attempt) {
+    auto connection = connection_.get();
+    if (!connection) {
+      return connection.error();
+    }
+    const LibvirtConnection::Handle& handle = connection.value();
+    const auto sameConnection = [&] {
+      // By owner, not address: a connection opened later may reuse a closed one's address.
+      return !guestOffersConnection_.owner_before(handle) && !handle.owner_before(guestOffersConnection_);
+    };
+    {
+      std::lock_guard lock(guestOffersMutex_);
+      if (guestOffers_ && sameConnection()) {
+        return *guestOffers_;
+      }
+    }
+    guestOfferReads_.fetch_add(1);
+    Result<GuestOffers> read = [&]() -> Result<GuestOffers> {
+      LibvirtString xml(virConnectGetCapabilities(handle.get()));
+      if (!xml) {
+        return lastLibvirtError("reading the host capabilities");
+      }
+      return parseGuestOffers(xml.get(), kRenderedOsType);
+    }();
+    if (read.has_value()) {
+      std::lock_guard lock(guestOffersMutex_);
+      guestOffersConnection_ = handle;
+      guestOffers_ = read.value();
+      return read;
+    }
+    // A read: retried once on a new connection when libvirtd went away.
+    if (!connection_.noteFailure(handle, read.error()) || attempt > 0) {
+      return read;
+    }
+  }
 }
 
 // --- Domains ---------------------------------------------------------------------------------------

@@ -4,8 +4,12 @@
 // (mutations are not: the caller re-reads the state and decides). Mutations of one domain are
 // serialized and reverts of one domain spaced (DomainSerializer).
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +33,8 @@ class LibvirtDriver final : public HypervisorDriver {
   explicit LibvirtDriver(LibvirtDriverOptions options, ClockPtr clock = systemClock());
 
   Expected<Capabilities, DriverError> capabilities() override;
+  // Read from the host capabilities once per connection (a reconnect reads them again).
+  Expected<GuestOffers, DriverError> guestOffers() override;
 
   Expected<DomainInfo, DriverError> lookupDomain(const std::string& name) override;
   Expected<DomainInfo, DriverError> lookupDomainByUuid(const std::string& uuid) override;
@@ -72,6 +78,8 @@ class LibvirtDriver final : public HypervisorDriver {
 
   // How many connections were opened so far (1 without reconnects).
   int connectionsOpened() const { return connection_.opens(); }
+  // How many times guestOffers() read the host capabilities from libvirt (not from its cache).
+  int guestOfferReads() const { return guestOfferReads_.load(); }
 
  private:
   struct Done {};
@@ -93,6 +101,10 @@ class LibvirtDriver final : public HypervisorDriver {
   StorageRoots roots_;
   LibvirtConnection connection_;
   DomainSerializer serializer_;
+  std::mutex guestOffersMutex_;                      // guards the two below
+  std::weak_ptr<virConnect> guestOffersConnection_;  // the connection guestOffers_ was read on
+  std::optional<GuestOffers> guestOffers_;
+  std::atomic<int> guestOfferReads_{0};
 };
 
 }  // namespace virtsnap::drivers::libvirt

@@ -7,6 +7,7 @@
 
 #include "drivers/deletion_block.h"
 #include "drivers/driver_error.h"
+#include "drivers/hypervisor_driver.h"
 #include "drivers/tree_error.h"
 
 namespace virtsnap::drivers {
@@ -18,6 +19,13 @@ inline void PrintTo(const DriverError& error, std::ostream* os) {
 
 inline void PrintTo(const TreeError& error, std::ostream* os) {
   *os << "TreeError{code=" << static_cast<int>(error.code) << ", \"" << error.message << "\"}";
+}
+
+inline void PrintTo(const GuestOffer& offer, std::ostream* os) {
+  *os << offer.arch << ":";
+  for (const auto& type : offer.domainTypes) {
+    *os << " " << type;
+  }
 }
 
 inline void PrintTo(DeletionBlockReason reason, std::ostream* os) {

@@ -3,8 +3,10 @@
 //   Schema   - the API server refuses the object (422 Invalid, the message naming the field);
 //   Agent    - the object is stored, and the real agent binary refuses it with a Stalled condition whose
 //              message names the field;
-//   Libvirt  - known gap: the agent passes the value on and libvirt refuses it (its own schema); the
-//              condition is Stalled with libvirt's reason, and the domain is not defined;
+//   Libvirt  - a known gap (no row has it today): the agent passes the value on and libvirt refuses it
+//              (its own schema); the condition is Stalled with libvirt's reason, and the domain is not
+//              defined. A spec.type or spec.os.arch the host does not offer was one; the agent now
+//              checks them against the host's capabilities (HypervisorDriver::guestOffers);
 //   Accepted - a value XML carries exactly (quotes, <, &, ]]> in free text, names at their limits): the
 //              object becomes Ready and libvirt holds exactly the value, no more.
 // For Schema and Agent rows libvirt must never receive the value: read on libvirtd's test driver
@@ -109,7 +111,11 @@ std::vector<Row> rows() {
        Expect::Schema},
       // spec.type: <domain type='...'>.
       {Kind::Domain, "spec.type", "a quote", json{{"spec", {{"type", "test\"{token}"}}}}, Expect::Schema},
-      {Kind::Domain, "spec.type", "an unknown type", json{{"spec", {{"type", "{token}"}}}}, Expect::Libvirt},
+      // The type and arch against the host's offers, by the agent: libvirtd's test driver lists test on
+      // i686 (and itself defines kvm, or x86_64, as it defines any type or arch whose name libvirt knows).
+      {Kind::Domain, "spec.type", "an unknown type", json{{"spec", {{"type", "{token}"}}}}, Expect::Agent},
+      {Kind::Domain, "spec.type", "a type the host does not offer", json{{"spec", {{"type", "kvm"}}}},
+       Expect::Agent},
       {Kind::Domain, "spec.type", "33 characters", json{{"spec", {{"type", "{token}{pad:33}"}}}},
        Expect::Schema},
       // spec.vcpus: <vcpu>.
@@ -132,7 +138,9 @@ std::vector<Row> rows() {
       {Kind::Domain, "spec.os.arch", "<", json{{"spec", {{"os", {{"arch", "i686<{token}"}}}}}},
        Expect::Schema},
       {Kind::Domain, "spec.os.arch", "an unknown arch", json{{"spec", {{"os", {{"arch", "{token}"}}}}}},
-       Expect::Libvirt},
+       Expect::Agent},
+      {Kind::Domain, "spec.os.arch", "unset, the default x86_64 the host does not offer",
+       json{{"spec", {{"os", {{"arch", nullptr}}}}}}, Expect::Agent},
       {Kind::Domain, "spec.os.machine", "&", json{{"spec", {{"os", {{"machine", "pc&{token}"}}}}}},
        Expect::Schema},
       {Kind::Domain, "spec.os.machine", "65 characters",

@@ -126,5 +126,63 @@ TEST(HypervisorProblem, WhatLibvirtCannotTakeIsNamedByItsField) {
               HasSubstr("spec.networks[0].model"));
 }
 
+// The guests of the QEMU host of tests/e2e/README.md (i686 and x86_64 for kvm and qemu) with an armv7l
+// emulator that has no KVM; and of libvirt's test driver.
+const drivers::GuestOffers kQemuHost{
+    {"armv7l", {"qemu"}}, {"i686", {"kvm", "qemu"}}, {"x86_64", {"kvm", "qemu"}}};
+const drivers::GuestOffers kTestDriver{{"i686", {"test"}}};
+
+std::optional<std::string> guestProblemOf(std::optional<std::string> type, std::optional<std::string> arch,
+                                          const drivers::GuestOffers& offers) {
+  crds::Domain web = domain();
+  web.spec.type = std::move(type);
+  if (arch) {
+    web.spec.os = crds::DomainOs{arch, std::nullopt, std::nullopt};
+  }
+  return guestProblem(web.spec, offers);
+}
+
+TEST(GuestProblem, AnOfferedGuestPassesAndTheDefaultsAreKvmOnX8664) {
+  EXPECT_EQ(guestProblemOf("kvm", "x86_64", kQemuHost), std::nullopt);
+  EXPECT_EQ(guestProblemOf("qemu", "armv7l", kQemuHost), std::nullopt);
+  EXPECT_EQ(guestProblemOf(std::nullopt, std::nullopt, kQemuHost), std::nullopt);
+  EXPECT_EQ(guestProblemOf("test", "i686", kTestDriver), std::nullopt);
+  // spec.os without an arch is the default arch as well.
+  crds::Domain web = domain();
+  web.spec.type = "kvm";
+  web.spec.os = crds::DomainOs{std::nullopt, std::string("pc"), std::nullopt};
+  EXPECT_EQ(guestProblem(web.spec, kQemuHost), std::nullopt);
+}
+
+TEST(GuestProblem, AnArchTheHostDoesNotOfferIsNamedWithWhatItOffers) {
+  EXPECT_EQ(guestProblemOf("kvm", "sparc64", kQemuHost),
+            "spec.os.arch \"sparc64\" is not offered by this host (offered: armv7l, i686, x86_64)");
+  // Names are libvirt's, exactly: no case folding.
+  EXPECT_THAT(guestProblemOf("kvm", "X86_64", kQemuHost).value_or(""), HasSubstr("spec.os.arch \"X86_64\""));
+  EXPECT_EQ(guestProblemOf("test", std::nullopt, kTestDriver),
+            "spec.os.arch \"x86_64\" (the default) is not offered by this host (offered: i686)");
+}
+
+TEST(GuestProblem, ATypeTheHostDoesNotOfferIsNamedWithWhatItOffers) {
+  EXPECT_EQ(guestProblemOf("xen", "x86_64", kQemuHost),
+            "spec.type \"xen\" is not offered by this host (offered: kvm, qemu)");
+  EXPECT_EQ(guestProblemOf(std::nullopt, "i686", kTestDriver),
+            "spec.type \"kvm\" (the default) is not offered by this host (offered: test)");
+  // Both wrong: both named.
+  EXPECT_EQ(guestProblemOf("hyperv", "s390x", kTestDriver),
+            "spec.os.arch \"s390x\" is not offered by this host (offered: i686); spec.type \"hyperv\" is not "
+            "offered by this host (offered: test)");
+}
+
+TEST(GuestProblem, ATypeOfferedOnlyForOtherArchesIsNamedWithTheArchAndItsTypes) {
+  EXPECT_EQ(guestProblemOf("kvm", "armv7l", kQemuHost),
+            "spec.type \"kvm\" is not offered by this host for spec.os.arch \"armv7l\" (offered for armv7l: "
+            "qemu)");
+  // A host that offers nothing names nothing.
+  EXPECT_EQ(guestProblemOf("kvm", "x86_64", {}),
+            "spec.os.arch \"x86_64\" is not offered by this host (offered: none); spec.type \"kvm\" is not "
+            "offered by this host (offered: none)");
+}
+
 }  // namespace
 }  // namespace virtsnap::reconcilers

@@ -78,5 +78,35 @@ TEST(LibvirtDriverThreads, WorkersOnManyDomainsAndOnOneDomainAtOnce) {
   EXPECT_EQ(driver.connectionsOpened(), 1);
 }
 
+// The agent's workers all ask for the guest offers (every Domain reconcile does): every answer is the
+// host's, and the capabilities are read from libvirt at most once per worker that found the cache empty.
+TEST(LibvirtDriverThreads, WorkersShareTheGuestOffersReadOnTheConnection) {
+  LibvirtDriverOptions options;
+  options.uri = "test:///default";
+  LibvirtDriver driver(options);
+  constexpr int kWorkers = 8;
+  constexpr int kCallsEach = 200;
+  const GuestOffers expected{{"i686", {"test"}}};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < kCallsEach; ++i) {
+        auto offers = driver.guestOffers();
+        if (!offers || offers.value() != expected) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) {
+    worker.join();
+  }
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GE(driver.guestOfferReads(), 1);
+  EXPECT_LE(driver.guestOfferReads(), kWorkers);
+  EXPECT_EQ(driver.connectionsOpened(), 1);
+}
+
 }  // namespace
 }  // namespace virtsnap::drivers::libvirt

@@ -59,6 +59,16 @@ TEST_F(TestDriverDomains, CapabilitiesReportTheTestDriverAndWhatItCannotDo) {
   EXPECT_FALSE(caps.value().externalRevert);
 }
 
+TEST_F(TestDriverDomains, GuestOffersAreTheTestDriversReadOnceOnAConnection) {
+  auto offers = driver_->guestOffers();
+  ASSERT_TRUE(offers.has_value()) << offers.error().message;
+  EXPECT_EQ(offers.value(), (GuestOffers{{"i686", {"test"}}}));
+  EXPECT_EQ(driver_->guestOffers().value(), offers.value());
+  EXPECT_EQ(driver_->guestOfferReads(), 1);
+  // (It defines more than it lists: any type and arch whose names libvirt knows, kvm on sparc64 too. The
+  // agent checks a spec against the offers itself.)
+}
+
 TEST_F(TestDriverDomains, DefineStartSuspendResumeShutdownAndState) {
   DomainInfo info = define("lifecycle");
   EXPECT_EQ(info.state, DomainState::Shutoff);
