@@ -124,8 +124,8 @@ struct FaultRow {
   std::function<std::vector<apiserver::Fault>()> rules;
   Disturb disturb = Disturb::Nothing;
   bool eventsSpared = false;  // no Event write is faulted: each snapshot has exactly one "Created"
-  // Event writes are faulted after they landed: the recorder retries them (after 1 s, then 2 s, 4 s)
-  // and the Events queued behind wait, so Events are counted once its writes have stopped.
+  // Event writes are faulted: the recorder retries them (after 1 s, then 2 s, 4 s) and the Events queued
+  // behind wait, so Events are counted, and the quiet after convergence measured, once its writes stop.
   bool eventsRetried = false;
 };
 
@@ -488,7 +488,7 @@ const FaultRow kRows[] = {
        dropped.probability = 0.1;
        return std::vector<apiserver::Fault>{dropped};
      },
-     Disturb::BreakWatches, false},
+     Disturb::BreakWatches, false, true},
     {"WriteDoneAnswerLost",
      [] {
        // The write is committed, then its answer is a 500 (5% of the writes) or a dropped connection
