@@ -1,6 +1,7 @@
 // virtsnap-apiserver: the embedded Kubernetes-compatible API server on its own (standalone mode's
 // API, and the backbone of the integration tests). Serves the CRDs in --crd-dir on loopback, keeps
-// every object under --data-dir, and writes a kubeconfig (mode 0600) with a fresh bearer token.
+// every object under --data-dir, and writes a kubeconfig (mode 0600) with its bearer token: made on the
+// first start and kept in the data directory with the TLS material, so a restart keeps its clients.
 
 #include <chrono>
 #include <csignal>
@@ -12,7 +13,7 @@
 #include "controller/apiserver/api_handler.h"
 #include "controller/apiserver/http/http_server.h"
 #include "controller/apiserver/http/kubeconfig_writer.h"
-#include "controller/apiserver/http/tls_certificates.h"
+#include "controller/apiserver/http/server_credentials.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/object_store.h"
 #include "controller/command_line.h"
@@ -71,20 +72,21 @@ int main(int argc, char** argv) {
   if (!store) {
     return fail(store.error());
   }
-  const std::string token = virtsnap::apiserver::randomToken();
-  auto tls = virtsnap::apiserver::makeSelfSignedTls({"127.0.0.1", "::1"}, {"localhost"});
-  if (!tls) {
-    return fail(tls.error());
+  // The token and TLS material of the last run on this data, so that its clients' kubeconfigs still work.
+  auto credentials = virtsnap::apiserver::loadOrMakeServerCredentials(dataDir / "credentials.json");
+  if (!credentials) {
+    return fail(credentials.error());
   }
-  serverOptions.tls = tls.value();
+  const std::string& token = credentials.value().token;
+  serverOptions.tls = credentials.value().tls;
   virtsnap::apiserver::ApiHandler handler(registry.value(), *store.value(), token);
   virtsnap::apiserver::HttpServer server(handler, serverOptions);
   if (auto failed = server.start()) {
     return fail(*failed);
   }
   const std::string& url = server.url();
-  if (auto written =
-          virtsnap::apiserver::writeKubeconfig(kubeconfig, url, token, tls.value().caCertificatePem);
+  if (auto written = virtsnap::apiserver::writeKubeconfig(kubeconfig, url, token,
+                                                          credentials.value().tls.caCertificatePem);
       !written) {
     return fail(written.error());
   }

@@ -362,6 +362,9 @@ ApiResponse ApiHandler::authorizedHandle(const ApiRequest& request) {
     if (fault->latency.count() > 0) {
       std::this_thread::sleep_for(fault->latency);
     }
+    if (fault->afterApplied && !watching && (fault->drop || fault->status != 0)) {
+      route(request);  // applied, whatever it answers; the answer is lost below
+    }
     if (fault->drop) {
       ApiResponse dropped;
       dropped.status = 0;  // the front end closes the connection

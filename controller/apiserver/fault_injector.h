@@ -1,8 +1,9 @@
 #pragma once
 // Faults the API server injects on request, for tests of clients: a status code (409, 410, 5xx) with
 // a kube-style Status, added latency, or a dropped connection, on the requests whose method and path
-// match a rule. Thread-safe; rules are counted down so a test can ask for "the next 3 updates", and may
-// apply to a fraction of the requests they match ("30% of the writes"), drawn from the injector's seeded
+// match a rule; either instead of the request or, with `afterApplied`, after it was applied (the write
+// done, its answer lost). Thread-safe; rules are counted down so a test can ask for "the next 3 updates", and
+// may apply to a fraction of the requests they match ("30% of the writes"), drawn from the injector's seeded
 // generator: the same seed and the same sequence of requests give the same faults.
 
 #include <chrono>
@@ -28,6 +29,9 @@ struct Fault {
   double probability = 1.0;
   // Empty: any client; else the request's User-Agent must start with it (one client's faults).
   std::string userAgent{};
+  // The request is applied first (the write committed) and its answer then replaced by the fault's
+  // status or dropped connection: the client cannot tell whether its write happened.
+  bool afterApplied = false;
 };
 
 class FaultInjector {

@@ -25,12 +25,15 @@ namespace virtsnap::testsupport {
 
 class ApiServerProcess {
  public:
-  // Starts the server on `dir`/data and waits for its kubeconfig; then creates `namespaces`.
+  // Starts the server on `dir`/data and waits for its kubeconfig; then creates `namespaces`. On `port`
+  // when given (a server to be restarted must come back where its clients look), else on a free one.
   static Expected<std::unique_ptr<ApiServerProcess>, std::string> start(
-      const std::filesystem::path& dir, const std::vector<std::string>& namespaces) {
+      const std::filesystem::path& dir, const std::vector<std::string>& namespaces, int port = 0) {
     std::unique_ptr<ApiServerProcess> server(new ApiServerProcess(dir));
-    if (!server->process_.start({"--crd-dir", std::string(VIRTSNAP_SOURCE_DIR) + "/crds", "--data-dir",
-                                 (dir / "data").string()})) {
+    server->arguments_ = {"--crd-dir",  std::string(VIRTSNAP_SOURCE_DIR) + "/crds",
+                          "--data-dir", (dir / "data").string(),
+                          "--port",     std::to_string(port)};
+    if (!server->process_.start(server->arguments_)) {
       return unexpected(std::string("cannot fork the API server"));
     }
     if (!eventually([&] { return std::filesystem::exists(server->kubeconfig()); },
@@ -61,6 +64,17 @@ class ApiServerProcess {
     return server;
   }
 
+  // SIGKILLs the server (what it acknowledged must be on disk already) and starts it again on the same
+  // data and port; true once it answers again, within `limit`.
+  bool restart(std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+    process_.kill();
+    if (!process_.start(arguments_)) {
+      return false;
+    }
+    return eventually([&] { return client_->list(meta::resources::namespaces(), "", {}).has_value(); },
+                      limit);
+  }
+
   std::filesystem::path kubeconfig() const { return dir_ / "data" / "kubeconfig"; }
   const kube::ApiClientPtr& client() const { return client_; }
   std::string output() const { return process_.output(); }
@@ -70,6 +84,7 @@ class ApiServerProcess {
       : dir_(std::move(dir)), process_(VIRTSNAP_APISERVER_BINARY, dir_ / "apiserver.log") {}
 
   std::filesystem::path dir_;
+  std::vector<std::string> arguments_;
   AgentProcess process_;
   kube::ApiClientPtr client_;
 };

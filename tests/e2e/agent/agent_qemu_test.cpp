@@ -6,6 +6,7 @@
 // domain; tests/e2e/qemu_snapshots_test.cpp shows the same rules on the driver alone.
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -526,6 +527,81 @@ TEST_F(AgentOnQemu, RefusalsOnlyLibvirtKnowsAreDeletionBlockedUntilTheDomainResu
   revertTo("i2");
   expectDeleted("i2");
   expectStatusTreeIsLibvirts(Tree{{{"e3", ""}}, ""});
+}
+
+// libvirtd stopped and started again (scripts/stop-libvirtd.sh and start-libvirtd.sh, under the e2e lock;
+// QEMU keeps running) while the agent takes six internal snapshots with memory of the running domain: the
+// agent's driver reconnects on its own, and everything converges to libvirt's tree: every Snapshot
+// Ready, libvirt holding exactly these six, the qcow2 image exactly one internal snapshot each (none
+// taken twice, none left behind by the call the restart cut off), one "Created" Event at most each.
+TEST_F(AgentOnQemu, LibvirtdRestartedWhileSnapshotsAreTakenTheTreeConverges) {
+  std::vector<std::string> names;
+  std::string yaml;
+  for (int i = 1; i <= 6; ++i) {
+    names.push_back("l" + std::to_string(i));
+    yaml += "---\napiVersion: virtsnap.io/v1alpha1\nkind: Snapshot\nmetadata:\n  name: " + names.back() +
+            "\n  namespace: " + kNamespace + "\nspec:\n  domainName: " + domain_ + "\n  location: Internal\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  apply(yaml);
+  // The restart lands once libvirt holds the first of them, with the rest in flight.
+  ASSERT_TRUE(testsupport::eventually([&] { return !libvirtTree().parents.empty(); }, kWait));
+  const std::size_t takenBefore = libvirtTree().parents.size();
+  const std::string source = VIRTSNAP_SOURCE_DIR;
+  auto restart = testsupport::runShell("flock -o /run/virtsnap-e2e.lock sh -c 'bash " + source +
+                                       "/scripts/stop-libvirtd.sh && bash " + source +
+                                       "/scripts/start-libvirtd.sh' 2>&1");
+  ASSERT_EQ(restart.exitCode, 0) << restart.output;
+  const auto restarted = std::chrono::steady_clock::now();
+  EXPECT_EQ(virsh("domstate " + hypervisorName_).output.substr(0, 7), "running");
+
+  for (const std::string& name : names) {
+    waitReady("snapshot/" + name);
+  }
+  std::string difference;
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        difference = statusDiffersFromLibvirt();
+        return difference.empty();
+      },
+      kWait))
+      << difference;
+  const auto converged = std::chrono::steady_clock::now();
+  std::set<std::string> inLibvirt;
+  for (const auto& [name, parent] : libvirtTree().parents) {
+    inLibvirt.insert(name);
+  }
+  EXPECT_EQ(inLibvirt, std::set<std::string>(names.begin(), names.end()));
+  // The image's own list ("ID TAG VM_SIZE DATE VM_CLOCK ICOUNT" after two header lines), shared with the
+  // running QEMU (-U).
+  auto image = testsupport::runShell("qemu-img snapshot -l -U " + disk() + " 2>&1");
+  ASSERT_EQ(image.exitCode, 0) << image.output;
+  std::multiset<std::string> inImage;
+  std::istringstream lines(image.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string id;
+    std::string tag;
+    if (fields >> id >> tag && !id.empty() && std::isdigit(static_cast<unsigned char>(id[0]))) {
+      inImage.insert(tag);
+    }
+  }
+  EXPECT_EQ(inImage, std::multiset<std::string>(names.begin(), names.end())) << image.output;
+  std::map<std::string, int> created;
+  for (const auto& item : get("events").value("items", json::array())) {
+    if (item.value("reason", "") == "Created") {
+      created[item.value("involvedObject", json::object()).value("name", "")] += item.value("count", 1);
+    }
+  }
+  for (const std::string& name : names) {
+    EXPECT_LE(created[name], 1) << name << " was taken more than once";
+  }
+  using Ms = std::chrono::milliseconds;
+  std::cout << "[libvirtd restart] " << takenBefore
+            << " of 6 taken when libvirtd was stopped; restarted after "
+            << std::chrono::duration_cast<Ms>(restarted - start).count()
+            << " ms (with the restart), converged "
+            << std::chrono::duration_cast<Ms>(converged - restarted).count() << " ms later" << std::endl;
 }
 
 }  // namespace

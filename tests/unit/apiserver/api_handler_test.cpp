@@ -219,6 +219,25 @@ TEST_F(ApiHandlerTest, InjectedFaultsAnswerInsteadOfTheStore) {
   EXPECT_EQ(handler_.faults().injected(), 3);
 }
 
+// "Write done, answer lost": the store applies the write, and the client gets the fault instead of its
+// answer (here a 500, then a dropped connection).
+TEST_F(ApiHandlerTest, AnAfterAppliedFaultReplacesTheAnswerOfAWriteTheStoreMade) {
+  EXPECT_CALL(store_, create(_, "vms", _, _, _)).WillOnce(Return(domain("web")));
+  EXPECT_CALL(store_, remove(_, "vms", "web", _)).WillOnce(Return(domain("web")));
+  Fault lost{"POST", "/apis/virtsnap.io", false, 500, {}, false, 1};
+  lost.afterApplied = true;
+  handler_.faults().add(lost);
+  const std::string path = "/apis/virtsnap.io/v1alpha1/namespaces/vms/domains";
+  ApiResponse created = call("POST", path, {}, {}, domain("web").dump());
+  EXPECT_EQ(created.status, 500);
+  EXPECT_EQ(parsed(created)["reason"], "InternalError");
+  Fault dropped{"DELETE", "/apis/virtsnap.io", false, 0, {}, true, 1};
+  dropped.afterApplied = true;
+  handler_.faults().add(dropped);
+  EXPECT_EQ(call("DELETE", path + "/web").status, 0);  // the front end closes the connection
+  EXPECT_EQ(handler_.faults().injected(), 2);
+}
+
 TEST_F(ApiHandlerTest, WritesAreCountedByVerbResourceSubresourceAndAnswer) {
   ApiError conflict;
   conflict.code = 409;

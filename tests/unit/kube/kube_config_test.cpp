@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/apiserver/http/kubeconfig_writer.h"
+#include "controller/apiserver/http/server_credentials.h"
 #include "tests/support/fake_clock.h"
 
 namespace virtsnap::kube {
@@ -82,6 +83,32 @@ TEST_F(KubeConfigTest, LoadsTheKubeconfigTheEmbeddedApiServerWrites) {
   EXPECT_EQ(tokenOf(config.value()), "t0ken");
   EXPECT_EQ(config.value().ns, "default");
   EXPECT_THAT(config.value().origin, HasSubstr("context virtsnap"));
+}
+
+// The API server restarted on the same data keeps its token and TLS material: the kubeconfigs written
+// for the first run still reach the second.
+TEST_F(KubeConfigTest, TheApiServersCredentialsSurviveItsRestart) {
+  const fs::path file = dir_ / "credentials.json";
+  auto first = apiserver::loadOrMakeServerCredentials(file);
+  ASSERT_TRUE(first.has_value()) << first.error();
+  EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_THAT(first.value().tls.caCertificatePem, HasSubstr("BEGIN CERTIFICATE"));
+  EXPECT_THAT(first.value().tls.privateKeyPem, HasSubstr("PRIVATE KEY"));
+  auto second = apiserver::loadOrMakeServerCredentials(file);
+  ASSERT_TRUE(second.has_value()) << second.error();
+  EXPECT_EQ(second.value().token, first.value().token);
+  EXPECT_EQ(second.value().tls.caCertificatePem, first.value().tls.caCertificatePem);
+  EXPECT_EQ(second.value().tls.certificatePem, first.value().tls.certificatePem);
+  EXPECT_EQ(second.value().tls.privateKeyPem, first.value().tls.privateKeyPem);
+  // Another data directory: credentials of its own.
+  auto other = apiserver::loadOrMakeServerCredentials(dir_ / "other.json");
+  ASSERT_TRUE(other.has_value()) << other.error();
+  EXPECT_NE(other.value().token, first.value().token);
+  // A damaged file is refused, not replaced behind its clients' backs.
+  std::ofstream(dir_ / "damaged.json") << "{\"token\": \"t\"}";
+  auto damaged = apiserver::loadOrMakeServerCredentials(dir_ / "damaged.json");
+  ASSERT_FALSE(damaged.has_value());
+  EXPECT_THAT(damaged.error(), HasSubstr("does not hold"));
 }
 
 TEST_F(KubeConfigTest, ReadsInlineDataAndTheContextNamespace) {
