@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -113,6 +114,13 @@ class AgentProcess {
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
+  }
+
+  // The last `characters` of the output, framed, for a failed test's report.
+  void printOutputTail(std::ostream& out, std::size_t characters) const {
+    const std::string log = output();
+    out << "--- the agent's output (last " << characters << " characters) ---\n"
+        << log.substr(log.size() > characters ? log.size() - characters : 0) << "\n---\n";
   }
 
  private:

@@ -17,6 +17,7 @@
 #include "crds/domain.h"
 #include "drivers/libvirt/libvirt_driver.h"
 #include "tests/support/embedded_api_server.h"
+#include "tests/support/test_driver_domain.h"
 
 namespace virtsnap::testsupport {
 
@@ -80,16 +81,7 @@ class InProcessAgentTest : public ::testing::Test {
   }
 
   // A Domain of the test driver's kind on node n1, in namespace vms.
-  static crds::Domain testDomain(const std::string& name) {
-    crds::Domain domain;
-    domain.metadata.name = name;
-    domain.metadata.namespaceName = "vms";
-    domain.spec.nodeName = "n1";
-    domain.spec.type = "test";
-    domain.spec.memory = meta::Quantity::parse("64Mi").value();
-    domain.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
-    return domain;
-  }
+  static crds::Domain testDomain(const std::string& name) { return testDriverDomain("vms", name, "n1"); }
 
   std::optional<crds::Domain> domain(const std::string& name) {
     auto got = kube::TypedClient<crds::Domain>(server_->client()).get("vms", name);

@@ -33,56 +33,36 @@
 #include "drivers/snapshot_tree.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/apiserver_process.h"
+#include "tests/support/event_counts.h"
 #include "tests/support/eventually.h"
-#include "tests/support/shell_command.h"
+#include "tests/support/libvirt_snapshots.h"
+#include "tests/support/libvirtd_agent_test.h"
+#include "tests/support/libvirtd_test_driver.h"
+#include "tests/support/test_driver_domain.h"
 #include "tests/support/tree_lines.h"
 
 namespace virtsnap {
 namespace {
 
-namespace fs = std::filesystem;
 using kube::TypedClient;
 using namespace std::chrono_literals;
 
 constexpr const char* kNode = "restart-node";
-constexpr const char* kLibvirtUri = "test+unix:///default";
+constexpr const char* kLibvirtUri = testsupport::kLibvirtdTestUri;
 constexpr int kRestarts = 3;
 
 using testsupport::joined;
 using testsupport::treeLines;
 
-bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
-  return testsupport::eventually(condition, limit, 20ms);
-}
-
 std::uint64_t versionOf(const meta::ObjectMeta& metadata) {
   return std::strtoull(metadata.resourceVersion.value_or("0").c_str(), nullptr, 10);
 }
 
-class AgentApiServerRestart : public ::testing::Test {
+class AgentApiServerRestart : public testsupport::LibvirtdAgentTest {
  protected:
   void SetUp() override {
     setUpStart_ = std::chrono::steady_clock::now();
-    const char* seedText = std::getenv("VIRTSNAP_SEED");
-    seed_ = seedText ? std::strtoull(seedText, nullptr, 10) : std::random_device{}();
-    random_.seed(seed_);
-
-    const std::string source = VIRTSNAP_SOURCE_DIR;
-    auto started = testsupport::runShell("flock -o /run/virtsnap-e2e.lock bash " + source +
-                                         "/scripts/start-libvirtd.sh 2>&1");
-    ASSERT_EQ(started.exitCode, 0) << "cannot start libvirtd: " << started.output;
-    drivers::libvirt::LibvirtDriverOptions options;
-    options.uri = kLibvirtUri;
-    observer_ = std::make_unique<drivers::libvirt::LibvirtDriver>(options);
-    auto capabilities = observer_->capabilities();  // opens the connection that keeps the state alive
-    ASSERT_TRUE(capabilities.has_value()) << capabilities.error().message;
-
-    std::random_device random;
-    const std::string unique = std::to_string(random()) + std::to_string(random());
-    dir_ = fs::temp_directory_path() / ("virtsnap-restart-" + unique);
-    fs::create_directories(dir_);
-    ns_ = "restart-" + unique.substr(0, 12);  // libvirtd's test driver is shared: names of this run's own
-    domainName_ = ns_ + ".web";
+    ASSERT_NO_FATAL_FAILURE(setUpRun("restart"));
     auto server =
         testsupport::ApiServerProcess::start(dir_, {ns_, "virtsnap-system"}, testsupport::freeLoopbackPort());
     ASSERT_TRUE(server.has_value()) << server.error();
@@ -90,22 +70,10 @@ class AgentApiServerRestart : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << "seed " << seed_ << " (VIRTSNAP_SEED=" << seed_ << " replays it)\n";
-      if (agent_) {
-        const std::string log = agent_->output();
-        std::cerr << "--- the agent's output (last 20000 characters) ---\n"
-                  << log.substr(log.size() > 20000 ? log.size() - 20000 : 0) << "\n---\n";
-      }
-    }
+    reportFailure(20000);
     agent_.reset();
     server_.reset();
-    if (observer_) {
-      observer_->destroy(domainName_);
-      observer_->undefine(domainName_, drivers::UndefineOptions{});
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    removeRun();
   }
 
   void startAgent() {
@@ -117,8 +85,7 @@ class AgentApiServerRestart : public ::testing::Test {
                        kLibvirtUri, "--identity", "restart-agent", "--metrics-bind-address",
                        "127.0.0.1:" + std::to_string(metricsPort_), "--health-probe-bind-address",
                        "127.0.0.1:" + std::to_string(healthPort_), "--poll-period", "1", "--workers", "2"}));
-    ASSERT_TRUE(within(30s, [&] { return testsupport::httpGet(healthPort_, "/readyz").status == 200; }))
-        << "the agent never became ready";
+    ASSERT_NO_FATAL_FAILURE(waitReady());
   }
 
   // The agent's requests so far, by its own count (rest_client_requests_total, every answer and none).
@@ -134,29 +101,14 @@ class AgentApiServerRestart : public ::testing::Test {
     return total;
   }
 
-  crds::Snapshot newSnapshot(const std::string& name) {
-    crds::Snapshot object;
-    object.metadata.name = name;
-    object.metadata.namespaceName = ns_;
-    object.spec.domainName = "web";
-    return object;
-  }
-
   // Empty once every kept Snapshot is Ready, every deleted one gone, and the Domain's status tree, the
   // Snapshot objects and libvirt agree; else the first thing that does not.
   std::string disagreement(const std::set<std::string>& kept) {
-    auto listing = observer_->listSnapshots(domainName_);
-    if (!listing) {
-      return "libvirt: " + listing.error().message;
+    auto inLibvirt = testsupport::readLibvirtSnapshots(*observer_, domainName_);
+    if (!inLibvirt) {
+      return inLibvirt.error();
     }
-    std::vector<drivers::SnapshotRecord> records;
-    std::set<std::string> inLibvirt;
-    for (const auto& definition : listing->snapshots) {
-      records.push_back(definition.record());
-      inLibvirt.insert(definition.name);
-    }
-    drivers::SnapshotTree tree;
-    tree.rebuild(records, listing->current);
+    const drivers::SnapshotTree& tree = inLibvirt->tree;
     auto objects = TypedClient<crds::Snapshot>(server_->client()).list(ns_);
     if (!objects) {
       return objects.error().message;
@@ -173,9 +125,10 @@ class AgentApiServerRestart : public ::testing::Test {
       return "Snapshot objects " + joined(std::vector<std::string>(named.begin(), named.end())) +
              "!= the ones kept " + joined(std::vector<std::string>(kept.begin(), kept.end()));
     }
-    if (named != inLibvirt) {
+    if (named != inLibvirt->names) {
       return "Snapshot objects " + joined(std::vector<std::string>(named.begin(), named.end())) +
-             "!= libvirt's snapshots " + joined(std::vector<std::string>(inLibvirt.begin(), inLibvirt.end()));
+             "!= libvirt's snapshots " +
+             joined(std::vector<std::string>(inLibvirt->names.begin(), inLibvirt->names.end()));
     }
     auto web = TypedClient<crds::Domain>(server_->client()).get(ns_, "web");
     if (!web || !web->status) {
@@ -188,29 +141,6 @@ class AgentApiServerRestart : public ::testing::Test {
     return {};
   }
 
-  int eventCount(const std::string& name, const std::string& reason) {
-    auto events = server_->client()->list(meta::resources::events(), ns_, {});
-    EXPECT_TRUE(events.has_value()) << events.error().message;
-    int count = 0;
-    for (const auto& event : events ? events->value("items", nlohmann::json::array()) : nlohmann::json()) {
-      if (event.value("reason", "") == reason &&
-          event.value("involvedObject", nlohmann::json::object()).value("name", "") == name) {
-        count += event.value("count", 1);
-      }
-    }
-    return count;
-  }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 random_;
-  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer_;
-  testsupport::ChildLeakDetectionOff leakDetectionOff_;  // the agent is a process of its own
-  fs::path dir_;
-  std::string ns_;
-  std::string domainName_;
-  std::unique_ptr<testsupport::ApiServerProcess> server_;
-  std::unique_ptr<testsupport::AgentProcess> agent_;
-  int healthPort_ = 0;
   int metricsPort_ = 0;
   std::chrono::steady_clock::time_point setUpStart_;
 };
@@ -221,13 +151,7 @@ TEST_F(AgentApiServerRestart, TheStoreSurvivesAndTheAgentConverges) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto start = std::chrono::steady_clock::now();
   const long before = agentRequests();
-  crds::Domain web;
-  web.metadata.name = "web";
-  web.metadata.namespaceName = ns_;
-  web.spec.nodeName = kNode;
-  web.spec.type = "test";
-  web.spec.memory = meta::Quantity::parse("64Mi").value();
-  web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
+  crds::Domain web = testsupport::testDriverDomain(ns_, "web", kNode);
   ASSERT_TRUE(TypedClient<crds::Domain>(server_->client()).create(web).has_value());
 
   TypedClient<crds::Snapshot> snapshots(server_->client());
@@ -309,7 +233,8 @@ TEST_F(AgentApiServerRestart, TheStoreSurvivesAndTheAgentConverges) {
   const long used = agentRequests() - before;
 
   for (const std::string& name : created) {
-    EXPECT_LE(eventCount(name, "Created"), 1) << name << " was taken more than once";
+    EXPECT_LE(testsupport::eventCount(*server_->client(), ns_, name, "Created"), 1)
+        << name << " was taken more than once";
   }
   // Fault-free the work costs about 4 requests per operation; each restart costs the three informers'
   // watches and relists, the retries of what was in flight and the Lease's: 40 at most; the Lease's

@@ -35,28 +35,27 @@
 #include "drivers/snapshot_tree.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/apiserver_process.h"
+#include "tests/support/event_counts.h"
 #include "tests/support/eventually.h"
+#include "tests/support/libvirt_snapshots.h"
+#include "tests/support/libvirtd_agent_test.h"
+#include "tests/support/libvirtd_test_driver.h"
 #include "tests/support/shell_command.h"
+#include "tests/support/test_driver_domain.h"
 #include "tests/support/tree_lines.h"
 
 namespace virtsnap {
 namespace {
 
-namespace fs = std::filesystem;
 using kube::TypedClient;
 using namespace std::chrono_literals;
 
 constexpr const char* kNode = "crash-node";
-constexpr const char* kLibvirtUri = "test+unix:///default";
+constexpr const char* kLibvirtUri = testsupport::kLibvirtdTestUri;
 constexpr int kOperations = 20;  // each with one kill, a quarter of them with a second one
 
 using testsupport::joined;
 using testsupport::treeLines;
-
-// Polls `condition` every 20 ms (each poll is a few API and libvirt calls) until it holds or `limit`.
-bool within(std::chrono::milliseconds limit, const std::function<bool()>& condition) {
-  return testsupport::eventually(condition, limit, 20ms);
-}
 
 // How many times libvirt started this run's domain (every revert restarts it; a start by the agent would
 // too), counted from the lifecycle events libvirtd sends to a connection of the test's own. The
@@ -165,32 +164,12 @@ struct RevertRecord {
   std::string completionTime;
 };
 
-class AgentCrash : public ::testing::Test {
+class AgentCrash : public testsupport::LibvirtdAgentTest {
  protected:
   void SetUp() override {
-    const char* seedText = std::getenv("VIRTSNAP_SEED");
-    seed_ = seedText ? std::strtoull(seedText, nullptr, 10) : std::random_device{}();
-    random_.seed(seed_);
-
-    // libvirtd, started as the e2e tests start it (idempotent, under their lock).
-    const std::string source = VIRTSNAP_SOURCE_DIR;
-    auto started = testsupport::runShell("flock -o /run/virtsnap-e2e.lock bash " + source +
-                                         "/scripts/start-libvirtd.sh 2>&1");
-    ASSERT_EQ(started.exitCode, 0) << "cannot start libvirtd: " << started.output;
     drivers::libvirt::LibvirtDriverOptions options;
-    options.uri = kLibvirtUri;
     options.revertSpacing = 0ms;
-    observer_ = std::make_unique<drivers::libvirt::LibvirtDriver>(options);
-    auto capabilities = observer_->capabilities();  // opens the connection that keeps the state alive
-    ASSERT_TRUE(capabilities.has_value()) << capabilities.error().message;
-
-    std::random_device random;
-    const std::string unique = std::to_string(random()) + std::to_string(random());
-    dir_ = fs::temp_directory_path() / ("virtsnap-crash-" + unique);
-    fs::create_directories(dir_);
-    // libvirtd's test driver is one state for every client of the machine: a name of this run's own.
-    ns_ = "crash-" + unique.substr(0, 12);
-    domainName_ = ns_ + ".web";
+    ASSERT_NO_FATAL_FAILURE(setUpRun("crash", options));
     starts_ = std::make_unique<DomainStarts>(kLibvirtUri, domainName_);
     ASSERT_TRUE(starts_->listening()) << "cannot receive libvirt's domain events";
     auto server = testsupport::ApiServerProcess::start(dir_, {ns_, "virtsnap-system"});
@@ -199,23 +178,11 @@ class AgentCrash : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << "seed " << seed_ << " (VIRTSNAP_SEED=" << seed_ << " replays it)\n";
-      if (agent_) {
-        const std::string log = agent_->output();
-        std::cerr << "--- the agent's output (last 30000 characters) ---\n"
-                  << log.substr(log.size() > 30000 ? log.size() - 30000 : 0) << "\n---\n";
-      }
-    }
+    reportFailure(30000);
     agent_.reset();
     server_.reset();
     starts_.reset();
-    if (observer_) {
-      observer_->destroy(domainName_);
-      observer_->undefine(domainName_, drivers::UndefineOptions{});
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    removeRun();
   }
 
   // Starts the agent (the same identity each time, as a restarted pod keeps its name, so it takes its
@@ -229,11 +196,6 @@ class AgentCrash : public ::testing::Test {
         {"--kubeconfig", server_->kubeconfig().string(), "--node-name", kNode, "--libvirt-uri", kLibvirtUri,
          "--identity", "crash-agent", "--metrics-bind-address", "0", "--health-probe-bind-address",
          "127.0.0.1:" + std::to_string(healthPort_), "--poll-period", "1", "--workers", "2"}));
-  }
-
-  void waitReady() {
-    ASSERT_TRUE(within(30s, [&] { return testsupport::httpGet(healthPort_, "/readyz").status == 200; }))
-        << "the agent never became ready";
   }
 
   std::optional<crds::Domain> domain() {
@@ -253,17 +215,11 @@ class AgentCrash : public ::testing::Test {
 
   // The tree libvirt reports on the test's own connection.
   Expected<drivers::SnapshotTree, std::string> libvirtTree() {
-    auto listing = observer_->listSnapshots(domainName_);
-    if (!listing) {
-      return unexpected("libvirt: " + listing.error().message);
+    auto inLibvirt = testsupport::readLibvirtSnapshots(*observer_, domainName_);
+    if (!inLibvirt) {
+      return unexpected(inLibvirt.error());
     }
-    std::vector<drivers::SnapshotRecord> records;
-    for (const auto& definition : listing->snapshots) {
-      records.push_back(definition.record());
-    }
-    drivers::SnapshotTree tree;
-    tree.rebuild(records, listing->current);
-    return tree;
+    return std::move(inLibvirt->tree);
   }
 
   // Empty when libvirt's tree, the Domain's status tree and the Snapshot objects (every one Ready,
@@ -315,16 +271,7 @@ class AgentCrash : public ::testing::Test {
 
   // The sum of the counts of the Events of `reason` about object `name`.
   int eventCount(const std::string& name, const std::string& reason) {
-    auto events = server_->client()->list(meta::resources::events(), ns_, {});
-    EXPECT_TRUE(events.has_value()) << events.error().message;
-    int count = 0;
-    for (const auto& event : events ? events->value("items", nlohmann::json::array()) : nlohmann::json()) {
-      if (event.value("reason", "") == reason &&
-          event.value("involvedObject", nlohmann::json::object()).value("name", "") == name) {
-        count += event.value("count", 1);
-      }
-    }
-    return count;
+    return testsupport::eventCount(*server_->client(), ns_, name, reason);
   }
 
   // Every Event of the namespace, one line each, for a failure's message.
@@ -340,39 +287,14 @@ class AgentCrash : public ::testing::Test {
     return out;
   }
 
-  crds::Snapshot newSnapshot(const std::string& name) {
-    crds::Snapshot object;
-    object.metadata.name = name;
-    object.metadata.namespaceName = ns_;
-    object.spec.domainName = "web";
-    return object;
-  }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 random_;
-  std::unique_ptr<drivers::libvirt::LibvirtDriver> observer_;
   std::unique_ptr<DomainStarts> starts_;
-  // The agents here talk to a separate API server binary: see ChildLeakDetectionOff.
-  testsupport::ChildLeakDetectionOff leakDetectionOff_;
-  fs::path dir_;
-  std::string ns_;
-  std::string domainName_;
-  std::unique_ptr<testsupport::ApiServerProcess> server_;
-  std::unique_ptr<testsupport::AgentProcess> agent_;
-  int healthPort_ = 0;
 };
 
 TEST_F(AgentCrash, KilledInTheMiddleOfCreatesRevertsAndDeletesItRecovers) {
   SCOPED_TRACE("seed " + std::to_string(seed_) + " (VIRTSNAP_SEED)");
   startAgent();
   waitReady();
-  crds::Domain web;
-  web.metadata.name = "web";
-  web.metadata.namespaceName = ns_;
-  web.spec.nodeName = kNode;
-  web.spec.type = "test";
-  web.spec.memory = meta::Quantity::parse("64Mi").value();
-  web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
+  crds::Domain web = testsupport::testDriverDomain(ns_, "web", kNode);
   ASSERT_TRUE(TypedClient<crds::Domain>(server_->client()).create(web).has_value());
   ASSERT_TRUE(within(30s, [&] {
     auto got = domain();

@@ -20,14 +20,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -47,7 +45,10 @@
 #include "drivers/libvirt/libvirt_driver.h"
 #include "drivers/snapshot_tree.h"
 #include "tests/support/embedded_api_server.h"
+#include "tests/support/event_counts.h"
 #include "tests/support/eventually.h"
+#include "tests/support/libvirt_snapshots.h"
+#include "tests/support/test_seed.h"
 #include "tests/support/tree_lines.h"
 
 namespace virtsnap {
@@ -136,8 +137,7 @@ void PrintTo(const FaultRow& row, std::ostream* out) {
 class AgentFaults : public ::testing::TestWithParam<FaultRow> {
  protected:
   void SetUp() override {
-    const char* seedText = std::getenv("VIRTSNAP_SEED");
-    seed_ = seedText ? std::strtoull(seedText, nullptr, 10) : std::random_device{}();
+    seed_ = testsupport::seedFromEnvironment();
 
     testsupport::EmbeddedApiServerOptions options;
     options.dirPrefix = "virtsnap-faults";
@@ -367,18 +367,11 @@ class AgentFaults : public ::testing::TestWithParam<FaultRow> {
     if (observer_->lookupDomain("vms.db")) {
       return "libvirt still has vms.db";
     }
-    auto listing = observer_->listSnapshots("vms.web");
-    if (!listing) {
-      return "libvirt: " + listing.error().message;
+    auto inLibvirt = testsupport::readLibvirtSnapshots(*observer_, "vms.web");
+    if (!inLibvirt) {
+      return inLibvirt.error();
     }
-    std::vector<drivers::SnapshotRecord> records;
-    std::set<std::string> inLibvirt;
-    for (const auto& definition : listing->snapshots) {
-      records.push_back(definition.record());
-      inLibvirt.insert(definition.name);
-    }
-    drivers::SnapshotTree tree;
-    tree.rebuild(records, listing->current);
+    const drivers::SnapshotTree& tree = inLibvirt->tree;
     auto web = domains.get("vms", "web");
     if (!web || !web->status) {
       return "no status on Domain web";
@@ -395,25 +388,17 @@ class AgentFaults : public ::testing::TestWithParam<FaultRow> {
     for (const auto& object : objects->items) {
       named.insert(object.metadata.name.value_or(""));
     }
-    if (named != inLibvirt) {
+    if (named != inLibvirt->names) {
       return "Snapshot objects " + joined(std::vector<std::string>(named.begin(), named.end())) +
-             "!= libvirt's snapshots " + joined(std::vector<std::string>(inLibvirt.begin(), inLibvirt.end()));
+             "!= libvirt's snapshots " +
+             joined(std::vector<std::string>(inLibvirt->names.begin(), inLibvirt->names.end()));
     }
     return {};
   }
 
   // The sum of the counts of the Events of `reason` about object `name`.
   int eventCount(const std::string& name, const std::string& reason) {
-    auto events = server_->client()->list(meta::resources::events(), "vms", {});
-    EXPECT_TRUE(events.has_value()) << events.error().message;
-    int count = 0;
-    for (const auto& event : events ? events->value("items", nlohmann::json::array()) : nlohmann::json()) {
-      if (event.value("reason", "") == reason &&
-          event.value("involvedObject", nlohmann::json::object()).value("name", "") == name) {
-        count += event.value("count", 1);
-      }
-    }
-    return count;
+    return testsupport::eventCount(*server_->client(), "vms", name, reason);
   }
 
   void reset() {

@@ -44,7 +44,7 @@
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"
 #include "tests/support/eventually.h"
-#include "tests/support/shell_command.h"
+#include "tests/support/libvirtd_test_driver.h"
 
 namespace virtsnap {
 namespace {
@@ -53,7 +53,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kLibvirtUri = "test+unix:///default";
+constexpr const char* kLibvirtUri = testsupport::kLibvirtdTestUri;
 constexpr const char* kNode = "hostile-node";
 
 enum class Kind { Domain, Snapshot, Revert };
@@ -292,9 +292,7 @@ LibvirtState readLibvirt(virConnectPtr conn) {
 class AgentHostileInput : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string source = VIRTSNAP_SOURCE_DIR;
-    auto started = testsupport::runShell("flock -o /run/virtsnap-e2e.lock bash " + source +
-                                         "/scripts/start-libvirtd.sh 2>&1");
+    auto started = testsupport::startLibvirtd();
     ASSERT_EQ(started.exitCode, 0) << "cannot start libvirtd: " << started.output;
     conn_ = virConnectOpen(kLibvirtUri);  // also keeps the test driver's state alive
     ASSERT_NE(conn_, nullptr) << "cannot connect to " << kLibvirtUri;
@@ -321,9 +319,7 @@ class AgentHostileInput : public ::testing::Test {
 
   void TearDown() override {
     if (HasFailure() && agent_) {
-      const std::string log = agent_->output();
-      std::cerr << "--- the agent's output (last 20000 characters) ---\n"
-                << log.substr(log.size() > 20000 ? log.size() - 20000 : 0) << "\n---\n";
+      agent_->printOutputTail(std::cerr, 20000);
     }
     agent_.reset();
     if (conn_ != nullptr) {  // this run's domains, whatever the agent left

@@ -22,6 +22,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/apiserver_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/test_driver_domain.h"
 
 namespace virtsnap {
 namespace {
@@ -164,13 +165,7 @@ TEST_F(NodeLease, OneAgentActsTheOtherTakesOverOnSigtermAndAfterSigkill) {
   Agent& second = &first == &a_ ? b_ : a_;
   EXPECT_EQ(holder(), first.identity);
 
-  crds::Domain web;
-  web.metadata.name = "web";
-  web.metadata.namespaceName = "vms";
-  web.spec.nodeName = kNode;
-  web.spec.type = "test";
-  web.spec.memory = meta::Quantity::parse("64Mi").value();
-  web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
+  crds::Domain web = testsupport::testDriverDomain("vms", "web", kNode);
   ASSERT_TRUE(TypedClient<crds::Domain>(server_->client()).create(web).has_value());
   snapshotWhileStandbyWaits("s1", second);
   EXPECT_GT(first.reconciles(), 0);

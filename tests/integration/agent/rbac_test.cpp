@@ -13,7 +13,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -33,7 +32,9 @@
 #include "tests/support/embedded_api_server.h"
 #include "tests/support/embedded_https_server.h"
 #include "tests/support/eventually.h"
+#include "tests/support/libvirtd_test_driver.h"
 #include "tests/support/shell_command.h"
+#include "tests/support/test_driver_domain.h"
 #include "tests/support/yaml_files.h"
 
 namespace virtsnap {
@@ -43,7 +44,7 @@ namespace fs = std::filesystem;
 using kube::TypedClient;
 using namespace std::chrono_literals;
 
-constexpr const char* kLibvirtUri = "test+unix:///default";
+constexpr const char* kLibvirtUri = testsupport::kLibvirtdTestUri;
 constexpr const char* kNode = "rbac-node";
 constexpr const char* kAgentNamespace = "virtsnap-system";  // --lease-namespace's default
 constexpr const char* kAgentUserAgent = "virtsnap-controller";
@@ -103,18 +104,11 @@ bool within(std::chrono::milliseconds limit, const std::function<bool()>& condit
 class AgentRbac : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string source = VIRTSNAP_SOURCE_DIR;
-    auto started = testsupport::runShell("flock -o /run/virtsnap-e2e.lock bash " + source +
-                                         "/scripts/start-libvirtd.sh 2>&1");
-    ASSERT_EQ(started.exitCode, 0) << "cannot start libvirtd: " << started.output;
-    drivers::libvirt::LibvirtDriverOptions options;
-    options.uri = kLibvirtUri;
-    observer_ = std::make_unique<drivers::libvirt::LibvirtDriver>(options);
-    auto capabilities = observer_->capabilities();  // opens the connection that keeps the state alive
-    ASSERT_TRUE(capabilities.has_value()) << capabilities.error().message;
+    auto observer = testsupport::openLibvirtdTestDriver();
+    ASSERT_TRUE(observer.has_value()) << observer.error();
+    observer_ = std::move(observer).value();
 
-    std::random_device random;
-    const std::string unique = std::to_string(random()) + std::to_string(random());
+    const std::string unique = testsupport::uniqueRunToken();
     // libvirtd's test driver is one state for every client of the machine: names of this run's own.
     ns_ = "rbac-" + unique.substr(0, 12);
     domainName_ = ns_ + ".web";
@@ -134,16 +128,13 @@ class AgentRbac : public ::testing::Test {
 
   void TearDown() override {
     if (HasFailure() && agent_) {
-      const std::string log = agent_->output();
-      std::cerr << "--- the agent's output (last 20000 characters) ---\n"
-                << log.substr(log.size() > 20000 ? log.size() - 20000 : 0) << "\n---\n";
+      agent_->printOutputTail(std::cerr, 20000);
     }
     agent_.reset();
     front_.reset();
     server_.reset();
     if (observer_) {
-      observer_->destroy(domainName_);
-      observer_->undefine(domainName_, drivers::UndefineOptions{});
+      testsupport::removeDomain(*observer_, domainName_);
     }
   }
 
@@ -186,13 +177,7 @@ TEST_F(AgentRbac, EveryRequestOfACreateRevertDeleteCycleIsAllowedAndEveryRuleIsU
       << "the agent never became ready";
 
   // A Domain that adopts what virsh makes.
-  crds::Domain web;
-  web.metadata.name = "web";
-  web.metadata.namespaceName = ns_;
-  web.spec.nodeName = kNode;
-  web.spec.type = "test";
-  web.spec.memory = meta::Quantity::parse("64Mi").value();
-  web.spec.os = crds::DomainOs{"i686", std::nullopt, std::nullopt};
+  crds::Domain web = testsupport::testDriverDomain(ns_, "web", kNode);
   web.spec.unmanagedSnapshots = crds::UnmanagedSnapshotPolicy::Adopt;
   ASSERT_TRUE(TypedClient<crds::Domain>(server_->client()).create(web).has_value());
   ASSERT_TRUE(within(30s, [&] {
