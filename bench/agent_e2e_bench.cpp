@@ -70,7 +70,7 @@ using namespace std::chrono_literals;
 using virtsnap::bench::Clock;
 using virtsnap::bench::cpuSeconds;
 using virtsnap::bench::fixed;
-using virtsnap::bench::freePort;
+using virtsnap::bench::freeLoopbackPort;
 using virtsnap::bench::printRow;
 using virtsnap::bench::readyCondition;
 using virtsnap::bench::secondsSince;
@@ -267,8 +267,8 @@ class World {
     }
     https_ = client.value();
 
-    metricsPort_ = freePort();
-    healthPort_ = freePort();
+    metricsPort_ = freeLoopbackPort();
+    healthPort_ = freeLoopbackPort();
     agent_ = std::make_unique<virtsnap::testsupport::AgentProcess>(VIRTSNAP_CONTROLLER_BINARY,
                                                                    server_->dir() / "agent.log");
     std::vector<std::string> flags{"--kubeconfig",

@@ -30,6 +30,7 @@
 
 #include "controller/kube/api_client.h"
 #include "crds/snapshot.h"
+#include "tests/support/free_port.h"
 #include "tests/support/shell_command.h"
 
 namespace virtsnap::bench {
@@ -73,21 +74,7 @@ inline long statusKb(pid_t pid, const std::string& key) {
   return -1;
 }
 
-// A loopback port nobody listens on right now (the kernel's pick; the agent binds it a moment later).
-inline int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+using testsupport::freeLoopbackPort;
 
 // Our child process whose command is `binary` (read from /proc: a shell's pgrep would find its own
 // shell too; and until a forked child has exec'd, its command is ours); -1 when none.

@@ -256,7 +256,7 @@ class AgentRunner final : public Runner {
         work_(fs::temp_directory_path() / ("virtsnap-bench-qemu-" + std::to_string(::getpid()))) {
     fs::remove_all(work_);
     fs::create_directories(work_);
-    metricsPort_ = virtsnap::bench::freePort();
+    metricsPort_ = virtsnap::bench::freeLoopbackPort();
     agent_ = std::make_unique<virtsnap::testsupport::AgentProcess>(VIRTSNAP_CONTROLLER_BINARY,
                                                                    work_ / "agent.log");
     std::vector<std::string> flags{"--standalone",

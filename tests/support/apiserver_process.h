@@ -19,6 +19,7 @@
 #include "crds/meta/resource_type.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/free_port.h"
 #include "tests/support/shell_command.h"
 
 namespace virtsnap::testsupport {
@@ -88,23 +89,6 @@ class ApiServerProcess {
   AgentProcess process_;
   kube::ApiClientPtr client_;
 };
-
-// A loopback TCP port nobody listens on right now (the kernel's pick), for an agent's probes.
-inline int freeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 // The HTTP status of GET http://127.0.0.1:<port><path> (0 when nothing answers), and its body.
 struct HttpAnswer {
