@@ -302,7 +302,8 @@ class AgentOnQemu : public ::testing::Test {
     return problems.str();
   }
 
-  void expectStatusTreeIsLibvirts(const Tree& expected) {
+  // Waits until every object's status tells libvirt's tree.
+  void awaitStatusTreeIsLibvirts() {
     std::string difference;
     ASSERT_TRUE(testsupport::eventually(
         [&] {
@@ -311,6 +312,10 @@ class AgentOnQemu : public ::testing::Test {
         },
         kWait))
         << difference;
+  }
+
+  void expectStatusTreeIsLibvirts(const Tree& expected) {
+    ASSERT_NO_FATAL_FAILURE(awaitStatusTreeIsLibvirts());
     const Tree libvirt = libvirtTree();
     EXPECT_EQ(libvirt.parents, expected.parents) << libvirt;
     EXPECT_EQ(libvirt.current, expected.current) << libvirt;
@@ -567,14 +572,7 @@ TEST_F(AgentOnQemu, LibvirtdRestartedWhileSnapshotsAreTakenTheTreeConverges) {
   for (const std::string& name : names) {
     waitReady("snapshot/" + name);
   }
-  std::string difference;
-  ASSERT_TRUE(testsupport::eventually(
-      [&] {
-        difference = statusDiffersFromLibvirt();
-        return difference.empty();
-      },
-      kWait))
-      << difference;
+  ASSERT_NO_FATAL_FAILURE(awaitStatusTreeIsLibvirts());
   const auto converged = std::chrono::steady_clock::now();
   std::set<std::string> inLibvirt;
   for (const auto& [name, parent] : libvirtTree().parents) {
