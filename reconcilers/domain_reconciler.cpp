@@ -172,17 +172,6 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
   if (auto problem = hypervisorProblem(domain)) {
     return Converged{stalled("InvalidSpec", "the spec is invalid: " + *problem)};
   }
-  // A guest the host does not offer (an unknown spec.type or spec.os.arch) is refused here, not by
-  // libvirt, and before anything (a `create:` disk's volume) is made for it.
-  auto offers = context_.driver->guestOffers();
-  if (!offers) {
-    const std::string& message = offers.error().message;
-    return Converged{ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", message}, true,
-                     message};
-  }
-  if (auto problem = guestProblem(domain.spec, offers.value())) {
-    return Converged{stalled("InvalidSpec", "the spec is invalid: " + *problem)};
-  }
   const std::string name = hypervisorName(domain);
   auto access = context_.views->access(name);
 
@@ -295,6 +284,29 @@ std::optional<DomainReconciler::Converged> DomainReconciler::define(
     status.hypervisor = crds::HypervisorRef{name, info.uuid, context_.capabilities.uri};
   }
 
+  // A guest the host does not offer (an unknown spec.type or spec.os.arch) is refused here, not by
+  // libvirt: before anything (a `create:` disk's volume) is made for a domain to define, and before a
+  // redefinition. A domain libvirt already holds as the spec says is not judged again: the host's
+  // offers can shrink for a while (libvirtd restarted while /dev/kvm is not there yet), and that must
+  // not stop the snapshots of a domain that runs.
+  const auto guestRefusal = [&]() -> std::optional<Converged> {
+    auto offers = context_.driver->guestOffers();
+    if (!offers) {
+      const std::string& message = offers.error().message;
+      return Converged{ReconcileOutcome{ReconcileState::InProgress, "HypervisorUnavailable", message}, true,
+                       message};
+    }
+    if (auto problem = guestProblem(domain.spec, offers.value())) {
+      return Converged{stalled("InvalidSpec", "the spec is invalid: " + *problem)};
+    }
+    return std::nullopt;
+  };
+  if (!exists) {
+    if (auto refused = guestRefusal()) {
+      return refused;
+    }
+  }
+
   // Volumes for `create:` disks, found again when an earlier attempt made them.
   std::map<std::string, std::string> volumePaths;
   for (const auto& volume : volumesFor(domain, context_.settings.storagePool)) {
@@ -343,6 +355,9 @@ std::optional<DomainReconciler::Converged> DomainReconciler::define(
     const std::vector<std::string> drift = definitionDrift(*spec, *live, overlaid);
     if (drift.empty()) {
       return std::nullopt;
+    }
+    if (auto refused = guestRefusal()) {
+      return refused;
     }
     const bool specChanged =
         !status.observedGeneration || *status.observedGeneration != domain.metadata.generation.value_or(0);

@@ -8,7 +8,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "drivers/storage_roots.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/domain_translation.h"
 #include "tests/support/eventually.h"
 #include "tests/support/in_process_agent.h"
 
@@ -93,6 +95,37 @@ TEST_F(AgentGuestOffers, ATypeTheHostDoesNotOfferIsRefusedBeforeItsVolumeOrDomai
   ASSERT_TRUE(volume.has_value());
   EXPECT_NE(volume.value(), std::nullopt);
   EXPECT_TRUE(observer_->lookupDomain("vms.big").has_value());
+}
+
+// A domain libvirt already holds as its spec says is not judged against the offers again: they can
+// shrink for a while (libvirtd restarted before /dev/kvm is back) and must not stop a domain that runs.
+// Here the test driver holds a kvm domain (it defines any type it knows, though it offers only test),
+// defined from the Domain's own translation, and the Domain adopts it: Ready, not Stalled, not redefined.
+TEST_F(AgentGuestOffers, ADomainLibvirtAlreadyHoldsIsNotStoppedByTheOffers) {
+  crds::Domain held = testDomain("held");
+  held.spec.type = "kvm";
+  held.spec.adoptExisting = true;
+  auto spec = reconcilers::translateDomain(held, drivers::StorageRoots({"/default-pool"}), {});
+  ASSERT_TRUE(spec.has_value()) << spec.error();
+  spec->owner = std::nullopt;  // libvirt's own, for the Domain to adopt
+  auto defined = observer_->defineDomain(spec.value());
+  ASSERT_TRUE(defined.has_value()) << defined.error().message;
+  undefineAtEnd_.push_back("vms.held");
+
+  TypedClient<crds::Domain> domains(server_->client());
+  auto created = domains.create(held);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        auto ready = condition("held", "Ready");
+        return ready && ready->status == meta::ConditionStatus::True;
+      },
+      std::chrono::seconds(20)))
+      << (condition("held", "Stalled") ? condition("held", "Stalled")->message : std::string("no Stalled"));
+  auto info = observer_->lookupDomain("vms.held");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->uuid, defined->uuid) << "the domain was defined again";
+  ASSERT_TRUE(info->owner.has_value()) << "not adopted";
 }
 
 }  // namespace
