@@ -4,6 +4,7 @@
 // server restarted on the same data answers the clients of the one before it: the agents and kubectl
 // keep their kubeconfig, as with a real API server restarted on its own certificates.
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -18,8 +19,11 @@ struct ServerCredentials {
 };
 
 // The credentials kept in `file` when it holds them; else fresh ones (a random token, a self-signed CA
-// and certificate for loopback), written there before they are returned. An unreadable or incomplete
-// file is an error, never silently replaced: its clients would lose the server without a word.
-Expected<ServerCredentials, std::string> loadOrMakeServerCredentials(const std::filesystem::path& file);
+// and certificate for loopback), written there (0600) before they are returned. Kept certificates that
+// lapse within `renewBefore` are made again, the token kept (the kubeconfig, rewritten at each start,
+// then carries the new CA). An unreadable, incomplete or others-readable file is an error, never
+// silently replaced: its clients would lose the server without a word.
+Expected<ServerCredentials, std::string> loadOrMakeServerCredentials(
+    const std::filesystem::path& file, std::chrono::seconds renewBefore = std::chrono::hours(24 * 30));
 
 }  // namespace virtsnap::apiserver

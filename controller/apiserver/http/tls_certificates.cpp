@@ -1,5 +1,6 @@
 #include "controller/apiserver/http/tls_certificates.h"
 
+#include <ctime>
 #include <memory>
 
 #include <openssl/bio.h>
@@ -123,6 +124,23 @@ Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::stri
     return std::string("cannot make the TLS server certificate");
   }
   return TlsMaterial{pem(ca.get()), pem(server.get()), pem(serverKey.get())};
+}
+
+Expected<bool, std::string> certificateExpiresWithin(const std::string& certificatePem,
+                                                     std::chrono::seconds margin) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(certificatePem.data(), static_cast<int>(certificatePem.size())), &BIO_free);
+  if (!bio) {
+    return unexpected(std::string("out of memory reading a certificate"));
+  }
+  std::unique_ptr<X509, decltype(&X509_free)> certificate(
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!certificate) {
+    return unexpected(std::string("the PEM holds no certificate"));
+  }
+  time_t limit = std::time(nullptr) + static_cast<time_t>(margin.count());
+  // X509_cmp_time: -1 when notAfter is before `limit`, 0 on an unreadable time.
+  return X509_cmp_time(X509_get0_notAfter(certificate.get()), &limit) <= 0;
 }
 
 }  // namespace virtsnap::apiserver

@@ -3,6 +3,7 @@
 // standalone API server: kubectl sends bearer tokens only over TLS, and trusts the CA through the
 // kubeconfig's certificate-authority-data.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,10 @@ struct TlsMaterial {
 // ECDSA P-256 keys; the server certificate names `ipAddresses` and `dnsNames`; valid for a year.
 Expected<TlsMaterial, std::string> makeSelfSignedTls(const std::vector<std::string>& ipAddresses,
                                                      const std::vector<std::string>& dnsNames);
+
+// Whether the PEM certificate's notAfter lies less than `margin` from now (or has passed); an error for a
+// PEM that holds no certificate.
+Expected<bool, std::string> certificateExpiresWithin(const std::string& certificatePem,
+                                                     std::chrono::seconds margin);
 
 }  // namespace virtsnap::apiserver

@@ -2,6 +2,7 @@
 
 #include "controller/kube/kube_config.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "controller/apiserver/http/kubeconfig_writer.h"
 #include "controller/apiserver/http/server_credentials.h"
+#include "controller/apiserver/http/tls_certificates.h"
 #include "tests/support/fake_clock.h"
 
 namespace virtsnap::kube {
@@ -106,9 +108,45 @@ TEST_F(KubeConfigTest, TheApiServersCredentialsSurviveItsRestart) {
   EXPECT_NE(other.value().token, first.value().token);
   // A damaged file is refused, not replaced behind its clients' backs.
   std::ofstream(dir_ / "damaged.json") << "{\"token\": \"t\"}";
+  fs::permissions(dir_ / "damaged.json", fs::perms::owner_read | fs::perms::owner_write);
   auto damaged = apiserver::loadOrMakeServerCredentials(dir_ / "damaged.json");
   ASSERT_FALSE(damaged.has_value());
   EXPECT_THAT(damaged.error(), HasSubstr("does not hold"));
+}
+
+// Kept certificates are made again before they lapse (they are valid for a year), the token kept; a
+// credentials file others may read is refused and left as it is.
+TEST_F(KubeConfigTest, TheApiServersKeptCertificatesAreRenewedBeforeTheyLapse) {
+  const fs::path file = dir_ / "credentials.json";
+  auto first = apiserver::loadOrMakeServerCredentials(file);
+  ASSERT_TRUE(first.has_value()) << first.error();
+  auto expiring =
+      apiserver::certificateExpiresWithin(first.value().tls.certificatePem, std::chrono::hours(24));
+  ASSERT_TRUE(expiring.has_value()) << expiring.error();
+  EXPECT_FALSE(expiring.value());
+  expiring =
+      apiserver::certificateExpiresWithin(first.value().tls.certificatePem, std::chrono::hours(24 * 400));
+  ASSERT_TRUE(expiring.has_value());
+  EXPECT_TRUE(expiring.value());
+  EXPECT_FALSE(apiserver::certificateExpiresWithin("not a certificate", std::chrono::hours(1)).has_value());
+
+  // Within 400 days of lapsing (every certificate of a year is): new TLS material, saved, same token.
+  auto renewed = apiserver::loadOrMakeServerCredentials(file, std::chrono::hours(24 * 400));
+  ASSERT_TRUE(renewed.has_value()) << renewed.error();
+  EXPECT_EQ(renewed.value().token, first.value().token);
+  EXPECT_NE(renewed.value().tls.certificatePem, first.value().tls.certificatePem);
+  EXPECT_NE(renewed.value().tls.caCertificatePem, first.value().tls.caCertificatePem);
+  auto again = apiserver::loadOrMakeServerCredentials(file);
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_EQ(again.value().tls.certificatePem, renewed.value().tls.certificatePem);
+  EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_FALSE(fs::exists(file.string() + ".tmp"));
+
+  fs::permissions(file, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+  auto exposed = apiserver::loadOrMakeServerCredentials(file);
+  ASSERT_FALSE(exposed.has_value());
+  EXPECT_THAT(exposed.error(), HasSubstr("chmod 600"));
+  EXPECT_NE(fs::status(file).permissions() & fs::perms::others_read, fs::perms::none) << "left as it was";
 }
 
 TEST_F(KubeConfigTest, ReadsInlineDataAndTheContextNamespace) {
