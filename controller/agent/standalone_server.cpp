@@ -5,7 +5,6 @@
 #include "controller/apiserver/api_handler.h"
 #include "controller/apiserver/http/http_server.h"
 #include "controller/apiserver/http/kubeconfig_writer.h"
-#include "controller/apiserver/http/server_credentials.h"
 #include "controller/apiserver/http/tls_certificates.h"
 #include "controller/apiserver/resource_registry.h"
 #include "controller/apiserver/storage/object_store.h"
@@ -37,26 +36,23 @@ Expected<std::unique_ptr<StandaloneServer>, std::string> StandaloneServer::start
     return unexpected("opening the store in " + options.dataDir.string() + ": " + store.error());
   }
   parts->store = std::move(store).value();
-  // The token and TLS material of the last run on this data: with a fixed --listen, the clients of the
-  // agent before a restart (kubectl with the kubeconfig it wrote) keep working.
-  auto credentials = apiserver::loadOrMakeServerCredentials(options.dataDir / "credentials.json");
-  if (!credentials) {
-    return unexpected(credentials.error());
+  const std::string token = apiserver::randomToken();
+  auto tls = apiserver::makeSelfSignedTls({"127.0.0.1", "::1"}, {"localhost"});
+  if (!tls) {
+    return unexpected(tls.error());
   }
-  const std::string& token = credentials.value().token;
-  const apiserver::TlsMaterial& tls = credentials.value().tls;
   parts->handler = std::make_unique<apiserver::ApiHandler>(*parts->registry, *parts->store, token);
   apiserver::HttpServerOptions serverOptions;
   serverOptions.address = options.address;
   serverOptions.port = options.port;
-  serverOptions.tls = tls;
+  serverOptions.tls = tls.value();
   parts->server = std::make_unique<apiserver::HttpServer>(*parts->handler, serverOptions);
   if (auto failed = parts->server->start()) {
     return unexpected(*failed);
   }
   parts->url = parts->server->url();
   parts->kubeconfig = std::filesystem::absolute(options.dataDir / "kubeconfig");
-  if (auto written = apiserver::writeKubeconfig(parts->kubeconfig, parts->url, token, tls.caCertificatePem);
+  if (auto written = apiserver::writeKubeconfig(parts->kubeconfig, parts->url, token, tls->caCertificatePem);
       !written) {
     return unexpected(written.error());
   }
