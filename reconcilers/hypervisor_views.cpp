@@ -18,43 +18,6 @@ HypervisorViews::Access HypervisorViews::access(const std::string& domain) {
   return Access(std::move(slot), domain);
 }
 
-std::map<std::string, TreePosition, std::less<>> HypervisorViews::positionsOf(
-    const drivers::SnapshotTree& tree) {
-  std::map<std::string, TreePosition, std::less<>> positions;
-  const std::optional<std::string> current = tree.current();
-  tree.forEachTopological([&](const drivers::SnapshotRecord& record, std::size_t depth) {
-    TreePosition position;
-    position.parent = record.parent;
-    position.children = tree.childrenOf(record.name);
-    position.current = current == record.name;
-    position.depth = depth;
-    position.deletionBlock = tree.checkDeletion(record.name, drivers::DeleteOptions{});
-    positions.emplace(record.name, std::move(position));
-  });
-  return positions;
-}
-
-namespace {
-
-ViewChange diff(const std::map<std::string, TreePosition, std::less<>>& before,
-                const std::map<std::string, TreePosition, std::less<>>& after) {
-  ViewChange change;
-  for (const auto& [name, position] : before) {
-    auto it = after.find(name);
-    if (it == after.end() || !(it->second == position)) {
-      change.changed.insert(name);
-    }
-  }
-  for (const auto& [name, position] : after) {
-    if (!before.contains(name)) {
-      change.changed.insert(name);
-    }
-  }
-  return change;
-}
-
-}  // namespace
-
 Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& access) {
   auto shape = driver_.listSnapshotShape(access.domain());
   if (!shape) {
@@ -136,8 +99,9 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& acce
   }
   drivers::SnapshotTree tree;
   tree.rebuild(records, shape->current);
-  auto positions = positionsOf(tree);
-  ViewChange change = diff(view.positions, positions);
+  TreePositions positions = positionsOf(tree);
+  ViewChange change;
+  change.changed = changedPositions(view.positions, positions);
   change.definitionsFetched = stale.size();
   view.loaded = true;
   view.refreshedAt = clock_->now();
@@ -155,9 +119,91 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refreshIfOlder(Acces
   return refresh(access);
 }
 
+Expected<ViewChange, drivers::DriverError> HypervisorViews::applyCreated(
+    Access& access, drivers::SnapshotDefinition created) {
+  DomainView& view = access.view();
+  const std::optional<std::string> previousCurrent = view.tree.current();
+  // libvirt makes a new snapshot the child of its current one: if that is not the current snapshot
+  // the view knows, the tree changed outside virtsnap since the view's last look.
+  if (!view.loaded || view.tree.contains(created.name) || created.parent != previousCurrent) {
+    return refresh(access);
+  }
+  if (!view.tree.create(created.record())) {
+    return refresh(access);
+  }
+  // The neighbours' definitions stay: libvirt writes no parent's or former current's XML on a create.
+  const std::string name = created.name;
+  view.definitions.insert_or_assign(name, std::move(created));
+  ViewChange change;
+  change.changed =
+      updatePositions(view.positions, view.tree, touchedByCreate(view.tree, name, previousCurrent));
+  return change;
+}
+
+Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access& access,
+                                                                         const std::string& name,
+                                                                         drivers::DeleteOptions options) {
+  DomainView& view = access.view();
+  if (!view.loaded || !view.tree.contains(name)) {
+    return refresh(access);
+  }
+  const std::optional<std::string> previousCurrent = view.tree.current();
+  const std::optional<std::string> childrenChanged =
+      options.scope == drivers::DeleteScope::ChildrenOnly ? std::optional(name) : view.tree.parentOf(name);
+  auto outcome = view.tree.remove(name, options);
+  if (!outcome) {
+    return refresh(access);  // libvirt did what the view's tree forbids: the view was behind
+  }
+  // From here the tree is ahead of the positions and definitions: any failure lists the whole tree,
+  // and a failed listing leaves the view marked unloaded so its next user lists.
+  auto relist = [&]() -> Expected<ViewChange, drivers::DriverError> {
+    auto refreshed = refresh(access);
+    if (!refreshed) {
+      view.loaded = false;
+    }
+    return refreshed;
+  };
+  // libvirt rewrites the XML of the snapshots whose neighbourhood moved (a <parent>, merged disks):
+  // the ones a refresh would fetch again.
+  std::set<std::string, std::less<>> stale(outcome->reparented.begin(), outcome->reparented.end());
+  std::vector<std::optional<std::string>> moved{childrenChanged};
+  if (previousCurrent != outcome->current) {
+    moved.push_back(previousCurrent);
+    moved.push_back(outcome->current);
+  }
+  for (const std::optional<std::string>& neighbour : moved) {
+    if (neighbour && view.tree.contains(*neighbour)) {
+      stale.insert(*neighbour);
+    }
+  }
+  auto fetched =
+      driver_.describeSnapshots(access.domain(), std::vector<std::string>(stale.begin(), stale.end()));
+  if (!fetched) {
+    return relist();
+  }
+  for (const drivers::SnapshotDefinition& definition : *fetched) {
+    if (definition.parent != view.tree.parentOf(definition.name)) {
+      return relist();  // moved outside virtsnap meanwhile
+    }
+  }
+  for (const std::string& removed : outcome->removed) {
+    view.definitions.erase(removed);
+  }
+  ViewChange change;
+  change.definitionsFetched = fetched->size();
+  for (drivers::SnapshotDefinition& definition : *fetched) {
+    std::string key = definition.name;
+    view.definitions.insert_or_assign(std::move(key), std::move(definition));
+  }
+  change.changed = updatePositions(view.positions, view.tree,
+                                   touchedByDelete(view.tree, *outcome, childrenChanged, previousCurrent));
+  return change;
+}
+
 ViewChange HypervisorViews::forget(Access& access) {
   DomainView& view = access.view();
-  ViewChange change = diff(view.positions, {});
+  ViewChange change;
+  change.changed = changedPositions(view.positions, {});
   view.tree.clear();
   view.definitions.clear();
   view.positions.clear();

@@ -9,6 +9,11 @@
 //   parallel.
 // - refresh() replaces the view with libvirt's listing and says which snapshots' tree positions
 //   (parent, children, current, depth, deletability) changed, so only those are reconciled again.
+// - After virtsnap's own creates and deletions, the view is updated from libvirt's answer and the
+//   tree model's rules (applyCreated, applyDeleted) instead of listing the whole tree: a burst of n
+//   operations costs O(n), not O(n^2), and each costs the same at 10 or 10,000 snapshots. Changes
+//   made outside virtsnap are still found by the refresh (the Domain's poll), as before; an own
+//   operation whose answer contradicts the view lists at once.
 // - A refresh lists the tree's shape (names, parents, current) and fetches a snapshot's definition
 //   only when the snapshot is new to the view or its parent, children or current mark moved (when
 //   libvirt may have rewritten its XML), so a refresh with nothing changed parses no XML. Not seen:
@@ -32,26 +37,16 @@
 #include "drivers/driver_error.h"
 #include "drivers/hypervisor_driver.h"
 #include "drivers/snapshot_tree.h"
+#include "reconcilers/tree_positions.h"
 
 namespace virtsnap::reconcilers {
 
-// Where one snapshot sits in its domain's tree: what a Snapshot's status reports of it.
-struct TreePosition {
-  std::optional<std::string> parent;
-  std::vector<std::string> children;  // sorted
-  bool current = false;
-  std::size_t depth = 0;
-  std::optional<drivers::DeletionBlock> deletionBlock;  // for the snapshot's own deletion policy
-
-  bool operator==(const TreePosition&) const = default;
-};
-
 struct DomainView {
-  bool loaded = false;  // false until the first listing
-  virtsnap::Clock::TimePoint refreshedAt{};
+  bool loaded = false;                       // false until the first listing, and after a failed update
+  virtsnap::Clock::TimePoint refreshedAt{};  // of the last listing (own operations' updates do not count)
   drivers::SnapshotTree tree;
   std::map<std::string, drivers::SnapshotDefinition, std::less<>> definitions;
-  std::map<std::string, TreePosition, std::less<>> positions;
+  TreePositions positions;
   // The last failed metadata recovery: what it was given (a hash of the definitions and the current)
   // and what libvirt answered, so the same definitions are not tried again at every reconcile.
   struct FailedRecovery {
@@ -100,11 +95,19 @@ class HypervisorViews {
   Expected<ViewChange, drivers::DriverError> refresh(Access& access);
   // refresh() unless the view was refreshed less than `maxAge` ago (then: no change).
   Expected<ViewChange, drivers::DriverError> refreshIfOlder(Access& access, std::chrono::nanoseconds maxAge);
+  // After virtsnap's own create, which libvirt answered with `created`: the view takes the new snapshot
+  // where libvirt put it without listing the tree, when that is below the current snapshot the view
+  // knows (anything else means the tree changed outside virtsnap, and it lists like refresh()).
+  Expected<ViewChange, drivers::DriverError> applyCreated(Access& access,
+                                                          drivers::SnapshotDefinition created);
+  // After virtsnap's own deletion of `name` with `options`, which libvirt accepted: the view applies
+  // libvirt's rules to its tree and fetches again the definitions whose neighbourhood moved (as a
+  // refresh would), without listing the tree; when its tree does not allow that deletion, or libvirt's
+  // definitions disagree with the outcome, it lists like refresh().
+  Expected<ViewChange, drivers::DriverError> applyDeleted(Access& access, const std::string& name,
+                                                          drivers::DeleteOptions options);
   // Empties the view (the domain is gone); every snapshot it held counts as changed.
   ViewChange forget(Access& access);
-
-  // Tree positions as the view computes them; exposed for tests and benchmarks.
-  static std::map<std::string, TreePosition, std::less<>> positionsOf(const drivers::SnapshotTree& tree);
 
  private:
   using Slot = Access::Slot;

@@ -214,7 +214,7 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
                   ReconcileOutcome{ReconcileState::Stalled, refusalReason(error), error.message},
                   ReconcileResult::done());
   }
-  auto refreshed = context_.views->refresh(access);
+  auto refreshed = context_.views->applyCreated(access, *created);
   if (!refreshed) {
     return ReconcileResult::error("listing the snapshots of " + domainName + ": " +
                                   refreshed.error().message);
@@ -252,6 +252,7 @@ ReconcileResult SnapshotReconciler::finalize(const Snapshot& snapshot, const std
     }
   }
   const bool onHypervisor = access.view().positions.contains(name);
+  bool deletedHere = false;  // libvirt deleted it now (not: retained, or found gone already)
   if (onHypervisor && policy != crds::SnapshotDeletionPolicy::Retain) {
     const drivers::DeleteOptions options = deleteOptionsFor(policy);
     std::optional<drivers::DeletionBlock> block = access.view().tree.checkDeletion(name, options);
@@ -292,6 +293,7 @@ ReconcileResult SnapshotReconciler::finalize(const Snapshot& snapshot, const std
                     ReconcileOutcome{ReconcileState::Stalled, refusalReason(*failed), failed->message},
                     ReconcileResult::done());
     }
+    deletedHere = !failed;
     event(
         snapshot, kube::EventType::Normal, "Deleted",
         "deleted snapshot " + name + " of " + domainName + (options.metadataOnly ? " (metadata only)" : ""));
@@ -300,7 +302,9 @@ ReconcileResult SnapshotReconciler::finalize(const Snapshot& snapshot, const std
           "left snapshot " + name + " on " + domainName + "; it is reported as unmanaged from now on");
   }
   if (access.view().loaded) {
-    auto refreshed = context_.views->refresh(access);
+    // A deletion libvirt just made is applied to the view; otherwise (retained, or gone already) it lists.
+    auto refreshed = deletedHere ? context_.views->applyDeleted(access, name, deleteOptionsFor(policy))
+                                 : context_.views->refresh(access);
     if (refreshed) {
       enqueueChanged(ns, refreshed->changed, name);
     }

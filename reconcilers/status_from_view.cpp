@@ -49,10 +49,10 @@ void applyTreeFacts(crds::SnapshotStatus& status, const TreePosition& position,
   status.children = std::move(children);
   status.current = position.current;
   status.depth = static_cast<std::int32_t>(position.depth);
-  const bool blocked = position.deletionBlock.has_value() && policy == crds::SnapshotDeletionPolicy::Delete;
+  const bool blocked = position.deletionBlocked.has_value() && policy == crds::SnapshotDeletionPolicy::Delete;
   status.deletable = !blocked;
   status.deletionBlockedReason =
-      blocked ? std::optional<std::string>(std::string(drivers::toString(position.deletionBlock->reason)))
+      blocked ? std::optional<std::string>(std::string(drivers::toString(*position.deletionBlocked)))
               : std::nullopt;
 
   status.creationTime =

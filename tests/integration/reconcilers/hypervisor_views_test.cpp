@@ -90,7 +90,7 @@ class ViewOnTestDriver : public ::testing::Test {
             << def.xml << "\n";
       }
     }
-    if (view.positions != HypervisorViews::positionsOf(tree)) {
+    if (view.positions != positionsOf(tree)) {
       out << "tree positions differ\n";
     }
     if (view.tree.topologicalOrder() != tree.topologicalOrder()) {
@@ -185,6 +185,126 @@ TEST_F(ViewOnTestDriver, ABulkRedefineAfterLostMetadataIsFetchedAgain) {
   EXPECT_EQ(refresh().definitionsFetched, 3U);
   EXPECT_EQ(differenceFromFullListing(), "");
 }
+
+TEST_F(ViewOnTestDriver, AnOwnCreateIsAppliedWithoutListingTheTree) {
+  for (int i = 0; i < 20; ++i) {
+    create("s" + std::to_string(i));
+  }
+  refresh();
+  {
+    auto access = views_->access(kDomain);
+    const auto listedAt = access.view().refreshedAt;
+    SnapshotRequest request;
+    request.name = "new";
+    auto made = libvirt_->createSnapshot(kDomain, request);
+    ASSERT_TRUE(made.has_value()) << made.error().message;
+    auto change = views_->applyCreated(access, *made);
+    ASSERT_TRUE(change.has_value()) << change.error().message;
+    EXPECT_EQ(change->changed, (std::set<std::string>{"new", "s19"}));
+    EXPECT_EQ(change->definitionsFetched, 0U);
+    EXPECT_EQ(access.view().refreshedAt, listedAt);  // no listing
+  }
+  EXPECT_EQ(differenceFromFullListing(), "");
+}
+
+TEST_F(ViewOnTestDriver, AnOwnCreateAfterARevertOutsideVirtsnapListsTheTree) {
+  create("a");
+  create("b");
+  refresh();
+  ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, "a", RevertOptions{}), std::nullopt);  // unseen by the view
+  SnapshotRequest request;
+  request.name = "c";
+  auto made = libvirt_->createSnapshot(kDomain, request);
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  {
+    auto access = views_->access(kDomain);
+    auto change = views_->applyCreated(access, *made);
+    ASSERT_TRUE(change.has_value()) << change.error().message;
+    EXPECT_EQ(access.view().tree.parentOf("c"), "a");
+  }
+  EXPECT_EQ(differenceFromFullListing(), "");
+}
+
+TEST_F(ViewOnTestDriver, AnOwnDeletionFetchesTheMovedNeighboursOnly) {
+  for (int i = 0; i < 20; ++i) {
+    create("s" + std::to_string(10 + i));
+  }
+  refresh();
+  {
+    auto access = views_->access(kDomain);
+    const auto listedAt = access.view().refreshedAt;
+    ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, "s15", {}), std::nullopt);
+    auto change = views_->applyDeleted(access, "s15", {});
+    ASSERT_TRUE(change.has_value()) << change.error().message;
+    EXPECT_EQ(change->definitionsFetched, 2U);  // s14 (a child less and one more) and s16 (a new parent)
+    EXPECT_EQ(change->changed.size(), 16U);     // s14, s15 and every snapshot below s15 (one level up)
+    EXPECT_EQ(access.view().refreshedAt, listedAt);
+  }
+  EXPECT_EQ(differenceFromFullListing(), "");
+}
+
+// Random own creates and deletions applied to the view (as the agent does), mixed with reverts and
+// deletions made outside virtsnap that the next refresh (the Domain's poll) sees; after every step
+// the view equals a full listing.
+class ViewOwnOperations : public ViewOnTestDriver, public ::testing::WithParamInterface<unsigned> {};
+
+TEST_P(ViewOwnOperations, AppliedOperationsKeepTheViewEqualToAFullListing) {
+  const unsigned seed = GetParam();
+  std::mt19937 rng(seed);
+  std::ostringstream sequence;
+  int next = 0;
+  std::size_t listings = 0;
+  refresh();
+  for (int step = 0; step < 300; ++step) {
+    std::optional<HypervisorViews::Access> held(views_->access(kDomain));
+    HypervisorViews::Access& access = *held;
+    const auto listedAt = access.view().refreshedAt;
+    std::vector<std::string> names;
+    for (const auto& [name, definition] : access.view().definitions) {
+      names.push_back(name);
+    }
+    const int roll = std::uniform_int_distribution<int>(0, 19)(rng);
+    if (names.empty() || roll < 10) {
+      SnapshotRequest request;
+      request.name = "s" + std::to_string(next++);
+      sequence << "own create " << request.name << "\n";
+      auto made = libvirt_->createSnapshot(kDomain, request);
+      ASSERT_TRUE(made.has_value()) << made.error().message;
+      auto change = views_->applyCreated(access, *made);
+      ASSERT_TRUE(change.has_value()) << change.error().message;
+    } else {
+      const std::string target = names[std::uniform_int_distribution<std::size_t>(0, names.size() - 1)(rng)];
+      const DeleteScope scope = roll < 15   ? DeleteScope::Snapshot
+                                : roll < 16 ? DeleteScope::Children
+                                            : DeleteScope::ChildrenOnly;
+      if (roll < 17) {
+        sequence << "own delete " << target << " scope " << static_cast<int>(scope) << "\n";
+        ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, target, {scope, false}), std::nullopt);
+        auto change = views_->applyDeleted(access, target, {scope, false});
+        ASSERT_TRUE(change.has_value()) << change.error().message;
+      } else {
+        sequence << (roll < 19 ? "outside revert " : "outside delete ") << target << ", then a refresh\n";
+        if (roll < 19) {
+          ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, target, RevertOptions{}), std::nullopt);
+        } else {
+          ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, target, {}), std::nullopt);
+        }
+        auto change = views_->refresh(access);
+        ASSERT_TRUE(change.has_value()) << change.error().message;
+      }
+    }
+    if (access.view().refreshedAt != listedAt) {
+      ++listings;
+    }
+    held.reset();
+    const std::string difference = differenceFromFullListing();
+    ASSERT_EQ(difference, "") << "seed " << seed << ", step " << step << ", sequence:\n" << sequence.str();
+  }
+  // Own operations list nothing; the listings are the refreshes after outside changes.
+  EXPECT_LT(listings, 60U) << "seed " << seed;
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ViewOwnOperations, ::testing::Values(1U, 2U, 20261207U));
 
 // Random creates, reverts, deletes (plain, CHILDREN, CHILDREN_ONLY), in-place redefines and whole-tree
 // redefines after a loss; after every step the view (refreshed by shape) equals a full listing. A

@@ -37,7 +37,7 @@ DomainView branchedView() {
     records.push_back(def.record());
   }
   view.tree.rebuild(records, std::string("d"));
-  view.positions = HypervisorViews::positionsOf(view.tree);
+  view.positions = positionsOf(view.tree);
   return view;
 }
 
@@ -76,7 +76,7 @@ TEST(SnapshotStatusFromView, AnExternalSnapshotWithTwoChildrenIsNotDeletableUnle
     records.push_back(def.record());
   }
   view.tree.rebuild(records, std::string("c"));
-  view.positions = HypervisorViews::positionsOf(view.tree);
+  view.positions = positionsOf(view.tree);
   crds::SnapshotStatus status;
   applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a"),
                  crds::SnapshotDeletionPolicy::Delete);
@@ -114,7 +114,7 @@ TEST(HypervisorViewPositions, ChangeOnlyWhereTheTreeChanged) {
   }
   tree.rebuild(records, std::string("d"));
   ASSERT_TRUE(tree.create(drivers::SnapshotRecord{"e", std::nullopt, drivers::SnapshotLocation::Internal}));
-  auto after = HypervisorViews::positionsOf(tree);
+  auto after = positionsOf(tree);
   // e is new, d is no longer current and has a child; a, b and c are where they were.
   EXPECT_EQ(after.at("a"), view.positions.at("a"));
   EXPECT_EQ(after.at("b"), view.positions.at("b"));
