@@ -7,8 +7,10 @@
 // - raw full: the C API calls of a full listing (virDomainSnapshotGetXMLDesc and
 //   virDomainSnapshotIsCurrent per snapshot), unparsed.
 // "refresh after a create" is a refresh that finds one new snapshot (a create and a delete per
-// iteration, two refreshes: the create's and the delete's). The ratios (of CPU time: everything runs
-// in this process, and the machine may be shared) are printed after the table.
+// iteration, two refreshes: the create's and the delete's); "apply own create" is what the agent does
+// instead after its own create and deletion (HypervisorViews::applyCreated, applyDeleted: no listing). The
+// ratios (of CPU time: everything runs in this process, and the machine may be shared) are printed after the
+// table.
 
 #include <cstdlib>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -111,6 +114,31 @@ void bmViewRefreshAfterCreate(benchmark::State& state) {
 }
 BENCHMARK(bmViewRefreshAfterCreate)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
+void bmViewApplyOwnCreate(benchmark::State& state) {
+  ensureSnapshots(static_cast<int>(state.range(0)));
+  HypervisorViews views(driver());
+  auto access = views.access(kDomain);
+  if (!views.refresh(access)) {
+    std::abort();
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    SnapshotRequest request;
+    request.name = "extra";
+    auto created = driver().createSnapshot(kDomain, request);
+    if (!created) {
+      std::abort();
+    }
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(views.applyCreated(access, std::move(created).value()));
+    state.PauseTiming();
+    driver().deleteSnapshot(kDomain, "extra", DeleteOptions{});
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(views.applyDeleted(access, "extra", DeleteOptions{}));
+  }
+}
+BENCHMARK(bmViewApplyOwnCreate)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
 void bmRawShape(benchmark::State& state) {
   ensureSnapshots(static_cast<int>(state.range(0)));
   virSetErrorFunc(nullptr, quiet);
@@ -193,6 +221,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
       };
       const double view = at("bmViewRefresh");
       const double created = at("bmViewRefreshAfterCreate") / 2;
+      const double applied = at("bmViewApplyOwnCreate") / 2;
       const double rawShape = at("bmRawShape");
       const double full = at("bmFullParse");
       const double rawFull = at("bmRawFull");
@@ -202,6 +231,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
       std::cout << n << " snapshots: view refresh / raw shape calls = " << view / rawShape
                 << "x; view refresh / old full parse = " << view / full
                 << "x; refresh finding one new snapshot / raw shape calls = " << created / rawShape
+                << "x; applying an own operation / refresh finding it = " << applied / created
                 << "x; old full parse / raw full calls = " << full / rawFull
                 << "x; raw shape calls / raw full calls = " << rawShape / rawFull << "x\n";
     }
