@@ -396,6 +396,7 @@ class World {
   std::string metricsText() const { return virtsnap::bench::scrapeMetrics(metricsPort_); }
 
   std::string agentOutput() const { return agent_->output(); }
+  bool agentRunning() { return agent_->running(); }
 
  private:
   static int httpStatus(int port, const std::string& path) {
@@ -513,10 +514,18 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
     }
   }
   const auto limit = std::chrono::seconds(120 + n);
-  if (!virtsnap::testsupport::eventually([&] { return watcher.ready() >= static_cast<std::size_t>(n); },
-                                         limit, 5ms)) {
-    throw std::runtime_error(std::to_string(watcher.ready()) + " of " + std::to_string(n) + " Ready after " +
-                             std::to_string(limit.count()) + " s");
+  // An agent that exits (it stops when it loses its node's Lease) fails the run at once, with its log.
+  bool agentGone = false;
+  if (!virtsnap::testsupport::eventually(
+          [&] {
+            agentGone = !world.agentRunning();
+            return agentGone || watcher.ready() >= static_cast<std::size_t>(n);
+          },
+          limit, 5ms) ||
+      agentGone) {
+    throw std::runtime_error(std::to_string(watcher.ready()) + " of " + std::to_string(n) + " Ready " +
+                             (agentGone ? "when the agent exited:\n" + world.agentOutput()
+                                        : "after " + std::to_string(limit.count()) + " s"));
   }
   result.wall = secondsSince(start);
   if (!world.awaitQuiet(1500ms, 300s)) {
