@@ -124,6 +124,8 @@ class HypervisorDriver {
   // The tree's shape only (names, parents, current), no definition fetched: what a view that keeps
   // the definitions it has already seen lists on every refresh.
   virtual Expected<SnapshotShape, DriverError> listSnapshotShape(const std::string& domain) = 0;
+  // The current snapshot's name; nullopt when none is current.
+  virtual Expected<std::optional<std::string>, DriverError> currentSnapshot(const std::string& domain) = 0;
   // The definitions of the named snapshots, in the order given; NotFound names the first that is gone.
   virtual Expected<std::vector<SnapshotDefinition>, DriverError> describeSnapshots(
       const std::string& domain, const std::vector<std::string>& names) = 0;

@@ -119,22 +119,55 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refreshIfOlder(Acces
   return refresh(access);
 }
 
+Expected<ViewChange, drivers::DriverError> HypervisorViews::relist(Access& access) {
+  auto refreshed = refresh(access);
+  if (!refreshed) {
+    access.view().loaded = false;  // libvirt acted and the view may not show it: its next user lists
+  }
+  return refreshed;
+}
+
+bool HypervisorViews::refetch(Access& access, const std::set<std::string, std::less<>>& names) {
+  DomainView& view = access.view();
+  auto fetched =
+      driver_.describeSnapshots(access.domain(), std::vector<std::string>(names.begin(), names.end()));
+  if (!fetched) {
+    return false;
+  }
+  for (const drivers::SnapshotDefinition& definition : *fetched) {
+    if (definition.parent != view.tree.parentOf(definition.name)) {
+      return false;  // moved outside virtsnap meanwhile
+    }
+  }
+  for (drivers::SnapshotDefinition& definition : *fetched) {
+    std::string key = definition.name;
+    view.definitions.insert_or_assign(std::move(key), std::move(definition));
+  }
+  return true;
+}
+
 Expected<ViewChange, drivers::DriverError> HypervisorViews::applyCreated(
     Access& access, drivers::SnapshotDefinition created) {
   DomainView& view = access.view();
   const std::optional<std::string> previousCurrent = view.tree.current();
   // libvirt makes a new snapshot the child of its current one: if that is not the current snapshot
   // the view knows, the tree changed outside virtsnap since the view's last look.
-  if (!view.loaded || view.tree.contains(created.name) || created.parent != previousCurrent) {
-    return refresh(access);
+  if (!view.loaded || view.tree.contains(created.name) || created.parent != previousCurrent ||
+      !view.tree.create(created.record())) {
+    return relist(access);
   }
-  if (!view.tree.create(created.record())) {
-    return refresh(access);
-  }
-  // The neighbours' definitions stay: libvirt writes no parent's or former current's XML on a create.
   const std::string name = created.name;
   view.definitions.insert_or_assign(name, std::move(created));
+  // libvirt rewrites the former current snapshot's XML (QEMU drops the revert overlays it recorded).
+  std::set<std::string, std::less<>> stale;
+  if (previousCurrent) {
+    stale.insert(*previousCurrent);
+  }
+  if (!refetch(access, stale)) {
+    return relist(access);
+  }
   ViewChange change;
+  change.definitionsFetched = stale.size();
   change.changed =
       updatePositions(view.positions, view.tree, touchedByCreate(view.tree, name, previousCurrent));
   return change;
@@ -145,24 +178,22 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
                                                                          drivers::DeleteOptions options) {
   DomainView& view = access.view();
   if (!view.loaded || !view.tree.contains(name)) {
-    return refresh(access);
+    return relist(access);
   }
   const std::optional<std::string> previousCurrent = view.tree.current();
   const std::optional<std::string> childrenChanged =
       options.scope == drivers::DeleteScope::ChildrenOnly ? std::optional(name) : view.tree.parentOf(name);
   auto outcome = view.tree.remove(name, options);
   if (!outcome) {
-    return refresh(access);  // libvirt did what the view's tree forbids: the view was behind
+    return relist(access);  // libvirt did what the view's tree forbids: the view was behind
   }
-  // From here the tree is ahead of the positions and definitions: any failure lists the whole tree,
-  // and a failed listing leaves the view marked unloaded so its next user lists.
-  auto relist = [&]() -> Expected<ViewChange, drivers::DriverError> {
-    auto refreshed = refresh(access);
-    if (!refreshed) {
-      view.loaded = false;
-    }
-    return refreshed;
-  };
+  // From here the tree is ahead of the positions and definitions; any disagreement lists.
+  // libvirt's current snapshot must be the one the model moved to (a revert made outside virtsnap
+  // since the last poll would not show in any definition).
+  auto current = driver_.currentSnapshot(access.domain());
+  if (!current || *current != outcome->current) {
+    return relist(access);
+  }
   // libvirt rewrites the XML of the snapshots whose neighbourhood moved (a <parent>, merged disks):
   // the ones a refresh would fetch again.
   std::set<std::string, std::less<>> stale(outcome->reparented.begin(), outcome->reparented.end());
@@ -176,25 +207,14 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
       stale.insert(*neighbour);
     }
   }
-  auto fetched =
-      driver_.describeSnapshots(access.domain(), std::vector<std::string>(stale.begin(), stale.end()));
-  if (!fetched) {
-    return relist();
-  }
-  for (const drivers::SnapshotDefinition& definition : *fetched) {
-    if (definition.parent != view.tree.parentOf(definition.name)) {
-      return relist();  // moved outside virtsnap meanwhile
-    }
-  }
   for (const std::string& removed : outcome->removed) {
     view.definitions.erase(removed);
   }
-  ViewChange change;
-  change.definitionsFetched = fetched->size();
-  for (drivers::SnapshotDefinition& definition : *fetched) {
-    std::string key = definition.name;
-    view.definitions.insert_or_assign(std::move(key), std::move(definition));
+  if (!refetch(access, stale)) {
+    return relist(access);
   }
+  ViewChange change;
+  change.definitionsFetched = stale.size();
   change.changed = updatePositions(view.positions, view.tree,
                                    touchedByDelete(view.tree, *outcome, childrenChanged, previousCurrent));
   return change;

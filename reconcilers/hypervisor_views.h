@@ -97,13 +97,16 @@ class HypervisorViews {
   Expected<ViewChange, drivers::DriverError> refreshIfOlder(Access& access, std::chrono::nanoseconds maxAge);
   // After virtsnap's own create, which libvirt answered with `created`: the view takes the new snapshot
   // where libvirt put it without listing the tree, when that is below the current snapshot the view
-  // knows (anything else means the tree changed outside virtsnap, and it lists like refresh()).
+  // knows (anything else means the tree changed outside virtsnap, and it lists like refresh()), and
+  // fetches the former current snapshot's definition again (libvirt rewrites it).
+  // Both: when one of them has to list and the listing fails, the view is left unloaded (libvirt
+  // acted, the view may not show it), so its next user lists.
   Expected<ViewChange, drivers::DriverError> applyCreated(Access& access,
                                                           drivers::SnapshotDefinition created);
   // After virtsnap's own deletion of `name` with `options`, which libvirt accepted: the view applies
   // libvirt's rules to its tree and fetches again the definitions whose neighbourhood moved (as a
   // refresh would), without listing the tree; when its tree does not allow that deletion, or libvirt's
-  // definitions disagree with the outcome, it lists like refresh().
+  // current snapshot or a fetched definition's parent disagrees with the outcome, it lists.
   Expected<ViewChange, drivers::DriverError> applyDeleted(Access& access, const std::string& name,
                                                           drivers::DeleteOptions options);
   // Empties the view (the domain is gone); every snapshot it held counts as changed.
@@ -111,6 +114,11 @@ class HypervisorViews {
 
  private:
   using Slot = Access::Slot;
+  // refresh(); a failure leaves the view unloaded.
+  Expected<ViewChange, drivers::DriverError> relist(Access& access);
+  // Fetches the named definitions into the view; false when one cannot be fetched or names another
+  // parent than the view's tree.
+  bool refetch(Access& access, const std::set<std::string, std::less<>>& names);
   drivers::HypervisorDriver& driver_;
   const ClockPtr clock_;
   std::mutex mutex_;  // guards slots_

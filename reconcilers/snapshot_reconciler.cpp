@@ -115,14 +115,16 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
     snapshot = std::move(updated).value();
   }
 
+  const std::string name = snapshot.metadata.name.value_or("");
   auto access = context_.views->access(domainName);
   if (!access.view().loaded) {
     auto refreshed = context_.views->refresh(access);
     if (!refreshed) {
       return ReconcileResult::error(refreshed.error().message);
     }
+    // An unloaded view may hold positions from before an own operation whose update failed.
+    enqueueChanged(ns, refreshed->changed, name);
   }
-  const std::string name = snapshot.metadata.name.value_or("");
   SnapshotStatus status = snapshot.status.value_or(SnapshotStatus{});
   const DomainView& view = access.view();
   if (auto position = view.positions.find(name); position != view.positions.end()) {
@@ -249,6 +251,9 @@ ReconcileResult SnapshotReconciler::finalize(const Snapshot& snapshot, const std
     auto refreshed = context_.views->refresh(access);
     if (!refreshed && refreshed.error().kind != drivers::DriverErrorKind::NotFound) {
       return ReconcileResult::error(refreshed.error().message);
+    }
+    if (refreshed) {
+      enqueueChanged(ns, refreshed->changed, name);
     }
   }
   const bool onHypervisor = access.view().positions.contains(name);

@@ -75,6 +75,9 @@ ReconcileResult SnapshotRevertReconciler::reconcile(const kube::Request& request
   if (!refreshed) {
     return ReconcileResult::error(refreshed.error().message);
   }
+  for (const std::string& changed : refreshed->changed) {  // moved outside virtsnap, or after a failed update
+    context_.queues->enqueueSnapshot(ns, changed);
+  }
   const auto now = wallNow(context_.wallClock);
   if (!access.view().tree.contains(target)) {
     status.phase = RevertPhase::Failed;

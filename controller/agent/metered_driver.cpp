@@ -44,6 +44,7 @@ const std::vector<std::string>& MeteredDriver::operations() {
                                                     "delete_volume",
                                                     "list_snapshots",
                                                     "list_snapshot_shape",
+                                                    "current_snapshot",
                                                     "describe_snapshots",
                                                     "create_snapshot",
                                                     "revert_to_snapshot",
@@ -173,6 +174,11 @@ Expected<drivers::SnapshotListing, drivers::DriverError> MeteredDriver::listSnap
 Expected<drivers::SnapshotShape, drivers::DriverError> MeteredDriver::listSnapshotShape(
     const std::string& domain) {
   return timed("list_snapshot_shape", [&] { return driver_.listSnapshotShape(domain); });
+}
+
+Expected<std::optional<std::string>, drivers::DriverError> MeteredDriver::currentSnapshot(
+    const std::string& domain) {
+  return timed("current_snapshot", [&] { return driver_.currentSnapshot(domain); });
 }
 
 Expected<std::vector<drivers::SnapshotDefinition>, drivers::DriverError> MeteredDriver::describeSnapshots(

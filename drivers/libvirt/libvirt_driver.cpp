@@ -675,6 +675,20 @@ Expected<SnapshotShape, DriverError> LibvirtDriver::listSnapshotShape(const std:
   });
 }
 
+Expected<std::optional<std::string>, DriverError> LibvirtDriver::currentSnapshot(const std::string& domain) {
+  using Current = std::optional<std::string>;
+  return onDomain<Current>(domain, Access::Read, [&](virDomainPtr dom) -> Result<Current> {
+    SnapshotHandle current(virDomainSnapshotCurrent(dom, 0));
+    if (current) {
+      return Current(virDomainSnapshotGetName(current.get()));
+    }
+    if (virErrorPtr last = virGetLastError(); last != nullptr && last->code == VIR_ERR_NO_DOMAIN_SNAPSHOT) {
+      return Current();
+    }
+    return lastLibvirtError("reading the current snapshot of domain '" + domain + "'");
+  });
+}
+
 Expected<std::vector<SnapshotDefinition>, DriverError> LibvirtDriver::describeSnapshots(
     const std::string& domain, const std::vector<std::string>& names) {
   if (names.empty()) {

@@ -62,6 +62,8 @@ class LibvirtDriver final : public HypervisorDriver {
   // virDomainListAllSnapshots (all, then roots), virDomainSnapshotGetParent for the others and
   // virDomainSnapshotCurrent: no snapshot XML fetched.
   Expected<SnapshotShape, DriverError> listSnapshotShape(const std::string& domain) override;
+  // virDomainSnapshotCurrent.
+  Expected<std::optional<std::string>, DriverError> currentSnapshot(const std::string& domain) override;
   Expected<std::vector<SnapshotDefinition>, DriverError> describeSnapshots(
       const std::string& domain, const std::vector<std::string>& names) override;
   Expected<SnapshotDefinition, DriverError> createSnapshot(const std::string& domain,

@@ -201,7 +201,7 @@ TEST_F(ViewOnTestDriver, AnOwnCreateIsAppliedWithoutListingTheTree) {
     auto change = views_->applyCreated(access, *made);
     ASSERT_TRUE(change.has_value()) << change.error().message;
     EXPECT_EQ(change->changed, (std::set<std::string>{"new", "s19"}));
-    EXPECT_EQ(change->definitionsFetched, 0U);
+    EXPECT_EQ(change->definitionsFetched, 1U);       // s19, the former current (QEMU rewrites it)
     EXPECT_EQ(access.view().refreshedAt, listedAt);  // no listing
   }
   EXPECT_EQ(differenceFromFullListing(), "");
@@ -243,9 +243,9 @@ TEST_F(ViewOnTestDriver, AnOwnDeletionFetchesTheMovedNeighboursOnly) {
   EXPECT_EQ(differenceFromFullListing(), "");
 }
 
-// Random own creates and deletions applied to the view (as the agent does), mixed with reverts and
-// deletions made outside virtsnap that the next refresh (the Domain's poll) sees; after every step
-// the view equals a full listing.
+// Random own creates and deletions applied to the view (as the agent does), mixed with reverts made
+// outside virtsnap that the next own operation must notice, and deletions made outside virtsnap that
+// the next refresh (the Domain's poll) sees; after every own operation the view equals a full listing.
 class ViewOwnOperations : public ViewOnTestDriver, public ::testing::WithParamInterface<unsigned> {};
 
 TEST_P(ViewOwnOperations, AppliedOperationsKeepTheViewEqualToAFullListing) {
@@ -282,13 +282,16 @@ TEST_P(ViewOwnOperations, AppliedOperationsKeepTheViewEqualToAFullListing) {
         ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, target, {scope, false}), std::nullopt);
         auto change = views_->applyDeleted(access, target, {scope, false});
         ASSERT_TRUE(change.has_value()) << change.error().message;
+      } else if (roll < 19) {
+        // Unseen by the view until its next own operation, whose answer contradicts it (a created
+        // snapshot under another parent, another current snapshot after a deletion): it lists.
+        sequence << "outside revert " << target << "\n";
+        ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, target, RevertOptions{}), std::nullopt);
+        held.reset();
+        continue;
       } else {
-        sequence << (roll < 19 ? "outside revert " : "outside delete ") << target << ", then a refresh\n";
-        if (roll < 19) {
-          ASSERT_EQ(libvirt_->revertToSnapshot(kDomain, target, RevertOptions{}), std::nullopt);
-        } else {
-          ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, target, {}), std::nullopt);
-        }
+        sequence << "outside delete " << target << ", then a refresh (the poll)\n";
+        ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, target, {}), std::nullopt);
         auto change = views_->refresh(access);
         ASSERT_TRUE(change.has_value()) << change.error().message;
       }

@@ -111,7 +111,8 @@ TEST_P(TreePositionsDifferential, AnUpdateEqualsTheWholeTreesPositionsAfterEvery
       options.scope = roll < 17   ? DeleteScope::Snapshot
                       : roll < 19 ? DeleteScope::Children
                                   : DeleteScope::ChildrenOnly;
-      options.metadataOnly = roll % 2 == 0;  // lets blocked external deletions through
+      options.metadataOnly =
+          std::bernoulli_distribution(0.5)(rng);  // lets blocked external deletions through
       sequence << "delete " << target << " scope " << static_cast<int>(options.scope)
                << (options.metadataOnly ? " metadata-only" : "") << "\n";
       const auto previousCurrent = tree.current();
