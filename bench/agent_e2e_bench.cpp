@@ -519,6 +519,19 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
                              std::to_string(limit.count()) + " s");
   }
   result.wall = secondsSince(start);
+  // The Domains' tree statuses are written a while after their trees settle (--tree-status-delay):
+  // counted too, so the quiet window starts once every Domain tells its whole tree.
+  TypedClient<virtsnap::crds::Domain> domainClient(world.server().client());
+  if (!virtsnap::testsupport::eventually(
+          [&] {
+            auto list = domainClient.list(kNamespace);
+            return list && std::all_of(list->items.begin(), list->items.end(), [&](const auto& domain) {
+                     return domain.status && domain.status->snapshotCount == snapshotsPerDomain;
+                   });
+          },
+          300s, 50ms)) {
+    throw std::runtime_error("the Domains' tree statuses never caught up");
+  }
   if (!world.awaitQuiet(1500ms, 300s)) {
     throw std::runtime_error("the agent's writes never settled");
   }
