@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
   double resyncSeconds = 600;
   double pollSeconds = 30;
   // The Domain's tree status (reconcilers/tree_status_debounce.h); defaults measured in docs/decisions.md.
-  double treeStatusDelaySeconds = 1;
-  double treeStatusMaxDelaySeconds = 10;
+  double treeStatusDelaySeconds = 3;
+  double treeStatusMaxDelaySeconds = 30;
   std::vector<std::string> storageRoots;
   std::string storagePool;
   std::string leaseNamespace =

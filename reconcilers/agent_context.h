@@ -35,8 +35,8 @@ struct AgentSettings {
   std::chrono::nanoseconds pollPeriod{std::chrono::seconds(30)};        // libvirt has no snapshot events
   // A Domain's tree status is written once its tree stayed the same for treeStatusDelay, and at the
   // latest treeStatusMaxDelay after it fell behind (reconcilers/tree_status_debounce.h).
-  std::chrono::nanoseconds treeStatusDelay{std::chrono::seconds(1)};
-  std::chrono::nanoseconds treeStatusMaxDelay{std::chrono::seconds(10)};
+  std::chrono::nanoseconds treeStatusDelay{std::chrono::seconds(3)};
+  std::chrono::nanoseconds treeStatusMaxDelay{std::chrono::seconds(30)};
 };
 
 // How a reconciler asks for other objects to be reconciled (the manager wires it to the controllers).
