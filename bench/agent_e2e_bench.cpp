@@ -351,6 +351,20 @@ class World {
     return false;
   }
 
+  // Waits until every Domain's status counts `snapshots` snapshots: the tree statuses are written a
+  // while after the trees settle (--tree-status-delay), and a quiet window must not start before.
+  bool awaitDomainTrees(int snapshots, std::chrono::seconds limit) const {
+    TypedClient<virtsnap::crds::Domain> domains(server_->client());
+    return virtsnap::testsupport::eventually(
+        [&] {
+          auto list = domains.list(kNamespace);
+          return list && std::all_of(list->items.begin(), list->items.end(), [&](const auto& domain) {
+                   return domain.status && domain.status->snapshotCount == snapshots;
+                 });
+        },
+        limit, 50ms);
+  }
+
   void createDomain() const { createDomains({kDomainName}); }
 
   // Creates the Domains and waits until every one is Ready.
@@ -528,7 +542,7 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
                                         : "after " + std::to_string(limit.count()) + " s"));
   }
   result.wall = secondsSince(start);
-  if (!world.awaitQuiet(1500ms, 300s)) {
+  if (!world.awaitDomainTrees(snapshotsPerDomain, 300s) || !world.awaitQuiet(1500ms, 300s)) {
     throw std::runtime_error("the agent's writes never settled");
   }
   result.cpu = cpuSeconds(world.pid()) - cpuBefore;
@@ -621,7 +635,7 @@ void runSteady(bool durable, std::vector<std::string> agentFlags) {
     }
   }
   if (!virtsnap::testsupport::eventually([&] { return watcher.ready() >= kSnapshots; }, 120s, 5ms) ||
-      !world.awaitQuiet(2500ms, 120s)) {
+      !world.awaitDomainTrees(kSnapshots, 120s) || !world.awaitQuiet(2500ms, 120s)) {
     throw std::runtime_error("20 snapshots did not converge");
   }
   const Counts before = world.counts();

@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   kube::RestClientOptions clientOptions;  // its qps and burst are the --kube-api-* flags' defaults
   double resyncSeconds = 600;
   double pollSeconds = 30;
+  // The Domain's tree status (reconcilers/tree_status_debounce.h); defaults measured in docs/decisions.md.
+  double treeStatusDelaySeconds = 3;
+  double treeStatusMaxDelaySeconds = 30;
   std::vector<std::string> storageRoots;
   std::string storagePool;
   std::string leaseNamespace =
@@ -135,6 +138,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--poll-period", pollSeconds, "Seconds between polls of each domain's snapshot tree")
       ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  app.add_option("--tree-status-delay", treeStatusDelaySeconds,
+                 "Seconds a Domain's snapshot tree must stay unchanged before its status is written (0: "
+                 "at once), so a burst of snapshots costs one Domain status write")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--tree-status-max-delay", treeStatusMaxDelaySeconds,
+                 "Seconds a Domain's tree status may lag behind libvirt's tree at most, however often the "
+                 "tree keeps changing")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   app.add_option("--allowed-storage-root", storageRoots,
                  "A directory disk images may lie under (repeatable; default /var/lib/libvirt/images)");
@@ -274,6 +287,10 @@ int main(int argc, char** argv) {
   options.settings.storagePool = storagePool;
   options.settings.pollPeriod =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(pollSeconds));
+  options.settings.treeStatusDelay = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(treeStatusDelaySeconds));
+  options.settings.treeStatusMaxDelay = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(treeStatusMaxDelaySeconds));
   options.storageRoots = driverOptions.storageRoots;
   options.workers = workers;
   options.resyncPeriod =

@@ -33,6 +33,10 @@ struct AgentSettings {
   std::string storagePool;  // the libvirt pool `create:` disks are made in ("": such disks are refused)
   std::chrono::milliseconds shutdownTimeout{std::chrono::seconds(60)};  // graceful, then destroy
   std::chrono::nanoseconds pollPeriod{std::chrono::seconds(30)};        // libvirt has no snapshot events
+  // A Domain's tree status is written once its tree stayed the same for treeStatusDelay, and at the
+  // latest treeStatusMaxDelay after it fell behind (reconcilers/tree_status_debounce.h).
+  std::chrono::nanoseconds treeStatusDelay{std::chrono::seconds(3)};
+  std::chrono::nanoseconds treeStatusMaxDelay{std::chrono::seconds(30)};
 };
 
 // How a reconciler asks for other objects to be reconciled (the manager wires it to the controllers).
@@ -58,6 +62,7 @@ struct AgentContext {
   AgentQueues* queues = nullptr;
   AgentObserver* observer = nullptr;  // null: nothing reported
   WallClock wallClock;                // condition and status timestamps
+  ClockPtr clock;                     // deferrals (null: the system clock)
 };
 
 }  // namespace virtsnap::reconcilers

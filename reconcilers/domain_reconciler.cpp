@@ -1,5 +1,7 @@
 #include "reconcilers/domain_reconciler.h"
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -65,6 +67,33 @@ bool isSnapshotObjectName(const std::string& name) {
   return true;
 }
 
+// The fields of a Domain's status that applyTreeFacts sets.
+bool sameTree(const DomainStatus& a, const DomainStatus& b) {
+  return a.currentSnapshot == b.currentSnapshot && a.snapshotCount == b.snapshotCount &&
+         a.snapshotTree == b.snapshotTree && a.unmanagedSnapshots == b.unmanagedSnapshots;
+}
+
+void copyTree(const DomainStatus& from, DomainStatus& to) {
+  to.currentSnapshot = from.currentSnapshot;
+  to.snapshotCount = from.snapshotCount;
+  to.snapshotTree = from.snapshotTree;
+  to.unmanagedSnapshots = from.unmanagedSnapshots;
+}
+
+// Tells one tree's fields from another's (a collision only ends a deferral early).
+std::size_t treeFingerprint(const DomainStatus& status) {
+  std::string text =
+      status.currentSnapshot.value_or("") + '\n' + std::to_string(status.snapshotCount.value_or(-1));
+  for (const auto& entry : status.snapshotTree.value_or(std::vector<crds::SnapshotTreeEntry>{})) {
+    text += '\n' + entry.name + '\0' + entry.parent.value_or("") + (entry.current.value_or(false) ? "*" : "");
+  }
+  text += "\n\n";
+  for (const auto& name : status.unmanagedSnapshots.value_or(std::vector<std::string>{})) {
+    text += name + '\n';
+  }
+  return std::hash<std::string>{}(text);
+}
+
 }  // namespace
 
 void DomainReconciler::event(const Domain& domain, kube::EventType type, const std::string& reason,
@@ -80,6 +109,7 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
     return ReconcileResult::done();  // the watch event of that write brings the object again
   }
   if (!cached) {
+    treeStatus_.forget(request.key());
     return ReconcileResult::done();  // gone: its finalizer was handled before it went
   }
   auto decoded = crds::decodeDomain(*cached);
@@ -106,9 +136,17 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
   const std::int64_t generation = domain.metadata.generation.value_or(0);
   applyReconcileOutcome(status.conditions, converged.outcome, generation, wallNow(context_.wallClock));
   status.observedGeneration = generation;
+  if (converged.deferredTree && !(domain.status && *domain.status == status)) {
+    copyTree(*converged.deferredTree, status);  // written anyway: the tree goes along at no cost
+    converged.treeCurrent = true;
+    converged.treeDueIn.reset();
+  }
   auto written = writeStatus(client_, writes_, domain, status);
   if (!written) {
     return ReconcileResult::error("writing the status: " + written.error().message);
+  }
+  if (converged.treeCurrent) {
+    treeStatus_.written(request.key());
   }
   if (converged.retry) {
     return ReconcileResult::error(converged.retryMessage);
@@ -130,7 +168,9 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
       context_.queues->enqueueRevert(ns, next->name);
     }
   }
-  return ReconcileResult::requeueAfter(context_.settings.pollPeriod);
+  // A deferred tree write comes back when due; the queue keeps the earlier of two requeues.
+  return ReconcileResult::requeueAfter(std::min<std::chrono::nanoseconds>(
+      context_.settings.pollPeriod, converged.treeDueIn.value_or(context_.settings.pollPeriod)));
 }
 
 ReconcileResult DomainReconciler::refuseUndecodable(const kube::Request& request,
@@ -222,13 +262,26 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
   }
 
   const std::string domainKey = kube::objectKey(ns, domain.metadata.name.value_or(""));
-  if (nextOperation(*context_.snapshots, *context_.reverts, domainKey)) {
-    // A create or revert waits: the tree changes again in a moment. The tree facts (the whole tree,
-    // rewritten each time) are written once the domain's operations are done, not after each one of a
-    // burst; each Snapshot's own status says where it is meanwhile. The last operation to finish
+  const bool waiting = nextOperation(*context_.snapshots, *context_.reverts, domainKey).has_value();
+  Converged converged{ReconcileOutcome{ReconcileState::Ready, "Reconciled",
+                                       "the domain is defined and " + std::string(enumName(*status.state))}};
+  treeFacts(domain, domainKey, waiting, access, status, converged);
+  return converged;
+}
+
+void DomainReconciler::treeFacts(const Domain& domain, const std::string& domainKey, bool waiting,
+                                 HypervisorViews::Access& access, DomainStatus& status,
+                                 Converged& converged) {
+  if (waiting) {
+    // A create or revert waits: the tree changes again in a moment. The tree's fields (the whole
+    // tree, rewritten each time) are not even computed then, unless the status has lagged as long as
+    // allowed; each Snapshot's own status says where it is meanwhile. The last operation to finish
     // enqueues the Domain (and the poll comes anyway).
-    return Converged{ReconcileOutcome{ReconcileState::Ready, "Reconciled",
-                                      "the domain is defined and " + std::string(enumName(*status.state))}};
+    const TreeStatusDebounce::Decision decision = treeStatus_.changing(domainKey);
+    if (!decision.writeNow) {
+      converged.treeDueIn = decision.dueIn;
+      return;
+    }
   }
   std::set<std::string> managed;  // from the keys: decoding every Snapshot of the domain per poll is not free
   for (const std::string& key : context_.snapshots->keysByIndex(kByDomainIndex, domainKey)) {
@@ -237,13 +290,25 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
     }
   }
   const auto policy = domain.spec.unmanagedSnapshots.value_or(crds::UnmanagedSnapshotPolicy::Report);
-  applyTreeFacts(status, access.view(), managed, policy != crds::UnmanagedSnapshotPolicy::Ignore);
-  if (policy == crds::UnmanagedSnapshotPolicy::Adopt && status.unmanagedSnapshots) {
-    adoptUnmanaged(domain, *status.unmanagedSnapshots);
+  DomainStatus fresh;  // the tree's fields only
+  applyTreeFacts(fresh, access.view(), managed, policy != crds::UnmanagedSnapshotPolicy::Ignore);
+  if (policy == crds::UnmanagedSnapshotPolicy::Adopt && fresh.unmanagedSnapshots) {
+    adoptUnmanaged(domain, *fresh.unmanagedSnapshots);
   }
-
-  return Converged{ReconcileOutcome{ReconcileState::Ready, "Reconciled",
-                                    "the domain is defined and " + std::string(enumName(*status.state))}};
+  if (sameTree(fresh, status)) {
+    converged.treeCurrent = true;  // nothing to write (a resync, or a change undone meanwhile)
+    return;
+  }
+  // Behind for as long as allowed while operations keep coming: written as the tree is now.
+  const TreeStatusDebounce::Decision decision =
+      waiting ? TreeStatusDebounce::Decision{true} : treeStatus_.settled(domainKey, treeFingerprint(fresh));
+  if (decision.writeNow) {
+    copyTree(fresh, status);
+    converged.treeCurrent = true;
+    return;
+  }
+  converged.deferredTree = std::move(fresh);
+  converged.treeDueIn = decision.dueIn;
 }
 
 std::optional<DomainReconciler::Converged> DomainReconciler::define(
@@ -606,6 +671,8 @@ ReconcileResult DomainReconciler::finalize(const Domain& domain) {
     }
   }
   context_.views->forget(access);
+  treeStatus_.forget(
+      kube::objectKey(domain.metadata.namespaceName.value_or(""), domain.metadata.name.value_or("")));
   auto released = setFinalizer(client_, writes_, domain, crds::kDomainFinalizer, false);
   if (!released) {
     return ReconcileResult::error("removing the finalizer: " + released.error().message);

@@ -4,9 +4,15 @@
 // a foreign domain of the same name Stalled and never touched, unless adoptExisting; runState
 // enforced; the tree redefined from the Snapshots' recorded definitions when libvirt lost it;
 // deletionPolicy on deletion; status (state, hypervisor, the tree, unmanaged snapshots, conditions)
-// written only when it changed. Requeues itself every poll period: libvirt has no snapshot events.
+// written only when it changed, the tree's fields once the tree settles (tree_status_debounce.h; a
+// status written for another reason carries the tree at once). Requeues itself every poll period:
+// libvirt has no snapshot events.
 
+#include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "controller/kube/reconciler.h"
 #include "controller/kube/typed_client.h"
@@ -15,12 +21,18 @@
 #include "reconcilers/agent_context.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/own_writes.h"
+#include "reconcilers/tree_status_debounce.h"
 
 namespace virtsnap::reconcilers {
 
 class DomainReconciler final : public kube::Reconciler {
  public:
-  explicit DomainReconciler(AgentContext& context) : context_(context), client_(context.client) {}
+  explicit DomainReconciler(AgentContext& context)
+      : context_(context),
+        client_(context.client),
+        treeStatus_(context.clock,
+                    TreeStatusTiming{context.settings.treeStatusDelay, context.settings.treeStatusMaxDelay}) {
+  }
 
   kube::ReconcileResult reconcile(const kube::Request& request) override;
 
@@ -31,6 +43,10 @@ class DomainReconciler final : public kube::Reconciler {
     ReconcileOutcome outcome;
     bool retry = false;  // a transient failure: retried with backoff after the status is written
     std::string retryMessage;
+    bool treeCurrent = false;  // the status holds libvirt's tree (as it was, or applied now)
+    // libvirt's tree while its write is deferred (only the tree's fields are set), and when it is due.
+    std::optional<crds::DomainStatus> deferredTree;
+    std::optional<std::chrono::nanoseconds> treeDueIn;
   };
 
   kube::ReconcileResult finalize(const crds::Domain& domain);
@@ -51,6 +67,10 @@ class DomainReconciler final : public kube::Reconciler {
                                            crds::DomainStatus& status);
   // Unmanaged snapshots under unmanagedSnapshots: Adopt get Snapshot objects (named as on the hypervisor).
   void adoptUnmanaged(const crds::Domain& domain, const std::vector<std::string>& unmanaged);
+  // The tree's fields of the status: set from the view now, left as they are while the write is
+  // deferred (then carried in `converged`), and the domain's next look scheduled.
+  void treeFacts(const crds::Domain& domain, const std::string& domainKey, bool waiting,
+                 HypervisorViews::Access& access, crds::DomainStatus& status, Converged& converged);
   // Sets `recovered` when it redefined the tree.
   std::optional<Converged> recoverTree(const crds::Domain& domain, HypervisorViews::Access& access,
                                        bool& recovered);
@@ -60,6 +80,7 @@ class DomainReconciler final : public kube::Reconciler {
   AgentContext& context_;
   kube::TypedClient<crds::Domain> client_;
   OwnWrites writes_;  // what this reconciler wrote, so a cache behind it is not acted on
+  TreeStatusDebounce treeStatus_;
 };
 
 }  // namespace virtsnap::reconcilers

@@ -172,6 +172,7 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
   context_.events = recorder_;
   context_.queues = this;
   context_.observer = &observer_;
+  context_.clock = clock_;
   objectCounts_ = std::make_shared<ObjectCountMetrics>(domains_->cache(), snapshots_->cache());
   eventCounts_ =
       std::make_shared<kube::EventRecorderMetrics>([recorder = recorder_] { return recorder->stats(); });

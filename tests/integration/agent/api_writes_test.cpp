@@ -268,6 +268,104 @@ TEST_F(AgentApiWrites, TwentySnapshotsCostAtMostFourWritesEach) {
   EXPECT_LE(total(one), 5U) << describe(one);
 }
 
+// The Domain's tree status is written once the tree settles (--tree-status-delay), and at the latest
+// --tree-status-max-delay after it fell behind (reconcilers/tree_status_debounce.h).
+template <int kDelaySeconds, int kMaxDelayMs>
+class AgentTreeStatusTiming : public AgentApiWrites {
+ protected:
+  static constexpr auto kDelay = std::chrono::seconds(kDelaySeconds);
+  static constexpr auto kMaxDelay = std::chrono::milliseconds(kMaxDelayMs);
+
+  agent::AgentManagerOptions agentOptions() override {
+    agent::AgentManagerOptions options = AgentApiWrites::agentOptions();
+    options.settings.treeStatusDelay = kDelay;
+    options.settings.treeStatusMaxDelay = kMaxDelay;
+    return options;
+  }
+
+  std::uint64_t domainStatusWrites() { return writes()["update domains/status 200"]; }
+
+  // Creates Snapshot `name` of Domain `domainName` and waits until it is Ready: the domain drains.
+  void takeAlone(const std::string& name, const std::string& domainName) {
+    createSnapshot(name, domainName);
+    ASSERT_TRUE(testsupport::eventually([&] { return snapshotReady(name); })) << name;
+  }
+};
+
+// A 3 s quiet time, a 60 s bound: longer than the test.
+using AgentTreeStatusDebounce = AgentTreeStatusTiming<3, 60000>;
+
+TEST_F(AgentTreeStatusDebounce, ABurstSpreadOverTimeCostsOneDomainStatusWrite) {
+  constexpr int kSnapshots = 10;
+  createDomain("paced");
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("paced");
+    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
+  }));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
+  const auto before = writes();
+  // One at a time, each Ready and its drain reconciled by the Domain before the next is created:
+  // every snapshot ends a drain of the domain's operations, which without the quiet time cost a
+  // Domain status write each.
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kSnapshots; ++i) {
+    ASSERT_NO_FATAL_FAILURE(takeAlone("p" + std::to_string(i), "paced"));
+    const double domainReconciles = reconciles("domain");  // the Ready status enqueues the Domain
+    ASSERT_TRUE(testsupport::eventually([&] { return reconciles("domain") > domainReconciles; }));
+  }
+  const double burstSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<std::string> expected;
+  for (int i = 0; i < kSnapshots; ++i) {
+    expected.push_back("p" + std::to_string(i) + "<" + (i == 0 ? "" : "p" + std::to_string(i - 1)) + ">" +
+                       (i + 1 == kSnapshots ? "*" : ""));
+  }
+  ASSERT_TRUE(testsupport::eventually([&] { return statusTree("paced") == expected; }))
+      << ::testing::PrintToString(statusTree("paced"));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
+  auto added = difference(before, writes());
+  std::cout << kSnapshots << " snapshots taken one after another in " << burstSeconds
+            << " s (each Ready before the next); the agent's writes:\n"
+            << describe(added);
+  EXPECT_EQ(added["update domains/status 200"], 1U) << describe(added);
+  added.erase("create snapshots 201");
+  EXPECT_LE(total(added), 4U * kSnapshots) << describe(added);
+  EXPECT_THAT(libvirtTree("vms.paced"), ::testing::UnorderedElementsAreArray(expected));
+}
+
+// A quiet time longer than the test, a 1 s bound: only the bound writes the tree.
+using AgentTreeStatusLagBound = AgentTreeStatusTiming<60, 1000>;
+
+TEST_F(AgentTreeStatusLagBound, ATreeThatNeverSettlesIsStillWrittenWhileItChanges) {
+  createDomain("trickle");
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("trickle");
+    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
+  }));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
+  const std::uint64_t before = domainStatusWrites();
+  // Snapshots one after another for 4 s (at most 1000): the tree never stays the same for the quiet time.
+  const auto start = std::chrono::steady_clock::now();
+  int taken = 0;
+  std::vector<std::size_t> seenCounts;  // the Domain's snapshotCount after each snapshot
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(4) && taken < 1000) {
+    ASSERT_NO_FATAL_FAILURE(takeAlone("t" + std::to_string(taken), "trickle"));
+    ++taken;
+    seenCounts.push_back(statusTree("trickle").size());
+  }
+  const std::uint64_t duringTrickle = domainStatusWrites() - before;
+  std::cout << taken << " snapshots in 4 s; Domain status writes meanwhile: " << duringTrickle
+            << "; the Domain's snapshotCount after the last: " << seenCounts.back() << "\n";
+  // Written while the tree kept changing (about every second), not only once it settled.
+  EXPECT_GE(duringTrickle, 2U);
+  EXPECT_GT(seenCounts.back(), 0U);
+  // And within the bound after the last change, not the 60 s quiet time.
+  ASSERT_TRUE(
+      testsupport::eventually([&] { return statusTree("trickle").size() == static_cast<std::size_t>(taken); },
+                              std::chrono::seconds(10)))
+      << ::testing::PrintToString(statusTree("trickle"));
+  EXPECT_EQ(statusTree("trickle").size(), libvirtTree("vms.trickle").size());
+}
+
 // Recovery runs on the default resync period (10 min) and a 2 s poll: within a test, a second try of
 // the same definitions can only come from a loop.
 class AgentRecovery : public AgentApiWrites {

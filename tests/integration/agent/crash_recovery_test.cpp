@@ -195,7 +195,9 @@ class AgentCrash : public testsupport::LibvirtdAgentTest {
     ASSERT_TRUE(agent_->start(
         {"--kubeconfig", server_->kubeconfig().string(), "--node-name", kNode, "--libvirt-uri", kLibvirtUri,
          "--identity", "crash-agent", "--metrics-bind-address", "0", "--health-probe-bind-address",
-         "127.0.0.1:" + std::to_string(healthPort_), "--poll-period", "1", "--workers", "2"}));
+         "127.0.0.1:" + std::to_string(healthPort_), "--poll-period", "1", "--workers", "2",
+         // Every operation waits for the Domain's status tree: written as soon as it settles.
+         "--tree-status-delay", "0"}));
   }
 
   std::optional<crds::Domain> domain() {

@@ -34,6 +34,14 @@ using testsupport::treeLines;
 
 class AgentDifferential : public testsupport::InProcessAgentTest {
  protected:
+  // Each of the 200 steps waits for the Domain's status tree: written as soon as the tree settles
+  // (the tree-status delay would add its 3 s to every step; api_writes_test.cpp tests the delay).
+  agent::AgentManagerOptions agentOptions() override {
+    agent::AgentManagerOptions options = InProcessAgentTest::agentOptions();
+    options.settings.treeStatusDelay = std::chrono::nanoseconds(0);
+    return options;
+  }
+
   void TearDown() override {
     undefineAtEnd_.push_back(domainName_);
     InProcessAgentTest::TearDown();

@@ -1,0 +1,64 @@
+#pragma once
+// When a Domain's tree status (currentSnapshot, snapshotCount, snapshotTree, unmanagedSnapshots) is
+// written, per Domain: once the tree has stayed the same for `delay` (a debounce, so a burst spread
+// over time costs one write, not one per snapshot), and at the latest `maxDelay` after the status
+// first fell behind, however often the tree keeps changing (so a Domain under a constant trickle is
+// still written). The reconciler reports what it sees; this decides, on the injected clock, and says
+// how long until a deferred write is due, for the reconciler's requeue. Nothing here is written or
+// scheduled by itself: a key's record lives until written() or forget(). Thread-safe: the reconciler's
+// workers share one (never on the same key at once, the work queue guarantees it).
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "base/clock.h"
+
+namespace virtsnap::reconcilers {
+
+struct TreeStatusTiming {
+  std::chrono::nanoseconds delay{std::chrono::seconds(1)};      // quiet time before the write
+  std::chrono::nanoseconds maxDelay{std::chrono::seconds(10)};  // the most the status may lag
+};
+
+class TreeStatusDebounce {
+ public:
+  struct Decision {
+    bool writeNow = false;
+    std::chrono::nanoseconds dueIn{0};  // when not now: look again after this long
+  };
+
+  // `clock` null: the system clock.
+  TreeStatusDebounce(ClockPtr clock, TreeStatusTiming timing);
+
+  // The domain's tree, as libvirt has it now, differs from its status; `fingerprint` identifies that
+  // tree (a new value restarts the quiet time).
+  Decision settled(const std::string& key, std::size_t fingerprint);
+  // The domain has an operation waiting, so its tree is about to change (it is not computed then: a
+  // burst would pay for it on every event). The status may be behind: writeNow once maxDelay has
+  // passed since it first was, when the caller computes the tree and compares.
+  Decision changing(const std::string& key);
+  // The status now holds the tree (written, or found already right): the next change starts afresh.
+  void written(const std::string& key);
+  void forget(const std::string& key) { written(key); }
+  // Domains whose tree write is deferred (for tests and metrics).
+  std::size_t deferred() const;
+
+ private:
+  struct Behind {
+    virtsnap::Clock::TimePoint since;      // the status first fell behind
+    virtsnap::Clock::TimePoint changedAt;  // the tree last changed
+    std::optional<std::size_t> fingerprint;
+  };
+  Decision decide(const Behind& behind, virtsnap::Clock::TimePoint now, bool quietCounts) const;
+
+  const ClockPtr clock_;
+  const TreeStatusTiming timing_;
+  mutable std::mutex mutex_;  // guards behind_
+  std::unordered_map<std::string, Behind> behind_;
+};
+
+}  // namespace virtsnap::reconcilers
