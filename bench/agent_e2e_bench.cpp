@@ -795,7 +795,15 @@ int main(int argc, char** argv) {
   }
   std::string rerun = argv[0];
   for (const auto& arg : args) {
-    rerun += " " + (arg.find(' ') == std::string::npos ? arg : "'" + arg + "'");
+    if (arg.find_first_of(" '\"{}|;&$") == std::string::npos) {
+      rerun += " " + arg;
+      continue;
+    }
+    std::string quoted = "'";
+    for (char c : arg) {
+      quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    rerun += " " + quoted + "'";
   }
   try {
     for (const auto& scenario : scenarios) {
