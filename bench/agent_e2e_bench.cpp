@@ -30,9 +30,22 @@
 //                                        [--scenarios snapshots,domains,steady] [--memory-store]
 //                                        [--agent-flag FLAG]... (each passed to the agent, e.g.
 //                                        --agent-flag --kube-api-qps=0)
+//                                        [--agent-libvirt-uri URI] (test:///default: the test driver
+//                                        in the agent's process; test+unix:///default: hosted by the
+//                                        libvirtd of scripts/start-libvirtd.sh, as deployments run)
+//                                        [--agent-wrapper "COMMAND ARGS"] (the agent run under it, e.g.
+//                                        "heaptrack -o /tmp/agent"; its pid is found among our
+//                                        descendants)
+//                                        [--agent-kill] (ended with SIGKILL once measured, so a heap
+//                                        profiler reports what it held at convergence as leaked)
+//                                        [--on-converged "COMMAND"] (a shell command run at idle and
+//                                        once the burst converged, before the floors, {pid} replaced
+//                                        by the agent's pid, e.g. "bash bench/agent_memory_probe.sh
+//                                        {pid}")
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -206,6 +219,54 @@ std::vector<double> runFloor(const std::string& arguments) {
   return numbers;
 }
 
+// The agent as the bench runs it.
+struct AgentOptions {
+  std::vector<std::string> flags;  // passed to the agent
+  std::string libvirtUri = "test:///default";
+  std::vector<std::string> wrapper;  // a command the agent runs under, its words
+  bool kill = false;                 // end it with SIGKILL rather than SIGTERM
+  std::string onConverged;           // a shell command, {pid} replaced
+};
+
+// The pid of a process running `binary` that descends from this one (-1 when none): the agent is
+// our child, or a wrapper's.
+pid_t descendantPid(const std::string& binary) {
+  const auto parentOf = [](pid_t pid) -> pid_t {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) {
+      return -1;
+    }
+    std::istringstream fields(text.substr(close + 2));
+    std::string state;
+    long parent = -1;
+    fields >> state >> parent;
+    return static_cast<pid_t>(parent);
+  };
+  const std::string file = std::filesystem::path(binary).filename().string();
+  std::error_code failed;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", failed)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string command;
+    std::getline(cmdline, command, '\0');
+    if (std::filesystem::path(command).filename() != file) {
+      continue;
+    }
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    for (pid_t up = parentOf(pid); up > 1; up = parentOf(up)) {
+      if (up == ::getpid()) {
+        return pid;
+      }
+    }
+  }
+  return -1;
+}
+
 // ---- the agent's world ----------------------------------------------------------------------------
 
 struct Counts {
@@ -240,7 +301,7 @@ Counts operator-(const Counts& after, const Counts& before) {
 
 class World {
  public:
-  World(bool durable, std::vector<std::string> agentFlags) {
+  World(bool durable, const AgentOptions& agentOptions) : agentOptions_(agentOptions) {
     virtsnap::testsupport::EmbeddedApiServerOptions options;
     options.dirPrefix = "virtsnap-bench-agent";
     options.token = "bench-token";
@@ -269,27 +330,25 @@ class World {
 
     metricsPort_ = freeLoopbackPort();
     healthPort_ = freeLoopbackPort();
-    agent_ = std::make_unique<virtsnap::testsupport::AgentProcess>(VIRTSNAP_CONTROLLER_BINARY,
-                                                                   server_->dir() / "agent.log");
-    std::vector<std::string> flags{"--kubeconfig",
-                                   front_->kubeconfig().string(),
-                                   "--node-name",
-                                   kNode,
-                                   "--libvirt-uri",
-                                   "test:///default",
-                                   "--identity",
-                                   "bench-agent",
-                                   "--metrics-bind-address",
-                                   "127.0.0.1:" + std::to_string(metricsPort_),
-                                   "--health-probe-bind-address",
-                                   "127.0.0.1:" + std::to_string(healthPort_)};
-    flags.insert(flags.end(), agentFlags.begin(), agentFlags.end());
+    const bool wrapped = !agentOptions.wrapper.empty();
+    agent_ = std::make_unique<virtsnap::testsupport::AgentProcess>(
+        wrapped ? "/usr/bin/env" : VIRTSNAP_CONTROLLER_BINARY, server_->dir() / "agent.log");
+    std::vector<std::string> flags;
+    if (wrapped) {
+      flags = agentOptions.wrapper;
+      flags.emplace_back(VIRTSNAP_CONTROLLER_BINARY);
+    }
+    flags.insert(flags.end(), {"--kubeconfig", front_->kubeconfig().string(), "--node-name", kNode,
+                               "--libvirt-uri", agentOptions.libvirtUri, "--identity", "bench-agent",
+                               "--metrics-bind-address", "127.0.0.1:" + std::to_string(metricsPort_),
+                               "--health-probe-bind-address", "127.0.0.1:" + std::to_string(healthPort_)});
+    flags.insert(flags.end(), agentOptions.flags.begin(), agentOptions.flags.end());
     if (!agent_->start(flags)) {
       throw std::runtime_error("cannot start the agent");
     }
     // Until the forked child has exec'd, its command is ours.
-    virtsnap::testsupport::eventually(
-        [&] { return (pid_ = virtsnap::bench::childPid(VIRTSNAP_CONTROLLER_BINARY)) > 0; }, 10s, 1ms);
+    virtsnap::testsupport::eventually([&] { return (pid_ = descendantPid(VIRTSNAP_CONTROLLER_BINARY)) > 0; },
+                                      wrapped ? 60s : 10s, 1ms);
     if (pid_ <= 0) {
       throw std::runtime_error("cannot find the agent's pid");
     }
@@ -300,6 +359,13 @@ class World {
   }
 
   ~World() {
+    if (agent_ && agentOptions_.kill) {
+      // The wrapper (a profiler) writes out what the agent held, then exits by itself.
+      ::kill(pid_, SIGKILL);
+      if (!virtsnap::testsupport::eventually([&] { return !agent_->running(); }, 600s, 100ms)) {
+        std::cerr << "the agent's wrapper did not exit\n";
+      }
+    }
     if (agent_) {
       agent_->stop(30s);
     }
@@ -420,6 +486,7 @@ class World {
     return std::atoi(run.output.c_str());
   }
 
+  AgentOptions agentOptions_;
   std::unique_ptr<virtsnap::testsupport::EmbeddedApiServer> server_;
   std::unique_ptr<virtsnap::testsupport::EmbeddedHttpsServer> front_;
   virtsnap::kube::ApiClientPtr https_;
@@ -486,18 +553,31 @@ void measureFloors(World& world, int domains, SnapshotsResult& result) {
   }
 }
 
+// Runs the --on-converged command, {pid} replaced by `pid`, and prints its output under `title`.
+void runProbe(const AgentOptions& agentOptions, pid_t pid, const std::string& title) {
+  if (agentOptions.onConverged.empty()) {
+    return;
+  }
+  std::string command = agentOptions.onConverged;
+  for (auto at = command.find("{pid}"); at != std::string::npos; at = command.find("{pid}")) {
+    command.replace(at, 5, std::to_string(pid));
+  }
+  std::cout << "\n" << title << ": " << command << "\n" << virtsnap::testsupport::runShell(command).output;
+}
+
 // `domains` Domains, then snapshotsPerDomain Snapshots of each created at once (round robin over the
 // Domains, one client, back to back) until the server holds all of them Ready; then the floors.
 SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
-                         const std::vector<std::string>& agentFlags) {
+                         const AgentOptions& agentOptions) {
   const int n = domains * snapshotsPerDomain;
   SnapshotsResult result;
   result.label = domains == 1 ? "N=" + std::to_string(n)
                               : std::to_string(domains) + "x" + std::to_string(snapshotsPerDomain);
   result.n = n;
-  World world(durable, agentFlags);
+  World world(durable, agentOptions);
   result.idleKb = statusKb(world.pid(), "VmRSS");
   result.idleAnonKb = statusKb(world.pid(), "RssAnon");
+  runProbe(agentOptions, world.pid(), result.label + ", idle");
   std::vector<std::string> domainNames;
   for (int d = 0; d < domains; ++d) {
     domainNames.push_back(domains == 1 ? std::string(kDomainName) : "d" + std::to_string(d));
@@ -553,16 +633,20 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
   result.reconcileSeconds =
       world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"") -
       reconcileBefore;
+  runProbe(agentOptions, world.pid(), result.label + ", converged");
 
   measureFloors(world, domains, result);
   return result;
 }
 
 void printSnapshots(const std::string& title, const std::vector<SnapshotsResult>& results,
-                    const std::string& flags) {
+                    const std::string& flags, const std::string& libvirtUri) {
+  // test:///default runs the test driver inside the agent, so its snapshots are in the agent's RSS;
+  // through libvirtd (test+unix:///default) they are libvirtd's, as in a deployment.
+  const bool driverInAgent = libvirtUri.rfind("test:///", 0) == 0;
   std::cout << "\n"
-            << title << " (agent: test:///default, "
-            << (flags.empty() ? std::string("default flags") : "flags" + flags)
+            << title << " (agent: " << libvirtUri << (driverInAgent ? " in its process" : " through libvirtd")
+            << ", " << (flags.empty() ? std::string("default flags") : "flags" + flags)
             << "; floor: the same createSnapshot calls through LibvirtDriver + N creates and N status writes "
                "from one client, sequential; wall times under load, CPU times less sensitive)\n";
   const std::vector<int> widths{34, 10, 10, 10, 10};
@@ -600,8 +684,9 @@ void printSnapshots(const std::string& title, const std::vector<SnapshotsResult>
   row("RSS B/object (all)",
       [](const auto& r) { return fixed(1024.0 * (r.convergedKb - r.idleKb) / r.n, 0); });
   row("test driver's B/snapshot", [](const auto& r) { return fixed(1024.0 * r.floorLibvirtKb / r.n, 0); });
-  row("RSS B/object (agent's own)",
-      [](const auto& r) { return fixed(1024.0 * (r.convergedKb - r.idleKb - r.floorLibvirtKb) / r.n, 0); });
+  row("RSS B/object (agent's own)", [&](const auto& r) {
+    return fixed(1024.0 * (r.convergedKb - r.idleKb - (driverInAgent ? r.floorLibvirtKb : 0)) / r.n, 0);
+  });
   row("floor libvirt wall s", [](const auto& r) { return fixed(r.floorLibvirtWall); });
   row("floor libvirt CPU s", [](const auto& r) { return fixed(r.floorLibvirtCpu); });
   row("floor API wall s (2N writes)", [](const auto& r) { return fixed(r.floorApiWall); });
@@ -617,11 +702,11 @@ void printSnapshots(const std::string& title, const std::vector<SnapshotsResult>
   });
 }
 
-void runSteady(bool durable, std::vector<std::string> agentFlags) {
+void runSteady(bool durable, AgentOptions agentOptions) {
   constexpr int kSnapshots = 20;
   constexpr int kPeriods = 3;
-  agentFlags.insert(agentFlags.end(), {"--resync-period", "2", "--poll-period", "2"});
-  World world(durable, agentFlags);
+  agentOptions.flags.insert(agentOptions.flags.end(), {"--resync-period", "2", "--poll-period", "2"});
+  World world(durable, agentOptions);
   world.createDomain();
   TypedClient<virtsnap::crds::Snapshot> snapshots(world.https());
   virtsnap::bench::SnapshotWatcher watcher(world.server().client(), kNamespace);
@@ -692,7 +777,7 @@ int main(int argc, char** argv) {
   int domainCount = 100;  // scenario domains: DOMAINSxSNAPSHOTS
   int perDomain = 20;
   bool durable = true;
-  std::vector<std::string> agentFlags;
+  AgentOptions agentOptions;
   std::string flagText;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--n" && i + 1 < args.size()) {
@@ -703,8 +788,18 @@ int main(int argc, char** argv) {
     } else if (args[i] == "--scenarios" && i + 1 < args.size()) {
       scenarios = split(args[++i]);
     } else if (args[i] == "--agent-flag" && i + 1 < args.size()) {
-      agentFlags.push_back(args[++i]);
-      flagText += " " + agentFlags.back();
+      agentOptions.flags.push_back(args[++i]);
+      flagText += " " + agentOptions.flags.back();
+    } else if (args[i] == "--agent-libvirt-uri" && i + 1 < args.size()) {
+      agentOptions.libvirtUri = args[++i];
+    } else if (args[i] == "--agent-wrapper" && i + 1 < args.size()) {
+      std::istringstream words(args[++i]);
+      agentOptions.wrapper.assign(std::istream_iterator<std::string>(words),
+                                  std::istream_iterator<std::string>());
+    } else if (args[i] == "--agent-kill") {
+      agentOptions.kill = true;
+    } else if (args[i] == "--on-converged" && i + 1 < args.size()) {
+      agentOptions.onConverged = args[++i];
     } else if (args[i] == "--domains" && i + 1 < args.size()) {
       const std::string shape = args[++i];  // DOMAINSxSNAPSHOTS
       const auto x = shape.find('x');
@@ -715,29 +810,40 @@ int main(int argc, char** argv) {
     } else {
       std::cerr << "usage: " << argv[0]
                 << " [--n 100,1000[,10000]] [--domains 100x20] [--scenarios snapshots,domains,steady] "
-                   "[--memory-store] [--agent-flag FLAG]...\n";
+                   "[--memory-store] [--agent-flag FLAG]... [--agent-libvirt-uri URI] [--agent-wrapper \"CMD "
+                   "ARGS\"] "
+                   "[--agent-kill] [--on-converged \"CMD {pid}\"]\n";
       return 2;
     }
   }
   std::string rerun = argv[0];
   for (const auto& arg : args) {
-    rerun += " " + arg;
+    if (arg.find_first_of(" '\"{}|;&$") == std::string::npos) {
+      rerun += " " + arg;
+      continue;
+    }
+    std::string quoted = "'";
+    for (char c : arg) {
+      quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    rerun += " " + quoted + "'";
   }
   try {
     for (const auto& scenario : scenarios) {
       if (scenario == "snapshots") {
         std::vector<SnapshotsResult> results;
         for (int n : sizes) {
-          results.push_back(runBurst(1, n, durable, agentFlags));
+          results.push_back(runBurst(1, n, durable, agentOptions));
         }
-        printSnapshots("(a) N Snapshots of one Domain applied at once until all are Ready", results,
-                       flagText);
+        printSnapshots("(a) N Snapshots of one Domain applied at once until all are Ready", results, flagText,
+                       agentOptions.libvirtUri);
       } else if (scenario == "domains") {
         printSnapshots("(b) " + std::to_string(domainCount) + " Domains with " + std::to_string(perDomain) +
                            " Snapshots each, applied at once until all are Ready",
-                       {runBurst(domainCount, perDomain, durable, agentFlags)}, flagText);
+                       {runBurst(domainCount, perDomain, durable, agentOptions)}, flagText,
+                       agentOptions.libvirtUri);
       } else if (scenario == "steady") {
-        runSteady(durable, agentFlags);
+        runSteady(durable, agentOptions);
       } else {
         std::cerr << "unknown scenario " << scenario << "\n";
         return 2;

@@ -19,6 +19,7 @@
 
 #include "controller/agent/agent_manager.h"
 #include "controller/agent/http/health_server.h"
+#include "controller/agent/malloc_arenas.h"
 #include "controller/agent/standalone_server.h"
 #include "controller/agent/web/tree_page_model.h"
 #include "controller/command_line.h"
@@ -68,6 +69,8 @@ std::string serverHost(const std::string& server) {
 
 int main(int argc, char** argv) {
   using namespace virtsnap;
+  // Before any thread starts (docs/decisions.md, "malloc arenas"); MALLOC_ARENA_MAX overrides it.
+  agent::limitMallocArenas();
   std::string kubeconfig;
   std::string nodeName = environment("NODE_NAME");
   std::string libvirtUri;

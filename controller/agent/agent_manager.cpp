@@ -39,6 +39,14 @@ kube::Indexers byDomain(bool (*pending)(const nlohmann::json&)) {
            }}};
 }
 
+// The Snapshot cache's indexes: byDomain's, and the one the object-count metrics read (so a scrape
+// decodes no Snapshot).
+kube::Indexers snapshotIndexers() {
+  kube::Indexers indexers = byDomain(reconcilers::snapshotPending);
+  indexers.merge(snapshotCountIndexers());
+  return indexers;
+}
+
 kube::ObjectTransform stripOnly() {
   return [](nlohmann::json&& object) -> std::optional<nlohmann::json> {
     stripUnread(object);
@@ -150,7 +158,7 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
       clock_, random_);
   snapshots_ = std::make_unique<kube::Informer>(
       client_,
-      informerOptions(meta::Resource<crds::Snapshot>::type(), "", byDomain(reconcilers::snapshotPending),
+      informerOptions(meta::Resource<crds::Snapshot>::type(), "", snapshotIndexers(),
                       ofThisNodesDomains(domains_->cache()), kube::CacheStorage::Packed,
                       options_.resyncPeriod),
       clock_, random_);

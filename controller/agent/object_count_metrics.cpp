@@ -1,6 +1,7 @@
 #include "controller/agent/object_count_metrics.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -57,7 +58,53 @@ prometheus::MetricFamily gaugeFamily(const char* name, const char* help,
   return family;
 }
 
+// The fields of a kSnapshotCountIndex value.
+struct CountLabels {
+  std::string domainKey;
+  std::string phase;
+  std::string location;
+  std::string blockedReason;  // empty: not a blocked deletion
+};
+
+CountLabels parseCountLabels(const std::string& value) {
+  CountLabels labels;
+  std::string* fields[] = {&labels.domainKey, &labels.phase, &labels.location, &labels.blockedReason};
+  std::size_t start = 0;
+  for (std::string* field : fields) {
+    const std::size_t end = value.find('\n', start);
+    *field = value.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return labels;
+}
+
 }  // namespace
+
+kube::Indexers snapshotCountIndexers() {
+  return {{kSnapshotCountIndex, [](const nlohmann::json& snapshot) -> std::vector<std::string> {
+             const std::string domainKey = reconcilers::domainKeyOf(snapshot);
+             if (domainKey.empty()) {
+               return {};
+             }
+             std::string phase = stringAt(snapshot, "status", "phase");
+             std::string location = stringAt(snapshot, "status", "location");
+             if (location.empty()) {
+               location = stringAt(snapshot, "spec", "location");
+             }
+             std::string blockedReason;
+             if (beingDeleted(snapshot) && conditionTrue(snapshot, crds::kConditionDeletionBlocked)) {
+               blockedReason = stringAt(snapshot, "status", "deletionBlockedReason");
+               if (blockedReason.empty()) {
+                 blockedReason = "Unknown";
+               }
+             }
+             return {domainKey + "\n" + (phase.empty() ? "Pending" : phase) + "\n" +
+                     (location.empty() ? "Unknown" : location) + "\n" + blockedReason};
+           }}};
+}
 
 ObjectCountMetrics::ObjectCountMetrics(const kube::ObjectCache& domains, const kube::ObjectCache& snapshots)
     : domains_(domains), snapshots_(snapshots) {}
@@ -96,20 +143,19 @@ std::vector<prometheus::MetricFamily> ObjectCountMetrics::Collect() const {
         DeletionBlockReason::InternalNotInCurrentImage, DeletionBlockReason::PausedAfterMemorySnapshot}) {
     blocked[{{"reason", std::string(drivers::toString(reason))}}] = 0;
   }
-  for (const auto& snapshot : snapshots_.list()) {
-    if (!domains_.get(reconcilers::domainKeyOf(*snapshot))) {
+  std::set<std::string, std::less<>> domainKeys;
+  for (std::string& key : domains_.keys()) {
+    domainKeys.insert(std::move(key));
+  }
+  for (const std::string& value : snapshots_.indexValues(kSnapshotCountIndex)) {
+    const CountLabels labels = parseCountLabels(value);
+    if (!domainKeys.contains(labels.domainKey)) {
       continue;  // another node's domain, or one not (yet) in the cache
     }
-    std::string phase = stringAt(*snapshot, "status", "phase");
-    std::string location = stringAt(*snapshot, "status", "location");
-    if (location.empty()) {
-      location = stringAt(*snapshot, "spec", "location");
-    }
-    byPhase[{{"phase", phase.empty() ? "Pending" : phase},
-             {"location", location.empty() ? "Unknown" : location}}] += 1;
-    if (beingDeleted(*snapshot) && conditionTrue(*snapshot, crds::kConditionDeletionBlocked)) {
-      const std::string reason = stringAt(*snapshot, "status", "deletionBlockedReason");
-      blocked[{{"reason", reason.empty() ? "Unknown" : reason}}] += 1;
+    const auto count = static_cast<double>(snapshots_.keysByIndex(kSnapshotCountIndex, value).size());
+    byPhase[{{"phase", labels.phase}, {"location", labels.location}}] += count;
+    if (!labels.blockedReason.empty()) {
+      blocked[{{"reason", labels.blockedReason}}] += count;
     }
   }
 

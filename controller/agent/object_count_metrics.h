@@ -10,7 +10,13 @@
 //                                                (the Domains' status.unmanagedSnapshots)
 // Snapshots count when their Domain is in the Domain cache (this node's). Every state, and every
 // phase and location pair, and every reason libvirt or the tree gives, has a series (at 0 when none).
+//
+// The Snapshots are counted from an index of their cache (snapshotCountIndexers(), which the Snapshot
+// informer must carry), never by decoding them: the cache is packed, and decoding every Snapshot at
+// each scrape cost O(N) CPU and a transient heap of ~7 KB per Snapshot that malloc kept afterwards
+// (N=3000: +20 MB of RSS after the first scrape).
 
+#include <string>
 #include <vector>
 
 #include <prometheus/collectable.h>
@@ -19,6 +25,11 @@
 #include "controller/kube/object_cache.h"
 
 namespace virtsnap::agent {
+
+// The Snapshot cache's index the counts read: one value per Snapshot of a domain,
+// "<domain key>\n<phase>\n<location>\n<blocked reason, empty when not blocked>".
+inline constexpr const char* kSnapshotCountIndex = "snapshotCountLabels";
+kube::Indexers snapshotCountIndexers();
 
 class ObjectCountMetrics final : public prometheus::Collectable {
  public:

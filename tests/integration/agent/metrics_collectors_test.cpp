@@ -81,7 +81,7 @@ kube::ObjectPtr snapshot(const std::string& name, const std::string& domainName,
 
 TEST(ObjectCountMetrics, FollowTheCachesAndCountOnlyThisNodesDomains) {
   kube::ObjectCache domains;
-  kube::ObjectCache snapshots;
+  kube::ObjectCache snapshots(agent::snapshotCountIndexers(), kube::CacheStorage::Packed);
   agent::ObjectCountMetrics counts(domains, snapshots);
 
   auto families = counts.Collect();
