@@ -8,6 +8,7 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "reconcilers/conditions.h"
 #include "tests/support/eventually.h"
 #include "tests/support/in_process_agent.h"
+#include "tests/support/test_seed.h"
 
 namespace virtsnap {
 namespace {
@@ -266,6 +268,65 @@ TEST_F(AgentApiWrites, TwentySnapshotsCostAtMostFourWritesEach) {
             << describe(one);
   // Its finalizer, its status, its parent's status, its Event, the Domain's status.
   EXPECT_LE(total(one), 5U) << describe(one);
+}
+
+// A burst with write-through (informer.h): each Snapshot's Ready status, entering the cache as the
+// server answers it, lets the next one run before its watch event. The order is still
+// (creationTimestamp, name) - the names are created in a seeded random order, so a test run covers ties
+// on the timestamp - each is taken exactly once, and none waited on a Conflict.
+TEST_F(AgentApiWrites, ABurstRunsInCreationOrderAndTakesEachSnapshotOnce) {
+  constexpr int kSnapshots = 30;
+  const std::uint64_t seed = testsupport::seedFromEnvironment();
+  SCOPED_TRACE("VIRTSNAP_SEED=" + std::to_string(seed));
+  createDomain("burst");
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("burst");
+    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
+  }));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(500)));
+  std::vector<std::string> names;
+  for (int i = 0; i < kSnapshots; ++i) {
+    names.push_back("b" + std::to_string(10 + i));
+  }
+  std::mt19937_64 random(seed);
+  std::shuffle(names.begin(), names.end(), random);
+  const auto before = writes();
+  for (const std::string& name : names) {
+    createSnapshot(name, "burst");
+  }
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        return std::all_of(names.begin(), names.end(),
+                           [&](const std::string& name) { return snapshotReady(name); });
+      },
+      std::chrono::seconds(60)));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
+
+  // The order the agent had to follow, from what the server stamped.
+  std::vector<std::pair<std::string, std::string>> order;  // (creationTimestamp, name)
+  for (const std::string& name : names) {
+    auto got = TypedClient<crds::Snapshot>(server_->client()).get("vms", name);
+    ASSERT_TRUE(got.has_value());
+    order.emplace_back(got->metadata.creationTimestamp.value_or(""), name);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<std::string> expected;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    expected.push_back(order[i].second + "<" + (i == 0 ? std::string() : order[i - 1].second) + ">" +
+                       (i + 1 == order.size() ? "*" : ""));
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(libvirtTree("vms.burst"), expected) << "a chain in (creationTimestamp, name) order, each once";
+  EXPECT_EQ(statusTree("burst").size(), static_cast<std::size_t>(kSnapshots));
+
+  auto added = difference(before, writes());
+  EXPECT_EQ(added["create snapshots 201"], static_cast<std::uint64_t>(kSnapshots)) << describe(added);
+  added.erase("create snapshots 201");
+  EXPECT_LE(total(added), 4U * kSnapshots) << describe(added);
+  for (const auto& [key, count] : added) {
+    EXPECT_THAT(key, ::testing::Not(::testing::EndsWith(" 409")))
+        << "a write conflicted: " << describe(added);
+  }
 }
 
 // Recovery runs on the default resync period (10 min) and a 2 s poll: within a test, a second try of
