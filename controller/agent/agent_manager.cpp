@@ -6,6 +6,7 @@
 #include "controller/agent/object_count_metrics.h"
 #include "controller/kube/event_recorder_api.h"
 #include "controller/kube/event_recorder_metrics.h"
+#include "controller/kube/write_through_client.h"
 #include "crds/api_names.h"
 #include "crds/domain.h"
 #include "crds/snapshot.h"
@@ -173,7 +174,14 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
   context_.driver = &driver_;
   context_.storageRoots = std::make_shared<drivers::StorageRoots>(options_.storageRoots);
   context_.views = &views_;
-  context_.client = client_;
+  // The reconcilers' own writes go through to the caches (write_through_client.h): a Snapshot's Ready
+  // status leaves the domain's pending index, and the handlers enqueue the next operation, as soon as
+  // the server answers, not one watch round trip later.
+  auto writeThrough = std::make_shared<kube::WriteThroughClient>(client_);
+  writeThrough->route(meta::Resource<crds::Domain>::type(), *domains_);
+  writeThrough->route(meta::Resource<crds::Snapshot>::type(), *snapshots_);
+  writeThrough->route(meta::Resource<crds::SnapshotRevert>::type(), *reverts_);
+  context_.client = std::move(writeThrough);
   context_.domains = &domains_->cache();
   context_.snapshots = &snapshots_->cache();
   context_.reverts = &reverts_->cache();

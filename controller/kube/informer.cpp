@@ -1,8 +1,46 @@
 #include "controller/kube/informer.h"
 
+#include <charconv>
+#include <cstdint>
 #include <utility>
 
+#include "controller/kube/json_fields.h"
+
 namespace virtsnap::kube {
+namespace {
+
+std::optional<std::uint64_t> decimal(std::string_view text) {
+  std::uint64_t value = 0;
+  if (text.empty() || text.front() < '0' || text.front() > '9') {
+    return std::nullopt;
+  }
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string resourceVersionOf(const nlohmann::json& object) {
+  auto metadata = object.find("metadata");
+  return metadata == object.end() ? std::string() : stringField(*metadata, "resourceVersion");
+}
+
+// The order of two versions of one object; nullopt when their resourceVersions do not compare.
+std::optional<std::strong_ordering> versionOrder(const nlohmann::json& a, const nlohmann::json& b) {
+  return compareResourceVersions(resourceVersionOf(a), resourceVersionOf(b));
+}
+
+}  // namespace
+
+std::optional<std::strong_ordering> compareResourceVersions(std::string_view a, std::string_view b) {
+  auto first = decimal(a);
+  auto second = decimal(b);
+  if (!first || !second) {
+    return std::nullopt;
+  }
+  return *first <=> *second;
+}
 
 Informer::Informer(ApiClientPtr client, InformerOptions options, ClockPtr clock, RandomSourcePtr random)
     : options_(std::move(options)),
@@ -82,6 +120,41 @@ void Informer::refilter() {
   }
 }
 
+bool Informer::writeThrough(nlohmann::json object) {
+  const std::string key = objectKey(object);
+  if (key.empty()) {
+    return false;
+  }
+  std::lock_guard dispatch(dispatchMutex_);
+  std::optional<nlohmann::json> kept;
+  if (options_.transform) {
+    kept = options_.transform(std::move(object));
+  } else {
+    kept = std::move(object);
+  }
+  if (!kept) {
+    return false;  // no longer admitted: the watch event removes it
+  }
+  auto current = std::make_shared<const nlohmann::json>(std::move(*kept));
+  auto update = cache_.upsertIf(current, [&](const ObjectPtr& previous) {
+    if (!previous) {
+      return false;  // never cached, or deleted meanwhile: the watch decides
+    }
+    auto order = versionOrder(*current, *previous);
+    return order && *order > 0;
+  });
+  if (!update.stored) {
+    return false;
+  }
+  ++writesThrough_;
+  notify([&](const EventHandler& handler) {
+    if (handler.onUpdate) {
+      handler.onUpdate(update.previous, current);
+    }
+  });
+  return true;
+}
+
 bool Informer::hasSynced() const {
   std::lock_guard lock(mutex_);
   return synced_;
@@ -124,7 +197,12 @@ void Informer::consume(WatcherEvent&& event) {
 }
 
 void Informer::finishRelist() {
-  std::vector<CacheChange> changes = cache_.replace(std::exchange(pending_, {}));
+  // A write-through that landed while the list was under way is newer than the list's object.
+  std::vector<CacheChange> changes = cache_.replace(
+      std::exchange(pending_, {}), [](const nlohmann::json& cached, const nlohmann::json& listed) {
+        auto order = versionOrder(listed, cached);
+        return order && *order < 0;
+      });
   for (const CacheChange& change : changes) {
     if (!change.current) {
       notify([&](const EventHandler& handler) {
@@ -181,7 +259,18 @@ void Informer::applyChange(nlohmann::json&& object) {
     return;
   }
   auto current = std::make_shared<const nlohmann::json>(std::move(*kept));
-  ObjectPtr previous = cache_.upsert(current);
+  auto update = cache_.upsertIf(current, [&](const ObjectPtr& cached) {
+    if (!cached) {
+      return true;
+    }
+    auto order = versionOrder(*current, *cached);
+    return !order || *order > 0;
+  });
+  if (!update.stored) {
+    ++eventsBehindCache_;  // a write-through brought this version (or a newer one) already
+    return;
+  }
+  const ObjectPtr& previous = update.previous;
   notify([&](const EventHandler& handler) {
     if (previous && handler.onUpdate) {
       handler.onUpdate(previous, current);

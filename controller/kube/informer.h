@@ -6,7 +6,8 @@
 //
 // Guarantees:
 // - Handlers are called one at a time, in the order the changes happened, on the informer's threads
-//   (the watch thread, and the resync thread when a period is set), never concurrently.
+//   (the watch thread, the resync thread when a period is set, and writeThrough()'s callers), never
+//   concurrently.
 // - When a handler is called, the cache already holds the change it is told about.
 // - A handler's view never loses or duplicates an object: after a relist (410, or the first list),
 //   objects that vanished get onDelete (with finalStateUnknown, as client-go's
@@ -23,11 +24,23 @@
 //   (client-go's HasSynced), and stays true.
 // - With a resync period, every cached object is re-delivered as onUpdate(obj, obj) each period.
 // - stop() (or the destructor) stops the watcher and joins the threads; no handler runs after it.
+// - Write-through (client-go's MutationCache, for the agent's own writes): writeThrough(object) puts an
+//   object the server has just answered a write with into the cache when it is newer than the cached
+//   one, and tells the handlers (onUpdate), on the writer's thread, so a reconcile that depends on that
+//   write need not wait for its watch event. "Newer" compares resourceVersions as integers (what every
+//   Kubernetes server and this project's API server issue; compareResourceVersions); objects whose
+//   versions are not integers are not written through. An object the cache does not hold is never
+//   added that way (it may be gone already: the watch adds, and deletes).
+// - No change goes back in time: a watch event whose resourceVersion is not newer than the cached
+//   object's (the echo of a write-through, or a change it already overtook) changes nothing and reaches
+//   no handler; a relist keeps a cached object newer than the listed one (a write-through during the
+//   list). Deletions always apply. Without write-through neither happens (the watch is in order).
 // Handlers must not call addHandler() or stop() (they run under the dispatch lock); exceptions they
 // throw are caught and counted (handlerExceptions()), so one bad handler cannot kill the informer.
 
 #include <atomic>
 #include <chrono>
+#include <compare>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,6 +48,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -47,6 +61,10 @@
 #include "controller/kube/watcher.h"
 
 namespace virtsnap::kube {
+
+// The order of two resourceVersions when both are decimal integers (as etcd's revisions, and this
+// project's API server's, are); nullopt when either is not, and they cannot be compared.
+std::optional<std::strong_ordering> compareResourceVersions(std::string_view a, std::string_view b);
 
 // Slims an object for the cache, or drops it (nullopt): it is not this agent's. It must keep
 // metadata.namespace and metadata.name (the cache key) as they are, and be idempotent: refilter()
@@ -91,6 +109,11 @@ class Informer {
   // those it drops now. Any thread but this informer's own handlers.
   void refilter();
 
+  // Puts `object`, as the server answered a write of it, into the cache if the cache holds an older
+  // version of it (see the guarantees), and calls the handlers' onUpdate. Any thread but this
+  // informer's own handlers. Returns whether it was applied.
+  bool writeThrough(nlohmann::json object);
+
   bool hasSynced() const;
   // Waits on the clock until synced; false if the deadline passed or the informer stopped first.
   bool waitForSync(Clock::TimePoint deadline);
@@ -101,6 +124,10 @@ class Informer {
   std::string resourceVersion() const { return watcher_.resourceVersion(); }
   // How many exceptions handlers threw (and the informer swallowed).
   std::uint64_t handlerExceptions() const { return handlerExceptions_.load(); }
+  // How many writeThrough() calls were applied, and how many watch events changed nothing because the
+  // cache already held that version or a newer one.
+  std::uint64_t writesThrough() const { return writesThrough_.load(); }
+  std::uint64_t eventsBehindCache() const { return eventsBehindCache_.load(); }
 
  private:
   void consume(WatcherEvent&& event);  // the watch thread
@@ -130,6 +157,8 @@ class Informer {
   std::thread resyncThread_;
 
   std::atomic<std::uint64_t> handlerExceptions_{0};
+  std::atomic<std::uint64_t> writesThrough_{0};
+  std::atomic<std::uint64_t> eventsBehindCache_{0};
 };
 
 }  // namespace virtsnap::kube

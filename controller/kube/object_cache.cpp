@@ -213,6 +213,39 @@ ObjectPtr ObjectCache::upsert(ObjectPtr object) {
   return previous;
 }
 
+ObjectCache::ConditionalUpsert ObjectCache::upsertIf(
+    ObjectPtr object, const std::function<bool(const ObjectPtr& previous)>& accept) {
+  ConditionalUpsert result;
+  if (!object) {
+    return result;
+  }
+  std::string key = objectKey(*object);
+  if (key.empty()) {
+    return result;
+  }
+  {
+    std::shared_lock lock(mutex_);
+    if (auto found = objects_.find(key); found != objects_.end()) {
+      result.previous = load(found->second);
+    }
+  }
+  // No other writer runs until this one returns (the header's contract), so what the key holds now is
+  // what `accept` judges.
+  if (!accept(result.previous)) {
+    return result;
+  }
+  Slot fresh = store(object);
+  std::unique_lock lock(mutex_);
+  auto [slot, inserted] = objects_.try_emplace(std::move(key));
+  if (!inserted) {
+    indexRemove(slot->first, result.previous ? *result.previous : *load(slot->second));
+  }
+  indexAdd(slot->first, *object);
+  slot->second = std::move(fresh);
+  result.stored = true;
+  return result;
+}
+
 ObjectPtr ObjectCache::erase(const std::string& key) {
   std::unique_lock lock(mutex_);
   auto found = objects_.find(key);
@@ -225,7 +258,7 @@ ObjectPtr ObjectCache::erase(const std::string& key) {
   return previous;
 }
 
-std::vector<CacheChange> ObjectCache::replace(std::vector<ObjectPtr> objects) {
+std::vector<CacheChange> ObjectCache::replace(std::vector<ObjectPtr> objects, const KeepCached& keepCached) {
   std::map<std::string, ObjectPtr> given;
   for (ObjectPtr& object : objects) {
     if (!object) {
@@ -249,9 +282,14 @@ std::vector<CacheChange> ObjectCache::replace(std::vector<ObjectPtr> objects) {
       changes.push_back(CacheChange{key, load(slot), nullptr});
     }
   }
-  for (const auto& [key, object] : given) {
+  for (auto& [key, object] : given) {
     auto old = objects_.find(key);
-    changes.push_back(CacheChange{key, old == objects_.end() ? nullptr : load(old->second), object});
+    ObjectPtr previous = old == objects_.end() ? nullptr : load(old->second);
+    if (previous && keepCached && keepCached(*previous, *object)) {
+      fresh.at(key) = std::move(old->second);  // `old` leaves with the retired content: it is not read again
+      object = previous;
+    }
+    changes.push_back(CacheChange{key, previous, object});
   }
   for (auto& [name, index] : indexes_) {
     index.membersByValue.clear();

@@ -87,12 +87,24 @@ class ObjectCache {
   // nothing is stored).
   // Inserts or replaces the object under its key; returns the previous one (null if none).
   ObjectPtr upsert(ObjectPtr object);
+  // upsert() only when `accept` approves of what the key holds (null: nothing): the decision and the
+  // write see the same previous object (writers take turns). The object is stored (and deflated, when
+  // packed) only if accepted.
+  struct ConditionalUpsert {
+    ObjectPtr previous;
+    bool stored = false;
+  };
+  ConditionalUpsert upsertIf(ObjectPtr object, const std::function<bool(const ObjectPtr& previous)>& accept);
   // Removes the key; returns what was there (null if nothing).
   ObjectPtr erase(const std::string& key);
   // Makes `objects` the whole content (a relist), atomically; of two objects with one key the later
   // wins. Returns the removals (keys that disappeared, current null) in key order, then every object of
   // the new content in key order with what was cached under its key before (null if nothing).
-  std::vector<CacheChange> replace(std::vector<ObjectPtr> objects);
+  // `keepCached(cached, listed)`, when given, keeps the cached object of a key instead of the listed one
+  // when it says so (the cache holds a newer version than the list: informer.h's write-through); that
+  // key's change then has the cached object as both previous and current.
+  using KeepCached = std::function<bool(const nlohmann::json& cached, const nlohmann::json& listed)>;
+  std::vector<CacheChange> replace(std::vector<ObjectPtr> objects, const KeepCached& keepCached = {});
 
  private:
   // One cached object: the tree (Objects), or its packed form (Packed).
