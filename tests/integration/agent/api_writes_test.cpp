@@ -364,6 +364,7 @@ TEST_F(AgentTreeStatusLagBound, ATreeThatNeverSettlesIsStillWrittenWhileItChange
                               std::chrono::seconds(10)))
       << ::testing::PrintToString(statusTree("trickle"));
   EXPECT_EQ(statusTree("trickle").size(), libvirtTree("vms.trickle").size());
+}
 
 // A burst with write-through (informer.h): each Snapshot's Ready status, entering the cache as the
 // server answers it, lets the next one run before its watch event. The order is still
@@ -409,7 +410,12 @@ TEST_F(AgentApiWrites, ABurstRunsInCreationOrderAndTakesEachSnapshotOnce) {
   }
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(libvirtTree("vms.burst"), expected) << "a chain in (creationTimestamp, name) order, each once";
-  EXPECT_EQ(statusTree("burst").size(), static_cast<std::size_t>(kSnapshots));
+  // The Domain's tree is written once it has settled (--tree-status-delay, 3 s by default).
+  ASSERT_TRUE(testsupport::eventually(
+      [&] { return statusTree("burst").size() == static_cast<std::size_t>(kSnapshots); },
+      std::chrono::seconds(15)))
+      << ::testing::PrintToString(statusTree("burst"));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
 
   auto added = difference(before, writes());
   EXPECT_EQ(added["create snapshots 201"], static_cast<std::uint64_t>(kSnapshots)) << describe(added);
