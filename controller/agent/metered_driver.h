@@ -53,7 +53,8 @@ class MeteredDriver final : public drivers::HypervisorDriver {
   Expected<drivers::SnapshotListing, drivers::DriverError> listSnapshots(const std::string& domain) override;
   Expected<drivers::SnapshotShape, drivers::DriverError> listSnapshotShape(
       const std::string& domain) override;
-  Expected<std::optional<std::string>, drivers::DriverError> currentSnapshot(const std::string& domain) override;
+  Expected<std::optional<std::string>, drivers::DriverError> currentSnapshot(
+      const std::string& domain) override;
   Expected<std::vector<drivers::SnapshotDefinition>, drivers::DriverError> describeSnapshots(
       const std::string& domain, const std::vector<std::string>& names) override;
   Expected<drivers::SnapshotDefinition, drivers::DriverError> createSnapshot(
