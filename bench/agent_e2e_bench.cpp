@@ -232,17 +232,8 @@ struct AgentOptions {
 // our child, or a wrapper's.
 pid_t descendantPid(const std::string& binary) {
   const auto parentOf = [](pid_t pid) -> pid_t {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) {
-      return -1;
-    }
-    std::istringstream fields(text.substr(close + 2));
-    std::string state;
-    long parent = -1;
-    fields >> state >> parent;
-    return static_cast<pid_t>(parent);
+    const std::vector<std::string> field = virtsnap::bench::statFieldsAfterCommand(pid);
+    return field.size() < 2 ? -1 : static_cast<pid_t>(std::stol(field[1]));  // ppid: field 4 of stat
   };
   const std::string file = std::filesystem::path(binary).filename().string();
   std::error_code failed;

@@ -43,18 +43,23 @@ inline double secondsSince(Clock::time_point start) {
 
 // ---- /proc readings -------------------------------------------------------------------------------
 
-// utime + stime of `pid`, in seconds.
-inline double cpuSeconds(pid_t pid) {
+// The fields of /proc/<pid>/stat after the command name (which may hold spaces): state first (field 3
+// of stat, 1-based). Empty when the process is gone.
+inline std::vector<std::string> statFieldsAfterCommand(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto close = text.rfind(')');
-  if (close == std::string::npos) {
-    return -1;
+  if (close == std::string::npos || close + 2 > text.size()) {
+    return {};
   }
   std::istringstream fields(text.substr(close + 2));
-  std::vector<std::string> field{std::istream_iterator<std::string>(fields),
-                                 std::istream_iterator<std::string>()};
-  // After the command: state is field 3 of stat, utime 14 and stime 15 (1-based), so indexes 11, 12 here.
+  return {std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};
+}
+
+// utime + stime of `pid`, in seconds.
+inline double cpuSeconds(pid_t pid) {
+  const std::vector<std::string> field = statFieldsAfterCommand(pid);
+  // utime is field 14 and stime 15 of stat (1-based), so indexes 11, 12 here.
   if (field.size() < 13) {
     return -1;
   }
