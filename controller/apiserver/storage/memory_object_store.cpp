@@ -40,6 +40,12 @@ Expected<std::unique_ptr<MemoryObjectStore>, std::string> MemoryObjectStore::ope
   return store;
 }
 
+MemoryObjectStore::~MemoryObjectStore() {
+  if (compactor_.joinable()) {
+    compactor_.join();  // it uses log_ and mutex_
+  }
+}
+
 std::string MemoryObjectStore::timestamp() const {
   return meta::formatTime(now_());
 }

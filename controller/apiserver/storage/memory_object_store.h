@@ -6,11 +6,14 @@
 // The members are defined by job: here (open, lookups), memory_object_store_log.cpp (replay, commit,
 // compaction), _create, _update, _patch (patches and apply), _remove, _namespaces and _reads.
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "controller/apiserver/storage/object_store.h"
@@ -23,6 +26,8 @@ namespace virtsnap::apiserver {
 struct StoreOptions {
   WatchHubOptions watch;
   std::uint64_t compactAfterBytes = 16u << 20;  // snapshot + empty log once the log is this big
+  // For tests: runs on the compaction thread before it writes the snapshot.
+  std::function<void()> beforeSnapshotWrite;
 };
 
 class MemoryObjectStore : public ObjectStore {
@@ -30,6 +35,7 @@ class MemoryObjectStore : public ObjectStore {
   static Expected<std::unique_ptr<MemoryObjectStore>, std::string> open(std::filesystem::path dataDir,
                                                                         const ResourceRegistry& registry,
                                                                         Now now, StoreOptions options);
+  ~MemoryObjectStore() override;
 
   ApiResult<nlohmann::json> create(const ServedResource& type, const std::string& ns, nlohmann::json object,
                                    const WriteOptions& options, std::vector<std::string>* warnings) override;
@@ -52,6 +58,8 @@ class MemoryObjectStore : public ObjectStore {
   // For tests and metrics.
   std::size_t watchCount() const { return hub_->watchCount(); }
   std::uint64_t logBytes() const;
+  // Returns once no compaction is writing its snapshot.
+  void waitForCompaction();
 
  private:
   using Key = std::pair<std::string, std::string>;  // namespace, name
@@ -90,7 +98,10 @@ class MemoryObjectStore : public ObjectStore {
                                          bool recordManager);
   std::optional<ApiError> commit(const ServedResource& type, meta::WatchEventType eventType,
                                  nlohmann::json& object, const nlohmann::json* previous);
+  // Compaction: under mutex_, the log is moved aside and the objects copied; a thread of its own
+  // writes them as the snapshot, so that writers wait only for the copy, not the write and fsync.
   void compactIfDue();
+  void writeSnapshot(nlohmann::json snapshot);
   const nlohmann::json* find(const ServedResource& type, const std::string& ns,
                              const std::string& name) const;
   std::string timestamp() const;
@@ -100,10 +111,13 @@ class MemoryObjectStore : public ObjectStore {
   std::optional<ServedResource> namespaceType_;  // core/v1 namespaces, when the registry serves it
   std::vector<ServedResource> namespacedTypes_;
 
-  mutable std::mutex mutex_;                  // guards resources_, version_ and log_
+  mutable std::mutex mutex_;                  // guards resources_, version_, log_ and compacting_
   std::map<std::string, Objects> resources_;  // group/plural -> objects
   std::uint64_t version_ = 0;
   std::unique_ptr<WriteAheadLog> log_;
+  bool compacting_ = false;  // a snapshot is being written (by compactor_)
+  std::condition_variable compacted_;
+  std::thread compactor_;
 
   std::unique_ptr<WatchHub> hub_;  // own lock; publish() is called with mutex_ held
 };

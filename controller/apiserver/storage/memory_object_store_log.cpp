@@ -87,7 +87,12 @@ std::optional<ApiError> MemoryObjectStore::commit(const ServedResource& type, me
 }
 
 void MemoryObjectStore::compactIfDue() {
-  if (log_->logBytes() < options_.compactAfterBytes) {
+  if (compacting_ || log_->logBytes() < options_.compactAfterBytes) {
+    return;
+  }
+  // The write that triggered this is already durable in the log, so a failure here loses nothing.
+  if (auto problem = log_->beginCompaction()) {
+    logLine(LogLevel::Warning, "apiserver", "log compaction failed (will retry): " + *problem);
     return;
   }
   json objects = json::array();
@@ -96,10 +101,31 @@ void MemoryObjectStore::compactIfDue() {
       objects.push_back({{"resource", resource}, {"object", object}});
     }
   }
-  // The write that triggered this is already durable in the log, so a failure here loses nothing.
-  if (auto problem = log_->compact(json{{"rv", version_}, {"objects", std::move(objects)}})) {
+  compacting_ = true;
+  if (compactor_.joinable()) {
+    compactor_.join();  // the previous one has finished: it cleared compacting_ as its last step
+  }
+  compactor_ = std::thread(&MemoryObjectStore::writeSnapshot, this,
+                           json{{"rv", version_}, {"objects", std::move(objects)}});
+}
+
+void MemoryObjectStore::writeSnapshot(json snapshot) {
+  if (options_.beforeSnapshotWrite) {
+    options_.beforeSnapshotWrite();
+  }
+  auto problem = log_->writeSnapshot(snapshot);
+  snapshot = json();  // the copy of every object goes before writers are told
+  if (problem) {
     logLine(LogLevel::Warning, "apiserver", "log compaction failed (will retry): " + *problem);
   }
+  std::lock_guard lock(mutex_);
+  compacting_ = false;
+  compacted_.notify_all();
+}
+
+void MemoryObjectStore::waitForCompaction() {
+  std::unique_lock lock(mutex_);
+  compacted_.wait(lock, [this] { return !compacting_; });
 }
 
 }  // namespace virtsnap::apiserver

@@ -169,6 +169,12 @@ Expected<std::unique_ptr<WriteAheadLog>, std::string> WriteAheadLog::open(const 
     }
     contents->snapshot = std::move(records.front());
   }
+  if (fs::exists(log->oldLogPath())) {  // a compaction had not finished
+    if (auto problem = readRecords(log->oldLogPath(), kLogMagic, &contents->records)) {
+      return *problem;
+    }
+  }
+  const std::size_t oldRecords = contents->records.size();
   if (fs::exists(log->logPath())) {
     if (auto problem = readRecords(log->logPath(), kLogMagic, &contents->records)) {
       return *problem;
@@ -176,7 +182,7 @@ Expected<std::unique_ptr<WriteAheadLog>, std::string> WriteAheadLog::open(const 
   } else if (auto problem = replaceFile(log->logPath(), std::string(kLogMagic, 8))) {
     return *problem;
   }
-  log->logRecords_ = contents->records.size();
+  log->logRecords_ = contents->records.size() - oldRecords;
   if (auto problem = log->openLogForAppend()) {
     return *problem;
   }
@@ -217,15 +223,44 @@ std::optional<std::string> WriteAheadLog::append(const nlohmann::json& record) {
   return std::nullopt;
 }
 
-std::optional<std::string> WriteAheadLog::compact(const nlohmann::json& snapshot) {
-  if (auto problem = replaceFile(snapshotPath(), std::string(kSnapshotMagic, 8) + frame(snapshot))) {
+std::optional<std::string> WriteAheadLog::beginCompaction() {
+  if (fs::exists(oldLogPath())) {
+    return std::nullopt;  // an earlier snapshot failed: both logs stay, the next snapshot covers both
+  }
+  // The new log exists in full before it takes the name, so a crash never leaves a log without its
+  // header; between the two renames there is no wal.log, which open() creates.
+  fs::path next = dir_ / "wal.next.log";
+  if (auto problem = replaceFile(next, std::string(kLogMagic, 8))) {
     return problem;
   }
-  if (auto problem = replaceFile(logPath(), std::string(kLogMagic, 8))) {
+  if (::rename(logPath().c_str(), oldLogPath().c_str()) != 0) {
+    std::string problem = errnoText("cannot rename into", oldLogPath());
+    ::unlink(next.c_str());
+    return problem;
+  }
+  if (::rename(next.c_str(), logPath().c_str()) != 0) {
+    std::string problem = errnoText("cannot rename into", logPath());
+    // Appends still go to the old file (fd_): put it back under its name so that nothing deletes it.
+    if (::rename(oldLogPath().c_str(), logPath().c_str()) != 0) {
+      problem += " (and cannot move " + oldLogPath().string() + " back)";
+    }
     return problem;
   }
   logRecords_ = 0;
-  return openLogForAppend();
+  if (auto problem = openLogForAppend()) {
+    return problem;
+  }
+  return fsyncDir(dir_);
+}
+
+std::optional<std::string> WriteAheadLog::writeSnapshot(const nlohmann::json& snapshot) const {
+  if (auto problem = replaceFile(snapshotPath(), std::string(kSnapshotMagic, 8) + frame(snapshot))) {
+    return problem;
+  }
+  if (::unlink(oldLogPath().c_str()) != 0 && errno != ENOENT) {
+    return errnoText("cannot delete", oldLogPath());
+  }
+  return fsyncDir(dir_);
 }
 
 }  // namespace virtsnap::apiserver

@@ -4,15 +4,22 @@
 // File format (both files): an 8-byte magic, then records of [u32 little-endian payload length]
 // [u32 little-endian CRC-32 (IEEE) of the payload][payload]. The snapshot holds one record.
 // - append() writes one record and fsyncs before it returns: an acknowledged write is on disk.
-// - compact() writes the snapshot to a temporary file, fsyncs it, renames it over the old snapshot,
-//   fsyncs the directory, then starts an empty log the same way. A crash between the two steps leaves
-//   a new snapshot and the old log; the owner skips records the snapshot already contains.
+// - Compaction is two steps, so that the owner holds its lock only for the quick one.
+//   beginCompaction() moves the log aside as wal.old.log and appends go to a new, empty wal.log from
+//   then on; the owner captures its state at that instant, the last record of the old log.
+//   writeSnapshot(), with no lock and while appends go on, writes that state to a temporary file,
+//   fsyncs it, renames it over the old snapshot, fsyncs the directory and deletes the old log.
+//   open() reads the snapshot, then wal.old.log, then wal.log: a crash at any point leaves records
+//   the snapshot may already contain, and the owner skips them by resourceVersion. A failed
+//   writeSnapshot() leaves the old log in place; the next beginCompaction() then keeps both logs
+//   (nothing moves) and the next snapshot covers both.
 // - open() refuses, naming the file and the byte offset, a record whose CRC does not match and a
 //   truncated final record (a torn write). Decision: never drop a record silently, even the last one:
 //   it may have been acknowledged (the fsync can have finished before the crash while a later write
 //   tore), and a server that quietly forgets a write is worse than one that asks an operator to look.
 //   The message says how to accept the loss (truncate the file at the offset).
-// Not thread-safe: the owner serializes calls.
+// Not thread-safe: the owner serializes calls, except that one writeSnapshot() may run alongside
+// append() and the accessors (it touches only the snapshot and the old log's file).
 
 #include <cstdint>
 #include <filesystem>
@@ -45,12 +52,16 @@ class WriteAheadLog {
 
   // Appends and fsyncs one record; on failure the log is cut back to where it was. Returns an error text.
   std::optional<std::string> append(const nlohmann::json& record);
-  // Replaces the snapshot with `snapshot` and empties the log.
-  std::optional<std::string> compact(const nlohmann::json& snapshot);
+  // Starts a compaction (see above): the owner's state now is what writeSnapshot() must be given.
+  std::optional<std::string> beginCompaction();
+  // Replaces the snapshot with `snapshot` and deletes the old log. Until it returns, no other
+  // compaction may begin.
+  std::optional<std::string> writeSnapshot(const nlohmann::json& snapshot) const;
 
   std::uint64_t logBytes() const { return logBytes_; }
   std::uint64_t logRecords() const { return logRecords_; }
   std::filesystem::path logPath() const { return dir_ / "wal.log"; }
+  std::filesystem::path oldLogPath() const { return dir_ / "wal.old.log"; }
   std::filesystem::path snapshotPath() const { return dir_ / "snapshot.db"; }
 
  private:

@@ -27,6 +27,7 @@ TEST_F(StoreLoggingTest, AFailedCompactionIsAWarningOnTheProcessLogger) {
   auto created =
       store_->create(testsupport::widgetType(), "default", testsupport::widget("w"), WriteOptions{}, nullptr);
   ASSERT_TRUE(created.has_value()) << created.error().message;  // the write itself is durable in the log
+  store_->waitForCompaction();  // the snapshot is written by a thread of its own
   const auto lines = logger->linesOf("apiserver");
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines.back().level, LogLevel::Warning);
@@ -45,6 +46,7 @@ TEST_F(StoreLoggingTest, ALoggerAboveWarningSeesNothing) {
   ASSERT_TRUE(
       store_->create(testsupport::widgetType(), "default", testsupport::widget("w"), WriteOptions{}, nullptr)
           .has_value());
+  store_->waitForCompaction();
   EXPECT_TRUE(logger->lines().empty());
 }
 

@@ -1,6 +1,7 @@
 #include "controller/apiserver/storage/write_ahead_log.h"
 
 #include <fstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -64,18 +65,111 @@ TEST(WriteAheadLog, CompactionReplacesTheSnapshotAndEmptiesTheLog) {
     WriteAheadLog::Contents contents;
     auto log = openLog(dir.path(), &contents);
     EXPECT_FALSE(log->append(json{{"rv", 1}}));
-    EXPECT_FALSE(log->compact(json{{"rv", 1}, {"objects", json::array()}}));
+    EXPECT_FALSE(log->beginCompaction());
     EXPECT_EQ(log->logRecords(), 0u);
     EXPECT_EQ(log->logBytes(), 8u);
+    EXPECT_FALSE(log->writeSnapshot(json{{"rv", 1}, {"objects", json::array()}}));
     EXPECT_FALSE(log->append(json{{"rv", 2}}));
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "snapshot.db.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "wal.old.log"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "wal.next.log"));
   WriteAheadLog::Contents contents;
   openLog(dir.path(), &contents);
   ASSERT_TRUE(contents.snapshot);
   EXPECT_EQ((*contents.snapshot)["rv"], 1);
   ASSERT_EQ(contents.records.size(), 1u);
   EXPECT_EQ(contents.records[0]["rv"], 2);
+}
+
+std::vector<int> versionsOf(const WriteAheadLog::Contents& contents) {
+  std::vector<int> versions;
+  for (const json& record : contents.records) {
+    versions.push_back(record.value("rv", 0));
+  }
+  return versions;
+}
+
+TEST(WriteAheadLog, AppendsWhileTheSnapshotIsWrittenGoToTheNewLog) {
+  TempDir dir;
+  {
+    WriteAheadLog::Contents contents;
+    auto log = openLog(dir.path(), &contents);
+    EXPECT_FALSE(log->append(json{{"rv", 1}}));
+    EXPECT_FALSE(log->append(json{{"rv", 2}}));
+    EXPECT_FALSE(log->beginCompaction());
+    EXPECT_FALSE(log->append(json{{"rv", 3}}));  // the owner's lock is free while the snapshot is written
+    EXPECT_FALSE(log->writeSnapshot(json{{"rv", 2}}));
+    EXPECT_FALSE(log->append(json{{"rv", 4}}));
+    EXPECT_EQ(log->logRecords(), 2u);
+  }
+  WriteAheadLog::Contents contents;
+  openLog(dir.path(), &contents);
+  ASSERT_TRUE(contents.snapshot);
+  EXPECT_EQ((*contents.snapshot)["rv"], 2);
+  EXPECT_EQ(versionsOf(contents), (std::vector<int>{3, 4}));
+}
+
+TEST(WriteAheadLog, ACrashBeforeTheSnapshotIsWrittenReplaysBothLogsInOrder) {
+  TempDir dir;
+  {
+    WriteAheadLog::Contents contents;
+    auto log = openLog(dir.path(), &contents);
+    EXPECT_FALSE(log->append(json{{"rv", 1}}));
+    EXPECT_FALSE(log->beginCompaction());
+    EXPECT_FALSE(log->append(json{{"rv", 2}}));
+  }  // no writeSnapshot: the process died
+  ASSERT_TRUE(std::filesystem::exists(dir.path() / "wal.old.log"));
+  WriteAheadLog::Contents contents;
+  auto log = openLog(dir.path(), &contents);
+  EXPECT_FALSE(contents.snapshot);
+  EXPECT_EQ(versionsOf(contents), (std::vector<int>{1, 2}));
+  EXPECT_EQ(log->logRecords(), 1u);  // the old log is not the one appended to
+}
+
+TEST(WriteAheadLog, ACrashBetweenTheRenamesLeavesNoLogWhichOpenCreates) {
+  TempDir dir;
+  {
+    WriteAheadLog::Contents contents;
+    auto log = openLog(dir.path(), &contents);
+    EXPECT_FALSE(log->append(json{{"rv", 1}}));
+    EXPECT_FALSE(log->beginCompaction());
+  }
+  std::filesystem::remove(dir.path() / "wal.log");  // the state between moving the log aside and the next in
+  WriteAheadLog::Contents contents;
+  auto log = openLog(dir.path(), &contents);
+  EXPECT_EQ(versionsOf(contents), (std::vector<int>{1}));
+  EXPECT_FALSE(log->append(json{{"rv", 2}}));
+  log.reset();
+  WriteAheadLog::Contents again;
+  openLog(dir.path(), &again);
+  EXPECT_EQ(versionsOf(again), (std::vector<int>{1, 2}));
+}
+
+TEST(WriteAheadLog, AFailedSnapshotKeepsBothLogsAndTheNextSnapshotCoversThem) {
+  TempDir dir;
+  {
+    WriteAheadLog::Contents contents;
+    auto log = openLog(dir.path(), &contents);
+    EXPECT_FALSE(log->append(json{{"rv", 1}}));
+    EXPECT_FALSE(log->beginCompaction());
+    std::filesystem::create_directories(dir.path() / "snapshot.db.tmp");  // makes the write fail
+    auto failed = log->writeSnapshot(json{{"rv", 1}});
+    ASSERT_TRUE(failed);
+    EXPECT_NE(failed->find("snapshot.db.tmp"), std::string::npos) << *failed;
+    EXPECT_FALSE(log->append(json{{"rv", 2}}));
+    EXPECT_FALSE(log->beginCompaction());  // the old log is still there: nothing moves
+    EXPECT_EQ(log->logRecords(), 1u);
+    EXPECT_FALSE(log->append(json{{"rv", 3}}));
+    std::filesystem::remove(dir.path() / "snapshot.db.tmp");
+    EXPECT_FALSE(log->writeSnapshot(json{{"rv", 2}}));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "wal.old.log"));
+  WriteAheadLog::Contents contents;
+  openLog(dir.path(), &contents);
+  ASSERT_TRUE(contents.snapshot);
+  EXPECT_EQ((*contents.snapshot)["rv"], 2);
+  EXPECT_EQ(versionsOf(contents), (std::vector<int>{2, 3}));  // the owner skips 2, which the snapshot holds
 }
 
 class DamagedLog : public ::testing::Test {
