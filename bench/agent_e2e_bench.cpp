@@ -228,36 +228,6 @@ struct AgentOptions {
   std::string onConverged;           // a shell command, {pid} replaced
 };
 
-// The pid of a process running `binary` that descends from this one (-1 when none): the agent is
-// our child, or a wrapper's.
-pid_t descendantPid(const std::string& binary) {
-  const auto parentOf = [](pid_t pid) -> pid_t {
-    const std::vector<std::string> field = virtsnap::bench::statFieldsAfterCommand(pid);
-    return field.size() < 2 ? -1 : static_cast<pid_t>(std::stol(field[1]));  // ppid: field 4 of stat
-  };
-  const std::string file = std::filesystem::path(binary).filename().string();
-  std::error_code failed;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", failed)) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    std::ifstream cmdline(entry.path() / "cmdline");
-    std::string command;
-    std::getline(cmdline, command, '\0');
-    if (std::filesystem::path(command).filename() != file) {
-      continue;
-    }
-    const auto pid = static_cast<pid_t>(std::stol(name));
-    for (pid_t up = parentOf(pid); up > 1; up = parentOf(up)) {
-      if (up == ::getpid()) {
-        return pid;
-      }
-    }
-  }
-  return -1;
-}
-
 // ---- the agent's world ----------------------------------------------------------------------------
 
 struct Counts {
@@ -338,8 +308,9 @@ class World {
       throw std::runtime_error("cannot start the agent");
     }
     // Until the forked child has exec'd, its command is ours.
-    virtsnap::testsupport::eventually([&] { return (pid_ = descendantPid(VIRTSNAP_CONTROLLER_BINARY)) > 0; },
-                                      wrapped ? 60s : 10s, 1ms);
+    virtsnap::testsupport::eventually(
+        [&] { return (pid_ = virtsnap::bench::descendantPid(VIRTSNAP_CONTROLLER_BINARY)) > 0; },
+        wrapped ? 60s : 10s, 1ms);
     if (pid_ <= 0) {
       throw std::runtime_error("cannot find the agent's pid");
     }

@@ -81,9 +81,14 @@ inline long statusKb(pid_t pid, const std::string& key) {
 
 using testsupport::freeLoopbackPort;
 
-// Our child process whose command is `binary` (read from /proc: a shell's pgrep would find its own
-// shell too; and until a forked child has exec'd, its command is ours); -1 when none.
-inline pid_t childPid(const std::string& binary) {
+// A process whose command is `binary` and which descends from this one, at most `maxDepth` generations
+// down (1: our child; more: a wrapper's child too); -1 when none. Read from /proc: a shell's pgrep
+// would find its own shell too; and until a forked child has exec'd, its command is ours.
+inline pid_t descendantPid(const std::string& binary, int maxDepth = 8) {
+  const auto parentOf = [](pid_t pid) -> pid_t {
+    const std::vector<std::string> field = statFieldsAfterCommand(pid);
+    return field.size() < 2 ? -1 : static_cast<pid_t>(std::stol(field[1]));  // ppid: field 4 of stat
+  };
   const std::string file = std::filesystem::path(binary).filename().string();
   std::error_code failed;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", failed)) {
@@ -91,25 +96,18 @@ inline pid_t childPid(const std::string& binary) {
     if (name.find_first_not_of("0123456789") != std::string::npos) {
       continue;
     }
-    try {
-      std::ifstream in(entry.path() / "stat");
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const auto close = text.rfind(')');
-      if (close == std::string::npos) {
-        continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string command;
+    std::getline(cmdline, command, '\0');
+    if (std::filesystem::path(command).filename() != file) {
+      continue;
+    }
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    pid_t up = parentOf(pid);
+    for (int depth = 1; depth <= maxDepth && up > 1; ++depth, up = parentOf(up)) {
+      if (up == ::getpid()) {
+        return pid;
       }
-      std::istringstream fields(text.substr(close + 2));
-      std::string state;
-      long parent = 0;
-      fields >> state >> parent;
-      std::ifstream cmdline(entry.path() / "cmdline");
-      std::string command;
-      std::getline(cmdline, command, '\0');
-      if (parent == ::getpid() && std::filesystem::path(command).filename() == file) {
-        return static_cast<pid_t>(std::stol(name));
-      }
-    } catch (const std::exception&) {
-      // a process that exited while it was read
     }
   }
   return -1;

@@ -282,7 +282,7 @@ class AgentRunner final : public Runner {
     if (!virtsnap::testsupport::eventually([&] { return fs::exists(kubeconfig); }, 60s, 20ms)) {
       throw std::runtime_error("the agent wrote no kubeconfig:\n" + agent_->output());
     }
-    pid_ = virtsnap::bench::childPid(VIRTSNAP_CONTROLLER_BINARY);
+    pid_ = virtsnap::bench::descendantPid(VIRTSNAP_CONTROLLER_BINARY, 1);
     auto config = virtsnap::kube::loadKubeconfig({kubeconfig.string()});
     if (!config) {
       throw std::runtime_error("kubeconfig: " + config.error());

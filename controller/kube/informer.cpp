@@ -109,14 +109,25 @@ void Informer::refilter() {
     if (options_.transform(nlohmann::json(*object))) {
       continue;  // still admitted; the cached object stays as it is
     }
-    ObjectPtr previous = cache_.erase(objectKey(*object));
-    if (previous) {
-      notify([&](const EventHandler& handler) {
-        if (handler.onDelete) {
-          handler.onDelete(previous, /*finalStateUnknown=*/false);
-        }
-      });
-    }
+    forget(objectKey(*object));
+  }
+}
+
+std::optional<nlohmann::json> Informer::admitted(nlohmann::json&& object) const {
+  if (options_.transform) {
+    return options_.transform(std::move(object));
+  }
+  return std::move(object);
+}
+
+void Informer::forget(const std::string& key) {
+  ObjectPtr previous = cache_.erase(key);
+  if (previous) {
+    notify([&](const EventHandler& handler) {
+      if (handler.onDelete) {
+        handler.onDelete(previous, /*finalStateUnknown=*/false);
+      }
+    });
   }
 }
 
@@ -126,12 +137,7 @@ bool Informer::writeThrough(nlohmann::json object) {
     return false;
   }
   std::lock_guard dispatch(dispatchMutex_);
-  std::optional<nlohmann::json> kept;
-  if (options_.transform) {
-    kept = options_.transform(std::move(object));
-  } else {
-    kept = std::move(object);
-  }
+  std::optional<nlohmann::json> kept = admitted(std::move(object));
   if (!kept) {
     return false;  // no longer admitted: the watch event removes it
   }
@@ -175,13 +181,8 @@ void Informer::consume(WatcherEvent&& event) {
       pending_.clear();  // an earlier list that never finished is abandoned
       break;
     case WatcherEventType::InitApply:
-      if (options_.transform) {
-        std::optional<nlohmann::json> kept = options_.transform(std::move(event.object));
-        if (kept) {
-          pending_.push_back(std::make_shared<const nlohmann::json>(std::move(*kept)));
-        }
-      } else {
-        pending_.push_back(std::make_shared<const nlohmann::json>(std::move(event.object)));
+      if (std::optional<nlohmann::json> kept = admitted(std::move(event.object))) {
+        pending_.push_back(std::make_shared<const nlohmann::json>(std::move(*kept)));
       }
       break;
     case WatcherEventType::InitDone:
@@ -240,22 +241,9 @@ void Informer::applyChange(nlohmann::json&& object) {
   if (key.empty()) {
     return;  // nothing to key it by; the watcher only passes API objects, which all have names
   }
-  std::optional<nlohmann::json> kept;
-  if (options_.transform) {
-    kept = options_.transform(std::move(object));
-  } else {
-    kept = std::move(object);
-  }
+  std::optional<nlohmann::json> kept = admitted(std::move(object));
   if (!kept) {
-    // Not ours (any more): if it was cached, the handlers must forget it.
-    ObjectPtr previous = cache_.erase(key);
-    if (previous) {
-      notify([&](const EventHandler& handler) {
-        if (handler.onDelete) {
-          handler.onDelete(previous, /*finalStateUnknown=*/false);
-        }
-      });
-    }
+    forget(key);  // not ours (any more): if it was cached, the handlers must forget it
     return;
   }
   auto current = std::make_shared<const nlohmann::json>(std::move(*kept));
@@ -288,12 +276,8 @@ void Informer::deleteObject(nlohmann::json&& object) {
   }
   // Handlers get the final state, shaped as the transform shapes every object they see.
   ObjectPtr last = previous;
-  if (options_.transform) {
-    if (std::optional<nlohmann::json> kept = options_.transform(std::move(object))) {
-      last = std::make_shared<const nlohmann::json>(std::move(*kept));
-    }
-  } else {
-    last = std::make_shared<const nlohmann::json>(std::move(object));
+  if (std::optional<nlohmann::json> kept = admitted(std::move(object))) {
+    last = std::make_shared<const nlohmann::json>(std::move(*kept));
   }
   notify([&](const EventHandler& handler) {
     if (handler.onDelete) {

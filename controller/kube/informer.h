@@ -134,6 +134,10 @@ class Informer {
   void finishRelist();                 // needs dispatchMutex_
   void applyChange(nlohmann::json&& object);
   void deleteObject(nlohmann::json&& object);
+  // The object as the cache keeps it (the transform applied), or nothing when it is not admitted.
+  std::optional<nlohmann::json> admitted(nlohmann::json&& object) const;
+  // Drops `key` from the cache, telling the handlers when it was there.
+  void forget(const std::string& key);
   void resyncLoop();
   // Calls `call` on each handler, counting exceptions. Needs dispatchMutex_.
   void notify(const std::function<void(const EventHandler&)>& call);
