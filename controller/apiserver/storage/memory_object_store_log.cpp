@@ -101,19 +101,28 @@ void MemoryObjectStore::compactIfDue() {
       objects.push_back({{"resource", resource}, {"object", object}});
     }
   }
-  compacting_ = true;
   if (compactor_.joinable()) {
     compactor_.join();  // the previous one has finished: it cleared compacting_ as its last step
   }
-  compactor_ = std::thread(&MemoryObjectStore::writeSnapshot, this,
-                           json{{"rv", version_}, {"objects", std::move(objects)}});
+  try {
+    compactor_ = std::thread(&MemoryObjectStore::writeSnapshot, this,
+                             json{{"rv", version_}, {"objects", std::move(objects)}});
+    compacting_ = true;
+  } catch (const std::exception& e) {  // no thread: the next compaction covers both logs
+    logLine(LogLevel::Warning, "apiserver", std::string("log compaction failed (will retry): ") + e.what());
+  }
 }
 
 void MemoryObjectStore::writeSnapshot(json snapshot) {
   if (options_.beforeSnapshotWrite) {
     options_.beforeSnapshotWrite();
   }
-  auto problem = log_->writeSnapshot(snapshot);
+  std::optional<std::string> problem;
+  try {
+    problem = log_->writeSnapshot(snapshot);
+  } catch (const std::exception& e) {  // bad_alloc serializing it: this compaction fails, not the server
+    problem = e.what();
+  }
   snapshot = json();  // the copy of every object goes before writers are told
   if (problem) {
     logLine(LogLevel::Warning, "apiserver", "log compaction failed (will retry): " + *problem);

@@ -169,7 +169,9 @@ Expected<std::unique_ptr<WriteAheadLog>, std::string> WriteAheadLog::open(const 
     }
     contents->snapshot = std::move(records.front());
   }
-  if (fs::exists(log->oldLogPath())) {  // a compaction had not finished
+  std::error_code sameFile;
+  // A compaction had not finished (both names on one file: it stopped before moving the log).
+  if (fs::exists(log->oldLogPath()) && !fs::equivalent(log->oldLogPath(), log->logPath(), sameFile)) {
     if (auto problem = readRecords(log->oldLogPath(), kLogMagic, &contents->records)) {
       return *problem;
     }
@@ -228,22 +230,21 @@ std::optional<std::string> WriteAheadLog::beginCompaction() {
     return std::nullopt;  // an earlier snapshot failed: both logs stay, the next snapshot covers both
   }
   // The new log exists in full before it takes the name, so a crash never leaves a log without its
-  // header; between the two renames there is no wal.log, which open() creates.
+  // header. The current log gets its second name first (a hard link) and loses wal.log only in the
+  // atomic rename: whatever fails, wal.log names the file appends go to until they move, so nothing
+  // deletes it. A crash between the two leaves both names on one file, which open() reads once.
   fs::path next = dir_ / "wal.next.log";
   if (auto problem = replaceFile(next, std::string(kLogMagic, 8))) {
     return problem;
   }
-  if (::rename(logPath().c_str(), oldLogPath().c_str()) != 0) {
-    std::string problem = errnoText("cannot rename into", oldLogPath());
+  if (::link(logPath().c_str(), oldLogPath().c_str()) != 0) {
+    std::string problem = errnoText("cannot link the log as", oldLogPath());
     ::unlink(next.c_str());
     return problem;
   }
   if (::rename(next.c_str(), logPath().c_str()) != 0) {
     std::string problem = errnoText("cannot rename into", logPath());
-    // Appends still go to the old file (fd_): put it back under its name so that nothing deletes it.
-    if (::rename(oldLogPath().c_str(), logPath().c_str()) != 0) {
-      problem += " (and cannot move " + oldLogPath().string() + " back)";
-    }
+    ::unlink(oldLogPath().c_str());  // if that fails too, deleting that name later still leaves wal.log
     return problem;
   }
   logRecords_ = 0;

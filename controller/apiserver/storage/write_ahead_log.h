@@ -5,11 +5,13 @@
 // [u32 little-endian CRC-32 (IEEE) of the payload][payload]. The snapshot holds one record.
 // - append() writes one record and fsyncs before it returns: an acknowledged write is on disk.
 // - Compaction is two steps, so that the owner holds its lock only for the quick one.
-//   beginCompaction() moves the log aside as wal.old.log and appends go to a new, empty wal.log from
-//   then on; the owner captures its state at that instant, the last record of the old log.
+//   beginCompaction() moves the log aside as wal.old.log (a hard link, then the new, empty log renamed
+//   over wal.log) and appends go to the new log from then on; the owner captures its state at that
+//   instant, the last record of the old log.
 //   writeSnapshot(), with no lock and while appends go on, writes that state to a temporary file,
 //   fsyncs it, renames it over the old snapshot, fsyncs the directory and deletes the old log.
-//   open() reads the snapshot, then wal.old.log, then wal.log: a crash at any point leaves records
+//   open() reads the snapshot, then wal.old.log (unless it is wal.log under a second name, when a
+//   crash came between link and rename), then wal.log: a crash at any point leaves records
 //   the snapshot may already contain, and the owner skips them by resourceVersion. A failed
 //   writeSnapshot() leaves the old log in place; the next beginCompaction() then keeps both logs
 //   (nothing moves) and the next snapshot covers both.
