@@ -475,6 +475,7 @@ struct SnapshotsResult {
   double floorApiWall = 0;
   double floorApiCpu = 0;
   double reconcileSeconds = 0;  // the snapshot controller's reconcile time, summed
+  double domainReconciles = 0;  // the Domain controller's reconciles
   double rateLimitedWait = -1;  // not exposed
 };
 
@@ -552,6 +553,8 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
   const double cpuBefore = cpuSeconds(world.pid());
   const double reconcileBefore =
       world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"");
+  const double domainReconcilesBefore =
+      world.metric("controller_runtime_reconcile_time_seconds_count", "controller=\"domain\"");
   virtsnap::bench::SnapshotWatcher watcher(world.server().client(), kNamespace);
 
   const auto start = Clock::now();
@@ -595,6 +598,9 @@ SnapshotsResult runBurst(int domains, int snapshotsPerDomain, bool durable,
   result.reconcileSeconds =
       world.metric("controller_runtime_reconcile_time_seconds_sum", "controller=\"snapshot\"") -
       reconcileBefore;
+  result.domainReconciles =
+      world.metric("controller_runtime_reconcile_time_seconds_count", "controller=\"domain\"") -
+      domainReconcilesBefore;
   runProbe(agentOptions, world.pid(), result.label + ", converged");
 
   measureFloors(world, domains, result);
@@ -630,6 +636,7 @@ void printSnapshots(const std::string& title, const std::vector<SnapshotsResult>
   row("agent CPU s", [](const auto& r) { return fixed(r.cpu); });
   row("agent CPU ms/snapshot", [](const auto& r) { return fixed(1000 * r.cpu / r.n); });
   row("snapshot reconcile s (summed)", [](const auto& r) { return fixed(r.reconcileSeconds); });
+  row("Domain reconciles/snapshot", [](const auto& r) { return fixed(r.domainReconciles / r.n); });
   row("agent requests/snapshot",
       [](const auto& r) { return fixed(static_cast<double>(r.counts.requests) / r.n); });
   row("agent writes/snapshot", [](const auto& r) {
@@ -762,6 +769,7 @@ int main(int argc, char** argv) {
       agentOptions.kill = true;
     } else if (args[i] == "--on-converged" && i + 1 < args.size()) {
       agentOptions.onConverged = args[++i];
+
     } else if (args[i] == "--domains" && i + 1 < args.size()) {
       const std::string shape = args[++i];  // DOMAINSxSNAPSHOTS
       const auto x = shape.find('x');

@@ -39,7 +39,25 @@ std::string refusalReason(const drivers::DriverError& error) {
   }
 }
 
+// What is wrong with the spec, before anything reaches libvirt.
+std::vector<meta::DecodeError> specProblems(const Snapshot& snapshot) {
+  auto problems = crds::validateSnapshotSpec(snapshot.spec);
+  // The description becomes the libvirt snapshot's <description>: line breaks and tabs are text, other
+  // control characters XML cannot carry.
+  if (auto problem = textProblem("spec.description", snapshot.spec.description.value_or(""), true)) {
+    problems.push_back({"", *problem});
+  }
+  return problems;
+}
+
 }  // namespace
+
+bool SnapshotReconciler::itsTurn(const Snapshot& snapshot) const {
+  const std::string domainKey =
+      kube::objectKey(snapshot.metadata.namespaceName.value_or(""), snapshot.spec.domainName);
+  auto next = nextOperation(*context_.snapshots, *context_.reverts, domainKey);
+  return next && next->kind == PendingOperation::Kind::Snapshot && next->name == snapshot.metadata.name;
+}
 
 void SnapshotReconciler::event(const Snapshot& snapshot, kube::EventType type, const std::string& reason,
                                const std::string& message) {
@@ -115,6 +133,12 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
     snapshot = std::move(updated).value();
   }
 
+  // A valid Snapshot that waits for its turn leaves the domain's view alone: the operation before it
+  // enqueues it when it finishes. (In a burst every waiting Snapshot waited there for the running
+  // create, holding a worker.) Libvirt may hold its name already: it is adopted in its turn.
+  if (reconcilers::snapshotPending(*cached) && !itsTurn(snapshot) && specProblems(snapshot).empty()) {
+    return ReconcileResult::done();
+  }
   const std::string name = snapshot.metadata.name.value_or("");
   auto access = context_.views->access(domainName);
   if (!access.view().loaded) {
@@ -169,12 +193,7 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
   const std::string ns = snapshot.metadata.namespaceName.value_or("");
   const std::string name = snapshot.metadata.name.value_or("");
   SnapshotStatus status = snapshot.status.value_or(SnapshotStatus{});
-  auto problems = crds::validateSnapshotSpec(snapshot.spec);
-  // The description becomes the libvirt snapshot's <description>: line breaks and tabs are text, other
-  // control characters XML cannot carry.
-  if (auto problem = textProblem("spec.description", snapshot.spec.description.value_or(""), true)) {
-    problems.push_back({"", *problem});
-  }
+  const auto problems = specProblems(snapshot);
   if (!problems.empty()) {
     status.phase = SnapshotPhase::Failed;
     event(snapshot, kube::EventType::Warning, "InvalidSpec", describeProblems(problems));
@@ -183,9 +202,7 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
                                    "the spec is invalid: " + describeProblems(problems)},
                   ReconcileResult::done());
   }
-  const std::string domainKey = kube::objectKey(ns, snapshot.spec.domainName);
-  auto next = nextOperation(*context_.snapshots, *context_.reverts, domainKey);
-  if (!next || next->kind != PendingOperation::Kind::Snapshot || next->name != name) {
+  if (!itsTurn(snapshot)) {
     // Not its turn: the operation before it enqueues it when it finishes. (No "Pending" write: the
     // absent phase says it, and it keeps a create within four API writes.)
     return ReconcileResult::done();
@@ -221,8 +238,9 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
     return ReconcileResult::error("listing the snapshots of " + domainName + ": " +
                                   refreshed.error().message);
   }
+  // Not the Domain: the Ready status written below enqueues it (the agent's Snapshot handler), once.
+  // Enqueued here too, it reconciled twice per create, its libvirt calls meeting the next create.
   enqueueChanged(ns, refreshed->changed, name);
-  context_.queues->enqueueDomain(ns, snapshot.spec.domainName);
   event(snapshot, kube::EventType::Normal, "Created",
         "took snapshot " + name + " of " + domainName +
             (created->parent ? " (parent " + *created->parent + ")" : " (a root)"));
@@ -314,7 +332,7 @@ ReconcileResult SnapshotReconciler::finalize(const Snapshot& snapshot, const std
       enqueueChanged(ns, refreshed->changed, name);
     }
   }
-  context_.queues->enqueueDomain(ns, snapshot.spec.domainName);
+  // The Domain is enqueued when the object goes (the agent's Snapshot handler), not here as well.
   auto released = setFinalizer(client_, writes_, snapshot, crds::kSnapshotFinalizer, false);
   if (!released) {
     return ReconcileResult::error("removing the finalizer: " + released.error().message);

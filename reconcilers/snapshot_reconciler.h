@@ -31,6 +31,8 @@ class SnapshotReconciler final : public kube::Reconciler {
   kube::ReconcileResult finish(const crds::Snapshot& snapshot, crds::SnapshotStatus status,
                                const ReconcileOutcome& outcome, kube::ReconcileResult result);
   void enqueueChanged(const std::string& ns, const std::set<std::string>& changed, const std::string& self);
+  // Whether `snapshot` is its domain's next operation (creation order, reverts included).
+  bool itsTurn(const crds::Snapshot& snapshot) const;
   void event(const crds::Snapshot& snapshot, kube::EventType type, const std::string& reason,
              const std::string& message);
 

@@ -87,6 +87,27 @@ kube::InformerOptions informerOptions(const meta::ResourceType& type, std::strin
   return options;
 }
 
+// Whether the cached Domain of `snapshot` lists its name among the domain's unmanaged snapshots.
+bool listedAsUnmanaged(const kube::ObjectCache& domains, const nlohmann::json& snapshot) {
+  const kube::ObjectPtr domain = domains.get(reconcilers::domainKeyOf(snapshot));
+  if (!domain) {
+    return false;
+  }
+  const auto status = domain->find("status");
+  if (status == domain->end() || !status->is_object()) {
+    return false;
+  }
+  const auto unmanaged = status->find("unmanagedSnapshots");
+  if (unmanaged == status->end() || !unmanaged->is_array()) {
+    return false;
+  }
+  const auto metadata = snapshot.find("metadata");
+  if (metadata == snapshot.end() || !metadata->is_object() || !metadata->contains("name")) {
+    return false;
+  }
+  return std::find(unmanaged->begin(), unmanaged->end(), (*metadata)["name"]) != unmanaged->end();
+}
+
 }  // namespace
 
 void stripUnread(nlohmann::json& object) {
@@ -263,17 +284,22 @@ void AgentManager::wireHandlers() {
       domainController_->enqueue(key);
     }
   };
+  // The Domain is reconciled for a Snapshot's sake only when it has something to do: its reconcile
+  // holds the domain's view while it checks the domain on libvirt, and the Snapshot's create waits.
   kube::EventHandler snapshotEvents;
   snapshotEvents.onAdd = [this, domainOf](const kube::ObjectPtr& object) {
     snapshotController_->enqueue(kube::objectKey(*object));
-    domainOf(*object);  // the Domain's list of unmanaged snapshots may shrink
+    if (listedAsUnmanaged(domains_->cache(), *object)) {
+      domainOf(*object);  // the Domain's list of unmanaged snapshots shrinks
+    }
   };
   snapshotEvents.onUpdate = [this, domainOf](const kube::ObjectPtr& previous,
                                              const kube::ObjectPtr& current) {
     snapshotController_->enqueue(kube::objectKey(*current));
     if (reconcilers::snapshotPending(*previous) && !reconcilers::snapshotPending(*current)) {
-      enqueueNextOperation(*current);
-      domainOf(*current);  // when it was the last one, the Domain writes the tree it deferred
+      if (!enqueueNextOperation(*current)) {
+        domainOf(*current);  // the last one: the Domain writes the tree it deferred
+      }
     }
   };
   snapshotEvents.onDelete = [this, domainOf](const kube::ObjectPtr& last, bool) {
@@ -297,11 +323,11 @@ void AgentManager::wireHandlers() {
   reverts_->addHandler(std::move(revertEvents));
 }
 
-void AgentManager::enqueueNextOperation(const nlohmann::json& object) {
+bool AgentManager::enqueueNextOperation(const nlohmann::json& object) {
   const std::string domainKey = reconcilers::domainKeyOf(object);
   auto next = reconcilers::nextOperation(snapshots_->cache(), reverts_->cache(), domainKey);
   if (!next) {
-    return;
+    return false;
   }
   const std::string ns = kube::Request::fromKey(domainKey).value_or(kube::Request{}).ns;
   if (next->kind == reconcilers::PendingOperation::Kind::Snapshot) {
@@ -309,6 +335,7 @@ void AgentManager::enqueueNextOperation(const nlohmann::json& object) {
   } else {
     enqueueRevert(ns, next->name);
   }
+  return true;
 }
 
 std::vector<std::shared_ptr<prometheus::Collectable>> AgentManager::scrapedMetrics() const {

@@ -111,7 +111,8 @@ class AgentManager final : public reconcilers::AgentQueues {
   void run();
   void wireHandlers();
   // On a Snapshot or SnapshotRevert change: the domain's next operation, when one just finished.
-  void enqueueNextOperation(const nlohmann::json& object);
+  // Enqueues the next create or revert of `object`'s domain; false when none waits.
+  bool enqueueNextOperation(const nlohmann::json& object);
 
   const AgentManagerOptions options_;
   const kube::ApiClientPtr client_;

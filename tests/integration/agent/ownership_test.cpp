@@ -117,6 +117,47 @@ TEST_F(AgentOwnership, SnapshotsMadeOutsideAreReportedThenAdopted) {
   EXPECT_EQ(listing->snapshots.size(), 1U);
 }
 
+// A Snapshot applied under the name of a snapshot made outside virtsnap takes it over (no second
+// libvirt snapshot), and the Domain stops listing it as unmanaged: the Snapshot's arrival is what
+// enqueues the Domain then (the agent enqueues it on a Snapshot's arrival only in that case).
+TEST_F(AgentOwnership, ASnapshotAppliedForAnUnmanagedOneTakesItOverAndTheListShrinks) {
+  TypedClient<crds::Domain> domains(server_->client());
+  ASSERT_TRUE(domains.create(testDomain("api")).has_value());
+  undefineAtEnd_.push_back("vms.api");
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("api");
+    return got && got->status && got->status->hypervisor;
+  }));
+  for (const char* name : {"by-virsh", "also-by-virsh"}) {
+    drivers::SnapshotRequest request;
+    request.name = name;
+    ASSERT_TRUE(observer_->createSnapshot("vms.api", request).has_value());
+  }
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("api");
+    return got && got->status &&
+           got->status->unmanagedSnapshots == std::vector<std::string>{"also-by-virsh", "by-virsh"};
+  })) << "the poll did not report the snapshots made outside virtsnap";
+
+  TypedClient<crds::Snapshot> snapshots(server_->client());
+  crds::Snapshot snapshot;
+  snapshot.metadata.name = "by-virsh";
+  snapshot.metadata.namespaceName = "vms";
+  snapshot.spec.domainName = "api";
+  ASSERT_TRUE(snapshots.create(snapshot).has_value());
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto taken = snapshots.get("vms", "by-virsh");
+    return taken && taken->status && taken->status->phase == crds::SnapshotPhase::Ready;
+  }));
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("api");
+    return got && got->status && got->status->unmanagedSnapshots == std::vector<std::string>{"also-by-virsh"};
+  })) << "the Domain still lists the snapshot a Snapshot now manages";
+  auto listing = observer_->listSnapshots("vms.api");
+  ASSERT_TRUE(listing.has_value());
+  EXPECT_EQ(listing->snapshots.size(), 2U);  // taken over, not taken again
+}
+
 TEST_F(AgentOwnership, ASnapshotDeletedBehindTheAgentsBackIsLostAndNotTakenAgain) {
   TypedClient<crds::Domain> domains(server_->client());
   ASSERT_TRUE(domains.create(testDomain("db")).has_value());
