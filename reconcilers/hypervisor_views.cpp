@@ -1,9 +1,21 @@
 #include "reconcilers/hypervisor_views.h"
 
+#include <functional>
 #include <string_view>
 #include <utility>
 
 namespace virtsnap::reconcilers {
+
+std::uint64_t definitionDigest(std::string_view xml) {
+  return std::hash<std::string_view>{}(xml);
+}
+
+ViewedDefinition viewed(drivers::SnapshotDefinition definition) {
+  const std::uint64_t digest = definitionDigest(definition.xml);
+  definition.xml.clear();
+  definition.xml.shrink_to_fit();
+  return ViewedDefinition{std::move(definition), digest};
+}
 
 HypervisorViews::Access HypervisorViews::access(const std::string& domain) {
   std::shared_ptr<Slot> slot;
@@ -41,7 +53,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& acce
       continue;
     }
     ++known;
-    if (definition->second.parent != link.parent) {
+    if (definition->second.facts.parent != link.parent) {
       moved.insert(link.name);  // fetched while the tree changed outside virtsnap
     }
     if (position->second.parent != link.parent) {
@@ -80,10 +92,10 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& acce
   if (!fetched) {
     return unexpected(fetched.error());
   }
-  std::map<std::string, drivers::SnapshotDefinition, std::less<>> definitions;
+  std::map<std::string, ViewedDefinition, std::less<>> definitions;
   for (drivers::SnapshotDefinition& definition : *fetched) {
     std::string name = definition.name;
-    definitions.emplace(std::move(name), std::move(definition));
+    definitions.emplace(std::move(name), viewed(std::move(definition)));
   }
   std::vector<drivers::SnapshotRecord> records;
   records.reserve(shape->snapshots.size());
@@ -95,7 +107,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& acce
     }
     // The shape is the tree's authority: a definition fetched after a concurrent change outside
     // virtsnap may name another parent; the next refresh fetches it again.
-    records.push_back(drivers::SnapshotRecord{link.name, link.parent, fresh->second.location});
+    records.push_back(drivers::SnapshotRecord{link.name, link.parent, fresh->second.facts.location});
   }
   drivers::SnapshotTree tree;
   tree.rebuild(records, shape->current);
@@ -141,7 +153,7 @@ bool HypervisorViews::refetch(Access& access, const std::set<std::string, std::l
   }
   for (drivers::SnapshotDefinition& definition : *fetched) {
     std::string key = definition.name;
-    view.definitions.insert_or_assign(std::move(key), std::move(definition));
+    view.definitions.insert_or_assign(std::move(key), viewed(std::move(definition)));
   }
   return true;
 }
@@ -157,7 +169,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyCreated(
     return relist(access);
   }
   const std::string name = created.name;
-  view.definitions.insert_or_assign(name, std::move(created));
+  view.definitions.insert_or_assign(name, viewed(std::move(created)));
   // libvirt rewrites the former current snapshot's XML (QEMU drops the revert overlays it recorded).
   std::set<std::string, std::less<>> stale;
   if (previousCurrent) {

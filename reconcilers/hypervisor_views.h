@@ -23,12 +23,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -41,11 +43,23 @@
 
 namespace virtsnap::reconcilers {
 
+// A snapshot's definition as the view keeps it: what libvirt reports less the XML itself, which the
+// Snapshot's status.definition records (held here as well, it was the agent's largest cost per
+// snapshot, ~1 KB), and the XML's digest, which says whether a status records what libvirt holds.
+struct ViewedDefinition {
+  drivers::SnapshotDefinition facts;  // its xml is empty
+  std::uint64_t xmlDigest = 0;
+};
+
+std::uint64_t definitionDigest(std::string_view xml);
+// `definition` as the view keeps it.
+ViewedDefinition viewed(drivers::SnapshotDefinition definition);
+
 struct DomainView {
   bool loaded = false;                       // false until the first listing, and after a failed update
   virtsnap::Clock::TimePoint refreshedAt{};  // of the last listing (own operations' updates do not count)
   drivers::SnapshotTree tree;
-  std::map<std::string, drivers::SnapshotDefinition, std::less<>> definitions;
+  std::map<std::string, ViewedDefinition, std::less<>> definitions;
   TreePositions positions;
   // The last failed metadata recovery: what it was given (a hash of the definitions and the current)
   // and what libvirt answered, so the same definitions are not tried again at every reconcile.

@@ -153,8 +153,19 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
   const DomainView& view = access.view();
   if (auto position = view.positions.find(name); position != view.positions.end()) {
     const bool wasReady = status.phase == SnapshotPhase::Ready;
+    const ViewedDefinition& definition = view.definitions.at(name);
+    if (!status.definition || definitionDigest(*status.definition) != definition.xmlDigest) {
+      // libvirt's XML is not the one recorded (adopted, or rewritten by a neighbour's operation):
+      // the view keeps only its digest, so it is fetched for the status.
+      auto fetched = context_.driver->describeSnapshots(domainName, {name});
+      if (!fetched || fetched->size() != 1) {
+        return ReconcileResult::error("reading the definition of snapshot " + name + ": " +
+                                      (fetched ? std::string("not listed") : fetched.error().message));
+      }
+      status.definition = std::move(fetched->front().xml);
+    }
     status.phase = SnapshotPhase::Ready;
-    applyTreeFacts(status, position->second, view.definitions.at(name),
+    applyTreeFacts(status, position->second, definition.facts,
                    snapshot.spec.deletionPolicy.value_or(crds::SnapshotDeletionPolicy::Delete));
     removeCondition(status.conditions, crds::kConditionDeletionBlocked);
     if (!wasReady) {
@@ -233,7 +244,9 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
                   ReconcileOutcome{ReconcileState::Stalled, refusalReason(error), error.message},
                   ReconcileResult::done());
   }
-  auto refreshed = context_.views->applyCreated(access, *created);
+  status.definition = created->xml;  // the view keeps its digest only
+  const std::optional<std::string> parent = created->parent;
+  auto refreshed = context_.views->applyCreated(access, std::move(created).value());
   if (!refreshed) {
     return ReconcileResult::error("listing the snapshots of " + domainName + ": " +
                                   refreshed.error().message);
@@ -242,15 +255,14 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
   // Enqueued here too, it reconciled twice per create, its libvirt calls meeting the next create.
   enqueueChanged(ns, refreshed->changed, name);
   event(snapshot, kube::EventType::Normal, "Created",
-        "took snapshot " + name + " of " + domainName +
-            (created->parent ? " (parent " + *created->parent + ")" : " (a root)"));
+        "took snapshot " + name + " of " + domainName + (parent ? " (parent " + *parent + ")" : " (a root)"));
   const DomainView& view = access.view();
   auto position = view.positions.find(name);
   if (position == view.positions.end()) {
     return ReconcileResult::error("snapshot " + name + " was taken but is not in libvirt's listing");
   }
   status.phase = SnapshotPhase::Ready;
-  applyTreeFacts(status, position->second, view.definitions.at(name),
+  applyTreeFacts(status, position->second, view.definitions.at(name).facts,
                  snapshot.spec.deletionPolicy.value_or(crds::SnapshotDeletionPolicy::Delete));
   return finish(snapshot, std::move(status),
                 ReconcileOutcome{ReconcileState::Ready, "Ready", "the snapshot exists on the hypervisor"},

@@ -74,7 +74,6 @@ void applyTreeFacts(crds::SnapshotStatus& status, const TreePosition& position,
   }
   std::sort(disks.begin(), disks.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   status.disks = std::move(disks);
-  status.definition = definition.xml;
 }
 
 void applyTreeFacts(crds::DomainStatus& status, const DomainView& view, const std::set<std::string>& managed,

@@ -16,7 +16,8 @@ namespace virtsnap::reconcilers {
 
 // Sets parent, children (sorted, bounded), current, depth, deletable and deletionBlockedReason
 // (for `policy`: MetadataOnly and Retain deletions are never blocked), and from the definition
-// creationTime, domainState, location, memory, disks (sorted) and definition.
+// creationTime, domainState, location, memory and disks (sorted). Not the definition's XML: the view
+// keeps only its digest (the reconciler records it).
 void applyTreeFacts(crds::SnapshotStatus& status, const TreePosition& position,
                     const drivers::SnapshotDefinition& definition, crds::SnapshotDeletionPolicy policy);
 

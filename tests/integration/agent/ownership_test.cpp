@@ -111,10 +111,12 @@ TEST_F(AgentOwnership, SnapshotsMadeOutsideAreReportedThenAdopted) {
     auto got = domain("web");
     return got && got->status && !got->status->unmanagedSnapshots && got->status->snapshotCount == 1;
   }));
-  // Adopted, never taken a second time.
+  // Adopted, never taken a second time; its status records libvirt's definition (fetched for it:
+  // the agent's view keeps only a digest of each snapshot's XML).
   auto listing = observer_->listSnapshots("vms.web");
   ASSERT_TRUE(listing.has_value());
-  EXPECT_EQ(listing->snapshots.size(), 1U);
+  ASSERT_EQ(listing->snapshots.size(), 1U);
+  EXPECT_EQ(snapshots.get("vms", "by-virsh")->status->definition, listing->snapshots.front().xml);
 }
 
 // A Snapshot applied under the name of a snapshot made outside virtsnap takes it over (no second
@@ -155,7 +157,12 @@ TEST_F(AgentOwnership, ASnapshotAppliedForAnUnmanagedOneTakesItOverAndTheListShr
   })) << "the Domain still lists the snapshot a Snapshot now manages";
   auto listing = observer_->listSnapshots("vms.api");
   ASSERT_TRUE(listing.has_value());
-  EXPECT_EQ(listing->snapshots.size(), 2U);  // taken over, not taken again
+  ASSERT_EQ(listing->snapshots.size(), 2U);  // taken over, not taken again
+  for (const auto& definition : listing->snapshots) {
+    if (definition.name == "by-virsh") {
+      EXPECT_EQ(snapshots.get("vms", "by-virsh")->status->definition, definition.xml);
+    }
+  }
 }
 
 TEST_F(AgentOwnership, ASnapshotDeletedBehindTheAgentsBackIsLostAndNotTakenAgain) {

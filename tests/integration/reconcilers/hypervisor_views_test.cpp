@@ -82,12 +82,12 @@ class ViewOnTestDriver : public ::testing::Test {
         out << def.name << ": not in the view\n";
         continue;
       }
-      if (held->second.xml != def.xml || held->second.parent != def.parent ||
-          held->second.description != def.description || held->second.location != def.location ||
-          held->second.creationTime != def.creationTime || held->second.state != def.state) {
-        out << def.name << ": definition differs\n view:\n"
-            << held->second.xml << "\n listing:\n"
-            << def.xml << "\n";
+      const drivers::SnapshotDefinition& facts = held->second.facts;
+      if (held->second.xmlDigest != definitionDigest(def.xml) || !facts.xml.empty() ||
+          facts.parent != def.parent || facts.description != def.description ||
+          facts.location != def.location || facts.creationTime != def.creationTime ||
+          facts.state != def.state) {
+        out << def.name << ": definition differs from the listing's:\n" << def.xml << "\n";
       }
     }
     if (view.positions != positionsOf(tree)) {
@@ -167,7 +167,7 @@ TEST_F(ViewOnTestDriver, ARedefinitionThatMovesCurrentIsFetchedAgain) {
   EXPECT_EQ(change.definitionsFetched, 2U);  // a became current, b is not any more
   EXPECT_EQ(differenceFromFullListing(), "");
   auto access = views_->access(kDomain);
-  EXPECT_EQ(access.view().definitions.at("a").description, "edited");
+  EXPECT_EQ(access.view().definitions.at("a").facts.description, "edited");
 }
 
 TEST_F(ViewOnTestDriver, ABulkRedefineAfterLostMetadataIsFetchedAgain) {

@@ -100,8 +100,8 @@ TEST(OverlaidDisks, AreTheDisksOfExternalSnapshotsInTheView) {
   drivers::SnapshotDefinition external;
   external.name = "b";
   external.disks = {drivers::SnapshotDisk{"vda", "no", ""}, drivers::SnapshotDisk{"vdb", "external", "/i/b"}};
-  view.definitions.emplace("a", internal);
-  view.definitions.emplace("b", external);
+  view.definitions.emplace("a", viewed(internal));
+  view.definitions.emplace("b", viewed(external));
   EXPECT_THAT(overlaidDisks(view), ElementsAre("vdb"));
 }
 

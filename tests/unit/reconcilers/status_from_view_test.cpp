@@ -30,21 +30,21 @@ DomainView branchedView() {
   view.loaded = true;
   for (auto def :
        {definition("a", std::nullopt), definition("b", "a"), definition("c", "b"), definition("d", "a")}) {
-    view.definitions.emplace(def.name, def);
+    view.definitions.emplace(def.name, viewed(def));
   }
   std::vector<drivers::SnapshotRecord> records;
   for (const auto& [name, def] : view.definitions) {
-    records.push_back(def.record());
+    records.push_back(def.facts.record());
   }
   view.tree.rebuild(records, std::string("d"));
   view.positions = positionsOf(view.tree);
   return view;
 }
 
-TEST(SnapshotStatusFromView, ReportsThePlaceInTheTreeAndTheDefinition) {
+TEST(SnapshotStatusFromView, ReportsThePlaceInTheTreeAndWhatTheDefinitionSays) {
   DomainView view = branchedView();
   crds::SnapshotStatus status;
-  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a"),
+  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a").facts,
                  crds::SnapshotDeletionPolicy::Delete);
   EXPECT_EQ(status.parent, std::nullopt);
   EXPECT_THAT(*status.children, ElementsAre("b", "d"));
@@ -55,12 +55,13 @@ TEST(SnapshotStatusFromView, ReportsThePlaceInTheTreeAndTheDefinition) {
   EXPECT_EQ(status.location, crds::SnapshotLocation::Internal);
   EXPECT_EQ(status.memory, true);
   ASSERT_EQ(status.disks->size(), 2U);
-  EXPECT_EQ((*status.disks)[0].name, "vda");  // sorted
-  EXPECT_EQ(status.definition, view.definitions.at("a").xml);
+  EXPECT_EQ((*status.disks)[0].name, "vda");   // sorted
+  EXPECT_EQ(status.definition, std::nullopt);  // the view keeps the XML's digest, not the XML
   EXPECT_EQ(status.deletable, true);
 
   crds::SnapshotStatus d;
-  applyTreeFacts(d, view.positions.at("d"), view.definitions.at("d"), crds::SnapshotDeletionPolicy::Delete);
+  applyTreeFacts(d, view.positions.at("d"), view.definitions.at("d").facts,
+                 crds::SnapshotDeletionPolicy::Delete);
   EXPECT_EQ(d.parent, "a");
   EXPECT_EQ(d.current, true);
   EXPECT_EQ(d.depth, 1);
@@ -68,21 +69,21 @@ TEST(SnapshotStatusFromView, ReportsThePlaceInTheTreeAndTheDefinition) {
 
 TEST(SnapshotStatusFromView, AnExternalSnapshotWithTwoChildrenIsNotDeletableUnlessOnlyItsMetadataGoes) {
   DomainView view;
-  view.definitions.emplace("a", definition("a", std::nullopt, drivers::SnapshotLocation::External));
-  view.definitions.emplace("b", definition("b", "a", drivers::SnapshotLocation::External));
-  view.definitions.emplace("c", definition("c", "a", drivers::SnapshotLocation::External));
+  view.definitions.emplace("a", viewed(definition("a", std::nullopt, drivers::SnapshotLocation::External)));
+  view.definitions.emplace("b", viewed(definition("b", "a", drivers::SnapshotLocation::External)));
+  view.definitions.emplace("c", viewed(definition("c", "a", drivers::SnapshotLocation::External)));
   std::vector<drivers::SnapshotRecord> records;
   for (const auto& [name, def] : view.definitions) {
-    records.push_back(def.record());
+    records.push_back(def.facts.record());
   }
   view.tree.rebuild(records, std::string("c"));
   view.positions = positionsOf(view.tree);
   crds::SnapshotStatus status;
-  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a"),
+  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a").facts,
                  crds::SnapshotDeletionPolicy::Delete);
   EXPECT_EQ(status.deletable, false);
   EXPECT_EQ(status.deletionBlockedReason, "ExternalWithMultipleChildren");
-  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a"),
+  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a").facts,
                  crds::SnapshotDeletionPolicy::MetadataOnly);
   EXPECT_EQ(status.deletable, true);
   EXPECT_EQ(status.deletionBlockedReason, std::nullopt);
@@ -110,7 +111,7 @@ TEST(HypervisorViewPositions, ChangeOnlyWhereTheTreeChanged) {
   drivers::SnapshotTree tree;
   std::vector<drivers::SnapshotRecord> records;
   for (const auto& [name, def] : view.definitions) {
-    records.push_back(def.record());
+    records.push_back(def.facts.record());
   }
   tree.rebuild(records, std::string("d"));
   ASSERT_TRUE(tree.create(drivers::SnapshotRecord{"e", std::nullopt, drivers::SnapshotLocation::Internal}));
