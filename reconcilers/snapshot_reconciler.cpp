@@ -159,6 +159,12 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
       // the view keeps only its digest, so it is fetched for the status.
       auto fetched = context_.driver->describeSnapshots(domainName, {name});
       if (!fetched || fetched->size() != 1) {
+        if (!fetched && fetched.error().kind == drivers::DriverErrorKind::NotFound) {
+          // Deleted outside virtsnap since the view's last look: the retry sees it gone.
+          if (auto refreshed = context_.views->refresh(access)) {
+            enqueueChanged(ns, refreshed->changed, name);
+          }
+        }
         return ReconcileResult::error("reading the definition of snapshot " + name + ": " +
                                       (fetched ? std::string("not listed") : fetched.error().message));
       }
