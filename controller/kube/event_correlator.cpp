@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <list>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -24,7 +25,7 @@ class LruCache {
 
   // The value under `key`, now the most recently used; null if absent.
   Value* find(const std::string& key) {
-    auto it = index_.find(key);
+    auto it = index_.find(std::string_view(key));
     if (it == index_.end()) {
       return nullptr;
     }
@@ -37,11 +38,11 @@ class LruCache {
       return *found;
     }
     if (entries_.size() >= capacity_) {
-      index_.erase(entries_.back().first);
+      index_.erase(std::string_view(entries_.back().first));
       entries_.pop_back();
     }
     entries_.emplace_front(key, Value());
-    index_.emplace(key, entries_.begin());
+    index_.emplace(std::string_view(entries_.front().first), entries_.begin());
     return entries_.front().second;
   }
 
@@ -49,7 +50,9 @@ class LruCache {
   using Entries = std::list<std::pair<std::string, Value>>;
   std::size_t capacity_;
   Entries entries_;  // most recently used first
-  std::unordered_map<std::string, typename Entries::iterator> index_;
+  // Keyed by views of the entries' own keys (a list node never moves): each key is held once. The
+  // keys carry whole messages, and three caches of 4,096 of them were ~1.5 KB per object held.
+  std::unordered_map<std::string_view, typename Entries::iterator> index_;
 };
 
 // Keys joined with a separator no Kubernetes name, kind or reason contains, so no two differ only
