@@ -12,8 +12,13 @@ std::uint64_t definitionDigest(std::string_view xml) {
 
 ViewedDefinition viewed(drivers::SnapshotDefinition definition) {
   const std::uint64_t digest = definitionDigest(definition.xml);
-  definition.xml.clear();
-  definition.xml.shrink_to_fit();
+  // Nor what no status reports: the description (the Snapshot's spec has it) and the embedded
+  // domain's name and UUID (the domain's).
+  for (std::string* unread :
+       {&definition.xml, &definition.description, &definition.domainName, &definition.domainUuid}) {
+    unread->clear();
+    unread->shrink_to_fit();
+  }
   return ViewedDefinition{std::move(definition), digest};
 }
 

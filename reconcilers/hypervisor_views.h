@@ -47,7 +47,7 @@ namespace virtsnap::reconcilers {
 // Snapshot's status.definition records (held here as well, it was the agent's largest cost per
 // snapshot, ~1 KB), and the XML's digest, which says whether a status records what libvirt holds.
 struct ViewedDefinition {
-  drivers::SnapshotDefinition facts;  // its xml is empty
+  drivers::SnapshotDefinition facts;  // its xml, description, domainName and domainUuid are empty
   std::uint64_t xmlDigest = 0;
 };
 
