@@ -10,6 +10,17 @@ std::uint64_t definitionDigest(std::string_view xml) {
   return std::hash<std::string_view>{}(xml);
 }
 
+namespace {
+
+// Whether the view holds `name` as an internal snapshot (false when it does not know it).
+bool isInternal(const DomainView& view, std::string_view name) {
+  auto definition = view.definitions.find(name);
+  return definition != view.definitions.end() &&
+         definition->second.facts.location == drivers::SnapshotLocation::Internal;
+}
+
+}  // namespace
+
 ViewedDefinition viewed(drivers::SnapshotDefinition definition) {
   const std::uint64_t digest = definitionDigest(definition.xml);
   // Nor what no status reports: the description (the Snapshot's spec has it) and the embedded
@@ -175,9 +186,10 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyCreated(
   }
   const std::string name = created.name;
   view.definitions.insert_or_assign(name, viewed(std::move(created)));
-  // libvirt rewrites the former current snapshot's XML (QEMU drops the revert overlays it recorded).
+  // libvirt rewrites the former current snapshot's XML when it is external (QEMU drops the revert
+  // overlays it recorded); an internal one's XML holds nothing a create changes.
   std::set<std::string, std::less<>> stale;
-  if (previousCurrent) {
+  if (previousCurrent && !isInternal(view, *previousCurrent)) {
     stale.insert(*previousCurrent);
   }
   if (!refetch(access, stale)) {
@@ -200,6 +212,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
   const std::optional<std::string> previousCurrent = view.tree.current();
   const std::optional<std::string> childrenChanged =
       options.scope == drivers::DeleteScope::ChildrenOnly ? std::optional(name) : view.tree.parentOf(name);
+  const bool deletedInternal = isInternal(view, name);
   auto outcome = view.tree.remove(name, options);
   if (!outcome) {
     return relist(access);  // libvirt did what the view's tree forbids: the view was behind
@@ -211,8 +224,9 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
   if (!current || *current != outcome->current) {
     return relist(access);
   }
-  // libvirt rewrites the XML of the snapshots whose neighbourhood moved (a <parent>, merged disks):
-  // the ones a refresh would fetch again.
+  // libvirt rewrites the XML of the snapshots whose neighbourhood moved: a reparented one's <parent>,
+  // and around an external snapshot the disks it merged (the ones a refresh would fetch again). An
+  // internal snapshot's deletion changes no other internal one's XML but a child's <parent>.
   std::set<std::string, std::less<>> stale(outcome->reparented.begin(), outcome->reparented.end());
   std::vector<std::optional<std::string>> moved{childrenChanged};
   if (previousCurrent != outcome->current) {
@@ -220,7 +234,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
     moved.push_back(outcome->current);
   }
   for (const std::optional<std::string>& neighbour : moved) {
-    if (neighbour && view.tree.contains(*neighbour)) {
+    if (neighbour && view.tree.contains(*neighbour) && !(deletedInternal && isInternal(view, *neighbour))) {
       stale.insert(*neighbour);
     }
   }

@@ -44,6 +44,12 @@ constexpr const char* kVirsh = "virsh -q -c qemu:///system ";
 constexpr const char* kFinalizer = "virtsnap.io/snapshot-protection";
 constexpr std::chrono::seconds kWait{30};
 
+// `text` without its trailing line breaks and spaces (virsh prints what it read with its own).
+std::string trimmed(std::string text) {
+  text.erase(text.find_last_not_of(" \n") + 1);
+  return text;
+}
+
 // libvirtd once for the whole run, as the driver-level e2e tests start it (idempotent, under their lock).
 class LibvirtdEnvironment : public ::testing::Environment {
  public:
@@ -294,6 +300,14 @@ class AgentOnQemu : public ::testing::Test {
       const auto children = status.value("children", std::vector<std::string>{});
       if (libvirt.parents.contains(name) && children != libvirt.childrenOf(name)) {
         problems << "Snapshot " << name << " children " << json(children).dump() << "; ";
+      }
+      // The definition recorded for recovery is libvirt's XML now (the agent keeps only its digest
+      // and reads it again when a neighbour's operation rewrote it).
+      if (libvirt.parents.contains(name)) {
+        const auto dumped = virsh("snapshot-dumpxml " + hypervisorName_ + " " + name);
+        if (dumped.exitCode == 0 && trimmed(status.value("definition", "")) != trimmed(dumped.output)) {
+          problems << "Snapshot " << name << " status.definition is not libvirt's; ";
+        }
       }
     }
     if (fromSnapshots.parents != libvirt.parents || fromSnapshots.current != libvirt.current) {
