@@ -390,26 +390,45 @@ struct AgentReading {
   double cpu = 0;
 };
 
+// The metered driver's operations counted one by one in the breakdown (which calls an operation costs).
+const std::vector<std::string>& countedOperations() {
+  static const std::vector<std::string> kOperations{
+      "create_snapshot",  "delete_snapshot", "describe_snapshots", "list_snapshot_shape",
+      "current_snapshot", "lookup_domain",   "definition",         "state",
+      "read_revert_mark", "guest_offers"};
+  return kOperations;
+}
+
+std::string operationLabel(const std::string& operation) {
+  return "operation=\"" + operation + "\"";
+}
+
 const std::vector<std::pair<std::string, std::vector<std::string>>>& agentSeries() {
-  static const std::vector<std::pair<std::string, std::vector<std::string>>> kSeries{
-      {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"create_snapshot\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"create_snapshot\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"delete_snapshot\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"delete_snapshot\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"list_snapshot_shape\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"list_snapshot_shape\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"describe_snapshots\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"describe_snapshots\""}},
-      {"virtsnap_hypervisor_operation_duration_seconds_sum", {}},
-      {"virtsnap_hypervisor_operation_duration_seconds_count", {}},
-      {"controller_runtime_reconcile_time_seconds_sum", {"controller=\"snapshot\""}},
-      {"controller_runtime_reconcile_time_seconds_count", {"controller=\"snapshot\""}},
-      {"controller_runtime_reconcile_time_seconds_sum", {"controller=\"domain\""}},
-      {"controller_runtime_reconcile_time_seconds_count", {"controller=\"domain\""}},
-      {"workqueue_queue_duration_seconds_sum", {"name=\"snapshot\""}},
-      {"rest_client_request_duration_seconds_sum", {}},
-      {"rest_client_request_duration_seconds_count", {}},
-  };
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> kSeries = [] {
+    std::vector<std::pair<std::string, std::vector<std::string>>> series{
+        {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"create_snapshot\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"create_snapshot\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"delete_snapshot\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"delete_snapshot\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"list_snapshot_shape\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"list_snapshot_shape\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_sum", {"operation=\"describe_snapshots\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_count", {"operation=\"describe_snapshots\""}},
+        {"virtsnap_hypervisor_operation_duration_seconds_sum", {}},
+        {"virtsnap_hypervisor_operation_duration_seconds_count", {}},
+        {"controller_runtime_reconcile_time_seconds_sum", {"controller=\"snapshot\""}},
+        {"controller_runtime_reconcile_time_seconds_count", {"controller=\"snapshot\""}},
+        {"controller_runtime_reconcile_time_seconds_sum", {"controller=\"domain\""}},
+        {"controller_runtime_reconcile_time_seconds_count", {"controller=\"domain\""}},
+        {"workqueue_queue_duration_seconds_sum", {"name=\"snapshot\""}},
+        {"rest_client_request_duration_seconds_sum", {}},
+        {"rest_client_request_duration_seconds_count", {}},
+    };
+    for (const std::string& operation : countedOperations()) {
+      series.push_back({"virtsnap_hypervisor_operation_duration_seconds_count", {operationLabel(operation)}});
+    }
+    return series;
+  }();
   return kSeries;
 }
 
@@ -569,6 +588,16 @@ void printAgentBreakdown(const std::string& label, const std::vector<Round>& rou
                 " per operation)",
             per(allCalls)},
            widths);
+  std::string calls;
+  for (const std::string& operation : countedOperations()) {
+    const double count =
+        value("virtsnap_hypervisor_operation_duration_seconds_count", operationLabel(operation));
+    if (count > 0) {
+      calls +=
+          (calls.empty() ? "" : ", ") + operation + " " + fixed(count / static_cast<double>(operations), 1);
+    }
+  }
+  std::cout << "    libvirt calls per operation, by kind: " << (calls.empty() ? "none" : calls) << "\n";
   printRow({"    snapshot reconciles (" +
                 fixed(value("controller_runtime_reconcile_time_seconds_count", "controller=\"snapshot\"") /
                           static_cast<double>(operations),
