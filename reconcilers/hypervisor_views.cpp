@@ -1,5 +1,6 @@
 #include "reconcilers/hypervisor_views.h"
 
+#include <algorithm>
 #include <functional>
 #include <string_view>
 #include <utility>
@@ -215,7 +216,6 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
   const std::optional<std::string> previousCurrent = view.tree.current();
   const std::optional<std::string> childrenChanged =
       options.scope == drivers::DeleteScope::ChildrenOnly ? std::optional(name) : view.tree.parentOf(name);
-  const bool deletedInternal = isInternal(view, name);
   auto outcome = view.tree.remove(name, options);
   if (!outcome) {
     return relist(access);  // libvirt did what the view's tree forbids: the view was behind
@@ -231,13 +231,18 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
   // and around an external snapshot the disks it merged (the ones a refresh would fetch again). An
   // internal snapshot's deletion changes no other internal one's XML but a child's <parent>.
   std::set<std::string, std::less<>> stale(outcome->reparented.begin(), outcome->reparented.end());
+  // Every snapshot removed (a subtree with the Children scopes), while the view still holds them.
+  const bool removedOnlyInternal =
+      std::all_of(outcome->removed.begin(), outcome->removed.end(),
+                  [&](const std::string& removed) { return isInternal(view, removed); });
   std::vector<std::optional<std::string>> moved{childrenChanged};
   if (previousCurrent != outcome->current) {
     moved.push_back(previousCurrent);
     moved.push_back(outcome->current);
   }
   for (const std::optional<std::string>& neighbour : moved) {
-    if (neighbour && view.tree.contains(*neighbour) && !(deletedInternal && isInternal(view, *neighbour))) {
+    if (neighbour && view.tree.contains(*neighbour) &&
+        !(removedOnlyInternal && isInternal(view, *neighbour))) {
       stale.insert(*neighbour);
     }
   }

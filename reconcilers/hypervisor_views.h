@@ -112,13 +112,14 @@ class HypervisorViews {
   // After virtsnap's own create, which libvirt answered with `created`: the view takes the new snapshot
   // where libvirt put it without listing the tree, when that is below the current snapshot the view
   // knows (anything else means the tree changed outside virtsnap, and it lists like refresh()), and
-  // fetches the former current snapshot's definition again (libvirt rewrites it).
+  // fetches the former current snapshot's definition again when it is external (libvirt rewrites it).
   // Both: when one of them has to list and the listing fails, the view is left unloaded (libvirt
   // acted, the view may not show it), so its next user lists.
   Expected<ViewChange, drivers::DriverError> applyCreated(Access& access,
                                                           drivers::SnapshotDefinition created);
   // After virtsnap's own deletion of `name` with `options`, which libvirt accepted: the view applies
-  // libvirt's rules to its tree and fetches again the definitions whose neighbourhood moved (as a
+  // libvirt's rules to its tree and fetches again the definitions libvirt rewrites (reparented
+  // children; around an external snapshot, the neighbours whose children or current mark moved, as a
   // refresh would), without listing the tree; when its tree does not allow that deletion, or libvirt's
   // current snapshot or a fetched definition's parent disagrees with the outcome, it lists.
   Expected<ViewChange, drivers::DriverError> applyDeleted(Access& access, const std::string& name,

@@ -160,7 +160,8 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
       auto fetched = context_.driver->describeSnapshots(domainName, {name});
       if (!fetched || fetched->size() != 1) {
         if (!fetched && fetched.error().kind == drivers::DriverErrorKind::NotFound) {
-          // Deleted outside virtsnap since the view's last look: the retry sees it gone.
+          // Deleted outside virtsnap since the view's last look: the retry sees it gone. (The refresh
+          // replaces the view's maps: `definition` and `position` are not to be used after it.)
           if (auto refreshed = context_.views->refresh(access)) {
             enqueueChanged(ns, refreshed->changed, name);
           }

@@ -22,6 +22,8 @@ template <typename Value>
 class LruCache {
  public:
   explicit LruCache(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+  LruCache(const LruCache&) = delete;  // the index views the entries' keys: a copy would view the original's
+  LruCache& operator=(const LruCache&) = delete;
 
   // The value under `key`, now the most recently used; null if absent.
   Value* find(const std::string& key) {

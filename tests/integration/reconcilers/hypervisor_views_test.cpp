@@ -240,8 +240,9 @@ TEST_F(ViewOnTestDriver, AnOwnDeletionFetchesTheMovedNeighboursOnly) {
     ASSERT_EQ(libvirt_->deleteSnapshot(kDomain, "s15", {}), std::nullopt);
     auto change = views_->applyDeleted(access, "s15", {});
     ASSERT_TRUE(change.has_value()) << change.error().message;
-    EXPECT_EQ(change->definitionsFetched, 1U);  // s16 (a new parent); not s14, internal (children only)
-    EXPECT_EQ(change->changed.size(), 16U);     // s14, s15 and every snapshot below s15 (one level up)
+    EXPECT_EQ(change->definitionsFetched,
+              1U);                           // s16 (a new parent); not s14: internal, only its children moved
+    EXPECT_EQ(change->changed.size(), 16U);  // s14, s15 and every snapshot below s15 (one level up)
     EXPECT_EQ(access.view().refreshedAt, listedAt);
   }
   EXPECT_EQ(differenceFromFullListing(), "");
