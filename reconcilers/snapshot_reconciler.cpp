@@ -155,21 +155,13 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
     const bool wasReady = status.phase == SnapshotPhase::Ready;
     const ViewedDefinition& definition = view.definitions.at(name);
     if (!status.definition || definitionDigest(*status.definition) != definition.xmlDigest) {
-      // libvirt's XML is not the one recorded (adopted, or rewritten by a neighbour's operation):
-      // the view keeps only its digest, so it is fetched for the status.
-      auto fetched = context_.driver->describeSnapshots(domainName, {name});
-      if (!fetched || fetched->size() != 1) {
-        if (!fetched && fetched.error().kind == drivers::DriverErrorKind::NotFound) {
-          // Deleted outside virtsnap since the view's last look: the retry sees it gone. (The refresh
-          // replaces the view's maps: `definition` and `position` are not to be used after it.)
-          if (auto refreshed = context_.views->refresh(access)) {
-            enqueueChanged(ns, refreshed->changed, name);
-          }
-        }
+      auto recorded = libvirtsDefinition(ns, name, access);
+      if (!recorded) {
+        // `definition` and `position` may be gone (a refresh)
         return ReconcileResult::error("reading the definition of snapshot " + name + ": " +
-                                      (fetched ? std::string("not listed") : fetched.error().message));
+                                      recorded.error().message);
       }
-      status.definition = std::move(fetched->front().xml);
+      status.definition = std::move(recorded).value();
     }
     status.phase = SnapshotPhase::Ready;
     applyTreeFacts(status, position->second, definition.facts,
@@ -204,6 +196,24 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
                   ReconcileResult::done());
   }
   return take(std::move(snapshot), domainName, access);
+}
+
+Expected<std::string, drivers::DriverError> SnapshotReconciler::libvirtsDefinition(
+    const std::string& ns, const std::string& name, HypervisorViews::Access& access) {
+  auto fetched = context_.driver->describeSnapshots(access.domain(), {name});
+  if (fetched && fetched->size() == 1) {
+    return std::move(fetched->front().xml);
+  }
+  if (!fetched && fetched.error().kind == drivers::DriverErrorKind::NotFound) {
+    // Deleted outside virtsnap since the view's last look: the retry sees it gone.
+    if (auto refreshed = context_.views->refresh(access)) {
+      enqueueChanged(ns, refreshed->changed, name);
+    }
+  }
+  if (fetched) {
+    return drivers::DriverError{drivers::DriverErrorKind::Internal, 0, "not listed", std::nullopt};
+  }
+  return fetched.error();
 }
 
 ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& domainName,

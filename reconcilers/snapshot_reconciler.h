@@ -30,6 +30,12 @@ class SnapshotReconciler final : public kube::Reconciler {
   // Writes the status with `outcome`'s conditions; the result of the reconcile.
   kube::ReconcileResult finish(const crds::Snapshot& snapshot, crds::SnapshotStatus status,
                                const ReconcileOutcome& outcome, kube::ReconcileResult result);
+  // libvirt's XML of `name`, for the status when the view's digest says the recorded one is not it
+  // (the view keeps no XML). A snapshot libvirt no longer has refreshes the view: the references a
+  // caller holds into it are not to be used after an error.
+  Expected<std::string, drivers::DriverError> libvirtsDefinition(const std::string& ns,
+                                                                 const std::string& name,
+                                                                 HypervisorViews::Access& access);
   void enqueueChanged(const std::string& ns, const std::set<std::string>& changed, const std::string& self);
   // Whether `snapshot` is its domain's next operation (creation order, reverts included).
   bool itsTurn(const crds::Snapshot& snapshot) const;
