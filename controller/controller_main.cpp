@@ -366,14 +366,17 @@ int main(int argc, char** argv) {
   logLine(LogLevel::Info, "controller",
           "node " + nodeName + ", libvirt " + libvirtUri +
               (standalone ? ", standalone API " + server->url() : ""));
+  // One write, so whoever waits for the first of these lines finds the others with it.
+  std::string banner;
   if (standalone) {
-    std::cout << "virtsnap-controller: standalone API on " << server->url()
-              << "\nkubeconfig: " << server->kubeconfig().string() << std::endl;
+    banner += "virtsnap-controller: standalone API on " + server->url() +
+              "\nkubeconfig: " + server->kubeconfig().string() + "\n";
   }
   if (health && treePage) {
     const std::string shown = healthAddress.starts_with(":") ? "127.0.0.1" + healthAddress : healthAddress;
-    std::cout << "virtsnap-controller: snapshot trees on http://" << shown << "/tree" << std::endl;
+    banner += "virtsnap-controller: snapshot trees on http://" + shown + "/tree\n";
   }
+  std::cout << banner << std::flush;
   int status = 0;
   while (stopRequested == 0) {
     if (manager.failed()) {

@@ -96,6 +96,11 @@ class TreePage : public ::testing::Test {
     ASSERT_TRUE(testsupport::eventually([&] { return testsupport::httpGet(port_, "/healthz").status == 200; },
                                         std::chrono::seconds(60), std::chrono::milliseconds(50)))
         << agent_->output();
+    // The probes answer before the agent prints where it serves; its banner comes in one write.
+    ASSERT_TRUE(testsupport::eventually(
+        [&] { return agent_->output().find("standalone API on") != std::string::npos; },
+        std::chrono::seconds(60), std::chrono::milliseconds(50)))
+        << agent_->output();
   }
 
   testsupport::ShellResult kubectl(const std::string& args) {
