@@ -301,7 +301,8 @@ void DomainReconciler::treeFacts(const Domain& domain, const std::string& domain
   }
   // Behind for as long as allowed while operations keep coming: written as the tree is now.
   const TreeStatusDebounce::Decision decision =
-      waiting ? TreeStatusDebounce::Decision{true} : treeStatus_.settled(domainKey, treeFingerprint(fresh));
+      waiting ? TreeStatusDebounce::Decision{true}
+              : treeStatus_.settled(domainKey, treeFingerprint(fresh), access.view().changedAt);
   if (decision.writeNow) {
     copyTree(fresh, status);
     converged.treeCurrent = true;

@@ -137,7 +137,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& acce
   view.tree = std::move(tree);
   view.definitions = std::move(definitions);
   view.positions = std::move(positions);
-  return change;
+  return stamped(view, std::move(change));
 }
 
 Expected<ViewChange, drivers::DriverError> HypervisorViews::refreshIfOlder(Access& access,
@@ -203,7 +203,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyCreated(
   change.definitionsFetched = stale.size();
   change.changed =
       updatePositions(view.positions, view.tree, touchedByCreate(view.tree, name, previousCurrent));
-  return change;
+  return stamped(view, std::move(change));
 }
 
 Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access& access,
@@ -256,6 +256,13 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
   change.definitionsFetched = stale.size();
   change.changed = updatePositions(view.positions, view.tree,
                                    touchedByDelete(view.tree, *outcome, childrenChanged, previousCurrent));
+  return stamped(view, std::move(change));
+}
+
+ViewChange HypervisorViews::stamped(DomainView& view, ViewChange change) const {
+  if (change.treeChanged()) {
+    view.changedAt = clock_->now();
+  }
   return change;
 }
 
@@ -267,7 +274,7 @@ ViewChange HypervisorViews::forget(Access& access) {
   view.definitions.clear();
   view.positions.clear();
   view.loaded = false;
-  return change;
+  return stamped(view, std::move(change));
 }
 
 }  // namespace virtsnap::reconcilers

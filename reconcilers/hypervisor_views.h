@@ -58,6 +58,7 @@ ViewedDefinition viewed(drivers::SnapshotDefinition definition);
 struct DomainView {
   bool loaded = false;                       // false until the first listing, and after a failed update
   virtsnap::Clock::TimePoint refreshedAt{};  // of the last listing (own operations' updates do not count)
+  virtsnap::Clock::TimePoint changedAt{};    // when a listing or an own operation last moved the tree
   drivers::SnapshotTree tree;
   std::map<std::string, ViewedDefinition, std::less<>> definitions;
   TreePositions positions;
@@ -129,6 +130,8 @@ class HypervisorViews {
 
  private:
   using Slot = Access::Slot;
+  // Dates the view's change, if it is one, and returns it.
+  ViewChange stamped(DomainView& view, ViewChange change) const;
   // refresh(); a failure leaves the view unloaded.
   Expected<ViewChange, drivers::DriverError> relist(Access& access);
   // Fetches the named definitions into the view; false when one cannot be fetched or names another

@@ -7,15 +7,28 @@ namespace virtsnap::reconcilers {
 TreeStatusDebounce::TreeStatusDebounce(ClockPtr clock, TreeStatusTiming timing)
     : clock_(clock ? std::move(clock) : systemClock()), timing_(timing) {}
 
-TreeStatusDebounce::Decision TreeStatusDebounce::settled(const std::string& key, std::size_t fingerprint) {
+TreeStatusDebounce::Decision TreeStatusDebounce::settled(
+    const std::string& key, std::size_t fingerprint,
+    std::optional<virtsnap::Clock::TimePoint> viewChangedAt) {
   const virtsnap::Clock::TimePoint now = clock_->now();
   std::lock_guard lock(mutex_);
-  auto [it, added] = behind_.try_emplace(key, Behind{now, now, fingerprint});
+  auto [it, added] = behind_.try_emplace(key, Behind{now, now, std::nullopt});
   Behind& behind = it->second;
-  if (!added && behind.fingerprint != fingerprint) {
-    behind.changedAt = now;
-    behind.fingerprint = fingerprint;
+  if (!added && behind.fingerprint == fingerprint) {
+    return decide(behind, now, /*quietCounts=*/true);
   }
+  // A new tree: quiet since now, unless the view saw its tree change after the last change this
+  // knows of (a new fingerprint, an operation found waiting, the status found current); then the
+  // view's change is this one, and quiet since then.
+  std::optional<virtsnap::Clock::TimePoint> knownChange;
+  if (!added) {
+    knownChange = behind.changedAt;
+  } else if (auto current = currentAt_.find(key); current != currentAt_.end()) {
+    knownChange = current->second;
+  }
+  const bool dated = viewChangedAt && (!knownChange || *viewChangedAt > *knownChange);
+  behind.changedAt = dated ? std::min(*viewChangedAt, now) : now;
+  behind.fingerprint = fingerprint;
   return decide(behind, now, /*quietCounts=*/true);
 }
 
@@ -30,8 +43,16 @@ TreeStatusDebounce::Decision TreeStatusDebounce::changing(const std::string& key
 }
 
 void TreeStatusDebounce::written(const std::string& key) {
+  const virtsnap::Clock::TimePoint now = clock_->now();
   std::lock_guard lock(mutex_);
   behind_.erase(key);
+  currentAt_.insert_or_assign(key, now);
+}
+
+void TreeStatusDebounce::forget(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  behind_.erase(key);
+  currentAt_.erase(key);
 }
 
 std::size_t TreeStatusDebounce::deferred() const {

@@ -35,15 +35,21 @@ class TreeStatusDebounce {
   TreeStatusDebounce(ClockPtr clock, TreeStatusTiming timing);
 
   // The domain's tree, as libvirt has it now, differs from its status; `fingerprint` identifies that
-  // tree (a new value restarts the quiet time).
-  Decision settled(const std::string& key, std::size_t fingerprint);
+  // tree (a new value restarts the quiet time). `viewChangedAt`: when the hypervisor view last saw
+  // the tree change. A new fingerprint whose change the view saw after the last change known here (a
+  // fingerprint, an operation found waiting, the status found current) is quiet since the view's
+  // change, not since now: the Domain may be looked at a delay after its last operation and write at
+  // once. Otherwise (a change the view did not date: a Snapshot object added or removed) since now.
+  Decision settled(const std::string& key, std::size_t fingerprint,
+                   std::optional<virtsnap::Clock::TimePoint> viewChangedAt = std::nullopt);
   // The domain has an operation waiting, so its tree is about to change (it is not computed then: a
   // burst would pay for it on every event). The status may be behind: writeNow once maxDelay has
   // passed since it first was, when the caller computes the tree and compares.
   Decision changing(const std::string& key);
   // The status now holds the tree (written, or found already right): the next change starts afresh.
   void written(const std::string& key);
-  void forget(const std::string& key) { written(key); }
+  // The domain is gone.
+  void forget(const std::string& key);
   // Domains whose tree write is deferred (for tests and metrics).
   std::size_t deferred() const;
 
@@ -57,8 +63,11 @@ class TreeStatusDebounce {
 
   const ClockPtr clock_;
   const TreeStatusTiming timing_;
-  mutable std::mutex mutex_;  // guards behind_
+  mutable std::mutex mutex_;  // guards behind_ and currentAt_
   std::unordered_map<std::string, Behind> behind_;
+  // When each domain's status was last found holding its tree (one entry per domain, kept after the
+  // write so that the next difference knows whether the view's change is news).
+  std::unordered_map<std::string, virtsnap::Clock::TimePoint> currentAt_;
 };
 
 }  // namespace virtsnap::reconcilers

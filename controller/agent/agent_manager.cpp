@@ -163,7 +163,7 @@ AgentManager::AgentManager(AgentManagerOptions options, kube::ApiClientPtr clien
       random_(systemRandom()),
       observer_(registry_),
       leaderMetrics_(registry_, agentLeaseName(options_.settings.nodeName)),
-      views_(driver_) {
+      views_(driver_, clock_) {
   const std::string& node = options_.settings.nodeName;
   kube::ApiEventRecorderOptions recorderOptions;
   recorderOptions.component = "virtsnap-agent";
@@ -284,6 +284,15 @@ void AgentManager::wireHandlers() {
       domainController_->enqueue(key);
     }
   };
+  // For a tree change alone: the Domain writes its tree once the tree stayed the same for the delay
+  // (its debounce dates the quiet time from the view's change), so it is looked at then, not now
+  // (now, its libvirt checks under the view's lock would meet the user's next operation). Several
+  // within the delay are one reconcile: the queue keeps the earliest.
+  auto domainTreeOf = [this](const nlohmann::json& object) {
+    if (std::string key = reconcilers::domainKeyOf(object); !key.empty()) {
+      domainController_->enqueueAfter(key, options_.settings.treeStatusDelay);
+    }
+  };
   // The Domain is reconciled for a Snapshot's sake only when it has something to do: its reconcile
   // holds the domain's view while it checks the domain on libvirt, and the Snapshot's create waits.
   kube::EventHandler snapshotEvents;
@@ -293,17 +302,17 @@ void AgentManager::wireHandlers() {
       domainOf(*object);  // the Domain's list of unmanaged snapshots shrinks
     }
   };
-  snapshotEvents.onUpdate = [this, domainOf](const kube::ObjectPtr& previous,
-                                             const kube::ObjectPtr& current) {
+  snapshotEvents.onUpdate = [this, domainTreeOf](const kube::ObjectPtr& previous,
+                                                 const kube::ObjectPtr& current) {
     snapshotController_->enqueue(kube::objectKey(*current));
     if (reconcilers::snapshotPending(*previous) && !reconcilers::snapshotPending(*current)) {
       if (!enqueueNextOperation(*current)) {
-        domainOf(*current);  // the last one: the Domain writes the tree it deferred
+        domainTreeOf(*current);  // the last one: the Domain writes the tree it deferred
       }
     }
   };
-  snapshotEvents.onDelete = [this, domainOf](const kube::ObjectPtr& last, bool) {
-    domainOf(*last);
+  snapshotEvents.onDelete = [this, domainTreeOf](const kube::ObjectPtr& last, bool) {
+    domainTreeOf(*last);
     enqueueNextOperation(*last);
   };
   snapshots_->addHandler(std::move(snapshotEvents));

@@ -15,6 +15,7 @@
 
 #include "drivers/libvirt/libvirt_driver.h"
 #include "tests/support/driver_printers.h"
+#include "tests/support/fake_clock.h"
 
 namespace virtsnap::reconcilers {
 namespace {
@@ -38,7 +39,7 @@ class ViewOnTestDriver : public ::testing::Test {
     options.uri = kUri;
     options.revertSpacing = std::chrono::milliseconds(0);  // the test driver writes no overlay files
     libvirt_ = std::make_unique<LibvirtDriver>(options);
-    views_ = std::make_unique<HypervisorViews>(*libvirt_);
+    views_ = std::make_unique<HypervisorViews>(*libvirt_, clock_);
   }
 
   void create(const std::string& name) {
@@ -133,6 +134,7 @@ class ViewOnTestDriver : public ::testing::Test {
   }
 
   std::unique_ptr<LibvirtDriver> libvirt_;
+  std::shared_ptr<testsupport::FakeClock> clock_ = std::make_shared<testsupport::FakeClock>();
   std::unique_ptr<HypervisorViews> views_;
 };
 
@@ -141,10 +143,16 @@ TEST_F(ViewOnTestDriver, ARefreshWithNothingChangedFetchesNoDefinition) {
   create("b");
   create("c");
   EXPECT_EQ(refresh().definitionsFetched, 3U);
+  const auto firstListing = clock_->now();
+  clock_->advance(std::chrono::seconds(1));
   const ViewChange again = refresh();
   EXPECT_EQ(again.definitionsFetched, 0U);
   EXPECT_FALSE(again.treeChanged());
   EXPECT_EQ(differenceFromFullListing(), "");
+  // The tree's date is the listing that changed it, not the one that found it the same.
+  auto access = views_->access(kDomain);
+  EXPECT_EQ(access.view().changedAt, firstListing);
+  EXPECT_EQ(access.view().refreshedAt, clock_->now());
 }
 
 TEST_F(ViewOnTestDriver, ACreateFetchesTheNewSnapshotAndItsMovedNeighboursOnly) {
@@ -195,6 +203,7 @@ TEST_F(ViewOnTestDriver, AnOwnCreateIsAppliedWithoutListingTheTree) {
     create("s" + std::to_string(i));
   }
   refresh();
+  clock_->advance(std::chrono::seconds(1));
   {
     auto access = views_->access(kDomain);
     const auto listedAt = access.view().refreshedAt;
@@ -205,8 +214,9 @@ TEST_F(ViewOnTestDriver, AnOwnCreateIsAppliedWithoutListingTheTree) {
     auto change = views_->applyCreated(access, *made);
     ASSERT_TRUE(change.has_value()) << change.error().message;
     EXPECT_EQ(change->changed, (std::set<std::string>{"new", "s19"}));
-    EXPECT_EQ(change->definitionsFetched, 0U);       // s19, the former current, is internal: its XML stays
-    EXPECT_EQ(access.view().refreshedAt, listedAt);  // no listing
+    EXPECT_EQ(change->definitionsFetched, 0U);          // s19, the former current, is internal: its XML stays
+    EXPECT_EQ(access.view().refreshedAt, listedAt);     // no listing
+    EXPECT_EQ(access.view().changedAt, clock_->now());  // yet the tree moved now
   }
   EXPECT_EQ(differenceFromFullListing(), "");
 }
@@ -234,6 +244,7 @@ TEST_F(ViewOnTestDriver, AnOwnDeletionFetchesTheMovedNeighboursOnly) {
     create("s" + std::to_string(10 + i));
   }
   refresh();
+  clock_->advance(std::chrono::seconds(1));
   {
     auto access = views_->access(kDomain);
     const auto listedAt = access.view().refreshedAt;
@@ -244,6 +255,7 @@ TEST_F(ViewOnTestDriver, AnOwnDeletionFetchesTheMovedNeighboursOnly) {
               1U);                           // s16 (a new parent); not s14: internal, only its children moved
     EXPECT_EQ(change->changed.size(), 16U);  // s14, s15 and every snapshot below s15 (one level up)
     EXPECT_EQ(access.view().refreshedAt, listedAt);
+    EXPECT_EQ(access.view().changedAt, clock_->now());
   }
   EXPECT_EQ(differenceFromFullListing(), "");
 }

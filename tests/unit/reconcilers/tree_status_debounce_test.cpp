@@ -196,5 +196,67 @@ TEST(TreeStatusDebounce, DomainsAreTimedApartAndAWriteStartsAfresh) {
   EXPECT_EQ(debounce.deferred(), 1U);
 }
 
+// The agent looks at a Domain a delay after its last operation ends (not at once, when the user's
+// next operation is coming): the view dates the change, so the write is due from the change.
+TEST(TreeStatusDebounce, AChangeTheViewDatesIsQuietSinceTheViewsChangeNotSinceItIsSeen) {
+  auto clock = std::make_shared<FakeClock>();
+  TreeStatusDebounce debounce(clock, kTiming);
+  const auto start = clock->now();
+  debounce.written("vms/a");  // the status held the tree at 0 s
+  clock->advance(2s);
+  const auto changed = clock->now();  // an operation moved the tree at 2 s
+  clock->advance(1s);                 // looked at after the delay
+  EXPECT_TRUE(debounce.settled("vms/a", 1, changed).writeNow);
+  debounce.written("vms/a");
+
+  // Seen within the delay: due the delay after the change.
+  clock->advance(5s);
+  const auto second = clock->now();
+  clock->advance(300ms);
+  const auto early = debounce.settled("vms/a", 2, second);
+  EXPECT_FALSE(early.writeNow);
+  EXPECT_EQ(early.dueIn, 700ms);
+
+  // A domain never looked at before (the agent started): the view's first listing dates it too.
+  EXPECT_TRUE(debounce.settled("vms/b", 1, start).writeNow);
+}
+
+TEST(TreeStatusDebounce, AnOperationFoundWaitingThenTheViewsChangeIsQuietSinceTheChange) {
+  auto clock = std::make_shared<FakeClock>();
+  TreeStatusDebounce debounce(clock, kTiming);
+  EXPECT_FALSE(debounce.changing("vms/a").writeNow);  // 0 s: a create waits
+  clock->advance(200ms);
+  const auto created = clock->now();  // 0.2 s: it is done, the last one
+  clock->advance(1s);
+  EXPECT_TRUE(debounce.settled("vms/a", 1, created).writeNow);
+}
+
+// What the view did not see change (a Snapshot object added for an existing snapshot, so the list of
+// unmanaged ones shrinks) waits the whole delay from when it is seen, and a burst of them keeps
+// restarting it, whatever the view's date says.
+TEST(TreeStatusDebounce, AChangeTheViewDidNotDateIsQuietSinceItIsSeen) {
+  auto clock = std::make_shared<FakeClock>();
+  TreeStatusDebounce debounce(clock, kTiming);
+  const auto viewChanged = clock->now();
+  clock->advance(5s);
+  debounce.written("vms/a");  // the status held the tree after the view's last change
+  clock->advance(5s);
+  const auto first = debounce.settled("vms/a", 1, viewChanged);
+  EXPECT_FALSE(first.writeNow);
+  EXPECT_EQ(first.dueIn, 1s);
+  clock->advance(600ms);
+  const auto second = debounce.settled("vms/a", 2, viewChanged);
+  EXPECT_EQ(second.dueIn, 1s);
+  // The view changing meanwhile dates the next fingerprint from its change.
+  clock->advance(100ms);
+  const auto moved = clock->now();
+  clock->advance(500ms);
+  const auto third = debounce.settled("vms/a", 3, moved);
+  EXPECT_EQ(third.dueIn, 500ms);
+  // forget() drops what the status held: a domain of the same key starts without a past.
+  debounce.forget("vms/a");
+  EXPECT_TRUE(debounce.settled("vms/a", 4, viewChanged).writeNow);
+}
+
 }  // namespace
 }  // namespace virtsnap::reconcilers
