@@ -94,6 +94,14 @@ std::size_t treeFingerprint(const DomainStatus& status) {
   return std::hash<std::string>{}(text);
 }
 
+// When the view saw its tree move; none for a view that never saw it move (an empty domain's).
+std::optional<virtsnap::Clock::TimePoint> viewChangedAt(const DomainView& view) {
+  if (view.changedAt == virtsnap::Clock::TimePoint{}) {
+    return std::nullopt;
+  }
+  return view.changedAt;
+}
+
 }  // namespace
 
 void DomainReconciler::event(const Domain& domain, kube::EventType type, const std::string& reason,
@@ -146,7 +154,7 @@ ReconcileResult DomainReconciler::reconcile(const kube::Request& request) {
     return ReconcileResult::error("writing the status: " + written.error().message);
   }
   if (converged.treeCurrent) {
-    treeStatus_.written(request.key());
+    treeStatus_.written(request.key(), converged.treeReadAt);
   }
   if (converged.retry) {
     return ReconcileResult::error(converged.retryMessage);
@@ -272,6 +280,8 @@ DomainReconciler::Converged DomainReconciler::converge(const Domain& domain, Dom
 void DomainReconciler::treeFacts(const Domain& domain, const std::string& domainKey, bool waiting,
                                  HypervisorViews::Access& access, DomainStatus& status,
                                  Converged& converged) {
+  // Under the view's lock: a change the view sees after this is not in what the status gets now.
+  converged.treeReadAt = treeStatus_.now();
   if (waiting) {
     // A create or revert waits: the tree changes again in a moment. The tree's fields (the whole
     // tree, rewritten each time) are not even computed then, unless the status has lagged as long as
@@ -302,7 +312,7 @@ void DomainReconciler::treeFacts(const Domain& domain, const std::string& domain
   // Behind for as long as allowed while operations keep coming: written as the tree is now.
   const TreeStatusDebounce::Decision decision =
       waiting ? TreeStatusDebounce::Decision{true}
-              : treeStatus_.settled(domainKey, treeFingerprint(fresh), access.view().changedAt);
+              : treeStatus_.settled(domainKey, treeFingerprint(fresh), viewChangedAt(access.view()));
   if (decision.writeNow) {
     copyTree(fresh, status);
     converged.treeCurrent = true;

@@ -44,6 +44,7 @@ class DomainReconciler final : public kube::Reconciler {
     bool retry = false;  // a transient failure: retried with backoff after the status is written
     std::string retryMessage;
     bool treeCurrent = false;  // the status holds libvirt's tree (as it was, or applied now)
+    std::optional<virtsnap::Clock::TimePoint> treeReadAt;  // when that tree was read from the view
     // libvirt's tree while its write is deferred (only the tree's fields are set), and when it is due.
     std::optional<crds::DomainStatus> deferredTree;
     std::optional<std::chrono::nanoseconds> treeDueIn;

@@ -28,6 +28,9 @@ TreeStatusDebounce::Decision TreeStatusDebounce::settled(
   }
   const bool dated = viewChangedAt && (!knownChange || *viewChangedAt > *knownChange);
   behind.changedAt = dated ? std::min(*viewChangedAt, now) : now;
+  if (added) {
+    behind.since = behind.changedAt;  // behind since the change, for the lag bound too
+  }
   behind.fingerprint = fingerprint;
   return decide(behind, now, /*quietCounts=*/true);
 }
@@ -42,11 +45,11 @@ TreeStatusDebounce::Decision TreeStatusDebounce::changing(const std::string& key
   return decide(behind, now, /*quietCounts=*/false);
 }
 
-void TreeStatusDebounce::written(const std::string& key) {
-  const virtsnap::Clock::TimePoint now = clock_->now();
+void TreeStatusDebounce::written(const std::string& key, std::optional<virtsnap::Clock::TimePoint> asOf) {
+  const virtsnap::Clock::TimePoint at = asOf.value_or(clock_->now());
   std::lock_guard lock(mutex_);
   behind_.erase(key);
-  currentAt_.insert_or_assign(key, now);
+  currentAt_.insert_or_assign(key, at);
 }
 
 void TreeStatusDebounce::forget(const std::string& key) {

@@ -46,8 +46,11 @@ class TreeStatusDebounce {
   // burst would pay for it on every event). The status may be behind: writeNow once maxDelay has
   // passed since it first was, when the caller computes the tree and compares.
   Decision changing(const std::string& key);
-  // The status now holds the tree (written, or found already right): the next change starts afresh.
-  void written(const std::string& key);
+  // The status now holds the tree as it was at `asOf` (read then; written, or found already right):
+  // the next change starts afresh, and a change the view saw after `asOf` is news. Default: now.
+  void written(const std::string& key, std::optional<virtsnap::Clock::TimePoint> asOf = std::nullopt);
+  // The debounce's clock, for `asOf`.
+  virtsnap::Clock::TimePoint now() const { return clock_->now(); }
   // The domain is gone.
   void forget(const std::string& key);
   // Domains whose tree write is deferred (for tests and metrics).

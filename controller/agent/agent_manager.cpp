@@ -87,6 +87,16 @@ kube::InformerOptions informerOptions(const meta::ResourceType& type, std::strin
   return options;
 }
 
+// Whether `snapshot`'s deletion leaves its libvirt snapshot in place (spec.deletionPolicy Retain).
+bool retainedOnDeletion(const nlohmann::json& snapshot) {
+  const auto spec = snapshot.find("spec");
+  if (spec == snapshot.end() || !spec->is_object()) {
+    return false;
+  }
+  const auto policy = spec->find("deletionPolicy");
+  return policy != spec->end() && policy->is_string() && policy->get_ref<const std::string&>() == "Retain";
+}
+
 // Whether the cached Domain of `snapshot` lists its name among the domain's unmanaged snapshots.
 bool listedAsUnmanaged(const kube::ObjectCache& domains, const nlohmann::json& snapshot) {
   const kube::ObjectPtr domain = domains.get(reconcilers::domainKeyOf(snapshot));
@@ -311,8 +321,14 @@ void AgentManager::wireHandlers() {
       }
     }
   };
-  snapshotEvents.onDelete = [this, domainTreeOf](const kube::ObjectPtr& last, bool) {
-    domainTreeOf(*last);
+  snapshotEvents.onDelete = [this, domainOf, domainTreeOf](const kube::ObjectPtr& last, bool) {
+    // Retained on the hypervisor, the snapshot joins the unmanaged ones without moving the view's
+    // tree: a change the debounce dates from its first sight, so the Domain looks at once.
+    if (retainedOnDeletion(*last)) {
+      domainOf(*last);
+    } else {
+      domainTreeOf(*last);
+    }
     enqueueNextOperation(*last);
   };
   snapshots_->addHandler(std::move(snapshotEvents));

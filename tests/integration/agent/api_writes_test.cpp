@@ -270,7 +270,7 @@ TEST_F(AgentApiWrites, TwentySnapshotsCostAtMostFourWritesEach) {
 
 // The Domain's tree status is written once the tree settles (--tree-status-delay), and at the latest
 // --tree-status-max-delay after it fell behind (reconcilers/tree_status_debounce.h).
-template <int kDelaySeconds, int kMaxDelayMs>
+template <int kDelaySeconds, int kMaxDelayMs, int kPollSeconds = 0>
 class AgentTreeStatusTiming : public AgentApiWrites {
  protected:
   static constexpr auto kDelay = std::chrono::seconds(kDelaySeconds);
@@ -280,6 +280,10 @@ class AgentTreeStatusTiming : public AgentApiWrites {
     agent::AgentManagerOptions options = AgentApiWrites::agentOptions();
     options.settings.treeStatusDelay = kDelay;
     options.settings.treeStatusMaxDelay = kMaxDelay;
+    if (kPollSeconds > 0) {  // neither the poll nor a resync looks at the Domain meanwhile
+      options.settings.pollPeriod = std::chrono::seconds(kPollSeconds);
+      options.resyncPeriod = std::chrono::seconds(kPollSeconds);
+    }
     return options;
   }
 
@@ -330,6 +334,55 @@ TEST_F(AgentTreeStatusDebounce, ABurstSpreadOverTimeCostsOneDomainStatusWrite) {
   added.erase("create snapshots 201");
   EXPECT_LE(total(added), 4U * kSnapshots) << describe(added);
   EXPECT_THAT(libvirtTree("vms.paced"), ::testing::UnorderedElementsAreArray(expected));
+}
+
+// A 1 s quiet time and a poll and resync (60 s) longer than the test: the tree is written because the agent looks
+// at the Domain a quiet time after its last operation (agent_manager.cpp), and at once then, since the
+// view dates the change (not another quiet time from when the Domain sees it).
+using AgentTreeStatusAfterTheLastOperation = AgentTreeStatusTiming<1, 60000, 60>;
+
+TEST_F(AgentTreeStatusAfterTheLastOperation, EachCreateAndDeletionIsInTheTreeOneQuietTimeLaterWithOneWrite) {
+  createDomain("lone");
+  ASSERT_TRUE(testsupport::eventually([&] {
+    auto got = domain("lone");
+    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
+  }));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
+  TypedClient<crds::Snapshot> snapshots(server_->client());
+  const auto writesSince = [&](std::uint64_t before) { return domainStatusWrites() - before; };
+  const auto shows = [&](const std::vector<std::string>& tree) {
+    return testsupport::eventually([&] { return statusTree("lone") == tree; }, std::chrono::seconds(8));
+  };
+
+  std::uint64_t before = domainStatusWrites();
+  ASSERT_NO_FATAL_FAILURE(takeAlone("only", "lone"));
+  ASSERT_TRUE(shows({"only<>*"})) << ::testing::PrintToString(statusTree("lone"));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1500)));
+  EXPECT_EQ(writesSince(before), 1U);
+
+  ASSERT_NO_FATAL_FAILURE(takeAlone("second", "lone"));
+  ASSERT_TRUE(shows({"only<>", "second<only>*"})) << ::testing::PrintToString(statusTree("lone"));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1500)));
+
+  before = domainStatusWrites();
+  ASSERT_TRUE(snapshots.remove("vms", "second").has_value());
+  ASSERT_TRUE(shows({"only<>*"})) << ::testing::PrintToString(statusTree("lone"));
+  ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1500)));
+  EXPECT_EQ(writesSince(before), 1U);
+
+  // Retained: libvirt keeps it, now unmanaged; the view's tree did not move.
+  auto retained = snapshots.get("vms", "only");
+  ASSERT_TRUE(retained.has_value());
+  retained->spec.deletionPolicy = crds::SnapshotDeletionPolicy::Retain;
+  ASSERT_TRUE(snapshots.update(*retained).has_value());
+  ASSERT_TRUE(snapshots.remove("vms", "only").has_value());
+  ASSERT_TRUE(testsupport::eventually(
+      [&] {
+        auto got = domain("lone");
+        return got && got->status && got->status->unmanagedSnapshots == std::vector<std::string>{"only"};
+      },
+      std::chrono::seconds(8)));
+  EXPECT_EQ(libvirtTree("vms.lone"), std::vector<std::string>{"only<>*"});
 }
 
 // A quiet time longer than the test, a 1 s bound: only the bound writes the tree.

@@ -253,6 +253,17 @@ TEST(TreeStatusDebounce, AChangeTheViewDidNotDateIsQuietSinceItIsSeen) {
   clock->advance(500ms);
   const auto third = debounce.settled("vms/a", 3, moved);
   EXPECT_EQ(third.dueIn, 500ms);
+  // The lag bound counts from the view's change too: behind since then, not since first seen.
+  debounce.written("vms/a");
+  clock->advance(1s);
+  const auto behindSince = clock->now();
+  clock->advance(500ms);
+  EXPECT_EQ(debounce.settled("vms/a", 10, behindSince).dueIn, 500ms);
+  for (int i = 0; i < 18; ++i) {  // a change every 500 ms, undated: the quiet time never comes
+    clock->advance(500ms);
+    EXPECT_FALSE(debounce.settled("vms/a", 11 + i).writeNow);
+  }
+  EXPECT_EQ(debounce.settled("vms/a", 99).dueIn, 500ms);  // 10 s after the view's change
   // forget() drops what the status held: a domain of the same key starts without a past.
   debounce.forget("vms/a");
   EXPECT_TRUE(debounce.settled("vms/a", 4, viewChanged).writeNow);
