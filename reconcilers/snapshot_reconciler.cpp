@@ -268,8 +268,9 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
     return ReconcileResult::error("listing the snapshots of " + domainName + ": " +
                                   refreshed.error().message);
   }
-  // Not the Domain: the Ready status written below enqueues it (the agent's Snapshot handler), once.
-  // Enqueued here too, it reconciled twice per create, its libvirt calls meeting the next create.
+  // Not the Domain: the Ready status written below enqueues it (the agent's Snapshot handler, a quiet
+  // time later when no operation follows), once. Enqueued here too, it reconciled twice per create,
+  // its libvirt calls meeting the next create.
   enqueueChanged(ns, refreshed->changed, name);
   event(snapshot, kube::EventType::Normal, "Created",
         "took snapshot " + name + " of " + domainName + (parent ? " (parent " + *parent + ")" : " (a root)"));
