@@ -259,6 +259,25 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::applyDeleted(Access&
   return stamped(view, std::move(change));
 }
 
+Expected<drivers::SnapshotDefinition, drivers::DriverError> HypervisorViews::describe(
+    Access& access, const std::string& name) {
+  auto fetched = driver_.describeSnapshots(access.domain(), {name});
+  if (!fetched) {
+    return unexpected(fetched.error());
+  }
+  if (fetched->size() != 1 || fetched->front().name != name) {
+    return unexpected(drivers::DriverError{
+        drivers::DriverErrorKind::Internal, 0,
+        "libvirt described " + std::to_string(fetched->size()) + " snapshots for " + name, std::nullopt});
+  }
+  drivers::SnapshotDefinition definition = std::move(fetched->front());
+  DomainView& view = access.view();
+  if (view.tree.contains(name) && definition.parent == view.tree.parentOf(name)) {
+    view.definitions.insert_or_assign(name, viewed(definition));
+  }
+  return definition;
+}
+
 ViewChange HypervisorViews::stamped(DomainView& view, ViewChange change) const {
   if (change.treeChanged()) {
     view.changedAt = clock_->now();

@@ -125,6 +125,11 @@ class HypervisorViews {
   // current snapshot or a fetched definition's parent disagrees with the outcome, it lists.
   Expected<ViewChange, drivers::DriverError> applyDeleted(Access& access, const std::string& name,
                                                           drivers::DeleteOptions options);
+  // libvirt's definition of `name`, its XML included, kept in the view too when it names the view's
+  // parent (so an edit outside virtsnap that moved nothing, a description, is seen once, not at every
+  // reader's turn); NotFound when libvirt has no such snapshot.
+  Expected<drivers::SnapshotDefinition, drivers::DriverError> describe(Access& access,
+                                                                       const std::string& name);
   // Empties the view (the domain is gone); every snapshot it held counts as changed.
   ViewChange forget(Access& access);
 

@@ -200,18 +200,15 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
 
 Expected<std::string, drivers::DriverError> SnapshotReconciler::libvirtsDefinition(
     const std::string& ns, const std::string& name, HypervisorViews::Access& access) {
-  auto fetched = context_.driver->describeSnapshots(access.domain(), {name});
-  if (fetched && fetched->size() == 1) {
-    return std::move(fetched->front().xml);
+  auto fetched = context_.views->describe(access, name);
+  if (fetched) {
+    return std::move(fetched->xml);
   }
-  if (!fetched && fetched.error().kind == drivers::DriverErrorKind::NotFound) {
+  if (fetched.error().kind == drivers::DriverErrorKind::NotFound) {
     // Deleted outside virtsnap since the view's last look: the retry sees it gone.
     if (auto refreshed = context_.views->refresh(access)) {
       enqueueChanged(ns, refreshed->changed, name);
     }
-  }
-  if (fetched) {
-    return drivers::DriverError{drivers::DriverErrorKind::Internal, 0, "not listed", std::nullopt};
   }
   return fetched.error();
 }

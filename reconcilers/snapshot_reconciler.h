@@ -31,8 +31,9 @@ class SnapshotReconciler final : public kube::Reconciler {
   kube::ReconcileResult finish(const crds::Snapshot& snapshot, crds::SnapshotStatus status,
                                const ReconcileOutcome& outcome, kube::ReconcileResult result);
   // libvirt's XML of `name`, for the status when the view's digest says the recorded one is not it
-  // (the view keeps no XML). A snapshot libvirt no longer has refreshes the view: the references a
-  // caller holds into it are not to be used after an error.
+  // (the view keeps no XML; it takes the digest of this one: HypervisorViews::describe). A snapshot
+  // libvirt no longer has refreshes the view: the references a caller holds into it are not to be
+  // used after an error.
   Expected<std::string, drivers::DriverError> libvirtsDefinition(const std::string& ns,
                                                                  const std::string& name,
                                                                  HypervisorViews::Access& access);

@@ -182,6 +182,29 @@ TEST_F(ViewOnTestDriver, ARedefinitionThatMovesCurrentIsFetchedAgain) {
   EXPECT_EQ(access.view().definitions.at("a").xmlDigest, definitionDigest(edited.value()));
 }
 
+// `virsh snapshot-edit` of a description moves nothing in the tree, so a listing does not fetch it;
+// the reader that finds its recorded XML unlike libvirt's describes it, and the view keeps that.
+TEST_F(ViewOnTestDriver, ADescriptionEditedOutsideVirtsnapIsKeptOnceDescribed) {
+  create("a");
+  create("b");
+  refresh();
+  redefineInPlace("a", "edited", false);
+  EXPECT_EQ(refresh().definitionsFetched, 0U);
+  EXPECT_NE(differenceFromFullListing(), "");  // the view's digest of a is libvirt's former XML
+  {
+    auto access = views_->access(kDomain);
+    auto described = views_->describe(access, "a");
+    ASSERT_TRUE(described.has_value()) << described.error().message;
+    EXPECT_THAT(described->xml, HasSubstr("<description>edited</description>"));
+    EXPECT_EQ(access.view().definitions.at("a").xmlDigest, definitionDigest(described->xml));
+    EXPECT_TRUE(access.view().definitions.at("a").facts.xml.empty());
+    auto missing = views_->describe(access, "nope");
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().kind, drivers::DriverErrorKind::NotFound);
+  }
+  EXPECT_EQ(differenceFromFullListing(), "");
+}
+
 TEST_F(ViewOnTestDriver, ABulkRedefineAfterLostMetadataIsFetchedAgain) {
   create("a");
   create("b");
