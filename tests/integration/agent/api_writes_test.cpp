@@ -336,8 +336,8 @@ TEST_F(AgentTreeStatusDebounce, ABurstSpreadOverTimeCostsOneDomainStatusWrite) {
   EXPECT_THAT(libvirtTree("vms.paced"), ::testing::UnorderedElementsAreArray(expected));
 }
 
-// A 1 s quiet time and a poll and resync (60 s) longer than the test: the tree is written because the agent looks
-// at the Domain a quiet time after its last operation (agent_manager.cpp), and at once then, since the
+// A 1 s quiet time and a poll and resync (60 s) longer than the test: the tree is written because the agent
+// looks at the Domain a quiet time after its last operation (agent_manager.cpp), and at once then, since the
 // view dates the change (not another quiet time from when the Domain sees it).
 using AgentTreeStatusAfterTheLastOperation = AgentTreeStatusTiming<1, 60000, 60>;
 
