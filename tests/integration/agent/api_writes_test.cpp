@@ -126,6 +126,16 @@ class AgentApiWrites : public testsupport::InProcessAgentTest {
     undefineAtEnd_.push_back("vms." + name);
   }
 
+  // createDomain(), then waits until the Domain is Ready.
+  void createReadyDomain(const std::string& name) {
+    ASSERT_NO_FATAL_FAILURE(createDomain(name));
+    ASSERT_TRUE(testsupport::eventually([&] {
+      auto got = domain(name);
+      return got &&
+             reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
+    })) << name;
+  }
+
   void createSnapshot(const std::string& name, const std::string& domainName) {
     crds::Snapshot snapshot;
     snapshot.metadata.name = name;
@@ -219,11 +229,7 @@ TEST_F(AgentApiWrites, SeveralResyncPeriodsOverAConvergedSystemMakeNoWrite) {
 
 TEST_F(AgentApiWrites, TwentySnapshotsCostAtMostFourWritesEach) {
   constexpr int kSnapshots = 20;
-  createDomain("busy");
-  ASSERT_TRUE(testsupport::eventually([&] {
-    auto got = domain("busy");
-    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
-  }));
+  ASSERT_NO_FATAL_FAILURE(createReadyDomain("busy"));
   ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
   const auto before = writes();
   for (int i = 0; i < kSnapshots; ++i) {
@@ -301,11 +307,7 @@ using AgentTreeStatusDebounce = AgentTreeStatusTiming<3, 60000>;
 
 TEST_F(AgentTreeStatusDebounce, ABurstSpreadOverTimeCostsOneDomainStatusWrite) {
   constexpr int kSnapshots = 10;
-  createDomain("paced");
-  ASSERT_TRUE(testsupport::eventually([&] {
-    auto got = domain("paced");
-    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
-  }));
+  ASSERT_NO_FATAL_FAILURE(createReadyDomain("paced"));
   ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
   const auto before = writes();
   // One at a time, each Ready and its drain reconciled by the Domain before the next is created:
@@ -342,11 +344,7 @@ TEST_F(AgentTreeStatusDebounce, ABurstSpreadOverTimeCostsOneDomainStatusWrite) {
 using AgentTreeStatusAfterTheLastOperation = AgentTreeStatusTiming<1, 60000, 60>;
 
 TEST_F(AgentTreeStatusAfterTheLastOperation, EachCreateAndDeletionIsInTheTreeOneQuietTimeLaterWithOneWrite) {
-  createDomain("lone");
-  ASSERT_TRUE(testsupport::eventually([&] {
-    auto got = domain("lone");
-    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
-  }));
+  ASSERT_NO_FATAL_FAILURE(createReadyDomain("lone"));
   ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
   TypedClient<crds::Snapshot> snapshots(server_->client());
   const auto writesSince = [&](std::uint64_t before) { return domainStatusWrites() - before; };
@@ -389,11 +387,7 @@ TEST_F(AgentTreeStatusAfterTheLastOperation, EachCreateAndDeletionIsInTheTreeOne
 using AgentTreeStatusLagBound = AgentTreeStatusTiming<60, 1000>;
 
 TEST_F(AgentTreeStatusLagBound, ATreeThatNeverSettlesIsStillWrittenWhileItChanges) {
-  createDomain("trickle");
-  ASSERT_TRUE(testsupport::eventually([&] {
-    auto got = domain("trickle");
-    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
-  }));
+  ASSERT_NO_FATAL_FAILURE(createReadyDomain("trickle"));
   ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(1000)));
   const std::uint64_t before = domainStatusWrites();
   // Snapshots one after another for 4 s (at most 1000): the tree never stays the same for the quiet time.
@@ -426,11 +420,7 @@ TEST_F(AgentTreeStatusLagBound, ATreeThatNeverSettlesIsStillWrittenWhileItChange
 // second may already find an earlier one taken, since the agent orders only what it has seen.)
 TEST_F(AgentApiWrites, ABurstRunsInCreationOrderAndTakesEachSnapshotOnce) {
   constexpr int kSnapshots = 30;
-  createDomain("burst");
-  ASSERT_TRUE(testsupport::eventually([&] {
-    auto got = domain("burst");
-    return got && reconcilers::isConditionTrue(got->status ? got->status->conditions : std::nullopt, "Ready");
-  }));
+  ASSERT_NO_FATAL_FAILURE(createReadyDomain("burst"));
   ASSERT_TRUE(awaitQuiet(std::chrono::milliseconds(500)));
   std::vector<std::string> names;
   for (int i = 0; i < kSnapshots; ++i) {
