@@ -272,8 +272,14 @@ Expected<drivers::SnapshotDefinition, drivers::DriverError> HypervisorViews::des
   }
   drivers::SnapshotDefinition definition = std::move(fetched->front());
   DomainView& view = access.view();
-  if (view.tree.contains(name) && definition.parent == view.tree.parentOf(name)) {
+  const std::optional<drivers::SnapshotRecord> node = view.tree.find(name);
+  if (node && definition.parent == node->parent) {
     view.definitions.insert_or_assign(name, viewed(definition));
+    if (definition.location != node->location) {
+      // Made again elsewhere (internal <-> external) outside virtsnap: the tree's rules for it
+      // changed, so its next user lists (not now: callers hold references into the view).
+      view.loaded = false;
+    }
   }
   return definition;
 }

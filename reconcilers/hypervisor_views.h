@@ -127,7 +127,8 @@ class HypervisorViews {
                                                           drivers::DeleteOptions options);
   // libvirt's definition of `name`, its XML included, kept in the view too when it names the view's
   // parent (so an edit outside virtsnap that moved nothing, a description, is seen once, not at every
-  // reader's turn); NotFound when libvirt has no such snapshot.
+  // reader's turn; one made again at another location leaves the view unloaded, for its next user
+  // to list); NotFound when libvirt has no such snapshot.
   Expected<drivers::SnapshotDefinition, drivers::DriverError> describe(Access& access,
                                                                        const std::string& name);
   // Empties the view (the domain is gone); every snapshot it held counts as changed.
