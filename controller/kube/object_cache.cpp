@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <exception>
 #include <mutex>
-#include <stdexcept>
 #include <utility>
 
-#include <zlib.h>
+#include "controller/kube/object_packer.h"
 
 namespace virtsnap::kube {
 
@@ -41,7 +40,8 @@ std::string namespacedIndexValue(const nlohmann::json& object, const std::string
   return metadataString(object, "namespace") + "/" + value;
 }
 
-ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage, IndexOrders orders) : storage_(storage) {
+ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage, IndexOrders orders)
+    : packer_(storage == CacheStorage::Packed ? std::make_unique<ObjectPacker>() : nullptr) {
   for (auto& [name, function] : indexers) {
     Index& index = indexes_[name];
     index.function = std::move(function);
@@ -51,44 +51,23 @@ ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage, IndexOrders or
   }
 }
 
-ObjectCache::Slot ObjectCache::store(ObjectPtr object) const {
+ObjectCache::~ObjectCache() = default;
+
+ObjectCache::Slot ObjectCache::store(ObjectPtr object) {
   Slot slot;
-  if (storage_ == CacheStorage::Objects) {
+  if (packer_) {
+    slot.packed = packer_->pack(*object);
+  } else {
     slot.object = std::move(object);
-    return slot;
   }
-  const std::vector<std::uint8_t> raw = nlohmann::json::to_msgpack(*object);
-  const auto rawSize = static_cast<std::uint32_t>(raw.size());
-  uLongf bound = compressBound(static_cast<uLong>(raw.size()));
-  slot.packed.resize(4 + bound);
-  for (int i = 0; i < 4; ++i) {
-    slot.packed[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(rawSize >> (8 * i));
-  }
-  if (compress2(slot.packed.data() + 4, &bound, raw.data(), static_cast<uLong>(raw.size()),
-                Z_DEFAULT_COMPRESSION) != Z_OK) {
-    throw std::runtime_error("the object cache could not deflate an object");  // only out of memory
-  }
-  slot.packed.resize(4 + bound);
-  slot.packed.shrink_to_fit();
   return slot;
 }
 
 ObjectPtr ObjectCache::load(const Slot& slot) const {
-  if (storage_ == CacheStorage::Objects) {
+  if (!packer_) {
     return slot.object;
   }
-  std::uint32_t rawSize = 0;
-  for (int i = 0; i < 4; ++i) {
-    rawSize |= static_cast<std::uint32_t>(slot.packed[static_cast<std::size_t>(i)]) << (8 * i);
-  }
-  std::vector<std::uint8_t> raw(rawSize);
-  uLongf size = rawSize;
-  if (uncompress(raw.data(), &size, slot.packed.data() + 4, static_cast<uLong>(slot.packed.size() - 4)) !=
-          Z_OK ||
-      size != rawSize) {
-    throw std::runtime_error("the object cache could not inflate an object it deflated");
-  }
-  return std::make_shared<const nlohmann::json>(nlohmann::json::from_msgpack(raw));
+  return std::make_shared<const nlohmann::json>(packer_->unpack(slot.packed));
 }
 
 ObjectPtr ObjectCache::get(const std::string& key) const {

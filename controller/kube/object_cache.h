@@ -13,8 +13,9 @@
 //   index may have an order (a string per object): its members under each value are kept sorted by
 //   it, so firstByIndex() finds the first without reading (or, packed, decoding) the others.
 // - Storage: CacheStorage::Objects keeps the json trees given (a reader gets the very pointer stored);
-//   CacheStorage::Packed keeps each object as deflated MessagePack and decodes it on every read (a
-//   reader gets a fresh tree, equal to the one stored): a fraction of a json tree's memory (see
+//   CacheStorage::Packed keeps each object as deflated MessagePack (object_packer.h: deflated against
+//   a dictionary learned from the cache's objects) and decodes it on every read (a reader gets a fresh
+//   tree, equal to the one stored): a fraction of a json tree's memory (see
 //   bench/informer_bench.cpp) for some CPU on each read.
 // Index functions are called under the writer's lock: they must be pure and fast, and must not touch
 // the cache; one that throws (say, on a malformed object) indexes that object under no value.
@@ -53,6 +54,8 @@ std::string namespacedIndexValue(const nlohmann::json& object, const std::string
 
 enum class CacheStorage { Objects, Packed };
 
+class ObjectPacker;
+
 // What a write did to one key: previous null for an addition, current null for a removal.
 struct CacheChange {
   std::string key;
@@ -65,6 +68,7 @@ class ObjectCache {
   // An order for a name `indexers` does not have is ignored.
   explicit ObjectCache(Indexers indexers = {}, CacheStorage storage = CacheStorage::Objects,
                        IndexOrders orders = {});
+  ~ObjectCache();
   ObjectCache(const ObjectCache&) = delete;
   ObjectCache& operator=(const ObjectCache&) = delete;
 
@@ -110,7 +114,7 @@ class ObjectCache {
   // One cached object: the tree (Objects), or its packed form (Packed).
   struct Slot {
     ObjectPtr object;
-    std::vector<std::uint8_t> packed;  // the MessagePack's size (4 bytes, little-endian), then it deflated
+    std::vector<std::uint8_t> packed;  // ObjectPacker::pack's
   };
 
   // One member of an index value: (the index's order for the object, its key).
@@ -121,7 +125,7 @@ class ObjectCache {
     std::unordered_map<std::string, std::set<Member>> membersByValue;
   };
 
-  Slot store(ObjectPtr object) const;
+  Slot store(ObjectPtr object);
   ObjectPtr load(const Slot& slot) const;
   static std::vector<std::string> valuesOf(const Index& index, const nlohmann::json& object);
   static std::string orderOf(const Index& index, const nlohmann::json& object);
@@ -130,7 +134,7 @@ class ObjectCache {
   void indexAdd(const std::string& key, const nlohmann::json& object);     // needs the unique lock
   void indexRemove(const std::string& key, const nlohmann::json& object);  // needs the unique lock
 
-  const CacheStorage storage_;
+  const std::unique_ptr<ObjectPacker> packer_;  // null: Objects storage
   mutable std::shared_mutex mutex_;  // guards objects_ and indexes_ (the index functions are const)
   std::map<std::string, Slot> objects_;
   std::map<std::string, Index> indexes_;

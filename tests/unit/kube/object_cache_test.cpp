@@ -215,9 +215,10 @@ TEST(ObjectCache, ReplaceWithNothingEmptiesTheCache) {
   EXPECT_EQ(cache.size(), 0U);
 }
 
-// Readers on other threads see the content before a replace or after it, never a mix.
-TEST(ObjectCache, ReadersNeverSeeHalfAReplace) {
-  ObjectCache cache;
+// Readers on other threads see the content before a replace or after it, never a mix (packed: while
+// the packer may learn from the new objects).
+void readersNeverSeeHalfAReplace(CacheStorage storage, int generations) {
+  ObjectCache cache({}, storage);
   auto generation = [](int g) {
     std::vector<ObjectPtr> objects;
     for (int i = 0; i < 50; ++i) {
@@ -242,7 +243,7 @@ TEST(ObjectCache, ReadersNeverSeeHalfAReplace) {
       }
     });
   }
-  for (int g = 1; g <= 200; ++g) {
+  for (int g = 1; g <= generations; ++g) {
     cache.replace(generation(g));
   }
   done = true;
@@ -251,6 +252,15 @@ TEST(ObjectCache, ReadersNeverSeeHalfAReplace) {
   }
   EXPECT_EQ(mixed.load(), 0);
   EXPECT_EQ(cache.size(), 50U);
+}
+
+TEST(ObjectCache, ReadersNeverSeeHalfAReplace) {
+  readersNeverSeeHalfAReplace(CacheStorage::Objects, 200);
+}
+
+// Fewer: each list() decodes 50 objects, and the readers hold the shared lock most of the time.
+TEST(ObjectCache, ReadersNeverSeeHalfAReplaceOfPackedObjects) {
+  readersNeverSeeHalfAReplace(CacheStorage::Packed, 20);
 }
 
 // Packed storage answers with objects equal to those stored (fresh ones, not the same pointers), and
