@@ -1,11 +1,15 @@
 #include "controller/kube/event_correlator.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
+#include <cstring>
 #include <list>
 #include <set>
-#include <string_view>
 #include <unordered_map>
 #include <utility>
+
+#include <openssl/sha.h>
 
 #include "controller/kube/json_fields.h"
 #include "controller/kube/token_bucket.h"
@@ -17,75 +21,92 @@ namespace {
 
 using WallTime = std::chrono::system_clock::time_point;
 
+// What the caches key by: the first 128 bits of the SHA-256 of a key's parts, not the parts. The keys
+// carry whole object references and messages (~200 bytes each, three per Event), and a digest makes an
+// entry a fixed, small size; at 128 bits no two keys of a process's life meet by chance, and SHA-256
+// lets no message be crafted to meet another's.
+struct KeyDigest {
+  std::array<std::uint64_t, 2> words{};
+  auto operator<=>(const KeyDigest&) const = default;
+};
+
+struct KeyDigestHash {
+  std::size_t operator()(const KeyDigest& digest) const { return digest.words[0]; }
+};
+
+// The parts joined with a separator no Kubernetes name, kind or reason contains, so no two differ only
+// in where one part ends (client-go joins with "", which lets "ab"+"c" meet "a"+"bc").
+KeyDigest digestOf(std::initializer_list<const std::string*> parts) {
+  std::string key;
+  for (const std::string* part : parts) {
+    key += *part;
+    key += '\x1f';
+  }
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> sha{};
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), sha.data());
+  KeyDigest digest;
+  std::memcpy(digest.words.data(), sha.data(), sizeof digest.words);
+  return digest;
+}
+
 // A map that keeps its `capacity` most recently used keys (groupcache's lru.Cache, as client-go uses).
 template <typename Value>
 class LruCache {
  public:
   explicit LruCache(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
-  LruCache(const LruCache&) = delete;  // the index views the entries' keys: a copy would view the original's
-  LruCache& operator=(const LruCache&) = delete;
 
   // The value under `key`, now the most recently used; null if absent.
-  Value* find(const std::string& key) {
-    auto it = index_.find(std::string_view(key));
+  Value* find(const KeyDigest& key) {
+    auto it = index_.find(key);
     if (it == index_.end()) {
       return nullptr;
     }
     entries_.splice(entries_.begin(), entries_, it->second);
     return &it->second->second;
   }
-  // The value under `key`, default-made if absent (evicting the least recently used key).
-  Value& at(const std::string& key) {
+  // The value under `key`, made by `make` if absent (evicting the least recently used key).
+  template <typename Make>
+  Value& at(const KeyDigest& key, Make make) {
     if (Value* found = find(key)) {
       return *found;
     }
     if (entries_.size() >= capacity_) {
-      index_.erase(std::string_view(entries_.back().first));
+      index_.erase(entries_.back().first);
       entries_.pop_back();
     }
-    entries_.emplace_front(key, Value());
-    index_.emplace(std::string_view(entries_.front().first), entries_.begin());
+    entries_.emplace_front(key, make());
+    index_.emplace(key, entries_.begin());
     return entries_.front().second;
+  }
+  Value& at(const KeyDigest& key) {
+    return at(key, [] { return Value(); });
   }
 
  private:
-  using Entries = std::list<std::pair<std::string, Value>>;
+  using Entries = std::list<std::pair<KeyDigest, Value>>;
   std::size_t capacity_;
   Entries entries_;  // most recently used first
-  // Keyed by views of the entries' own keys (a list node never moves): each key is held once. The
-  // keys carry whole messages, and three caches of 4,096 of them were ~1.5 KB per object held.
-  std::unordered_map<std::string_view, typename Entries::iterator> index_;
+  std::unordered_map<KeyDigest, typename Entries::iterator, KeyDigestHash> index_;
 };
 
-// Keys joined with a separator no Kubernetes name, kind or reason contains, so no two differ only
-// in where one field ends (client-go joins with "", which lets "ab"+"c" meet "a"+"bc").
-std::string joinKey(std::initializer_list<const std::string*> parts) {
-  std::string key;
-  for (const std::string* part : parts) {
-    key += *part;
-    key += '\x1f';
-  }
-  return key;
-}
-
 // Identical events: the dedup key.
-std::string eventKey(const Event& e) {
+KeyDigest eventKey(const Event& e) {
   const ObjectReference& o = e.involvedObject;
-  return joinKey({&e.sourceComponent, &e.sourceHost, &o.kind, &o.ns, &o.name, &o.fieldPath, &o.uid,
-                  &o.apiVersion, &e.type, &e.reason, &e.message});
+  return digestOf({&e.sourceComponent, &e.sourceHost, &o.kind, &o.ns, &o.name, &o.fieldPath, &o.uid,
+                   &o.apiVersion, &e.type, &e.reason, &e.message});
 }
 
 // Similar events: the aggregation key (everything but the message).
-std::string aggregateKey(const Event& e) {
+KeyDigest aggregateKey(const Event& e) {
   const ObjectReference& o = e.involvedObject;
-  return joinKey({&e.sourceComponent, &e.sourceHost, &o.kind, &o.ns, &o.name, &o.uid, &o.apiVersion, &e.type,
-                  &e.reason, &e.reportingComponent, &e.reportingInstance});
+  return digestOf({&e.sourceComponent, &e.sourceHost, &o.kind, &o.ns, &o.name, &o.uid, &o.apiVersion, &e.type,
+                   &e.reason, &e.reportingComponent, &e.reportingInstance});
 }
 
 // One (source, object) pair: the spam filter's key.
-std::string spamKey(const Event& e) {
+KeyDigest spamKey(const Event& e) {
   const ObjectReference& o = e.involvedObject;
-  return joinKey({&e.sourceComponent, &e.sourceHost, &o.kind, &o.ns, &o.name, &o.uid, &o.apiVersion});
+  return digestOf({&e.sourceComponent, &e.sourceHost, &o.kind, &o.ns, &o.name, &o.uid, &o.apiVersion});
 }
 
 WallTime timestamp(const nlohmann::json& object, const char* key) {
@@ -149,15 +170,15 @@ struct Observation {
   std::string resourceVersion;
 };
 
-// The distinct messages seen lately for one aggregation key.
+// The distinct messages seen lately for one aggregation key (their digests).
 struct SimilarEvents {
-  std::set<std::string> messages;
+  std::set<KeyDigest> messages;
   std::optional<Clock::TimePoint> last;
 };
 
 struct EventCorrelator::State {
   explicit State(std::size_t size) : spam(size), similar(size), observed(size) {}
-  LruCache<std::unique_ptr<TokenBucket>> spam;
+  LruCache<TokenCount> spam;
   LruCache<SimilarEvents> similar;
   LruCache<Observation> observed;
   std::int64_t lastNameNanos = 0;  // names stay unique when the wall clock stands still
@@ -189,13 +210,13 @@ CorrelatedEvent EventCorrelator::correlate(Event event) {
 
   // Aggregation: count the distinct messages of similar events; past the threshold, write the
   // combined Event instead, keyed by the aggregation key so its repeats bump its count.
-  std::string observationKey = eventKey(event);
-  const std::string similarKey = aggregateKey(event);
+  KeyDigest observationKey = eventKey(event);
+  const KeyDigest similarKey = aggregateKey(event);
   SimilarEvents& similar = state_->similar.at(similarKey);
   if (!similar.last || now - *similar.last > options_.similarWindow) {
     similar = SimilarEvents{};
   }
-  similar.messages.insert(event.message);
+  similar.messages.insert(digestOf({&event.message}));
   similar.last = now;
   if (similar.messages.size() >= options_.maxSimilar) {
     similar.messages.erase(similar.messages.begin());  // stay at the threshold, as client-go does
@@ -237,11 +258,9 @@ CorrelatedEvent EventCorrelator::correlate(Event event) {
   seen = Observation{event.count, event.firstTimestamp, event.name, event.resourceVersion};
 
   // Spam filter, last, as in client-go: a skipped event has still been counted above.
-  std::unique_ptr<TokenBucket>& bucket = state_->spam.at(spamKey(event));
-  if (!bucket) {
-    bucket = std::make_unique<TokenBucket>(options_.spamQps, options_.spamBurst, clock_);
-  }
-  result.skip = !bucket->tryTake();
+  const double burst = std::max(1, options_.spamBurst);
+  TokenCount& bucket = state_->spam.at(spamKey(event), [&] { return TokenCount(burst, now); });
+  result.skip = !bucket.tryTake(now, options_.spamQps, burst);
   result.event = std::move(event);
   return result;
 }

@@ -10,7 +10,7 @@
 //  - spam filter: every (source, object) pair has a token bucket (25 at once, one more every 5
 //    minutes) on the injected clock; an event that finds no token is skipped. A count bump takes a
 //    token too, and a skipped repeat still counts, so the next Event written shows the true count.
-// Each of the three caches keeps its `cacheSize` most recently used keys. Thread-safe.
+// Each of the three caches keeps its `cacheSize` most recently used keys (as digests). Thread-safe.
 
 #include <chrono>
 #include <cstddef>

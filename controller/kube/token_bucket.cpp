@@ -4,32 +4,35 @@
 
 namespace virtsnap::kube {
 
-TokenBucket::TokenBucket(double qps, int burst, ClockPtr clock)
-    : qps_(qps),
-      burst_(std::max(1, burst)),
-      clock_(std::move(clock)),
-      tokens_(burst_),
-      last_(clock_->now()) {}
-
-void TokenBucket::refill(Clock::TimePoint now) {
-  if (now > last_) {
-    const double seconds = std::chrono::duration<double>(now - last_).count();
-    tokens_ = std::min(burst_, tokens_ + seconds * qps_);
-    last_ = now;
+void TokenCount::refill(Clock::TimePoint now, double qps, double burst) {
+  if (now > last) {
+    const double seconds = std::chrono::duration<double>(now - last).count();
+    tokens = std::min(burst, tokens + seconds * qps);
+    last = now;
   }
 }
+
+bool TokenCount::tryTake(Clock::TimePoint now, double qps, double burst) {
+  if (qps <= 0) {
+    return true;
+  }
+  refill(now, qps, burst);
+  if (tokens < 1.0) {
+    return false;
+  }
+  tokens -= 1.0;
+  return true;
+}
+
+TokenBucket::TokenBucket(double qps, int burst, ClockPtr clock)
+    : qps_(qps), burst_(std::max(1, burst)), clock_(std::move(clock)), count_(burst_, clock_->now()) {}
 
 bool TokenBucket::tryTake() {
   if (qps_ <= 0) {
     return true;
   }
   std::lock_guard lock(mutex_);
-  refill(clock_->now());
-  if (tokens_ < 1.0) {
-    return false;
-  }
-  tokens_ -= 1.0;
-  return true;
+  return count_.tryTake(clock_->now(), qps_, burst_);
 }
 
 std::chrono::nanoseconds TokenBucket::reserve() {
@@ -37,12 +40,13 @@ std::chrono::nanoseconds TokenBucket::reserve() {
     return std::chrono::nanoseconds(0);
   }
   std::lock_guard lock(mutex_);
-  refill(clock_->now());
-  tokens_ -= 1.0;
-  if (tokens_ >= 0.0) {
+  count_.refill(clock_->now(), qps_, burst_);
+  count_.tokens -= 1.0;
+  if (count_.tokens >= 0.0) {
     return std::chrono::nanoseconds(0);
   }
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(-tokens_ / qps_));
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(-count_.tokens / qps_));
 }
 
 void TokenBucket::take() {

@@ -9,6 +9,19 @@
 
 namespace virtsnap::kube {
 
+// A bucket's tokens without its clock or lock, for an owner that keeps many buckets under one lock of
+// its own (the event correlator, one per object).
+struct TokenCount {
+  TokenCount(double burst, Clock::TimePoint now) : tokens(burst), last(now) {}
+  // Adds what `qps` earned since `last`, up to `burst`.
+  void refill(Clock::TimePoint now, double qps, double burst);
+  // refill(), then takes a token if one is there.
+  bool tryTake(Clock::TimePoint now, double qps, double burst);
+
+  double tokens;  // may go negative: tokens promised to reservations
+  Clock::TimePoint last;
+};
+
 class TokenBucket {
  public:
   // qps <= 0 means unlimited.
@@ -23,14 +36,11 @@ class TokenBucket {
   void take();
 
  private:
-  void refill(Clock::TimePoint now);  // needs mutex_
-
   const double qps_;
   const double burst_;
   const ClockPtr clock_;
-  std::mutex mutex_;  // guards tokens_ and last_
-  double tokens_;     // may go negative: tokens promised to reservations
-  Clock::TimePoint last_;
+  std::mutex mutex_;  // guards count_
+  TokenCount count_;
 };
 
 }  // namespace virtsnap::kube
