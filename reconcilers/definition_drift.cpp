@@ -103,7 +103,7 @@ drivers::DomainSpec keepOverlays(drivers::DomainSpec desired, const drivers::Dom
 std::set<std::string> overlaidDisks(const DomainView& view) {
   std::set<std::string> disks;
   for (const auto& [name, definition] : view.definitions) {
-    for (const drivers::SnapshotDisk& disk : definition.facts.disks) {
+    for (const drivers::SnapshotDisk& disk : definition.disks) {
       if (disk.snapshot == "external") {
         disks.insert(disk.name);
       }

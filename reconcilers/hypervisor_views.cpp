@@ -17,21 +17,16 @@ namespace {
 bool isInternal(const DomainView& view, std::string_view name) {
   auto definition = view.definitions.find(name);
   return definition != view.definitions.end() &&
-         definition->second.facts.location == drivers::SnapshotLocation::Internal;
+         definition->second.location == drivers::SnapshotLocation::Internal;
 }
 
 }  // namespace
 
 ViewedDefinition viewed(drivers::SnapshotDefinition definition) {
-  const std::uint64_t digest = definitionDigest(definition.xml);
-  // Nor what no status reports: the description (the Snapshot's spec has it) and the embedded
-  // domain's name and UUID (the domain's).
-  for (std::string* unread :
-       {&definition.xml, &definition.description, &definition.domainName, &definition.domainUuid}) {
-    unread->clear();
-    unread->shrink_to_fit();
-  }
-  return ViewedDefinition{std::move(definition), digest};
+  return ViewedDefinition{std::move(definition.parent),    std::move(definition.state),
+                          definition.creationTime,         std::move(definition.memory),
+                          std::move(definition.disks),     definition.location,
+                          definitionDigest(definition.xml)};
 }
 
 HypervisorViews::Access HypervisorViews::access(const std::string& domain) {
@@ -70,7 +65,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& acce
       continue;
     }
     ++known;
-    if (definition->second.facts.parent != link.parent) {
+    if (definition->second.parent != link.parent) {
       moved.insert(link.name);  // fetched while the tree changed outside virtsnap
     }
     if (position->second.parent != link.parent) {
@@ -124,7 +119,7 @@ Expected<ViewChange, drivers::DriverError> HypervisorViews::refresh(Access& acce
     }
     // The shape is the tree's authority: a definition fetched after a concurrent change outside
     // virtsnap may name another parent; the next refresh fetches it again.
-    records.push_back(drivers::SnapshotRecord{link.name, link.parent, fresh->second.facts.location});
+    records.push_back(drivers::SnapshotRecord{link.name, link.parent, fresh->second.location});
   }
   drivers::SnapshotTree tree;
   tree.rebuild(records, shape->current);

@@ -43,11 +43,18 @@
 
 namespace virtsnap::reconcilers {
 
-// A snapshot's definition as the view keeps it: what libvirt reports less the XML itself, which the
-// Snapshot's status.definition records (held here as well, it was the agent's largest cost per
-// snapshot, ~1 KB), and the XML's digest, which says whether a status records what libvirt holds.
+// A snapshot's definition as the view keeps it: what a status reports of it and the XML's digest, which
+// says whether a status records what libvirt holds. Not the XML itself, which the Snapshot's
+// status.definition records (held here as well, it was the agent's largest cost per snapshot, ~1 KB),
+// nor what no status reports (the description, the embedded domain's name and UUID); the name is the
+// view's key.
 struct ViewedDefinition {
-  drivers::SnapshotDefinition facts;  // its xml, description, domainName and domainUuid are empty
+  std::optional<std::string> parent;
+  std::string state;
+  std::int64_t creationTime = 0;
+  std::string memory;
+  std::vector<drivers::SnapshotDisk> disks;
+  drivers::SnapshotLocation location = drivers::SnapshotLocation::Internal;
   std::uint64_t xmlDigest = 0;
 };
 

@@ -164,7 +164,7 @@ ReconcileResult SnapshotReconciler::reconcile(const kube::Request& request) {
       status.definition = std::move(recorded).value();
     }
     status.phase = SnapshotPhase::Ready;
-    applyTreeFacts(status, position->second, definition.facts,
+    applyTreeFacts(status, position->second, definition,
                    snapshot.spec.deletionPolicy.value_or(crds::SnapshotDeletionPolicy::Delete));
     removeCondition(status.conditions, crds::kConditionDeletionBlocked);
     if (!wasReady) {
@@ -277,7 +277,7 @@ ReconcileResult SnapshotReconciler::take(Snapshot snapshot, const std::string& d
     return ReconcileResult::error("snapshot " + name + " was taken but is not in libvirt's listing");
   }
   status.phase = SnapshotPhase::Ready;
-  applyTreeFacts(status, position->second, view.definitions.at(name).facts,
+  applyTreeFacts(status, position->second, view.definitions.at(name),
                  snapshot.spec.deletionPolicy.value_or(crds::SnapshotDeletionPolicy::Delete));
   return finish(snapshot, std::move(status),
                 ReconcileOutcome{ReconcileState::Ready, "Ready", "the snapshot exists on the hypervisor"},

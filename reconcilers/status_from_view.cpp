@@ -40,7 +40,7 @@ crds::DiskSnapshotMode diskSnapshotMode(const std::string& libvirtMode) {
 }
 
 void applyTreeFacts(crds::SnapshotStatus& status, const TreePosition& position,
-                    const drivers::SnapshotDefinition& definition, crds::SnapshotDeletionPolicy policy) {
+                    const ViewedDefinition& definition, crds::SnapshotDeletionPolicy policy) {
   status.parent = position.parent;
   std::vector<std::string> children = position.children;
   if (children.size() > crds::kMaxSnapshotChildren) {

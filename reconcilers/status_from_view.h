@@ -19,7 +19,7 @@ namespace virtsnap::reconcilers {
 // creationTime, domainState, location, memory and disks (sorted). Not the definition's XML: the view
 // keeps only its digest (the reconciler records it).
 void applyTreeFacts(crds::SnapshotStatus& status, const TreePosition& position,
-                    const drivers::SnapshotDefinition& definition, crds::SnapshotDeletionPolicy policy);
+                    const ViewedDefinition& definition, crds::SnapshotDeletionPolicy policy);
 
 // Sets currentSnapshot, snapshotCount, snapshotTree (topological, bounded; the count stays exact)
 // and unmanagedSnapshots (the snapshots in the view whose name is not in `managed`, sorted, bounded;

@@ -34,7 +34,7 @@ DomainView branchedView() {
   }
   std::vector<drivers::SnapshotRecord> records;
   for (const auto& [name, def] : view.definitions) {
-    records.push_back(def.facts.record());
+    records.push_back(drivers::SnapshotRecord{name, def.parent, def.location});
   }
   view.tree.rebuild(records, std::string("d"));
   view.positions = positionsOf(view.tree);
@@ -44,7 +44,7 @@ DomainView branchedView() {
 TEST(SnapshotStatusFromView, ReportsThePlaceInTheTreeAndWhatTheDefinitionSays) {
   DomainView view = branchedView();
   crds::SnapshotStatus status;
-  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a").facts,
+  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a"),
                  crds::SnapshotDeletionPolicy::Delete);
   EXPECT_EQ(status.parent, std::nullopt);
   EXPECT_THAT(*status.children, ElementsAre("b", "d"));
@@ -60,8 +60,7 @@ TEST(SnapshotStatusFromView, ReportsThePlaceInTheTreeAndWhatTheDefinitionSays) {
   EXPECT_EQ(status.deletable, true);
 
   crds::SnapshotStatus d;
-  applyTreeFacts(d, view.positions.at("d"), view.definitions.at("d").facts,
-                 crds::SnapshotDeletionPolicy::Delete);
+  applyTreeFacts(d, view.positions.at("d"), view.definitions.at("d"), crds::SnapshotDeletionPolicy::Delete);
   EXPECT_EQ(d.parent, "a");
   EXPECT_EQ(d.current, true);
   EXPECT_EQ(d.depth, 1);
@@ -74,16 +73,16 @@ TEST(SnapshotStatusFromView, AnExternalSnapshotWithTwoChildrenIsNotDeletableUnle
   view.definitions.emplace("c", viewed(definition("c", "a", drivers::SnapshotLocation::External)));
   std::vector<drivers::SnapshotRecord> records;
   for (const auto& [name, def] : view.definitions) {
-    records.push_back(def.facts.record());
+    records.push_back(drivers::SnapshotRecord{name, def.parent, def.location});
   }
   view.tree.rebuild(records, std::string("c"));
   view.positions = positionsOf(view.tree);
   crds::SnapshotStatus status;
-  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a").facts,
+  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a"),
                  crds::SnapshotDeletionPolicy::Delete);
   EXPECT_EQ(status.deletable, false);
   EXPECT_EQ(status.deletionBlockedReason, "ExternalWithMultipleChildren");
-  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a").facts,
+  applyTreeFacts(status, view.positions.at("a"), view.definitions.at("a"),
                  crds::SnapshotDeletionPolicy::MetadataOnly);
   EXPECT_EQ(status.deletable, true);
   EXPECT_EQ(status.deletionBlockedReason, std::nullopt);
@@ -111,7 +110,7 @@ TEST(HypervisorViewPositions, ChangeOnlyWhereTheTreeChanged) {
   drivers::SnapshotTree tree;
   std::vector<drivers::SnapshotRecord> records;
   for (const auto& [name, def] : view.definitions) {
-    records.push_back(def.facts.record());
+    records.push_back(drivers::SnapshotRecord{name, def.parent, def.location});
   }
   tree.rebuild(records, std::string("d"));
   ASSERT_TRUE(tree.create(drivers::SnapshotRecord{"e", std::nullopt, drivers::SnapshotLocation::Internal}));
