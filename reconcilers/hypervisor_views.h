@@ -43,11 +43,8 @@
 
 namespace virtsnap::reconcilers {
 
-// A snapshot's definition as the view keeps it: what a status reports of it and the XML's digest, which
-// says whether a status records what libvirt holds. Not the XML itself, which the Snapshot's
-// status.definition records (held here as well, it was the agent's largest cost per snapshot, ~1 KB),
-// nor what no status reports (the description, the embedded domain's name and UUID); the name is the
-// view's key.
+// A snapshot's definition as the view keeps it: what a status reports of it, and the XML's digest,
+// which says whether a status records what libvirt holds (the XML is status.definition's).
 struct ViewedDefinition {
   std::optional<std::string> parent;
   std::string state;

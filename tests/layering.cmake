@@ -14,6 +14,7 @@
 #   apiserver_core          base/ crds/meta/ controller/apiserver/ (not http/)  nlohmann openssl zlib
 #   apiserver (http)        base/ crds/meta/ controller/apiserver/              + cpprestsdk yaml-cpp
 #   kube_core               base/ crds/meta/ controller/kube/ (not http/)       nlohmann prometheus zlib
+#                                                                               openssl (digests)
 #   kube (http)             base/ crds/meta/ controller/kube/                   + cpprestsdk openssl
 #   logging                 base/ controller/logging/                        spdlog nlohmann
 #   agent                   base/ crds/ reconcilers/ drivers/ (not libvirt/),  nlohmann prometheus
@@ -61,7 +62,7 @@ set(libraries
     "apiserver_http|^controller/apiserver/http/|^(base|crds/meta|controller/apiserver)/|^(${family_nlohmann}|${family_yaml}|${family_cpprest}|${family_openssl}|${family_zlib})"
     "apiserver_core|^controller/apiserver/|^(base/|crds/meta/|controller/apiserver/(cel/|storage/|validation/|[^/]+$))|^(${family_nlohmann}|${family_openssl}|${family_zlib})"
     "kube_http|^controller/kube/http/|^(base|crds/meta|controller/kube)/|^(${family_nlohmann}|${family_cpprest}|${family_openssl}|${family_prometheus})"
-    "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus}|${family_zlib})"
+    "kube_core|^controller/kube/|^(base/|crds/meta/|controller/kube/[^/]+$)|^(${family_nlohmann}|${family_prometheus}|${family_zlib}|${family_openssl})"
     "agent_http|^controller/agent/http/|^(base|controller/agent)/|^(${family_cpprest})"
     "agent|^controller/agent/|^(base/|crds/|drivers/[^/]+$|reconcilers/|controller/kube/[^/]+$|controller/apiserver/|controller/agent/(web/)?[^/]+$)|^(${family_nlohmann}|${family_prometheus})"
     "plugin|^controller/plugin/|^(base/|crds/|controller/kube/[^/]+$|controller/plugin/)|^(${family_nlohmann})"

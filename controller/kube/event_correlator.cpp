@@ -21,10 +21,8 @@ namespace {
 
 using WallTime = std::chrono::system_clock::time_point;
 
-// What the caches key by: the first 128 bits of the SHA-256 of a key's parts, not the parts. The keys
-// carry whole object references and messages (~200 bytes each, three per Event), and a digest makes an
-// entry a fixed, small size; at 128 bits no two keys of a process's life meet by chance, and SHA-256
-// lets no message be crafted to meet another's.
+// What the caches key by: 128 bits of the SHA-256 of a key's parts, a fixed 16 bytes instead of the
+// ~200-byte parts (docs/decisions.md).
 struct KeyDigest {
   std::array<std::uint64_t, 2> words{};
   auto operator<=>(const KeyDigest&) const = default;
@@ -42,10 +40,14 @@ KeyDigest digestOf(std::initializer_list<const std::string*> parts) {
     key += *part;
     key += '\x1f';
   }
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> sha{};
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), sha.data());
   KeyDigest digest;
-  std::memcpy(digest.words.data(), sha.data(), sizeof digest.words);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> sha{};
+  if (SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), sha.data()) != nullptr) {
+    std::memcpy(digest.words.data(), sha.data(), sizeof digest.words);
+  } else {  // OpenSSL could not digest (out of memory): two differently fed hashes, never one value for all
+    digest.words[0] = std::hash<std::string>{}(key);
+    digest.words[1] = std::hash<std::string>{}(key + '\x1e');
+  }
   return digest;
 }
 
@@ -206,17 +208,20 @@ std::string EventCorrelator::uniqueName(const std::string& objectName, WallTime 
 
 CorrelatedEvent EventCorrelator::correlate(Event event) {
   const Clock::TimePoint now = clock_->now();
+  // Digests before the lock (a combined Event has the same object and source: the same spam key).
+  KeyDigest observationKey = eventKey(event);
+  const KeyDigest similarKey = aggregateKey(event);
+  const KeyDigest messageKey = digestOf({&event.message});
+  const KeyDigest objectKey = spamKey(event);
   std::lock_guard lock(mutex_);
 
   // Aggregation: count the distinct messages of similar events; past the threshold, write the
   // combined Event instead, keyed by the aggregation key so its repeats bump its count.
-  KeyDigest observationKey = eventKey(event);
-  const KeyDigest similarKey = aggregateKey(event);
   SimilarEvents& similar = state_->similar.at(similarKey);
   if (!similar.last || now - *similar.last > options_.similarWindow) {
     similar = SimilarEvents{};
   }
-  similar.messages.insert(digestOf({&event.message}));
+  similar.messages.insert(messageKey);
   similar.last = now;
   if (similar.messages.size() >= options_.maxSimilar) {
     similar.messages.erase(similar.messages.begin());  // stay at the threshold, as client-go does
@@ -259,15 +264,16 @@ CorrelatedEvent EventCorrelator::correlate(Event event) {
 
   // Spam filter, last, as in client-go: a skipped event has still been counted above.
   const double burst = std::max(1, options_.spamBurst);
-  TokenCount& bucket = state_->spam.at(spamKey(event), [&] { return TokenCount(burst, now); });
+  TokenCount& bucket = state_->spam.at(objectKey, [&] { return TokenCount(burst, now); });
   result.skip = !bucket.tryTake(now, options_.spamQps, burst);
   result.event = std::move(event);
   return result;
 }
 
 void EventCorrelator::updateState(const Event& written) {
+  const KeyDigest key = eventKey(written);
   std::lock_guard lock(mutex_);
-  state_->observed.at(eventKey(written)) =
+  state_->observed.at(key) =
       Observation{written.count, written.firstTimestamp, written.name, written.resourceVersion};
 }
 

@@ -85,10 +85,11 @@ class ViewOnTestDriver : public ::testing::Test {
         out << def.name << ": not in the view\n";
         continue;
       }
-      const ViewedDefinition& facts = held->second;
-      if (held->second.xmlDigest != definitionDigest(def.xml) || facts.parent != def.parent ||
-          facts.location != def.location || facts.creationTime != def.creationTime ||
-          facts.state != def.state || facts.disks != def.disks) {
+      const ViewedDefinition& viewedDefinition = held->second;
+      if (viewedDefinition.xmlDigest != definitionDigest(def.xml) || viewedDefinition.parent != def.parent ||
+          viewedDefinition.location != def.location || viewedDefinition.creationTime != def.creationTime ||
+          viewedDefinition.state != def.state || viewedDefinition.memory != def.memory ||
+          viewedDefinition.disks != def.disks) {
         out << def.name << ": definition differs from the listing's:\n" << def.xml << "\n";
       }
     }
