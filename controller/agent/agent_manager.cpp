@@ -78,6 +78,8 @@ kube::InformerOptions informerOptions(const meta::ResourceType& type, std::strin
   options.indexers = std::move(indexers);
   // Choosing a domain's next operation reads the first waiting one of each kind only (operation_order.h).
   options.indexOrders = {{reconcilers::kPendingByDomainIndex, reconcilers::operationOrderKey}};
+  // The object-count metrics only count (no member per Snapshot held).
+  options.countedIndexes = {kSnapshotCountIndex};
   options.transform = std::move(transform);
   options.storage = storage;
   options.resyncPeriod = resync;

@@ -152,7 +152,7 @@ std::vector<prometheus::MetricFamily> ObjectCountMetrics::Collect() const {
     if (!domainKeys.contains(labels.domainKey)) {
       continue;  // another node's domain, or one not (yet) in the cache
     }
-    const auto count = static_cast<double>(snapshots_.keysByIndex(kSnapshotCountIndex, value).size());
+    const auto count = static_cast<double>(snapshots_.countByIndex(kSnapshotCountIndex, value));
     byPhase[{{"phase", labels.phase}, {"location", labels.location}}] += count;
     if (!labels.blockedReason.empty()) {
       blocked[{{"reason", labels.blockedReason}}] += count;

@@ -12,9 +12,9 @@
 // phase and location pair, and every reason libvirt or the tree gives, has a series (at 0 when none).
 //
 // The Snapshots are counted from an index of their cache (snapshotCountIndexers(), which the Snapshot
-// informer must carry), never by decoding them: the cache is packed, and decoding every Snapshot at
-// each scrape cost O(N) CPU and a transient heap of ~7 KB per Snapshot that malloc kept afterwards
-// (N=3000: +20 MB of RSS after the first scrape).
+// informer must carry, best as a counted index: no entry per Snapshot), never by decoding them: the cache is
+// packed, and decoding every Snapshot at each scrape cost O(N) CPU and a transient heap of ~7 KB per Snapshot
+// that malloc kept afterwards (N=3000: +20 MB of RSS after the first scrape).
 
 #include <string>
 #include <vector>

@@ -45,7 +45,7 @@ std::optional<std::strong_ordering> compareResourceVersions(std::string_view a, 
 Informer::Informer(ApiClientPtr client, InformerOptions options, ClockPtr clock, RandomSourcePtr random)
     : options_(std::move(options)),
       clock_(std::move(clock)),
-      cache_(options_.indexers, options_.storage, options_.indexOrders),
+      cache_(options_.indexers, options_.storage, options_.indexOrders, options_.countedIndexes),
       watcher_(std::move(client), options_.watcher, clock_, std::move(random)) {}
 
 Informer::~Informer() {

@@ -83,6 +83,7 @@ struct InformerOptions {
   ObjectTransform transform;  // none: keep every object whole
   Indexers indexers;
   IndexOrders indexOrders;                       // the order of some of those indexes (object_cache.h)
+  CountedIndexes countedIndexes;                 // those of them that keep counts only (object_cache.h)
   CacheStorage storage = CacheStorage::Objects;  // Packed: a fraction of the memory (object_cache.h)
   std::optional<std::chrono::nanoseconds> resyncPeriod;  // none: no resync
   Watcher::FailureObserver onFailure;                    // called on the watch thread

@@ -23,6 +23,13 @@ std::string metadataString(const nlohmann::json& object, const char* field) {
   return value != metadata->end() && value->is_string() ? value->get<std::string>() : std::string();
 }
 
+// An object counts once under a value however often its index function names it (as a member would).
+std::vector<std::string> distinct(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
+
 }  // namespace
 
 std::string objectKey(const std::string& ns, const std::string& name) {
@@ -40,11 +47,13 @@ std::string namespacedIndexValue(const nlohmann::json& object, const std::string
   return metadataString(object, "namespace") + "/" + value;
 }
 
-ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage, IndexOrders orders)
+ObjectCache::ObjectCache(Indexers indexers, CacheStorage storage, IndexOrders orders,
+                         const CountedIndexes& counted)
     : packer_(storage == CacheStorage::Packed ? std::make_unique<ObjectPacker>() : nullptr) {
   for (auto& [name, function] : indexers) {
     Index& index = indexes_[name];
     index.function = std::move(function);
+    index.counted = counted.contains(name);
     if (auto order = orders.find(name); order != orders.end()) {
       index.order = std::move(order->second);
     }
@@ -157,6 +166,20 @@ std::vector<std::string> ObjectCache::keysByIndex(const std::string& indexName,
   return keys;
 }
 
+std::size_t ObjectCache::countByIndex(const std::string& indexName, const std::string& value) const {
+  std::shared_lock lock(mutex_);
+  auto index = indexes_.find(indexName);
+  if (index == indexes_.end()) {
+    return 0;
+  }
+  if (index->second.counted) {
+    auto count = index->second.countByValue.find(value);
+    return count == index->second.countByValue.end() ? 0 : count->second;
+  }
+  auto members = index->second.membersByValue.find(value);
+  return members == index->second.membersByValue.end() ? 0 : members->second.size();
+}
+
 std::vector<std::string> ObjectCache::indexValues(const std::string& indexName) const {
   std::shared_lock lock(mutex_);
   auto index = indexes_.find(indexName);
@@ -164,8 +187,11 @@ std::vector<std::string> ObjectCache::indexValues(const std::string& indexName) 
     return {};
   }
   std::vector<std::string> values;
-  values.reserve(index->second.membersByValue.size());
+  values.reserve(index->second.membersByValue.size() + index->second.countByValue.size());
   for (const auto& [value, members] : index->second.membersByValue) {
+    values.push_back(value);
+  }
+  for (const auto& [value, count] : index->second.countByValue) {
     values.push_back(value);
   }
   std::sort(values.begin(), values.end());
@@ -272,6 +298,7 @@ std::vector<CacheChange> ObjectCache::replace(std::vector<ObjectPtr> objects, co
   }
   for (auto& [name, index] : indexes_) {
     index.membersByValue.clear();
+    index.countByValue.clear();
   }
   retired = std::exchange(objects_, std::move(fresh));
   for (const auto& [key, object] : given) {
@@ -305,6 +332,12 @@ void ObjectCache::indexAdd(const std::string& key, const nlohmann::json& object)
     if (values.empty()) {
       continue;
     }
+    if (index.counted) {
+      for (std::string& value : distinct(std::move(values))) {
+        ++index.countByValue[std::move(value)];
+      }
+      continue;
+    }
     const std::string order = orderOf(index, object);
     for (std::string& value : values) {
       index.membersByValue[std::move(value)].emplace(order, key);
@@ -316,6 +349,15 @@ void ObjectCache::indexRemove(const std::string& key, const nlohmann::json& obje
   for (auto& [name, index] : indexes_) {
     const std::vector<std::string> values = valuesOf(index, object);
     if (values.empty()) {
+      continue;
+    }
+    if (index.counted) {
+      for (const std::string& value : distinct(values)) {
+        auto count = index.countByValue.find(value);
+        if (count != index.countByValue.end() && --count->second == 0) {
+          index.countByValue.erase(count);  // no zero counts left behind
+        }
+      }
       continue;
     }
     const Member member{orderOf(index, object), key};  // the functions are pure: as when it was added

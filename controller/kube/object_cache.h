@@ -11,7 +11,9 @@
 // - Indexes always agree with the content: an index function maps an object to its index values
 //   (e.g. "byDomain": a Snapshot's namespace/spec.domainName) and byIndex() answers from them. An
 //   index may have an order (a string per object): its members under each value are kept sorted by
-//   it, so firstByIndex() finds the first without reading (or, packed, decoding) the others.
+//   it, so firstByIndex() finds the first without reading (or, packed, decoding) the others. An index
+//   may be counted: it keeps per value only how many objects have it (countByIndex), not which, for
+//   readers that only count (metrics), with no memory per object.
 // - Storage: CacheStorage::Objects keeps the json trees given (a reader gets the very pointer stored);
 //   CacheStorage::Packed keeps each object as deflated MessagePack (object_packer.h: deflated against
 //   a dictionary learned from the cache's objects) and decodes it on every read (a reader gets a fresh
@@ -43,6 +45,8 @@ using Indexers = std::map<std::string, IndexFunction>;
 // one is in key order.
 using IndexOrder = std::function<std::string(const nlohmann::json&)>;
 using IndexOrders = std::map<std::string, IndexOrder>;
+// The indexes that keep counts only.
+using CountedIndexes = std::set<std::string>;
 
 // "namespace/name", or "name" for an object without a namespace; "" if it has no name.
 std::string objectKey(const nlohmann::json& object);
@@ -65,9 +69,9 @@ struct CacheChange {
 
 class ObjectCache {
  public:
-  // An order for a name `indexers` does not have is ignored.
+  // An order or a counted name `indexers` does not have is ignored, as is an order for a counted index.
   explicit ObjectCache(Indexers indexers = {}, CacheStorage storage = CacheStorage::Objects,
-                       IndexOrders orders = {});
+                       IndexOrders orders = {}, const CountedIndexes& counted = {});
   ~ObjectCache();
   ObjectCache(const ObjectCache&) = delete;
   ObjectCache& operator=(const ObjectCache&) = delete;
@@ -78,13 +82,15 @@ class ObjectCache {
   std::vector<std::string> keys() const;
   std::size_t size() const;
   // The objects with `value` among their `indexName` values, in the index's order (key order for an
-  // index without one); empty for an unknown index.
+  // index without one); nothing for an unknown or counted index (nor from firstByIndex and keysByIndex).
   std::vector<ObjectPtr> byIndex(const std::string& indexName, const std::string& value) const;
   // The first of byIndex(indexName, value), reading only that one; null when there is none.
   ObjectPtr firstByIndex(const std::string& indexName, const std::string& value) const;
   // The keys of byIndex(indexName, value), in the same order, reading no object.
   std::vector<std::string> keysByIndex(const std::string& indexName, const std::string& value) const;
-  // The values `indexName` currently holds (for inspection and tests).
+  // How many objects have `value` among their `indexName` values (any index; 0 for an unknown one).
+  std::size_t countByIndex(const std::string& indexName, const std::string& value) const;
+  // The values `indexName` currently holds, sorted.
   std::vector<std::string> indexValues(const std::string& indexName) const;
 
   // Writer (one thread at a time). Objects without a name are refused (the change has a "" key and
@@ -122,7 +128,9 @@ class ObjectCache {
   struct Index {
     IndexFunction function;
     IndexOrder order;  // empty: key order
-    std::unordered_map<std::string, std::set<Member>> membersByValue;
+    bool counted = false;
+    std::unordered_map<std::string, std::set<Member>> membersByValue;  // not counted
+    std::unordered_map<std::string, std::size_t> countByValue;         // counted
   };
 
   Slot store(ObjectPtr object);

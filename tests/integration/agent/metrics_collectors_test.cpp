@@ -81,7 +81,8 @@ kube::ObjectPtr snapshot(const std::string& name, const std::string& domainName,
 
 TEST(ObjectCountMetrics, FollowTheCachesAndCountOnlyThisNodesDomains) {
   kube::ObjectCache domains;
-  kube::ObjectCache snapshots(agent::snapshotCountIndexers(), kube::CacheStorage::Packed);
+  kube::ObjectCache snapshots(agent::snapshotCountIndexers(), kube::CacheStorage::Packed, {},
+                              {agent::kSnapshotCountIndex});  // as the agent's
   agent::ObjectCountMetrics counts(domains, snapshots);
 
   auto families = counts.Collect();

@@ -263,6 +263,45 @@ TEST(ObjectCache, ReadersNeverSeeHalfAReplaceOfPackedObjects) {
   readersNeverSeeHalfAReplace(CacheStorage::Packed, 20);
 }
 
+// A counted index answers how many objects have a value, through updates, removals and relists, and
+// names no member; a member index counts its members too.
+TEST(ObjectCache, ACountedIndexKeepsOnlyHowManyObjectsHaveEachValue) {
+  Indexers indexers = byDomain();
+  indexers["twice"] = [](const nlohmann::json& object) {
+    const std::string domain = object.at("spec").at("domainName").get<std::string>();
+    return std::vector<std::string>{domain, domain};  // one object counts once
+  };
+  ObjectCache cache(indexers, CacheStorage::Packed, {}, {"byDomain", "twice", "noSuchIndex"});
+  cache.upsert(snapshot("vms", "a", "d1"));
+  cache.upsert(snapshot("vms", "b", "d1"));
+  cache.upsert(snapshot("vms", "c", "d2"));
+  EXPECT_EQ(cache.countByIndex("byDomain", "vms/d1"), 2U);
+  EXPECT_EQ(cache.countByIndex("twice", "d1"), 2U);
+  EXPECT_EQ(cache.countByIndex("byDomain", "vms/none"), 0U);
+  EXPECT_EQ(cache.countByIndex("noSuchIndex", "vms/d1"), 0U);
+  EXPECT_TRUE(cache.byIndex("byDomain", "vms/d1").empty()) << "no members kept";
+  EXPECT_TRUE(cache.keysByIndex("byDomain", "vms/d1").empty());
+  EXPECT_EQ(cache.firstByIndex("byDomain", "vms/d1"), nullptr);
+
+  cache.upsert(snapshot("vms", "b", "d2", "2"));  // moves from d1 to d2
+  EXPECT_EQ(cache.countByIndex("byDomain", "vms/d1"), 1U);
+  EXPECT_EQ(cache.countByIndex("byDomain", "vms/d2"), 2U);
+  EXPECT_EQ(cache.countByIndex("twice", "d1"), 1U) << "a removal counts once too";
+  cache.erase("vms/a");
+  EXPECT_EQ(cache.indexValues("byDomain"), (std::vector<std::string>{"vms/d2"})) << "no zero count left";
+  EXPECT_EQ(cache.indexValues("twice"), (std::vector<std::string>{"d2"}));
+
+  cache.replace({snapshot("vms", "x", "d3"), snapshot("vms", "y", "d3"), snapshot("vms", "z", "d1")});
+  EXPECT_EQ(cache.indexValues("byDomain"), (std::vector<std::string>{"vms/d1", "vms/d3"}));
+  EXPECT_EQ(cache.countByIndex("byDomain", "vms/d3"), 2U);
+  EXPECT_EQ(cache.countByIndex("byDomain", "vms/d2"), 0U);
+
+  ObjectCache members(byDomain());
+  members.upsert(snapshot("vms", "a", "d1"));
+  members.upsert(snapshot("vms", "b", "d1"));
+  EXPECT_EQ(members.countByIndex("byDomain", "vms/d1"), 2U);
+}
+
 // Packed storage answers with objects equal to those stored (fresh ones, not the same pointers), and
 // its indexes and relist changes agree with the Objects storage's.
 TEST(ObjectCache, PackedStorageAnswersWithEqualObjects) {
